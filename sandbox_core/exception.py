@@ -107,7 +107,7 @@ class ClientClosed(Error):
     """The handle was detached; only ``wait``, ``returncode`` and ``detach`` remain usable."""
 
 
-class ConnectionError(Error):  # noqa: A001 - Modal's name, deliberately shadowing the builtin in this module
+class ConnectionError(Error):
     """The Docker engine could not be reached."""
 
 
@@ -171,7 +171,7 @@ class UnimplementedError(Error):
     """The operation is not implemented by this backend."""
 
 
-class TimeoutError(Error):  # noqa: A001 - Modal's name; not builtins.TimeoutError
+class TimeoutError(Error):
     """An operation's deadline passed."""
 
 

@@ -116,11 +116,11 @@ async def engine_errors(what: str, deadline: float | None = None) -> AsyncIterat
         if deadline is None:
             yield
         else:
-            async with asyncio.timeout(deadline):
+            async with asyncio.timeout(None if deadline == float("inf") else deadline):
                 yield
     except exc.Error:
         raise
-    except (aiodocker.DockerError, aiohttp.ClientError, OSError, asyncio.TimeoutError, json.JSONDecodeError) as e:
+    except (TimeoutError, aiodocker.DockerError, aiohttp.ClientError, OSError, json.JSONDecodeError) as e:
         raise translate(e, what) from e
 
 
@@ -210,7 +210,7 @@ class Engine:
                 )
         except exc.Error:
             raise
-        except (aiodocker.DockerError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
+        except (TimeoutError, aiodocker.DockerError, aiohttp.ClientError, OSError) as e:
             raise translate(e, what) from e
         try:
             async with engine_errors(what):

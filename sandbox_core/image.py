@@ -1,0 +1,104 @@
+"""``Image``: which engine image a sandbox runs. ``Image.from_registry(tag)`` and ``Image.from_id(image_id)``."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from ._engine import images as engine_images
+from ._engine.client import Engine
+from .exception import InvalidError, NotFoundError
+
+#: The image used when ``Sandbox.create`` gets no ``image`` (built by scripts/build-images.sh).
+DEFAULT_IMAGE = "sandbox-core/busybox:1"
+_IMAGE_ID_RE = re.compile(r"^im-([0-9a-f]{64})$")
+
+
+class Image:
+    """A reference to an engine image, resolved lazily (at ``Sandbox.create``) and then cached."""
+
+    __slots__ = ("_config", "_image_id", "_ref")
+
+    _ref: str
+    _image_id: str | None
+    _config: dict[str, Any]
+
+    def __init__(self) -> None:
+        raise InvalidError("Class Image has no constructor. Use class constructor methods instead.")
+
+    @classmethod
+    def _new(cls, ref: str) -> Image:
+        obj = object.__new__(cls)
+        obj._ref = ref
+        obj._image_id = None
+        obj._config = {}
+        return obj
+
+    @staticmethod
+    def from_registry(tag: str, *, secret: Any = None, force_build: bool = False) -> Image:
+        """The image ``tag``: used as is when present locally; pulled only when missing.
+
+        Resolution happens at ``Sandbox.create``, which raises ``NotFoundError`` when the image is neither local
+        nor pullable. ``secret`` (registry credentials) and ``force_build`` are not supported locally.
+        """
+        if not isinstance(tag, str) or not tag:
+            raise InvalidError(f"Image.from_registry() expects a non-empty image reference, got {tag!r}")
+        if secret is not None:
+            raise InvalidError("Image.from_registry(secret=...) is not supported by the local backend")
+        if force_build:
+            raise InvalidError("Image.from_registry(force_build=True) is not supported by the local backend")
+        return Image._new(tag)
+
+    @staticmethod
+    def from_id(image_id: str, client: None = None) -> Image:
+        """The image with ``object_id`` ``image_id`` (``im-`` + 64 hex digits, as ``Image.object_id`` gives)."""
+        m = _IMAGE_ID_RE.match(image_id) if isinstance(image_id, str) else None
+        if m is None:
+            raise InvalidError(f"Image.from_id() expects an id of the form 'im-<64 hex digits>', got {image_id!r}")
+        if client is not None:
+            raise InvalidError("client is not supported by the local backend")
+        img = Image._new("sha256:" + m.group(1))
+        return img
+
+    @staticmethod
+    def _default() -> Image:
+        return Image._new(os.environ.get("SANDBOX_CORE_DEFAULT_IMAGE", DEFAULT_IMAGE))
+
+    @property
+    def object_id(self) -> str:
+        """``im-`` + the engine image id. Raises ``AttributeError`` before the image was resolved."""
+        if self._image_id is None:
+            raise AttributeError(f"Attempting to get object_id of unhydrated {self!r}")
+        return "im-" + self._image_id.removeprefix("sha256:")
+
+    @property
+    def is_hydrated(self) -> bool:
+        """True once the image has been resolved against the engine."""
+        return self._image_id is not None
+
+    async def _resolve(self, eng: Engine, pull_timeout: float = 300.0) -> str:
+        """Resolve to an engine image id (pulling when missing). Raises ``NotFoundError`` when impossible."""
+        if self._image_id is not None:
+            return self._image_id
+        info = await engine_images.inspect(eng, self._ref)
+        if info is None:
+            if self._ref.startswith("sha256:"):
+                raise NotFoundError(f"Image {self._ref} does not exist on the local engine")
+            try:
+                await engine_images.pull(eng, self._ref, pull_timeout)
+            except NotFoundError as e:
+                raise NotFoundError(
+                    f"Image {self._ref!r} is not present on the local engine and could not be pulled ({e}). "
+                    "Build or load it locally first (scripts/build-images.sh builds the project's images)."
+                ) from None
+            info = await engine_images.inspect(eng, self._ref)
+            if info is None:
+                raise NotFoundError(f"Image {self._ref!r} is missing after a successful pull")
+        image_id = str(info["Id"])
+        self._image_id = image_id
+        self._config = dict(info.get("Config") or {})
+        return image_id
+
+    def __repr__(self) -> str:
+        return f"Image({self._ref!r})"

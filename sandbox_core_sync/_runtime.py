@@ -1,0 +1,588 @@
+"""The hand-written runtime behind the generated blocking facade (``_generated.py``).
+
+One asyncio event loop runs on one daemon thread (``sandbox-core-sync``) and owns every ``sandbox_core`` object the
+facade hands out. Each blocking call submits one coroutine to that loop and waits for it: exactly one thread crossing
+per call. Contracts:
+
+- **Lazy start, bounded exit.** The loop thread starts on first use. At interpreter exit it is asked to stop (leftover
+  tasks are cancelled, async generators and engine clients closed) and joined for at most ``EXIT_JOIN_TIMEOUT`` s.
+- **fork().** The child starts with no loop; the first call starts a fresh one. Facade objects created before the fork
+  raise :class:`ForkedObjectError` on use in the child (their loop is gone); new objects work.
+- **No blocking inside a loop.** A blocking call made in a thread that runs an event loop (including the runtime's own
+  loop thread) raises :class:`BlockingCallInEventLoopError`, which names the ``.aio`` form to use instead.
+- **Ctrl-C.** A ``KeyboardInterrupt`` during a blocking call cancels the coroutine on the loop, waits for its
+  cleanup (``finally`` blocks, ``__aexit__``) to finish, then re-raises it. A second Ctrl-C stops waiting.
+- **Tracebacks.** Exceptions are re-raised in the caller's thread as the same object, with the runtime's
+  ``concurrent.futures``/``asyncio`` frames removed (set ``SANDBOX_SYNC_FULL_TRACEBACK=1`` to keep them).
+- **Identity.** :func:`wrap_cached` returns the same wrapper for the same implementation object while the wrapper is
+  alive (a ``WeakValueDictionary`` keyed by ``id(impl)``; works with slotted classes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import contextvars
+import functools
+import os
+import sys
+import threading
+import types
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator
+from typing import Any, Generic, TypeVar, final, overload
+
+__all__ = [
+    "BlockingCallInEventLoopError",
+    "BoundMethod",
+    "ForkedObjectError",
+    "Wrapper",
+    "call_sync",
+    "classmethod_",
+    "iter_async",
+    "iter_sync",
+    "map_optional",
+    "method",
+    "run_async",
+    "run_sync",
+    "unwrap",
+    "wrap_cached",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+W = TypeVar("W", bound="Wrapper")
+B = TypeVar("B", bound="BoundMethod[Any]")
+I_co = TypeVar("I_co", covariant=True)
+
+#: Seconds the interpreter waits at exit for the loop thread to finish its cleanup.
+EXIT_JOIN_TIMEOUT = 5.0
+#: Seconds a generator closed from a foreign thread waits for the implementation's ``aclose()``.
+ACLOSE_TIMEOUT = 10.0
+THREAD_NAME = "sandbox-core-sync"
+
+_get_running_loop = asyncio.events._get_running_loop
+
+
+class BlockingCallInEventLoopError(RuntimeError):
+    """A blocking facade method was called from a thread that is running an event loop; use its ``.aio`` form."""
+
+
+class ForkedObjectError(RuntimeError):
+    """A facade object created before ``fork()`` was used in the child process."""
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The loop thread
+
+
+class _LoopThread:
+    """Owns the runtime's event loop and its thread. ``generation`` changes at every fork (in the child)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread: threading.Thread | None = None
+        self.thread_id: int | None = None
+        self.stop: asyncio.Event | None = None
+        self.generation = 0
+        self.atexit_registered = False
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        loop = self.loop
+        if loop is not None:
+            return loop
+        return self._start()
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        with self.lock:
+            if self.loop is not None:
+                return self.loop
+            ready = threading.Event()
+            failure: list[BaseException] = []
+            thread = threading.Thread(target=self._main, args=(ready, failure), name=THREAD_NAME, daemon=True)
+            thread.start()
+            ready.wait()
+            if failure:
+                raise RuntimeError("sandbox_core_sync: the event loop thread failed to start") from failure[0]
+            if not self.atexit_registered:
+                atexit.register(shutdown)
+                self.atexit_registered = True
+            self.thread = thread
+            assert self.loop is not None
+            return self.loop
+
+    def _main(self, ready: threading.Event, failure: list[BaseException]) -> None:
+        async def main() -> None:
+            self.stop = asyncio.Event()
+            self.thread_id = threading.get_ident()
+            self.loop = asyncio.get_running_loop()
+            ready.set()
+            await self.stop.wait()
+
+        try:
+            # asyncio.run cancels leftover tasks, finalises async generators and closes the loop (which also closes
+            # the per-loop engine client) when ``stop`` is set.
+            asyncio.run(main())
+        except BaseException as e:  # pragma: no cover - only if the loop itself cannot be created
+            failure.append(e)
+            ready.set()
+
+    def shutdown(self, timeout: float) -> None:
+        with self.lock:
+            loop, thread, stop = self.loop, self.thread, self.stop
+            self.loop = None
+            self.thread = None
+            self.thread_id = None
+            self.stop = None
+        if loop is None or thread is None or stop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(stop.set)
+        except RuntimeError:  # loop already closed
+            return
+        thread.join(timeout)
+
+    def after_fork_in_child(self) -> None:
+        # The loop thread does not exist in the child; the lock may have been held by it at fork time.
+        self.lock = threading.Lock()
+        self.loop = None
+        self.thread = None
+        self.thread_id = None
+        self.stop = None
+        self.generation += 1
+        global _cache_lock
+        _cache_lock = threading.Lock()
+
+
+_LT = _LoopThread()
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_LT.after_fork_in_child)
+
+
+def shutdown(timeout: float = EXIT_JOIN_TIMEOUT) -> None:
+    """Stop the loop thread (cancelling leftover tasks); join it for at most ``timeout`` s. A later call restarts it."""
+    _LT.shutdown(timeout)
+
+
+def loop_thread_id() -> int | None:
+    """The ident of the runtime's loop thread, or None when it is not running."""
+    return _LT.thread_id
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Submission, blocking calls, .aio
+
+
+class _Call(concurrent.futures.Future[Any]):
+    """The caller's view of one submitted coroutine; ``task`` is set on the loop thread before anything can cancel."""
+
+    __slots__ = ("task",)
+    task: asyncio.Task[Any] | None
+
+
+def _start(
+    loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], call: _Call, ctx: contextvars.Context
+) -> None:
+    if not call.set_running_or_notify_cancel():
+        coro.close()
+        return
+    try:
+        task = loop.create_task(coro, context=ctx)
+    except BaseException as e:  # pragma: no cover - create_task only fails on a closing loop
+        coro.close()
+        call.set_exception(e)
+        return
+    call.task = task
+    task.add_done_callback(functools.partial(_copy_outcome, call))
+
+
+def _copy_outcome(call: _Call, task: asyncio.Task[Any]) -> None:
+    if task.cancelled():
+        call.set_exception(asyncio.CancelledError())
+        return
+    exc = task.exception()
+    if exc is not None:
+        call.set_exception(exc)
+    else:
+        call.set_result(task.result())
+
+
+def _cancel(call: _Call) -> None:
+    # Runs on the loop thread, FIFO after _start, so ``task`` exists unless the call never started.
+    task = call.task
+    if task is not None:
+        task.cancel()
+
+
+def _submit(coro: Coroutine[Any, Any, T]) -> _Call:
+    loop = _LT.get()
+    call = _Call()
+    call.task = None
+    try:
+        loop.call_soon_threadsafe(_start, loop, coro, call, contextvars.copy_context())
+    except BaseException:
+        coro.close()
+        raise
+    return call
+
+
+def _describe(coro: Coroutine[Any, Any, Any]) -> str:
+    name = getattr(coro, "__qualname__", None) or getattr(coro, "__name__", "this call")
+    return f"{name}()"
+
+
+def _refuse_in_loop(coro: Coroutine[Any, Any, Any] | None, what: str | None = None) -> None:
+    what = what or (_describe(coro) if coro is not None else "this call")
+    if coro is not None:
+        coro.close()
+    if threading.get_ident() == _LT.thread_id:
+        raise BlockingCallInEventLoopError(
+            f"{what} is a blocking sandbox_core_sync call made on the facade's own event-loop thread (from a "
+            "coroutine or callback that the facade runs); it would deadlock. Await the `.aio` form instead, "
+            "e.g. `await sb.exec.aio(...)`."
+        )
+    raise BlockingCallInEventLoopError(
+        f"{what} is a blocking sandbox_core_sync call, but this thread is running an event loop, which it would "
+        "block. Inside async code use the `.aio` form instead, e.g. `await sb.exec.aio(...)` / "
+        "`await Sandbox.create.aio(...)`, or use `sandbox_core` directly."
+    )
+
+
+def _full_tracebacks() -> bool:
+    return os.environ.get("SANDBOX_SYNC_FULL_TRACEBACK", "") not in ("", "0")
+
+
+_HIDDEN_DIRS = (
+    os.path.dirname(concurrent.futures.__file__) + os.sep,
+    os.path.dirname(asyncio.__file__) + os.sep,
+)
+
+
+def _clean(e: BaseException) -> BaseException:
+    """Drop the runtime's plumbing frames (concurrent.futures, asyncio, this module) from ``e``'s traceback."""
+    if _full_tracebacks():
+        return e
+    kept: list[types.TracebackType] = []
+    tb = e.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith(_HIDDEN_DIRS) and filename != __file__:
+            kept.append(tb)
+        tb = tb.tb_next
+    new: types.TracebackType | None = None
+    for entry in reversed(kept):
+        new = types.TracebackType(new, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return e.with_traceback(new)
+
+
+def _wait(call: _Call) -> Any:
+    """Wait for ``call`` in a foreign thread; on KeyboardInterrupt cancel it, wait for its cleanup, re-raise."""
+    try:
+        return call.result()
+    except KeyboardInterrupt:
+        loop = _LT.loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(_cancel, call)
+            except RuntimeError:  # loop closed meanwhile: nothing left to cancel
+                pass
+            else:
+                # Wait for the cancelled task's cleanup; a second Ctrl-C stops waiting.
+                with contextlib.suppress(concurrent.futures.CancelledError):
+                    call.exception()
+        raise
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the runtime loop and block until it is done (one thread crossing); re-raise its exception.
+
+    Raises BlockingCallInEventLoopError if this thread is running an event loop (nothing is run then).
+    """
+    if _get_running_loop() is not None:
+        _refuse_in_loop(coro)
+    call = _submit(coro)
+    try:
+        return _wait(call)  # type: ignore[no-any-return]
+    except BaseException as e:
+        raise _clean(e)  # noqa: B904 - the same exception object, re-raised with a trimmed traceback
+
+
+def call_sync(fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
+    """Run the plain function ``fn(*args, **kwargs)`` on the runtime loop thread (one crossing) and return its result.
+
+    Used for implementation methods that are synchronous but not thread-safe. Allowed from any thread (it never waits
+    on I/O); on the loop thread itself it calls ``fn`` directly.
+    """
+    if threading.get_ident() == _LT.thread_id:
+        return fn(*args, **kwargs)
+    loop = _LT.get()
+    fut: concurrent.futures.Future[R] = concurrent.futures.Future()
+
+    def run() -> None:
+        if not fut.set_running_or_notify_cancel():  # pragma: no cover - nobody cancels this future
+            return
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as e:
+            fut.set_exception(e)
+
+    loop.call_soon_threadsafe(run)
+    try:
+        return fut.result()
+    except BaseException as e:
+        raise _clean(e)  # noqa: B904 - the same exception object, re-raised with a trimmed traceback
+
+
+async def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` on the runtime loop from any event loop (one crossing; none if already on the runtime loop).
+
+    Cancelling the awaiting task cancels ``coro`` on the runtime loop, waits for its cleanup, then raises
+    CancelledError in the caller.
+    """
+    running = asyncio.get_running_loop()
+    if running is _LT.loop:
+        return await coro
+    call = _submit(coro)
+    fut = asyncio.wrap_future(call, loop=running)
+    try:
+        return await asyncio.shield(fut)
+    except asyncio.CancelledError:
+        if not call.done():
+            loop = _LT.loop
+            if loop is not None:
+                loop.call_soon_threadsafe(_cancel, call)
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(fut)
+        raise
+    except BaseException as e:
+        raise _clean(e)  # noqa: B904 - the same exception object, re-raised with a trimmed traceback
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Iteration
+
+
+@final
+class _Done:
+    __slots__ = ()
+
+
+_DONE = _Done()
+
+
+async def _anext(ait: AsyncIterator[T]) -> T | _Done:
+    # Created and awaited on the loop thread, so asyncgen hooks and finalisation belong to the runtime loop.
+    try:
+        return await ait.__anext__()
+    except StopAsyncIteration:
+        return _DONE
+
+
+async def _first(make: Callable[[], AsyncIterator[T]]) -> tuple[AsyncIterator[T], T | _Done]:
+    # Creating the iterator and taking its first item is one crossing.
+    ait = make()
+    return ait, await _anext(ait)
+
+
+async def _aclose(ait: AsyncIterator[Any]) -> None:
+    aclose = getattr(ait, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def _close_from_any_thread(ait: AsyncIterator[Any]) -> None:
+    if getattr(ait, "aclose", None) is None or sys.is_finalizing():
+        return
+    if _get_running_loop() is not None or _LT.loop is None:
+        # Closing from inside a loop (or after shutdown): schedule it on the runtime loop, do not wait.
+        loop = _LT.loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                _submit(_aclose(ait))
+        return
+    call = _submit(_aclose(ait))
+    # The generator was abandoned; a failure of its cleanup must not mask what the caller is doing.
+    with contextlib.suppress(Exception):
+        call.result(timeout=ACLOSE_TIMEOUT)
+
+
+def _identity(x: T) -> T:
+    return x
+
+
+def next_sync(ait: AsyncIterator[T]) -> T:
+    """One blocking ``__anext__`` step of ``ait``; raises StopIteration at the end (for ``__next__``)."""
+    item = run_sync(_anext(ait))
+    if isinstance(item, _Done):
+        raise StopIteration
+    return item
+
+
+async def next_async(ait: AsyncIterator[T]) -> T:
+    """One ``__anext__`` step of ``ait`` on the runtime loop; raises StopAsyncIteration at the end."""
+    item = await run_async(_anext(ait))
+    if isinstance(item, _Done):
+        raise StopAsyncIteration
+    return item
+
+
+@overload
+def iter_sync(make: Callable[[], AsyncIterator[T]]) -> Generator[T, None, None]: ...
+@overload
+def iter_sync(make: Callable[[], AsyncIterator[T]], wrap: Callable[[T], R]) -> Generator[R, None, None]: ...
+def iter_sync(
+    make: Callable[[], AsyncIterator[Any]], wrap: Callable[[Any], Any] = _identity
+) -> Generator[Any, None, None]:
+    """A blocking generator over the async iterator that ``make()`` returns (``make`` runs on the loop thread).
+
+    Each step is one thread crossing. Closing the generator early (``break``, garbage collection) closes the async
+    iterator on the loop (``aclose()``), so its cleanup runs.
+    """
+    if _get_running_loop() is not None:
+        _refuse_in_loop(None, f"iterating {getattr(make, '__qualname__', 'an async iterator')}")
+    return _iter_sync(make, wrap)
+
+
+def _iter_sync(make: Callable[[], AsyncIterator[Any]], wrap: Callable[[Any], Any]) -> Generator[Any, None, None]:
+    ait, item = run_sync(_first(make))
+    try:
+        while not isinstance(item, _Done):
+            yield wrap(item)
+            item = run_sync(_anext(ait))
+    finally:
+        _close_from_any_thread(ait)
+
+
+@overload
+def iter_async(make: Callable[[], AsyncIterator[T]]) -> AsyncGenerator[T, None]: ...
+@overload
+def iter_async(make: Callable[[], AsyncIterator[T]], wrap: Callable[[T], R]) -> AsyncGenerator[R, None]: ...
+async def iter_async(
+    make: Callable[[], AsyncIterator[Any]], wrap: Callable[[Any], Any] = _identity
+) -> AsyncGenerator[Any, None]:
+    """An async generator, usable from any event loop, over the async iterator that ``make()`` returns.
+
+    Each step is one crossing to the runtime loop (none when iterated on the runtime loop itself). ``aclose()`` (or an
+    early ``break`` followed by closing) closes the underlying iterator on the runtime loop.
+    """
+    ait, item = await run_async(_first(make))
+    try:
+        while not isinstance(item, _Done):
+            yield wrap(item)
+            item = await run_async(_anext(ait))
+    finally:
+        await run_async(_aclose(ait))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Wrappers
+
+
+class Wrapper:
+    """Base of every generated facade class: holds the implementation object and the fork generation it belongs to."""
+
+    __slots__ = ("__weakref__", "_gen", "_impl")
+    _impl: Any
+    _gen: int
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Implementation objects are bound to the runtime loop, so they are never built in the caller's thread.
+        from sandbox_core.exception import InvalidError
+
+        raise InvalidError(f"Class {type(self).__name__} has no constructor. Use class constructor methods instead.")
+
+    def __repr__(self) -> str:
+        return repr(self._impl)
+
+    def _check(self) -> None:
+        if self._gen != _LT.generation:
+            raise ForkedObjectError(
+                f"This {type(self).__name__} object was created before fork(); it belongs to the parent process and "
+                "cannot be used in the child. Look the object up again in the child (e.g. Sandbox.from_id)."
+            )
+
+
+_cache: weakref.WeakValueDictionary[int, Wrapper] = weakref.WeakValueDictionary()
+_cache_lock = threading.Lock()
+
+
+def wrap_cached(cls: type[W], impl: Any) -> W:
+    """The wrapper of class ``cls`` around ``impl``: the same object for the same ``impl`` while it is alive."""
+    key = id(impl)
+    found = _cache.get(key)
+    if found is not None and found._impl is impl and type(found) is cls:
+        return found
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None and found._impl is impl and type(found) is cls:
+            return found
+        w = object.__new__(cls)
+        w._impl = impl
+        w._gen = _LT.generation
+        _cache[key] = w
+        return w
+
+
+def unwrap(value: Any) -> Any:
+    """Replace facade wrappers in ``value`` (a wrapper, None, or a list/tuple/dict of them) by their implementation."""
+    if isinstance(value, Wrapper):
+        value._check()
+        return value._impl
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(unwrap(v) for v in value)
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    return value
+
+
+def map_optional(fn: Callable[[T], R], value: T | None) -> R | None:
+    """``fn(value)``, or None when ``value`` is None."""
+    return None if value is None else fn(value)
+
+
+class BoundMethod(Generic[I_co]):
+    """Base of a generated per-method class: ``__call__`` blocks, ``aio`` is the coroutine (or async generator)."""
+
+    __slots__ = ("_impl",)
+
+    def __init__(self, impl: I_co) -> None:
+        self._impl = impl
+
+
+class method(Generic[B]):
+    """Descriptor exposing a per-method class ``B`` on a wrapper instance: ``wrapper.m`` is ``B(wrapper._impl)``."""
+
+    __slots__ = ("_cls", "_name")
+
+    def __init__(self, cls: type[B]) -> None:
+        self._cls = cls
+        self._name = cls.__name__.lstrip("_")
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any] | None = None) -> method[B]: ...
+    @overload
+    def __get__(self, obj: Wrapper, owner: type[Any] | None = None) -> B: ...
+    def __get__(self, obj: Wrapper | None, owner: type[Any] | None = None) -> B | method[B]:
+        if obj is None:
+            return self
+        if obj._gen != _LT.generation:
+            obj._check()
+        return self._cls(obj._impl)
+
+
+class classmethod_(Generic[B]):
+    """Descriptor exposing a per-method class ``B`` for a class/static method: ``Cls.m`` is one shared ``B``."""
+
+    __slots__ = ("_bound",)
+
+    def __init__(self, cls: type[B]) -> None:
+        self._bound = cls(None)
+
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> B:
+        return self._bound

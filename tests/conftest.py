@@ -1,0 +1,196 @@
+"""Shared fixtures: a real engine, per-run apps, and a session-end check that nothing was left behind.
+
+Every app a test creates must be named with ``app_name(...)`` (prefix ``pytest-<run id>``) so that the
+session-end check can find what this run made, even while other runs use the same engine:
+1. no sandbox of this run may still be *running* (a test that forgot to terminate fails the session);
+2. the run's sandboxes, records and apps are then swept, and nothing labelled for this run may remain —
+   containers, volumes, or images labelled ``sandbox-core.test-run=<run id>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+import sandbox_core as sc
+from sandbox_core._engine import labels as L
+
+RUN_ID = os.environ.get("SANDBOX_CORE_TEST_RUN") or uuid.uuid4().hex[:10]
+os.environ["SANDBOX_CORE_TEST_RUN"] = RUN_ID
+APP_PREFIX = f"pytest-{RUN_ID}"
+TEST_RUN_LABEL = "sandbox-core.test-run"
+BUSYBOX = "sandbox-core/busybox:1"
+BUSYBOX_USER = "sandbox-core/busybox-user:1"
+NOSHELL = "sandbox-core/noshell:1"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def app_name(suffix: str = "main") -> str:
+    """An app name owned by this test run."""
+    return f"{APP_PREFIX}-{suffix}"
+
+
+def _docker_json(*args: str) -> list[dict[str, Any]]:
+    out = subprocess.run(["docker", *args, "--format", "{{json .}}"], capture_output=True, text=True, check=True)
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def _engine_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "version"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _engine() -> None:
+    if not _engine_answers():
+        pytest.exit("no Docker engine answers: run scripts/ensure-engine.sh (the README's test command does)", 2)
+    for image in (BUSYBOX, BUSYBOX_USER, NOSHELL):
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+            pytest.exit(f"image {image} is missing: run scripts/build-images.sh", 2)
+
+
+def _run_app_ids() -> dict[str, str]:
+    """app id -> app name, for every app of this run (from the app registry records)."""
+    vols = _docker_json("volume", "ls", "--filter", f"label={L.RECORD_TYPE}=app")
+    ids: dict[str, str] = {}
+    for v in vols:
+        info = json.loads(subprocess.run(["docker", "volume", "inspect", v["Name"]], capture_output=True,
+                                         text=True, check=True).stdout)[0]
+        lbl = info.get("Labels") or {}
+        if lbl.get(L.APP_NAME, "").startswith(APP_PREFIX):
+            ids[lbl[L.APP_ID]] = lbl[L.APP_NAME]
+    return ids
+
+
+def _leftovers(app_ids: set[str], running_only: bool) -> list[str]:
+    found: list[str] = []
+    args = ["ps"] if running_only else ["ps", "-a"]
+    for c in _docker_json(*args, "--filter", f"label={L.OWNER}={L.OWNER_VALUE}", "--no-trunc"):
+        labels = dict(kv.split("=", 1) for kv in c.get("Labels", "").split(",") if "=" in kv)
+        if labels.get(L.APP_ID) in app_ids or labels.get(TEST_RUN_LABEL) == RUN_ID:
+            found.append(f"container {c['Names']} ({c['State']})")
+    if not running_only:
+        for v in _docker_json("volume", "ls", "--filter", f"label={L.OWNER}={L.OWNER_VALUE}"):
+            info = json.loads(subprocess.run(["docker", "volume", "inspect", v["Name"]], capture_output=True,
+                                             text=True, check=True).stdout)[0]
+            lbl = info.get("Labels") or {}
+            if lbl.get(L.APP_ID) in app_ids or lbl.get(TEST_RUN_LABEL) == RUN_ID:
+                found.append(f"volume {v['Name']}")
+        for img in _docker_json("images", "--filter", f"label={TEST_RUN_LABEL}={RUN_ID}"):
+            found.append(f"image {img['Repository']}:{img['Tag']} ({img['ID']})")
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_left_behind() -> Iterator[None]:
+    yield
+    app_ids = _run_app_ids()
+    running = _leftovers(set(app_ids), running_only=True)
+
+    async def sweep_all() -> None:
+        for app_id in app_ids:
+            await sc.sweep(app_id=app_id, everything=True)
+
+    asyncio.run(sweep_all())
+    remaining = _leftovers(set(app_ids), running_only=False)
+    if running or remaining:
+        pytest.fail(
+            "the test run left objects behind:\n  still running at session end: "
+            + (", ".join(running) or "none")
+            + "\n  still present after sweeping: "
+            + (", ".join(remaining) or "none")
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_unclosed_resources() -> Iterator[None]:
+    """Fail the session on 'Unclosed client session/connector' reports, which asyncio only logs."""
+    reports: list[str] = []
+    yield
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    reports.extend(str(w.message) for w in caught if issubclass(w.category, ResourceWarning))
+    if reports:
+        pytest.fail("unclosed resources: " + "; ".join(reports))
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def _loop_exception_guard() -> AsyncIterator[None]:
+    """Fail the session when the event loop's exception handler saw 'Unclosed …' or unretrieved errors."""
+    loop = asyncio.get_running_loop()
+    seen: list[str] = []
+    previous = loop.get_exception_handler()
+
+    def handler(lp: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        seen.append(str(context.get("message")))
+        if previous is not None:
+            previous(lp, context)
+        else:
+            lp.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    yield
+    loop.set_exception_handler(previous)
+    bad = [m for m in seen if "Unclosed" in m or "never retrieved" in m]
+    if bad:
+        pytest.fail("event loop reported: " + "; ".join(bad))
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def app() -> sc.App:
+    """The run's default app."""
+    return await sc.App.lookup(app_name(), create_if_missing=True)
+
+
+@pytest.fixture
+def image() -> sc.Image:
+    """The project's busybox image."""
+    return sc.Image.from_registry(BUSYBOX)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sandbox(app: sc.App, image: sc.Image) -> AsyncIterator[sc.Sandbox]:
+    """A running busybox sandbox, terminated after the test."""
+    sb = await sc.Sandbox.create(app=app, image=image, timeout=300)
+    try:
+        yield sb
+    finally:
+        if not sb._detached:
+            await sb.terminate()
+        else:
+            await (await sc.Sandbox.from_id(sb.object_id)).terminate()
+
+
+@pytest.fixture
+def run_py() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run a Python snippet in a second process (same interpreter, same run id); returns the completed process."""
+
+    def run(code: str, *, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO,
+            env=dict(os.environ),
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"subprocess failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    return run
