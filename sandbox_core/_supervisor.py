@@ -56,10 +56,11 @@ class _Activity:
             self.wake.set()
 
     def idle_since(self, cid: str, started_at: float) -> float | None:
-        """When the container became idle (None while an exec runs)."""
+        """When the container became idle (None while an exec runs). Activity before this supervisor started
+        is unknown, so a sandbox that was already running counts as idle from the supervisor's start."""
         if self.running.get(cid):
             return None
-        return max(self.last.get(cid, 0.0), started_at, self.started)
+        return max(self.last.get(cid, 0.0), started_at, self.started if started_at < self.started else 0.0)
 
 
 async def _follow_events(eng: Engine, activity: _Activity) -> None:
@@ -80,14 +81,18 @@ async def _follow_events(eng: Engine, activity: _Activity) -> None:
         await asyncio.sleep(1.0)
 
 
-async def _enforce_idle(eng: Engine, activity: _Activity, now: float) -> float | None:
+async def _enforce_idle(eng: Engine, activity: _Activity, now: float, started: dict[str, float]) -> float | None:
     """End sandboxes idle past their ``idle_timeout``; returns the next time an idle deadline could pass."""
     items = await containers.list_(eng, L.label_filter(L.IDLE_TIMEOUT), all=False)
     next_wake: float | None = None
     for item in items:
         lbl = item.get("Labels") or {}
         idle_timeout = float(lbl[L.IDLE_TIMEOUT])
-        since = activity.idle_since(item["Id"], float(item.get("Created", 0)))
+        if item["Id"] not in started:
+            # The list's "Created" is whole seconds and precedes the start: idling is counted from StartedAt.
+            info = await containers.inspect(eng, item["Id"])
+            started[item["Id"]] = _lifecycle.parse_engine_time(info["State"].get("StartedAt")) or now
+        since = activity.idle_since(item["Id"], started[item["Id"]])
         if since is None:
             continue
         if now - since >= idle_timeout:
@@ -121,12 +126,13 @@ async def run() -> int:
     events = asyncio.create_task(_follow_events(eng, activity))
     empty_since: float | None = None
     finished: dict[str, float] = {}
+    started: dict[str, float] = {}
     try:
         while True:
             now = time.time()
             try:
                 result = await _lifecycle.enforce(eng, now, finished_cache=finished)
-                idle_wake = await _enforce_idle(eng, activity, now)
+                idle_wake = await _enforce_idle(eng, activity, now, started)
             except Error as e:
                 log.warning("enforcement pass failed: %s", e)
                 result, idle_wake = {"next_wake": now + 2, "sandboxes": 1}, None

@@ -68,8 +68,11 @@ def _run_app_ids() -> dict[str, str]:
     vols = _docker_json("volume", "ls", "--filter", f"label={L.RECORD_TYPE}=app")
     ids: dict[str, str] = {}
     for v in vols:
-        info = json.loads(subprocess.run(["docker", "volume", "inspect", v["Name"]], capture_output=True,
-                                         text=True, check=True).stdout)[0]
+        info = json.loads(
+            subprocess.run(
+                ["docker", "volume", "inspect", v["Name"]], capture_output=True, text=True, check=True
+            ).stdout
+        )[0]
         lbl = info.get("Labels") or {}
         if lbl.get(L.APP_NAME, "").startswith(APP_PREFIX):
             ids[lbl[L.APP_ID]] = lbl[L.APP_NAME]
@@ -85,8 +88,11 @@ def _leftovers(app_ids: set[str], running_only: bool) -> list[str]:
             found.append(f"container {c['Names']} ({c['State']})")
     if not running_only:
         for v in _docker_json("volume", "ls", "--filter", f"label={L.OWNER}={L.OWNER_VALUE}"):
-            info = json.loads(subprocess.run(["docker", "volume", "inspect", v["Name"]], capture_output=True,
-                                             text=True, check=True).stdout)[0]
+            info = json.loads(
+                subprocess.run(
+                    ["docker", "volume", "inspect", v["Name"]], capture_output=True, text=True, check=True
+                ).stdout
+            )[0]
             lbl = info.get("Labels") or {}
             if lbl.get(L.APP_ID) in app_ids or lbl.get(TEST_RUN_LABEL) == RUN_ID:
                 found.append(f"volume {v['Name']}")

@@ -1,0 +1,68 @@
+"""nox sessions. They run in the current environment (scripts/dev makes .venv and calls nox from it),
+so no session reinstalls anything: ``scripts/dev test`` == ``nox -s ci`` inside .venv."""
+
+from __future__ import annotations
+
+import sys
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+PY = sys.executable  # the interpreter nox runs in (.venv when called through scripts/dev)
+
+
+@nox.session
+def gen(session: nox.Session) -> None:
+    """Regenerate the blocking facade sandbox_core_sync from sandbox_core."""
+    session.run(PY, "-m", "sandbox_core_sync._codegen", *session.posargs)
+
+
+@nox.session
+def gencheck(session: nox.Session) -> None:
+    """Fail when the checked-in facade differs from what the generator produces."""
+    session.run(PY, "-m", "sandbox_core_sync._codegen", "--check")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.run(PY, "-m", "ruff", "check", ".")
+    session.run(PY, "-m", "ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on sandbox_core and the generated sandbox_core_sync."""
+    session.run(PY, "-m", "mypy", "sandbox_core", "sandbox_core_sync")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test-suite against the real engine (slow tests excluded unless -m is given)."""
+    args = session.posargs or ["-m", "not slow"]
+    session.run(PY, "-m", "pytest", *args)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Create a sandbox on the local engine, use it, print what happened, clean up."""
+    session.run(PY, "-m", "sandbox_core_sync.demo", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks side by side with raw aiodocker, docker-py and the docker CLI (``-- --quick`` for a smoke run)."""
+    session.run(PY, "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def ci(session: nox.Session) -> None:
+    """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the benchmark
+    smoke run (so the harness never rots), then the tests (posargs go to pytest)."""
+    gencheck(session)
+    lint(session)
+    typecheck(session)
+    session.run(PY, "-m", "benchmarks", "--quick")
+    tests(session)
