@@ -42,6 +42,7 @@ class Arm:
 
     def __init__(self, run_id: str, concurrency: int) -> None:
         self.run_id = run_id
+        self.tags = {c.RUN_LABEL: run_id, c.ARM_LABEL: self.name}
         self.concurrency = concurrency
         self.open_error: str | None = None
 
@@ -164,8 +165,9 @@ class CliArm(AsyncArm):
 
     def sends(self) -> str:
         return (
-            f"`docker run -d --init --security-opt no-new-privileges --cap-drop NET_RAW --cap-drop MKNOD "
-            f"--cap-drop AUDIT_WRITE --pids-limit {c.PIDS_LIMIT} --label bench.run=… {c.IMAGE}`; "
+            f"`docker run -d -i --init --security-opt no-new-privileges --cap-drop NET_RAW --cap-drop MKNOD "
+            f"--cap-drop AUDIT_WRITE --pids-limit {c.PIDS_LIMIT} --log-driver json-file --log-opt max-size=64m "
+            f"--log-opt max-file=2 --label bench.run=… {c.IMAGE}` (the CLI cannot set StdinOnce with -d); "
             "`docker exec <id> …` (stdout piped to the harness); `docker cp`; `docker rm -f`. "
             "One `docker` process per operation."
         )
@@ -174,7 +176,8 @@ class CliArm(AsyncArm):
         proc = await asyncio.create_subprocess_exec(
             "docker", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         if stdout_to is None:
             out, err = await proc.communicate()
         else:
@@ -194,8 +197,11 @@ class CliArm(AsyncArm):
             labels += ["--label", f"{k}={v}"]
         caps = [x for cap in c.CAP_DROP for x in ("--cap-drop", cap)]
         sec = [x for opt in c.SECURITY_OPT for x in ("--security-opt", opt)]
+        logs = ["--log-driver", c.LOG_CONFIG["Type"]]
+        for k, v in c.LOG_CONFIG["Config"].items():
+            logs += ["--log-opt", f"{k}={v}"]
         out = await self._docker(
-            "run", "-d", "--init", *sec, *caps, "--pids-limit", str(c.PIDS_LIMIT), *labels, c.IMAGE
+            "run", "-d", "-i", "--init", *sec, *caps, "--pids-limit", str(c.PIDS_LIMIT), *logs, *labels, c.IMAGE
         )
         return out.decode().strip()
 
@@ -238,8 +244,9 @@ class DockerPyArm(SyncArm):
     def sends(self) -> str:
         pool = "default max_pool_size=10" if self.pool_size is None else f"max_pool_size={self.pool_size}"
         return (
-            f"docker-py 7 ({pool}): `containers.run(image, detach=True, init=True, security_opt, cap_drop, "
-            f"pids_limit={c.PIDS_LIMIT}, labels)` (create + start + inspect); "
+            f"docker-py 7 ({pool}): `containers.run(image, detach=True, init=True, stdin_open=True, security_opt, "
+            f"cap_drop, pids_limit={c.PIDS_LIMIT}, log_config, labels)` (create + start + inspect; `run` cannot set "
+            "StdinOnce); "
             "`api.exec_create` + `api.exec_start` (+ `stream=True` for P5) + `api.exec_inspect`; "
             "`api.put_archive` with a generator body; `api.get_archive` (identity encoding, 1 MiB chunks); "
             "`api.remove_container(force=True)`."
@@ -270,6 +277,8 @@ class DockerPyArm(SyncArm):
             security_opt=c.SECURITY_OPT,
             cap_drop=c.CAP_DROP,
             pids_limit=c.PIDS_LIMIT,
+            stdin_open=True,
+            log_config={"type": c.LOG_CONFIG["Type"], "config": c.LOG_CONFIG["Config"]},
             labels=c.raw_labels(self.run_id, self.name),
         )
         return str(ctr.id)
@@ -394,8 +403,9 @@ class SandboxCoreArm(AsyncArm):
     def sends(self) -> str:
         return (
             "sandbox_core async: `App.lookup(f'bench-<run>-sc', create_if_missing=True)`, "
-            f"`Sandbox.create(app=app, image=Image.from_registry('{c.IMAGE}'), timeout=600)` (its default "
-            "create body), `sb.exec(...)` + `p.stdout.read()` + `p.wait()`; P5 iterates `p.stdout` of an exec with "
+            f"`Sandbox.create(app=app, image=Image.from_registry('{c.IMAGE}'), timeout=600, "
+            "tags={'bench.run': <run>, 'bench.arm': 'sc'})` (its default create body; tags given at create become "
+            "labels); `sb.exec(...)` + `p.stdout.read()` + `p.wait()`; P5 iterates `p.stdout` of an exec with "
             "`text=False`; `sb.filesystem.copy_from_local` / `copy_to_local`; `sb.terminate()`."
         )
 
@@ -411,7 +421,7 @@ class SandboxCoreArm(AsyncArm):
             self.open_error = _err(e)
 
     async def create(self) -> Any:
-        return await self.sc.Sandbox.create(app=self.app, image=self.image, timeout=600)
+        return await self.sc.Sandbox.create(app=self.app, image=self.image, timeout=600, tags=self.tags)
 
     async def run(self, h: Any, argv: list[str]) -> tuple[int, bytes]:
         p = await h.exec(*argv)
@@ -466,7 +476,7 @@ class SandboxCoreSyncArm(SyncArm):
             self.open_error = _err(e)
 
     def create(self) -> Any:
-        return self.scs.Sandbox.create(app=self.app, image=self.image, timeout=600)
+        return self.scs.Sandbox.create(app=self.app, image=self.image, timeout=600, tags=self.tags)
 
     def run(self, h: Any, argv: list[str]) -> tuple[int, bytes]:
         p = h.exec(*argv)

@@ -23,6 +23,7 @@ SC_APP_LABEL = "sandbox-core.app-name"
 SECURITY_OPT = ["no-new-privileges"]
 CAP_DROP = ["NET_RAW", "MKNOD", "AUDIT_WRITE"]
 PIDS_LIMIT = 4096
+LOG_CONFIG: dict[str, Any] = {"Type": "json-file", "Config": {"max-size": "64m", "max-file": "2"}}
 
 MIB = 1024 * 1024
 
@@ -30,6 +31,7 @@ MIB = 1024 * 1024
 def stream_argv(nbytes: int) -> list[str]:
     """A command writing ``nbytes`` (a multiple of 1 MiB) of zeros to stdout in 1 MiB writes."""
     return ["sh", "-c", f"dd if=/dev/zero bs=1048576 count={nbytes // MIB} 2>/dev/null"]
+
 
 CHUNK = 1 << 20
 
@@ -44,19 +46,26 @@ def raw_labels(run_id: str, arm: str) -> dict[str, str]:
 
 
 def create_body(run_id: str, arm: str) -> dict[str, Any]:
-    """The container-create body every raw arm sends (mirrors sandbox_core's default create)."""
+    """The container-create body every raw arm sends: ``ContainerSpec.to_body()`` of sandbox_core's default create.
+
+    (sandbox_core additionally names the container after the sandbox id and resolves the image to its id.)
+    """
     return {
         "Image": IMAGE,
         "Labels": raw_labels(run_id, arm),
+        "Env": [],
+        "Tty": False,
+        "OpenStdin": True,
+        "StdinOnce": True,
         "AttachStdin": False,
         "AttachStdout": False,
         "AttachStderr": False,
-        "Tty": False,
-        "OpenStdin": False,
+        "NetworkDisabled": False,
         "HostConfig": {
             "Init": True,
-            "SecurityOpt": SECURITY_OPT,
             "CapDrop": CAP_DROP,
+            "SecurityOpt": SECURITY_OPT,
+            "LogConfig": LOG_CONFIG,
             "PidsLimit": PIDS_LIMIT,
         },
     }

@@ -14,6 +14,7 @@ burst's teardown the worker prints ``wait`` and blocks until the parent, having 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -31,12 +32,36 @@ def emit(event: str, **data: Any) -> None:
     sys.stdout.flush()
 
 
-def _resources(before: dict[str, float], rss_before: int) -> dict[str, float]:
+def reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0); False when not permitted.
+
+    ``ru_maxrss`` cannot be used: Linux carries it across fork and exec, so a worker would inherit the harness's.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss() -> float | None:
+    """This process's peak RSS in bytes since start or the last ``reset_peak_rss`` (VmHWM)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _resources(before: dict[str, float], rss_before: int, hwm_reset: bool) -> dict[str, float | None]:
     after = c.rusage_now()
     return {
         "cpu_s": (after["cpu_self"] - before["cpu_self"]) + (after["cpu_children"] - before["cpu_children"]),
-        "maxrss_self": after["maxrss_self"],
-        "maxrss_children": after["maxrss_children"],
+        "peak_rss_self": peak_rss() if hwm_reset else None,
         "rss_before": float(rss_before),
     }
 
@@ -51,6 +76,7 @@ async def _burst(arm: Arm, spec: dict[str, Any]) -> None:
     for n in spec["bursts"]:
         tag = f"burst-{n}"
         rss0 = me.memory_info().rss
+        hwm = reset_peak_rss()
         ru0 = c.rusage_now()
         emit("begin", tag=tag)
         t0 = time.perf_counter()
@@ -62,7 +88,7 @@ async def _burst(arm: Arm, spec: dict[str, Any]) -> None:
             n=n,
             wall_ms=wall,
             items=[[ms, (res[1] if err is None else None), err] for ms, res, err in results],
-            resources=_resources(ru0, rss0),
+            resources=_resources(ru0, rss0, hwm),
         )
         handles = [(res[0] if err is None else res) for _, res, err in results]
         handles = [h for h in handles if h is not None]
@@ -88,12 +114,16 @@ async def _single(arm: Arm, spec: dict[str, Any]) -> None:
     h = res[0]
     try:
         if task == "download":
-            rc, out = (await arm.call("run", h, ["dd", "if=/dev/urandom", "of=/tmp/down.bin",
-                                                 "bs=1048576", f"count={size // c.MIB}"]))[1] or (1, b"")
+            rc, out = (
+                await arm.call(
+                    "run", h, ["dd", "if=/dev/urandom", "of=/tmp/down.bin", "bs=1048576", f"count={size // c.MIB}"]
+                )
+            )[1] or (1, b"")
             if rc != 0:
                 emit("end", tag=task, error=f"setup: dd exited {rc}: {out[:100]!r}")
                 return
         rss0 = me.memory_info().rss
+        hwm = reset_peak_rss()
         ru0 = c.rusage_now()
         emit("begin", tag=task)
         if task == "stream":
@@ -106,19 +136,20 @@ async def _single(arm: Arm, spec: dict[str, Any]) -> None:
             ms, _, err = await arm.call("download", h, "/tmp/down.bin", spec["local"])
         else:
             raise ValueError(f"unknown task {task!r}")
-        resources = _resources(ru0, rss0)
+        resources = _resources(ru0, rss0, hwm)
         if err is None and task == "upload":
             _, res2, err2 = await arm.call("run", h, ["stat", "-c", "%s", "/tmp/up.bin"])
             if err2 is not None or res2 is None or res2[1].strip() != str(size).encode():
                 err = f"VerifyError: remote size {res2 and res2[1][:40]!r} != {size} ({err2})"
         if err is None and task == "download":
-            got_size = os.path.getsize(spec["local"])
+            got_size = os.stat(spec["local"]).st_size
             if got_size != size:
                 err = f"VerifyError: local size {got_size} != {size}"
         emit("end", tag=task, ms=ms, size=size, error=err, resources=resources)
     finally:
-        if task == "download" and os.path.exists(spec["local"]):
-            os.unlink(spec["local"])
+        if task == "download":
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(spec["local"])
         await arm.call("remove", h)
 
 
