@@ -48,7 +48,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Create a sandbox on the local engine, use it, print what happened, clean up."""
-    session.run(PY, "-m", "sandbox_core_sync.demo", *session.posargs)
+    session.run(PY, "scripts/demo.py", *session.posargs)
 
 
 @nox.session

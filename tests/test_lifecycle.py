@@ -169,7 +169,8 @@ async def test_pids_limit_is_configurable_and_enforced(app: sc.App) -> None:
     forks = "i=0; while [ $i -lt 40 ]; do sleep 5 & i=$((i+1)); done; exit 0"
 
     def script(limit: int) -> str:
-        return f'[ "$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)" = {limit} ] || exit 9; {forks}'
+        pids_max = "$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)"
+        return f'[ "{pids_max}" = {limit} ] || exit 9; {forks}'
 
     assert await run_to_end(app, script(20), pids_limit=20) not in (0, 9)
     assert await run_to_end(app, script(4096)) == 0

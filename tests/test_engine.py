@@ -1,0 +1,205 @@
+"""The engine layer: DOCKER_HOST over tcp, clean shutdown, pulls from a (local) registry, error translation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+import sandbox_core as sc
+from sandbox_core import exception as exc
+from sandbox_core._engine import client as engine_client
+
+from .conftest import BUSYBOX, RUN_ID, app_name
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def tcp_to_unix_proxy(sock_path: str) -> Iterator[int]:
+    """A loopback TCP listener that pipes every connection to the engine's unix socket (both directions,
+    half-closes included), so a client can be pointed at the engine with DOCKER_HOST=tcp://…"""
+    loop = asyncio.new_event_loop()
+    port_holder: list[int] = []
+    ready = threading.Event()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(1 << 16):
+                writer.write(data)
+                await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+        except (ConnectionError, OSError):
+            pass
+
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        ur, uw = await asyncio.open_unix_connection(sock_path)
+        await asyncio.gather(pipe(r, uw), pipe(ur, w))
+        w.close()
+        uw.close()
+
+    async def serve() -> asyncio.base_events.Server:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port_holder.append(server.sockets[0].getsockname()[1])
+        ready.set()
+        return server
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        server = loop.run_until_complete(serve())
+        loop.run_forever()
+        server.close()
+        loop.run_until_complete(server.wait_closed())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    ready.wait(10)
+    try:
+        yield port_holder[0]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        t.join(10)
+
+
+def test_docker_host_tcp_is_honoured(run_py) -> None:  # type: ignore[no-untyped-def]
+    with tcp_to_unix_proxy("/var/run/docker.sock") as port:
+        out = run_py(
+            f"""
+import asyncio, os
+os.environ["DOCKER_HOST"] = "tcp://127.0.0.1:{port}"
+import sandbox_core as sc
+from sandbox_core._engine.client import get_engine
+async def main():
+    eng = await get_engine()
+    app = await sc.App.lookup({app_name("tcp")!r}, create_if_missing=True)
+    sb = await sc.Sandbox.create("sh", "-c", "exit 7", app=app, image=sc.Image.from_registry({BUSYBOX!r}))
+    await sb.wait()
+    print(eng.address.url, eng.address.is_local, eng.api_version, sb.returncode)
+asyncio.run(main())
+""",
+            timeout=120,
+        ).stdout.split()
+    assert out[0] == f"tcp://127.0.0.1:{port}"
+    assert out[1:] == ["False", out[2], "7"]
+    assert out[2].startswith("v1.")
+
+
+def test_client_closes_cleanly_with_asyncio_run(run_py) -> None:  # type: ignore[no-untyped-def]
+    proc = run_py(
+        f"""
+import asyncio, gc, warnings
+warnings.simplefilter("error", ResourceWarning)
+import sandbox_core as sc
+async def main():
+    app = await sc.App.lookup({app_name()!r}, create_if_missing=True)
+    return app.app_id
+print(asyncio.run(main()))
+print(asyncio.run(main()))   # a second loop gets its own client
+gc.collect()
+""",
+        check=True,
+    )
+    ids = proc.stdout.split()
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
+    assert "Unclosed" not in proc.stderr
+    assert "ResourceWarning" not in proc.stderr
+
+
+async def test_api_version_is_pinned() -> None:
+    eng = await engine_client.get_engine()
+    assert eng.api_version.startswith("v1.")
+    assert eng.docker.api_version == eng.api_version  # every URL carries it; no per-request negotiation
+
+
+async def test_engine_errors_are_translated() -> None:
+    eng = await engine_client.get_engine()
+    with pytest.raises(exc.NotFoundError) as info:
+        await eng.request_json("GET", "containers/does-not-exist/json", "inspect")
+    assert info.value.engine_status == 404
+    with pytest.raises(exc.InvalidError) as bad:
+        await eng.request_json("POST", "containers/create", "create", body={"Image": ""})
+    assert bad.value.engine_status == 400
+    assert type(bad.value).__module__ == "sandbox_core.exception"
+
+
+async def test_requests_have_a_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    eng = await engine_client.get_engine()
+    monkeypatch.setattr(eng, "request_timeout", 0.5)
+    # A wait on a running container never answers by itself: the deadline turns it into TimeoutError.
+    app = await sc.App.lookup(app_name(), create_if_missing=True)
+    sb = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX))
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(exc.TimeoutError, match="did not answer in time"):
+            await eng.request_json("POST", f"containers/{sb._container_id}/wait", "wait")
+        assert time.monotonic() - t0 < 10
+    finally:
+        monkeypatch.undo()
+        await sb.terminate()
+
+
+@pytest.fixture(scope="module")
+def local_registry() -> Iterator[str]:
+    """Debian's docker-registry on a free loopback port (the engine treats 127.0.0.0/8 as insecure-allowed)."""
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        pytest.skip("docker-registry is not installed (scripts/dev installs it)")
+    port = _free_port()
+    storage = tempfile.mkdtemp(prefix="sandbox-core-registry-")
+    config = os.path.join(storage, "config.yml")
+    with open(config, "w") as f:
+        f.write(
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: " + storage + "/data\n"
+            f"http:\n  addr: 127.0.0.1:{port}\nlog:\n  level: error\n"
+        )
+    proc = subprocess.Popen([binary, "serve", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the local registry did not start")
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(storage, ignore_errors=True)
+
+
+async def test_from_registry_pulls_only_when_missing(local_registry: str) -> None:
+    ref = f"{local_registry}/sandbox-core-test/busybox:{RUN_ID}"
+    subprocess.run(["docker", "tag", BUSYBOX, ref], check=True)
+    subprocess.run(["docker", "push", ref], check=True, capture_output=True)
+    subprocess.run(["docker", "rmi", ref], check=True, capture_output=True)
+    assert subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode != 0
+    app = await sc.App.lookup(app_name(), create_if_missing=True)
+    try:
+        sb = await sc.Sandbox.create("sh", "-c", "exit 4", app=app, image=sc.Image.from_registry(ref))
+        await sb.wait()
+        assert sb.returncode == 4
+        assert subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode == 0
+    finally:
+        subprocess.run(["docker", "rmi", ref], capture_output=True)
+    with pytest.raises(exc.NotFoundError, match="could not be pulled"):
+        await sc.Sandbox.create(app=app, image=sc.Image.from_registry(f"{local_registry}/nothing/here:1"))
