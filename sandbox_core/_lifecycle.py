@@ -189,7 +189,13 @@ async def enforce(
             else:
                 wake_at(deadline)
             continue
-        if item.get("State") in ("created", "restarting", "paused"):
+        if item.get("State") == "created":
+            # Created but never started: a create that died midway. Leftover once it is a minute old.
+            if now - float(item.get("Created", now)) > 60:
+                await remove_sandbox(eng, sid, cid)
+                removed += 1
+            continue
+        if item.get("State") in ("restarting", "paused"):
             continue
         finished = (finished_cache or {}).get(cid)
         if finished is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import datetime
 import logging
 import os
@@ -391,11 +392,13 @@ class Sandbox:
             cap_drop=DROPPED_CAPABILITIES,
         )
         cname = _container_name(sandbox_id, app.app_id, name)
-        cid = await _create_claiming_name(eng, spec, cname, name)
         try:
+            cid = await _create_claiming_name(eng, spec, cname, name)
             await containers.start(eng, cid)
         except BaseException:
-            await asyncio.shield(containers.remove(eng, cid))
+            # Failed or cancelled midway: the container may exist even if we never saw its id. Remove whatever
+            # carries this sandbox's id, shielded so that a cancellation cannot leak it.
+            await asyncio.shield(_remove_by_sandbox_id(eng, sandbox_id))
             raise
         _lifecycle.ensure_supervisor(eng)
         sb = Sandbox._from_container({"Id": cid, "Labels": sb_labels})
@@ -766,6 +769,12 @@ class Sandbox:
 
         async for event in legacy_watch(self, path, filter, recursive, timeout):
             yield event
+
+
+async def _remove_by_sandbox_id(eng: Any, sandbox_id: str) -> None:
+    with contextlib.suppress(Exception):
+        for item in await containers.list_(eng, L.label_filter(f"{L.SANDBOX_ID}={sandbox_id}"), all=True):
+            await containers.remove(eng, item["Id"])
 
 
 async def _create_claiming_name(eng: Any, spec: containers.ContainerSpec, cname: str, name: str | None) -> str:
