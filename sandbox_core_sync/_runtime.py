@@ -38,13 +38,13 @@ __all__ = [
     "BlockingCallInEventLoopError",
     "BoundMethod",
     "ForkedObjectError",
+    "Function",
     "Wrapper",
     "call_sync",
-    "classmethod_",
     "iter_async",
     "iter_sync",
-    "map_optional",
-    "method",
+    "next_async",
+    "next_sync",
     "run_async",
     "run_sync",
     "unwrap",
@@ -54,7 +54,6 @@ __all__ = [
 T = TypeVar("T")
 R = TypeVar("R")
 W = TypeVar("W", bound="Wrapper")
-B = TypeVar("B", bound="BoundMethod[Any]")
 I_co = TypeVar("I_co", covariant=True)
 
 #: Seconds the interpreter waits at exit for the loop thread to finish its cleanup.
@@ -541,48 +540,19 @@ def unwrap(value: Any) -> Any:
     return value
 
 
-def map_optional(fn: Callable[[T], R], value: T | None) -> R | None:
-    """``fn(value)``, or None when ``value`` is None."""
-    return None if value is None else fn(value)
-
-
 class BoundMethod(Generic[I_co]):
-    """Base of a generated per-method class: ``__call__`` blocks, ``aio`` is the coroutine (or async generator)."""
+    """Base of a generated per-method class bound to one wrapper: ``__call__`` blocks, ``aio`` is the async form."""
 
     __slots__ = ("_impl",)
+    _impl: I_co
 
-    def __init__(self, impl: I_co) -> None:
-        self._impl = impl
-
-
-class method(Generic[B]):
-    """Descriptor exposing a per-method class ``B`` on a wrapper instance: ``wrapper.m`` is ``B(wrapper._impl)``."""
-
-    __slots__ = ("_cls", "_name")
-
-    def __init__(self, cls: type[B]) -> None:
-        self._cls = cls
-        self._name = cls.__name__.lstrip("_")
-
-    @overload
-    def __get__(self, obj: None, owner: type[Any] | None = None) -> method[B]: ...
-    @overload
-    def __get__(self, obj: Wrapper, owner: type[Any] | None = None) -> B: ...
-    def __get__(self, obj: Wrapper | None, owner: type[Any] | None = None) -> B | method[B]:
-        if obj is None:
-            return self
-        if obj._gen != _LT.generation:
-            obj._check()
-        return self._cls(obj._impl)
+    def __init__(self, owner: Wrapper) -> None:
+        if owner._gen != _LT.generation:
+            owner._check()
+        self._impl = owner._impl
 
 
-class classmethod_(Generic[B]):
-    """Descriptor exposing a per-method class ``B`` for a class/static method: ``Cls.m`` is one shared ``B``."""
+class Function:
+    """Base of a generated per-function class (module functions, static and class methods)."""
 
-    __slots__ = ("_bound",)
-
-    def __init__(self, cls: type[B]) -> None:
-        self._bound = cls(None)
-
-    def __get__(self, obj: object, owner: type[Any] | None = None) -> B:
-        return self._bound
+    __slots__ = ()

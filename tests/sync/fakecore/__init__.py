@@ -1,0 +1,20 @@
+"""A tiny asyncio package shaped like sandbox_core, used to test the facade generator and runtime without Docker."""
+
+from __future__ import annotations
+
+from . import exception
+from .process import ContainerProcess
+from .sandbox import FileIO, Info, Sandbox, sweep
+from .streams import StreamReader, StreamType, StreamWriter
+
+__all__ = [
+    "ContainerProcess",
+    "FileIO",
+    "Info",
+    "Sandbox",
+    "StreamReader",
+    "StreamType",
+    "StreamWriter",
+    "exception",
+    "sweep",
+]

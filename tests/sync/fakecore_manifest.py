@@ -1,0 +1,12 @@
+"""The manifest that generates tests/sync/fakecore_sync from tests/sync/fakecore."""
+
+from sandbox_core_sync._codegen import Manifest
+
+MANIFEST = Manifest(
+    package="fakecore",
+    output_package="fakecore_sync",
+    wrap=("Sandbox", "ContainerProcess", "StreamReader", "StreamWriter", "FileIO", "sweep"),
+    reexport=("Info", "StreamType", "exception"),
+    thread_safe={"StreamWriter": ("write",)},
+    command="python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST",
+)
