@@ -392,13 +392,20 @@ class Sandbox:
             cap_drop=DROPPED_CAPABILITIES,
         )
         cname = _container_name(sandbox_id, app.app_id, name)
+        creating = asyncio.ensure_future(_create_claiming_name(eng, spec, cname, name))
         try:
-            cid = await _create_claiming_name(eng, spec, cname, name)
+            cid = await asyncio.shield(creating)
             await containers.start(eng, cid)
         except BaseException:
-            # Failed or cancelled midway: the container may exist even if we never saw its id. Remove whatever
-            # carries this sandbox's id, shielded so that a cancellation cannot leak it.
-            await asyncio.shield(_remove_by_sandbox_id(eng, sandbox_id))
+            # Failed or cancelled midway. A create request already sent completes on the engine even if we stop
+            # waiting, so let it finish, then remove whatever carries this sandbox's id; shielded, so that the
+            # cancellation itself cannot leak a container.
+            async def cleanup() -> None:
+                with contextlib.suppress(BaseException):
+                    await creating
+                await _remove_by_sandbox_id(eng, sandbox_id)
+
+            await asyncio.shield(cleanup())
             raise
         _lifecycle.ensure_supervisor(eng)
         sb = Sandbox._from_container({"Id": cid, "Labels": sb_labels})

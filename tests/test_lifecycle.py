@@ -542,3 +542,23 @@ async def test_many_concurrent_waits_do_not_exhaust_the_pool(app: sc.App, image:
     finally:
         for sb in sbs:
             await sb.terminate()
+
+
+async def test_cancelled_create_leaves_no_container(image: sc.Image) -> None:
+    import asyncio
+
+    app = await sc.App.lookup(app_name("cancel"), create_if_missing=True)
+    eng = await get_engine()
+    cancelled = 0
+    for delay in (0.0, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.25):
+        try:
+            sb = await asyncio.wait_for(sc.Sandbox.create(app=app, image=image), delay)
+        except asyncio.TimeoutError:
+            cancelled += 1
+        else:
+            await sb.terminate(wait=True)
+            await sc.sweep(app_id=app.app_id, everything=True)
+            app = await sc.App.lookup(app_name("cancel"), create_if_missing=True)
+        left = await containers.list_(eng, L.label_filter(f"{L.APP_ID}={app.app_id}"), all=True)
+        assert left == [], (delay, left)
+    assert cancelled >= 3  # the early delays really did interrupt create midway
