@@ -48,8 +48,7 @@ class Config:
     seed: int
     p1_rounds: int
     p1_per_round: int
-    p2_bursts: list[int]
-    p2_rounds: int
+    p2_bursts: list[list[int]]
     p4_seq_rounds: int
     p4_seq_per_round: int
     p4_conc: list[int]
@@ -72,8 +71,7 @@ class Config:
                 seed=seed,
                 p1_rounds=2,
                 p1_per_round=1,
-                p2_bursts=[1, 5],
-                p2_rounds=1,
+                p2_bursts=[[1, 5]],
                 p4_seq_rounds=2,
                 p4_seq_per_round=10,
                 p4_conc=[5],
@@ -92,8 +90,7 @@ class Config:
             seed=seed,
             p1_rounds=12,
             p1_per_round=1,
-            p2_bursts=[1, 10, 50, 100],
-            p2_rounds=2,
+            p2_bursts=[[1, 10, 50, 100], [100]],
             p4_seq_rounds=20,
             p4_seq_per_round=50,
             p4_conc=[10, 50],
@@ -474,15 +471,15 @@ class Run:
     # -------------------------------------------------------------------------------------- P2, P10, P11
     async def phase_p2(self) -> None:
         names = self.arms_for("P2")
-        conc = max(self.cfg.p2_bursts)
-        for rnd in range(self.cfg.p2_rounds):
+        conc = max(n for bursts in self.cfg.p2_bursts for n in bursts)
+        for rnd, bursts in enumerate(self.cfg.p2_bursts):
             for name in self.shuffled(names):
                 spec = {
                     "task": "burst",
                     "arm": name,
                     "run_id": self.run_id,
                     "concurrency": conc,
-                    "bursts": self.cfg.p2_bursts,
+                    "bursts": bursts,
                 }
 
                 async def on_event(ev: dict[str, Any], win: dict[str, Any], name: str = name, rnd: int = rnd) -> None:
