@@ -1,21 +1,270 @@
-"""PLACEHOLDER owned by the exec/streams helper: ContainerProcess and start_exec."""
+"""``ContainerProcess`` (what ``Sandbox.exec`` returns) and ``start_exec``, which validates and starts an exec.
+
+One exec is: exec create, start (one hijacked stream), read to EOF, one inspect. A **pump** task per exec reads the
+engine's frames and feeds the stdout/stderr ``StreamReader``s, pausing while a reader is full (see ``streams``).
+After EOF it asks the engine for the exit code once (polling only while the engine still says "running").
+
+The exec ``timeout`` is enforced by a separate task, independent of anyone reading: at the deadline it SIGKILLs
+every process carrying the exec's marker variable (the command and everything it started, backgrounded or not),
+then ends the streams quietly; ``wait``/``poll`` return -1.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime
+import time
+import uuid
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .secret import Secret
-from .streams import StreamType
+from ._engine import execs
+from ._engine.client import get_engine
+from .exception import ConflictError, InvalidError, NotFoundError, deprecation_warning
+from .secret import Secret, merge_env
+from .streams import StreamReader, StreamType, StreamWriter
 
 if TYPE_CHECKING:
+    from ._engine.client import Engine
     from .sandbox import Sandbox
 
 T = TypeVar("T", str, bytes)
 
+#: Environment variable marking every process of one exec (value: the exec's uuid), for the timeout kill.
+MARKER_ENV = "SANDBOX_CORE_EXEC"
+#: Exec stdin buffer limit (Modal's command-router limit).
+EXEC_STDIN_LIMIT = 16 << 20
+_ARG_MAX_BYTES = 2**16
+_RETURNCODE_MSG = (
+    "You must call wait() before accessing the returncode. To poll for the status of a running process, use poll() "
+    "instead."
+)
+
+# Strong references to running pump/deadline tasks (the loop only keeps weak ones).
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _spawn(coro: Any, name: str) -> asyncio.Task[Any]:
+    task = asyncio.get_running_loop().create_task(coro, name=name)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
+
 
 class ContainerProcess(Generic[T]):
-    """Placeholder."""
+    """A command running in a sandbox: its streams, and its exit status once known.
+
+    Return codes: the exit code as is; ``128 + n`` when killed by signal ``n``; ``-1`` once the exec ``timeout``
+    passed.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_cid",
+        "_deadline",
+        "_deadline_task",
+        "_eng",
+        "_error",
+        "_exec_id",
+        "_exit_code",
+        "_finished",
+        "_process_id",
+        "_pty",
+        "_pump_task",
+        "_returncode",
+        "_stderr",
+        "_stdin",
+        "_stdout",
+        "_stream",
+        "_timed_out",
+    )
+
+    def __init__(
+        self,
+        *,
+        eng: Engine,
+        cid: str,
+        process_id: str,
+        exec_id: str,
+        stream: execs.HijackedStream,
+        stdout: StreamReader[T],
+        stderr: StreamReader[T],
+        pty: bool,
+        deadline: float | None,
+    ) -> None:
+        """Internal: built by ``start_exec``, which also starts the pump."""
+        self._eng = eng
+        self._cid = cid
+        self._process_id = process_id
+        self._exec_id = exec_id
+        self._stream = stream
+        self._stdout: StreamReader[T] = stdout
+        self._stderr: StreamReader[T] = stderr
+        self._pty = pty
+        self._deadline = deadline
+        self._stdin = StreamWriter(self._send_stdin, limit=EXEC_STDIN_LIMIT)
+        self._returncode: int | None = None
+        self._exit_code: int | None = None
+        self._error: BaseException | None = None
+        self._timed_out = False
+        self._finished = asyncio.Event()
+        self._pump_task = _spawn(self._pump(), f"exec-pump-{process_id}")
+        self._deadline_task: asyncio.Task[Any] | None = None
+        if deadline is not None:
+            self._deadline_task = _spawn(self._enforce_deadline(deadline), f"exec-deadline-{process_id}")
+
+    def __repr__(self) -> str:
+        return f"ContainerProcess(process_id={self._process_id!r})"
+
+    @property
+    def stdout(self) -> StreamReader[T]:
+        """The command's stdout (with ``pty=True``, stdout and stderr together)."""
+        return self._stdout
+
+    @property
+    def stderr(self) -> StreamReader[T]:
+        """The command's stderr (empty with ``pty=True``)."""
+        return self._stderr
+
+    @property
+    def stdin(self) -> StreamWriter:
+        """The command's stdin. ``write_eof`` + ``drain`` deliver EOF while its output is still being read."""
+        return self._stdin
+
+    @property
+    def returncode(self) -> int:
+        """The return code. Raises ``InvalidError`` until ``wait()`` returned or ``poll()`` saw the process end."""
+        if self._returncode is None:
+            raise InvalidError(_RETURNCODE_MSG)
+        return self._returncode
+
+    # --------------------------------------------------------------------------------------------- the pump
+
+    async def _pump(self) -> None:
+        stream, out, err = self._stream, self._stdout, self._stderr
+        try:
+            while (frame := await stream.read_frame()) is not None:
+                fd, data = frame
+                reader = err if fd == execs.STDERR else out
+                reader.feed_data(data)
+                if reader._over_limit():
+                    await reader._wait_for_space()
+            # EOF. Close before asking for the exit code: only now is the engine's ExitCode trustworthy.
+            await stream.close()
+            self._exit_code = await execs.exit_code(self._eng, self._exec_id)
+        except asyncio.CancelledError:
+            if not self._timed_out:
+                raise
+        except Exception as e:  # delivered to readers and to wait()
+            self._error = e
+            out.set_exception(e)
+            err.set_exception(e)
+        finally:
+            await stream.close()
+            out.feed_eof()
+            err.feed_eof()
+            self._finished.set()
+            if self._deadline_task is not None and not self._timed_out:
+                self._deadline_task.cancel()
+
+    async def _enforce_deadline(self, deadline: float) -> None:
+        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        if self._finished.is_set():
+            return
+        self._timed_out = True
+        try:
+            await execs.kill_marked_processes(self._eng, self._cid, MARKER_ENV, self._process_id)
+        finally:
+            # The streams end quietly, keeping what was already received.
+            self._pump_task.cancel()
+
+    async def _send_stdin(self, data: bytes, eof: bool) -> None:
+        try:
+            if data:
+                await self._stream.write(data)
+            if eof:
+                if self._pty:
+                    # A TTY ignores a half-close; VEOF ends input (twice when a partial line is pending).
+                    await self._stream.write(b"\x04" if not data or data.endswith(b"\n") else b"\x04\x04")
+                else:
+                    self._stream.close_write()
+        except BrokenPipeError:
+            # The engine closed the stream because the process ended: input to an exited process is discarded
+            # (as asyncio's communicate() does).
+            return
+
+    # ------------------------------------------------------------------------------------------- exit status
+
+    def _settle(self) -> int:
+        if self._timed_out:
+            self._returncode = -1
+        elif self._error is not None:
+            raise self._error
+        elif self._exit_code is None:
+            self._returncode = -1
+            raise InvalidError("Unexpected exit status")
+        else:
+            self._returncode = self._exit_code
+        return self._returncode
+
+    def _past_deadline(self) -> bool:
+        return self._timed_out or (self._deadline is not None and time.monotonic() >= self._deadline)
+
+    async def poll(self) -> int | None:
+        """The return code if the process has ended (cached), else None. ``-1`` once past the exec ``timeout``."""
+        if self._returncode is not None:
+            return self._returncode
+        if self._past_deadline():
+            self._returncode = -1
+            return -1
+        if self._finished.is_set():
+            return self._settle()
+        info = await execs.inspect_exec(self._eng, self._exec_id)
+        if not info.get("Running") and info.get("ExitCode") is not None:
+            # The stream is still open (we never abandon it), so this is the real code, not the 126 of a drop.
+            self._returncode = int(info["ExitCode"])
+            return self._returncode
+        return None
+
+    async def wait(self) -> int:
+        """Wait for the process to end; returns its return code (``-1`` past the exec ``timeout``; never raises
+        ``ExecTimeoutError``). Output nobody has read is kept meanwhile. Raises ``InvalidError("Unexpected exit
+        status")`` when the engine reports none. Cancelling the caller does not affect the process."""
+        if self._returncode is not None:
+            return self._returncode
+        self._stdout._release_unread()
+        self._stderr._release_unread()
+        await self._finished.wait()
+        if self._returncode is not None:  # set by a concurrent poll()
+            return self._returncode
+        return self._settle()
+
+    async def resize(self, rows: int, cols: int) -> None:
+        """Set the window size of a ``pty=True`` process. Raises ``InvalidError`` without a PTY."""
+        if not self._pty:
+            raise InvalidError("resize() needs a process started with pty=True")
+        if not (isinstance(rows, int) and isinstance(cols, int) and rows > 0 and cols > 0):
+            raise InvalidError(f"rows and cols must be positive integers, got {rows!r} x {cols!r}")
+        await execs.resize_exec(self._eng, self._exec_id, rows=rows, cols=cols)
+
+    async def attach(self) -> None:
+        """Interactive terminal bridge (``modal shell``): not supported by the local backend."""
+        raise InvalidError("ContainerProcess.attach() is not supported by the local backend")
+
+
+def _validate_argv(args: tuple[Any, ...]) -> None:
+    if not all(isinstance(a, str) for a in args):
+        raise InvalidError("All entrypoint arguments must be strings")
+    total = sum(len(a) for a in args)
+    if total > _ARG_MAX_BYTES:
+        raise InvalidError(
+            f"Total length of CMD arguments cannot exceed {_ARG_MAX_BYTES} bytes (ARG_MAX). Got {total} bytes."
+        )
+
+
+def _reader(fd: int, stream_type: StreamType, text: bool, by_line: bool) -> StreamReader[Any]:
+    return StreamReader(file_descriptor=fd, text=text, by_line=by_line, stream_type=stream_type)
 
 
 async def start_exec(
@@ -33,5 +282,58 @@ async def start_exec(
     pty: bool,
     pty_info: Any,
 ) -> ContainerProcess[Any]:
-    """Placeholder."""
-    raise NotImplementedError
+    """Validate (Modal's order and messages) and start ``args`` in ``sb``; returns its ``ContainerProcess``.
+
+    Raises, in this order: ``ClientClosed`` (detached handle); ``InvalidError`` for a relative ``workdir``, non-str
+    arguments or more than 65536 bytes of them, bad ``env``/``secrets``, a negative or non-numeric ``timeout``;
+    ``ValueError`` for ``bufsize=1`` without ``text`` and for an unsupported ``StreamType``; ``ConflictError("Sandbox
+    already finished")`` when the sandbox is not running (learned from the engine's answer, no extra round trip).
+    """
+    cid = sb._container  # ClientClosed on a detached handle
+    if pty_info is not None:
+        deprecation_warning(datetime.date(2025, 9, 12), "The `pty_info` parameter is deprecated; use `pty=True`.")
+        pty = True
+    if workdir is not None and (not isinstance(workdir, str) or not workdir.startswith("/")):
+        raise InvalidError(f"workdir must be an absolute path, got: {workdir}")
+    _validate_argv(args)
+    merged_env = merge_env(secrets, env)
+    if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0):
+        raise InvalidError(f"timeout must be a non-negative number of seconds or None, got {timeout!r}")
+    if bufsize == 1 and not text:
+        raise ValueError("line-buffering is only supported when text=True")
+    for name, st in (("stdout", stdout), ("stderr", stderr)):
+        if st not in (StreamType.PIPE, StreamType.DEVNULL, StreamType.STDOUT):
+            raise ValueError(f"Unsupported StreamType for {name}")
+
+    process_id = str(uuid.uuid4())
+    deadline = time.monotonic() + int(timeout) if timeout else None
+    if deadline is not None:
+        merged_env[MARKER_ENV] = process_id
+    by_line = bufsize == 1
+    out = _reader(1, stdout, text, by_line)
+    err = _reader(2, stderr, text, by_line)
+
+    eng = await get_engine()
+    try:
+        exec_id = await execs.create_exec(eng, cid, args, env=merged_env, workdir=workdir, tty=pty)
+        stream = await execs.start_exec(eng, exec_id, tty=pty)
+    except (ConflictError, NotFoundError) as e:
+        if isinstance(e, NotFoundError) or "not running" in str(e) or "is paused" in str(e):
+            raise ConflictError("Sandbox already finished") from None
+        raise
+    proc: ContainerProcess[Any] = ContainerProcess(
+        eng=eng,
+        cid=cid,
+        process_id=process_id,
+        exec_id=exec_id,
+        stream=stream,
+        stdout=out,
+        stderr=err,
+        pty=pty,
+        deadline=deadline,
+    )
+    rows, cols = getattr(pty_info, "winsz_rows", 0), getattr(pty_info, "winsz_cols", 0)
+    if pty and rows and cols:
+        with contextlib.suppress(Exception):
+            await proc.resize(int(rows), int(cols))
+    return proc
