@@ -254,7 +254,7 @@ class DockerPyArm(SyncArm):
 
     async def open(self) -> None:
         try:
-            import docker
+            import docker  # type: ignore[import-untyped]
         except ImportError as e:
             self.open_error = _err(e)
             return

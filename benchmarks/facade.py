@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from . import common as c
@@ -73,10 +74,21 @@ async def run(r: Run) -> None:
         "run_async with a no-op coroutine (the single crossing every generated method makes)."
     )
     loop = asyncio.get_running_loop()
-    forms = {
-        "hop_blocking": ("sc-sync", lambda: loop.run_in_executor(None, _time_blocking, rt.run_sync, r.cfg.f_calls)),
-        "hop_aio": ("sc-sync", lambda: _time_async(rt.run_async, r.cfg.f_calls)),
-        "hop_direct": ("sc", lambda: _time_async(_direct, r.cfg.f_calls)),
+    n = r.cfg.f_calls
+
+    async def blocking() -> list[float]:
+        return await loop.run_in_executor(None, _time_blocking, rt.run_sync, n)
+
+    async def aio() -> list[float]:
+        return await _time_async(rt.run_async, n)
+
+    async def direct() -> list[float]:
+        return await _time_async(_direct, n)
+
+    forms: dict[str, tuple[str, Callable[[], Awaitable[list[float]]]]] = {
+        "hop_blocking": ("sc-sync", blocking),
+        "hop_aio": ("sc-sync", aio),
+        "hop_direct": ("sc", direct),
     }
     for rnd in range(r.cfg.f_rounds):
         for metric in r.shuffled(list(forms)):

@@ -30,7 +30,7 @@ from typing import Any
 import aiodocker
 import aiohttp
 import attrs
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from . import common as c
 from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm

@@ -21,7 +21,7 @@ import sys
 import time
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from . import common as c
 from .arms import Arm, make_arm
