@@ -116,8 +116,19 @@ MANIFEST = Manifest(
         "exception",
     ),
     exclude={},
-    member_exclude={},
-    thread_safe={},
+    member_exclude={
+        "StreamReader": {
+            "feed_data": "feeding side: called by the exec pump on the loop, never by users",
+            "feed_eof": "feeding side: called by the exec pump on the loop, never by users",
+            "set_exception": "feeding side: called by the exec pump on the loop, never by users",
+        },
+    },
+    thread_safe={
+        # Buffer/flag operations with no loop interaction: the caller's thread, no hop (drain() hops).
+        "StreamWriter": ("write", "writelines", "write_eof", "can_write_eof", "is_closing"),
+        # Plain reads of attributes set at construction (Sandbox's streams are built lazily: those hop).
+        "ContainerProcess": ("stdout", "stderr", "stdin"),
+    },
 )
 
 

@@ -388,13 +388,14 @@ async def _first(make: Callable[[], AsyncIterator[T]]) -> tuple[AsyncIterator[T]
 
 
 async def _aclose(ait: AsyncIterator[Any]) -> None:
-    aclose = getattr(ait, "aclose", None)
-    if aclose is not None:
-        await aclose()
+    # Only async generators are closed when abandoned: an object iterating over itself (a StreamReader) keeps its
+    # data for a later loop, as ``async for`` + ``break`` does.
+    if isinstance(ait, types.AsyncGeneratorType):
+        await ait.aclose()
 
 
 def _close_from_any_thread(ait: AsyncIterator[Any]) -> None:
-    if getattr(ait, "aclose", None) is None or sys.is_finalizing():
+    if not isinstance(ait, types.AsyncGeneratorType) or sys.is_finalizing():
         return
     if _get_running_loop() is not None or _LT.loop is None:
         # Closing from inside a loop (or after shutdown): schedule it on the runtime loop, do not wait.
@@ -438,8 +439,8 @@ def iter_sync(
 ) -> Generator[Any, None, None]:
     """A blocking generator over the async iterator that ``make()`` returns (``make`` runs on the loop thread).
 
-    Each step is one thread crossing. Closing the generator early (``break``, garbage collection) closes the async
-    iterator on the loop (``aclose()``), so its cleanup runs.
+    Each step is one thread crossing. Closing the generator early (``break``, garbage collection) closes an async
+    *generator* on the loop (``aclose()``), so its cleanup runs; other async iterators are left as they are.
     """
     if _get_running_loop() is not None:
         _refuse_in_loop(None, f"iterating {getattr(make, '__qualname__', 'an async iterator')}")

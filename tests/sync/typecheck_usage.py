@@ -1,0 +1,45 @@
+"""Type-checked (not run) by test_sync_codegen: sandbox_core_sync's types in the blocking and ``.aio`` forms."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from typing import assert_type
+
+from sandbox_core_sync import App, ContainerProcess, Sandbox, StreamReader, StreamWriter
+
+
+def blocking(app: App) -> None:
+    sb = Sandbox.create("sleep", "100", app=app)
+    assert_type(sb, Sandbox)
+    p = sb.exec("ls")
+    assert_type(p, ContainerProcess[str])
+    assert_type(sb.exec("ls", text=False), ContainerProcess[bytes])
+    assert_type(p.stdout, StreamReader[str])
+    for line in p.stdout:
+        assert_type(line, str)
+    assert_type(next(p.stdout), str)
+    assert_type(p.stdout.read(), str)
+    assert_type(p.stdin, StreamWriter)
+    p.stdin.write("x")
+    p.stdin.write_eof()
+    assert_type(p.stdin.drain(), None)
+    assert_type(p.wait(), int)
+    assert_type(sb.poll(), int | None)
+    assert_type(sb.terminate(), None)
+    assert_type(Sandbox.from_id(sb.object_id), Sandbox)
+    assert_type(Sandbox.list(), Generator[Sandbox, None, None])
+    sb.exec(1)  # type: ignore[call-overload]
+
+
+async def asynchronous(app: App) -> None:
+    sb = await Sandbox.create.aio("sleep", "100", app=app)
+    assert_type(sb, Sandbox)
+    p = await sb.exec.aio("ls")
+    assert_type(p, ContainerProcess[str])
+    assert_type(await sb.exec.aio("ls", text=False), ContainerProcess[bytes])
+    async for line in p.stdout:
+        assert_type(line, str)
+    assert_type(await p.stdout.read.aio(), str)
+    assert_type(await p.wait.aio(), int)
+    assert_type(await Sandbox.from_id.aio(sb.object_id), Sandbox)
+    assert_type(Sandbox.list.aio(), AsyncGenerator[Sandbox, None])
