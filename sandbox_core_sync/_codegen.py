@@ -1221,7 +1221,9 @@ class _Renderer:
         wrap = g.wrap_lines(sig.returns, "_r", where)
         out = ["    @property", f"    def {name}(self){ret}:"]
         out += _docstring(sig.doc, "        ")
-        out.append("        self._check()")
+        if wrap is not None:
+            # Plain values (ids, return codes) stay readable after fork(), so the child can look objects up again.
+            out.append("        self._check()")
         if wrap is not None and not thread_safe:
             # Wrapped objects are created lazily by the implementation: build them on the loop thread.
             out += [f"        _r = _rt.call_sync(lambda: self._impl.{name})", f"        return {wrap[0]}"]
@@ -1256,9 +1258,9 @@ class _Renderer:
             return []
         ann = g.rewrite(_parse(ann_src[0]), ann_src[1], where, annotation=True)
         wrap = g.wrap_lines(ann, "_r", where)
-        out = ["    @property", f"    def {name}(self) -> {ast.unparse(ann)}:", "        self._check()"]
+        out = ["    @property", f"    def {name}(self) -> {ast.unparse(ann)}:"]
         if wrap is not None:
-            out += [f"        _r = self._impl.{name}", f"        return {wrap[0]}"]
+            out += ["        self._check()", f"        _r = self._impl.{name}", f"        return {wrap[0]}"]
         else:
             out.append(f"        return self._impl.{name}")
         return out

@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: f2c5c235d00f0996
+# Generator sha256: 99cae9b501df8fae
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -35,6 +35,7 @@ from sandbox_core.sandbox import DEFAULT_PIDS_LIMIT
 from sandbox_core.secret import Secret
 from sandbox_core.streams import StreamType
 from sandbox_core.streams import T as T_2
+from sandbox_core.types import FileInfo
 
 __all__ = ["App", "ContainerProcess", "FileIO", "Sandbox", "SandboxFilesystem", "StreamReader", "StreamWriter", "sweep"]
 
@@ -88,13 +89,11 @@ class App(_rt.Wrapper):
     @property
     def app_id(self) -> str:
         """The app's id, ``ap-`` + 22 alphanumerics."""
-        self._check()
         return self._impl.app_id
 
     @property
     def name(self) -> str:
         """The app's name."""
-        self._check()
         return self._impl.name
 
 
@@ -757,13 +756,11 @@ class Sandbox(_rt.Wrapper):
     @property
     def object_id(self) -> str:
         """The sandbox id, ``sb-`` + 22 alphanumerics."""
-        self._check()
         return self._impl.object_id
 
     @property
     def is_hydrated(self) -> bool:
         """Always True: every handle is bound to an existing sandbox."""
-        self._check()
         return self._impl.is_hydrated
 
     @property
@@ -776,7 +773,6 @@ class Sandbox(_rt.Wrapper):
         """The exit code once known (updated by ``wait``/``poll``/``from_id``): 137 after ``terminate``, 124
         after the lifetime ``timeout``, otherwise the entrypoint's code; None while running. Works after detach.
         """
-        self._check()
         return self._impl.returncode
 
     @property
@@ -988,7 +984,6 @@ class ContainerProcess(_rt.Wrapper, typing.Generic[T]):
     @property
     def returncode(self) -> int:
         """The return code. Raises ``InvalidError`` until ``wait()`` returned or ``poll()`` saw the process end."""
-        self._check()
         return self._impl.returncode
 
     @property
@@ -1108,7 +1103,6 @@ class StreamReader(_rt.Wrapper, typing.Generic[T_2]):
     @property
     def file_descriptor(self) -> int:
         """1 for stdout, 2 for stderr."""
-        self._check()
         return self._impl.file_descriptor
 
     @property
@@ -1230,8 +1224,249 @@ class StreamWriter(_rt.Wrapper):
         return _StreamWriter_drain(self)
 
 
+class _SandboxFilesystem_read_bytes(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """The whole content of the file ``remote_path`` (links followed).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, remote_path: str) -> bytes:
+        """The whole content of the file ``remote_path`` (links followed).
+
+        Raises ``SandboxFilesystemNotFoundError`` (missing), ``…IsADirectoryError``, ``…PermissionError`` (the
+        sandbox's user may not read it), ``SandboxFilesystemError`` otherwise.
+        """
+        return _rt.run_sync(self._impl.read_bytes(remote_path))
+
+    async def aio(self, remote_path: str) -> bytes:
+        return await _rt.run_async(self._impl.read_bytes(remote_path))
+
+
+class _SandboxFilesystem_read_text(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """The file decoded as strict UTF-8 (``UnicodeDecodeError`` if it is not). Errors as ``read_bytes``.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, remote_path: str) -> str:
+        """The file decoded as strict UTF-8 (``UnicodeDecodeError`` if it is not). Errors as ``read_bytes``."""
+        return _rt.run_sync(self._impl.read_text(remote_path))
+
+    async def aio(self, remote_path: str) -> str:
+        return await _rt.run_async(self._impl.read_text(remote_path))
+
+
+class _SandboxFilesystem_copy_to_local(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """Download ``remote_path`` to ``local_path`` atomically: the data streams into a temporary file next to
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, remote_path: str, local_path: str | PathLike[str]) -> None:
+        """Download ``remote_path`` to ``local_path`` atomically: the data streams into a temporary file next to
+        it (``.modal-sandbox-fs-tmp-XXXXXX``), renamed over ``local_path`` only when complete. On any failure the
+        temporary file is removed and an existing ``local_path`` is untouched.
+
+        Creates local parent directories. ``IsADirectoryError`` if ``local_path`` is a directory; remote errors as
+        ``read_bytes``.
+        """
+        _rt.run_sync(self._impl.copy_to_local(remote_path, local_path))
+
+    async def aio(self, remote_path: str, local_path: str | PathLike[str]) -> None:
+        await _rt.run_async(self._impl.copy_to_local(remote_path, local_path))
+
+
+class _SandboxFilesystem_write_bytes(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """Write ``data`` to ``remote_path``, creating parent directories and replacing an existing file.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, data: bytes | bytearray | memoryview, remote_path: str) -> None:
+        """Write ``data`` to ``remote_path``, creating parent directories and replacing an existing file.
+
+        Raises ``TypeError("data must be bytes-like")``; ``SandboxFilesystemNotADirectoryError`` (an ancestor is a
+        file), ``…IsADirectoryError`` (the target is a directory), ``…PermissionError``, ``SandboxFilesystemError``
+        (an ancestor is a symlink: writes never follow links).
+        """
+        _rt.run_sync(self._impl.write_bytes(data, remote_path))
+
+    async def aio(self, data: bytes | bytearray | memoryview, remote_path: str) -> None:
+        await _rt.run_async(self._impl.write_bytes(data, remote_path))
+
+
+class _SandboxFilesystem_write_text(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """Write ``data`` encoded as UTF-8 (``TypeError("data must be str")`` otherwise). As ``write_bytes``.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, data: str, remote_path: str) -> None:
+        """Write ``data`` encoded as UTF-8 (``TypeError("data must be str")`` otherwise). As ``write_bytes``."""
+        _rt.run_sync(self._impl.write_text(data, remote_path))
+
+    async def aio(self, data: str, remote_path: str) -> None:
+        await _rt.run_async(self._impl.write_text(data, remote_path))
+
+
+class _SandboxFilesystem_copy_from_local(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """Upload the local file ``local_path`` to ``remote_path``, streamed. The local file is opened first, so
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, local_path: str | PathLike[str], remote_path: str) -> None:
+        """Upload the local file ``local_path`` to ``remote_path``, streamed. The local file is opened first, so
+        ``FileNotFoundError``/``IsADirectoryError``/``PermissionError`` come from it natively; remote errors as
+        ``write_bytes``.
+        """
+        _rt.run_sync(self._impl.copy_from_local(local_path, remote_path))
+
+    async def aio(self, local_path: str | PathLike[str], remote_path: str) -> None:
+        await _rt.run_async(self._impl.copy_from_local(local_path, remote_path))
+
+
+class _SandboxFilesystem_make_directory(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """Create the directory ``remote_path``.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, remote_path: str, *, create_parents: bool = True) -> None:
+        """Create the directory ``remote_path``.
+
+        ``create_parents=True`` behaves as ``mkdir -p`` (no error if it already is a directory). Raises
+        ``SandboxFilesystemPathAlreadyExistsError`` (the path exists as a file, or as a directory without
+        ``create_parents``), ``…NotFoundError`` (missing parent without ``create_parents``),
+        ``…NotADirectoryError`` (an ancestor is a file), ``…PermissionError``; ``SandboxFilesystemError`` when an
+        ancestor is a symlink.
+        """
+        _rt.run_sync(self._impl.make_directory(remote_path, create_parents=create_parents))
+
+    async def aio(self, remote_path: str, *, create_parents: bool = True) -> None:
+        await _rt.run_async(self._impl.make_directory(remote_path, create_parents=create_parents))
+
+
+class _SandboxFilesystem_stat(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """Metadata of ``remote_path`` itself (``lstat``: a symlink describes itself, even dangling).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, remote_path: str) -> FileInfo:
+        """Metadata of ``remote_path`` itself (``lstat``: a symlink describes itself, even dangling).
+
+        ``name`` is the last component, ``path`` the given string. Raises ``SandboxFilesystemNotFoundError``,
+        ``…NotADirectoryError`` (an ancestor is a file), ``…PermissionError``.
+        """
+        return _rt.run_sync(self._impl.stat(remote_path))
+
+    async def aio(self, remote_path: str) -> FileInfo:
+        return await _rt.run_async(self._impl.stat(remote_path))
+
+
+class _SandboxFilesystem_list_files(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """The entries of directory ``remote_path`` (not recursive), sorted by name, each described by ``lstat``;
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, remote_path: str) -> builtins.list[FileInfo]:
+        """The entries of directory ``remote_path`` (not recursive), sorted by name, each described by ``lstat``;
+        ``entry.path`` is ``remote_path`` joined with the name. A symlink to a directory is followed.
+
+        Raises ``SandboxFilesystemNotFoundError``, ``…NotADirectoryError`` (a file, or an ancestor is one),
+        ``…PermissionError``. Needs ``/bin/sh`` in the image.
+        """
+        return _rt.run_sync(self._impl.list_files(remote_path))
+
+    async def aio(self, remote_path: str) -> builtins.list[FileInfo]:
+        return await _rt.run_async(self._impl.list_files(remote_path))
+
+
+class _SandboxFilesystem_remove(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """Remove a file, symlink (never followed) or empty directory; a non-empty directory only with
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, remote_path: str, *, recursive: bool = False) -> None:
+        """Remove a file, symlink (never followed) or empty directory; a non-empty directory only with
+        ``recursive=True``.
+
+        Raises ``SandboxFilesystemNotFoundError``, ``…DirectoryNotEmptyError``, ``…PermissionError``. Needs
+        ``/bin/sh`` in the image.
+        """
+        _rt.run_sync(self._impl.remove(remote_path, recursive=recursive))
+
+    async def aio(self, remote_path: str, *, recursive: bool = False) -> None:
+        await _rt.run_async(self._impl.remove(remote_path, recursive=recursive))
+
+
+class _SandboxFilesystem_watch(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]):
+    """Yield changes under ``remote_path`` (a file, or a directory's entries; all descendants with
+
+    Call it to block; ``.aio(...)`` is the async generator.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        remote_path: str,
+        *,
+        filter: builtins.list[FileWatchEventType] | None = None,
+        recursive: bool = False,
+        timeout: int | None = None,
+    ) -> Generator[FileWatchEvent, None, None]:
+        """Yield changes under ``remote_path`` (a file, or a directory's entries; all descendants with
+        ``recursive=True``) until ``timeout`` seconds pass (then it ends without raising), the iterator is
+        closed (``break``), or the sandbox ends.
+
+        ``filter=None`` passes everything, ``filter=[]`` nothing. Renames are ``Modify`` events with
+        ``[src, dst]``. Raises ``SandboxFilesystemNotFoundError``/``…PermissionError`` at the start. Needs
+        ``/bin/sh`` in the image; see the module docstring for the polling approximation.
+        """
+        return _rt.iter_sync(lambda: self._impl.watch(remote_path, filter=filter, recursive=recursive, timeout=timeout))
+
+    def aio(
+        self,
+        remote_path: str,
+        *,
+        filter: builtins.list[FileWatchEventType] | None = None,
+        recursive: bool = False,
+        timeout: int | None = None,
+    ) -> AsyncGenerator[FileWatchEvent, None]:
+        return _rt.iter_async(
+            lambda: self._impl.watch(remote_path, filter=filter, recursive=recursive, timeout=timeout)
+        )
+
+
 class SandboxFilesystem(_rt.Wrapper):
-    """Placeholder."""
+    """File operations on one sandbox (``sb.filesystem``). Every method takes an absolute ``remote_path``.
+
+    See the module docstring for how operations reach the sandbox, and the guarantees on links and names.
+    """
 
     __slots__ = ()
     _impl: _i_filesystem.SandboxFilesystem
@@ -1239,6 +1474,107 @@ class SandboxFilesystem(_rt.Wrapper):
     @classmethod
     def _from_impl(cls, impl: _i_filesystem.SandboxFilesystem) -> SandboxFilesystem:
         return _rt.wrap_cached(cls, impl)
+
+    @property
+    def read_bytes(self) -> _SandboxFilesystem_read_bytes:
+        """The whole content of the file ``remote_path`` (links followed).
+
+        Raises ``SandboxFilesystemNotFoundError`` (missing), ``…IsADirectoryError``, ``…PermissionError`` (the
+        sandbox's user may not read it), ``SandboxFilesystemError`` otherwise.
+        """
+        return _SandboxFilesystem_read_bytes(self)
+
+    @property
+    def read_text(self) -> _SandboxFilesystem_read_text:
+        """The file decoded as strict UTF-8 (``UnicodeDecodeError`` if it is not). Errors as ``read_bytes``."""
+        return _SandboxFilesystem_read_text(self)
+
+    @property
+    def copy_to_local(self) -> _SandboxFilesystem_copy_to_local:
+        """Download ``remote_path`` to ``local_path`` atomically: the data streams into a temporary file next to
+        it (``.modal-sandbox-fs-tmp-XXXXXX``), renamed over ``local_path`` only when complete. On any failure the
+        temporary file is removed and an existing ``local_path`` is untouched.
+
+        Creates local parent directories. ``IsADirectoryError`` if ``local_path`` is a directory; remote errors as
+        ``read_bytes``.
+        """
+        return _SandboxFilesystem_copy_to_local(self)
+
+    @property
+    def write_bytes(self) -> _SandboxFilesystem_write_bytes:
+        """Write ``data`` to ``remote_path``, creating parent directories and replacing an existing file.
+
+        Raises ``TypeError("data must be bytes-like")``; ``SandboxFilesystemNotADirectoryError`` (an ancestor is a
+        file), ``…IsADirectoryError`` (the target is a directory), ``…PermissionError``, ``SandboxFilesystemError``
+        (an ancestor is a symlink: writes never follow links).
+        """
+        return _SandboxFilesystem_write_bytes(self)
+
+    @property
+    def write_text(self) -> _SandboxFilesystem_write_text:
+        """Write ``data`` encoded as UTF-8 (``TypeError("data must be str")`` otherwise). As ``write_bytes``."""
+        return _SandboxFilesystem_write_text(self)
+
+    @property
+    def copy_from_local(self) -> _SandboxFilesystem_copy_from_local:
+        """Upload the local file ``local_path`` to ``remote_path``, streamed. The local file is opened first, so
+        ``FileNotFoundError``/``IsADirectoryError``/``PermissionError`` come from it natively; remote errors as
+        ``write_bytes``.
+        """
+        return _SandboxFilesystem_copy_from_local(self)
+
+    @property
+    def make_directory(self) -> _SandboxFilesystem_make_directory:
+        """Create the directory ``remote_path``.
+
+        ``create_parents=True`` behaves as ``mkdir -p`` (no error if it already is a directory). Raises
+        ``SandboxFilesystemPathAlreadyExistsError`` (the path exists as a file, or as a directory without
+        ``create_parents``), ``…NotFoundError`` (missing parent without ``create_parents``),
+        ``…NotADirectoryError`` (an ancestor is a file), ``…PermissionError``; ``SandboxFilesystemError`` when an
+        ancestor is a symlink.
+        """
+        return _SandboxFilesystem_make_directory(self)
+
+    @property
+    def stat(self) -> _SandboxFilesystem_stat:
+        """Metadata of ``remote_path`` itself (``lstat``: a symlink describes itself, even dangling).
+
+        ``name`` is the last component, ``path`` the given string. Raises ``SandboxFilesystemNotFoundError``,
+        ``…NotADirectoryError`` (an ancestor is a file), ``…PermissionError``.
+        """
+        return _SandboxFilesystem_stat(self)
+
+    @property
+    def list_files(self) -> _SandboxFilesystem_list_files:
+        """The entries of directory ``remote_path`` (not recursive), sorted by name, each described by ``lstat``;
+        ``entry.path`` is ``remote_path`` joined with the name. A symlink to a directory is followed.
+
+        Raises ``SandboxFilesystemNotFoundError``, ``…NotADirectoryError`` (a file, or an ancestor is one),
+        ``…PermissionError``. Needs ``/bin/sh`` in the image.
+        """
+        return _SandboxFilesystem_list_files(self)
+
+    @property
+    def remove(self) -> _SandboxFilesystem_remove:
+        """Remove a file, symlink (never followed) or empty directory; a non-empty directory only with
+        ``recursive=True``.
+
+        Raises ``SandboxFilesystemNotFoundError``, ``…DirectoryNotEmptyError``, ``…PermissionError``. Needs
+        ``/bin/sh`` in the image.
+        """
+        return _SandboxFilesystem_remove(self)
+
+    @property
+    def watch(self) -> _SandboxFilesystem_watch:
+        """Yield changes under ``remote_path`` (a file, or a directory's entries; all descendants with
+        ``recursive=True``) until ``timeout`` seconds pass (then it ends without raising), the iterator is
+        closed (``break``), or the sandbox ends.
+
+        ``filter=None`` passes everything, ``filter=[]`` nothing. Renames are ``Modify`` events with
+        ``[src, dst]``. Raises ``SandboxFilesystemNotFoundError``/``…PermissionError`` at the start. Needs
+        ``/bin/sh`` in the image; see the module docstring for the polling approximation.
+        """
+        return _SandboxFilesystem_watch(self)
 
 
 class FileIO(_rt.Wrapper, typing.Generic[T_3]):

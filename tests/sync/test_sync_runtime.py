@@ -273,6 +273,7 @@ def test_objects_from_the_parent_fail_fast_after_fork_and_new_ones_work(fake_nam
                 sb.noop()
                 result = "parent object worked"
             except ForkedObjectError:
+                assert sb.object_id == fake_name  # plain values stay readable, to look objects up again
                 child = Sandbox.create(name=fake_name + "-child")
                 result = "ok" if child.noop() == 1 and child.thread_name() == rt.THREAD_NAME else "child failed"
             os.write(w, result.encode())

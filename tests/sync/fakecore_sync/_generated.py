@@ -1,7 +1,7 @@
 # GENERATED from `fakecore` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST
 # Check:      python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST --check
-# Generator sha256: f2c5c235d00f0996
+# Generator sha256: 99cae9b501df8fae
 """Blocking facade of ``fakecore`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -336,13 +336,11 @@ class Sandbox(_rt.Wrapper):
     @property
     def object_id(self) -> str:
         """The id."""
-        self._check()
         return self._impl.object_id
 
     @property
     def info(self) -> Info:
         """A value type."""
-        self._check()
         return self._impl.info
 
     @property
@@ -450,7 +448,6 @@ class ContainerProcess(_rt.Wrapper, typing.Generic[T]):
     @property
     def returncode(self) -> int | None:
         """Exit code once finished."""
-        self._check()
         return self._impl.returncode
 
     @property
