@@ -128,7 +128,7 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
         [
             ("stream", "time"),
             ("stream_rate", "rate"),
-            ("stream_peak_rss", "client peak RSS (ru_maxrss)"),
+            ("stream_peak_rss", "client peak RSS"),
             ("stream_cpu", "client CPU"),
         ],
     ),
@@ -302,11 +302,13 @@ def markdown(result: dict[str, Any], charts: bool = True) -> str:
         "docker_desktop",
         "python",
         "other_running_containers_at_start",
+        "loadavg_start",
     ):
         v = env.get(k)
         if k == "mem_total" and isinstance(v, int):
             v = f"{v / 2**30:.1f} GiB"
         out.append(f"| {k} | {v} |")
+    out.append(f"| loadavg_end | {result.get('loadavg_end')} |")
     out.append(f"| packages | {', '.join(f'{k} {v}' for k, v in env['packages'].items())} |")
     out.append("")
     if charts:
@@ -420,6 +422,11 @@ def _method_notes(result: dict[str, Any]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------------- charts
+def _legend(ax: Any) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+
+
 def charts(result: dict[str, Any], out_dir: str) -> None:
     import matplotlib
 
@@ -453,7 +460,7 @@ def charts(result: dict[str, Any], out_dir: str) -> None:
         ax.set_title("P2: burst wall clock vs N (median)")
         ax.set_xlabel("N concurrent sandboxes")
         ax.set_ylabel("s")
-        ax.legend(fontsize=8)
+        _legend(ax)
 
     def execs(ax: Any) -> None:
         for arm in _arms_sorted(g.get(("P4", "exec", 1), {})):
@@ -464,7 +471,7 @@ def charts(result: dict[str, Any], out_dir: str) -> None:
         ax.set_title("P4: exec `echo hi` latency (ECDF)")
         ax.set_xlabel("ms (log)")
         ax.set_ylabel("fraction ≤ x")
-        ax.legend(fontsize=8)
+        _legend(ax)
 
     def files(ax: Any) -> None:
         keys = sorted(k for k in g if k[0] == "P8" and k[1] in ("upload_rate", "download_rate"))
@@ -477,7 +484,7 @@ def charts(result: dict[str, Any], out_dir: str) -> None:
         ax.set_xticklabels([f"{k[1].split('_')[0]}\n{k[2] // c.MIB} MiB" for k in keys], fontsize=8)
         ax.set_title("P8: file transfer rate (median)")
         ax.set_ylabel("MB/s")
-        ax.legend(fontsize=8)
+        _legend(ax)
 
     for name, fn in (("tti_by_arm", tti), ("burst_wall", burst), ("exec_latency", execs), ("file_transfer", files)):
         fig, ax = plt.subplots(figsize=(7, 4.2))

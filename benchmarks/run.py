@@ -272,6 +272,7 @@ class Run:
             "packages": versions,
             "git_commit": commit,
             "other_running_containers_at_start": len(others),
+            "loadavg_start": os.getloadavg(),
         }
 
     # ------------------------------------------------------------------------------------- in-process arms
@@ -656,6 +657,7 @@ class Run:
             "notes": self.notes,
             "crashes": self.crashes,
             "sweeps": self.sweeps,
+            "loadavg_end": os.getloadavg(),
             "final_leftovers_before_sweep": {a: {"total": t, "running": r} for a, (t, r) in final_leftovers.items()},
             "final_swept": final["containers"],
             "remaining_after_final_sweep": after,
