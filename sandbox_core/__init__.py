@@ -9,7 +9,7 @@ from . import exception
 from ._sweep import sweep
 from .app import App
 from .file_io import FileIO
-from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem
+from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, SandboxFilesystem
 from .image import Image
 from .process import ContainerProcess
 from .sandbox import Sandbox
@@ -20,6 +20,8 @@ __all__ = [
     "App",
     "ContainerProcess",
     "FileIO",
+    "FileInfo",
+    "FileType",
     "FileWatchEvent",
     "FileWatchEventType",
     "Image",
