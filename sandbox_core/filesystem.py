@@ -358,6 +358,9 @@ class SandboxFilesystem:
     def __init__(self) -> None:
         raise exc.InvalidError("SandboxFilesystem has no public constructor; use `sandbox.filesystem`.")
 
+    #: Internal (used by ``file_io``): the absolute-path check of every operation.
+    _check_path_for = staticmethod(_check_path)
+
     @classmethod
     def _new(cls, sb: Sandbox) -> SandboxFilesystem:
         obj = cls.__new__(cls)
