@@ -1,13 +1,15 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 99cae9b501df8fae
+# Generator sha256: 4af043ed2e247bbe
 """Blocking facade of ``sandbox_core``: the same API, with every async method blocking and its
 coroutine form under ``.aio`` (``sb.exec(...)`` / ``await sb.exec.aio(...)``).
 
 Exceptions, value types and enums are the very same objects as in ``sandbox_core``.
 """
 
+from sandbox_core import FileInfo as FileInfo
+from sandbox_core import FileType as FileType
 from sandbox_core import FileWatchEvent as FileWatchEvent
 from sandbox_core import FileWatchEventType as FileWatchEventType
 from sandbox_core import Image as Image
@@ -31,6 +33,8 @@ __all__ = [
     "BlockingCallInEventLoopError",
     "ContainerProcess",
     "FileIO",
+    "FileInfo",
+    "FileType",
     "FileWatchEvent",
     "FileWatchEventType",
     "ForkedObjectError",

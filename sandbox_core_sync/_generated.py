@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 99cae9b501df8fae
+# Generator sha256: 4af043ed2e247bbe
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -16,6 +16,7 @@ import builtins
 import typing
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Generator, Iterable, Iterator, Sequence
 from os import PathLike
+from types import TracebackType
 from typing import Any, Literal
 
 import sandbox_core._sweep as _i__sweep
@@ -1577,8 +1578,135 @@ class SandboxFilesystem(_rt.Wrapper):
         return _SandboxFilesystem_watch(self)
 
 
+class _FileIO_read(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+    """Up to ``n`` bytes/characters' worth of data (the rest with ``None``); empty at end of file.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, n: int | None = None) -> T_3:
+        """Up to ``n`` bytes/characters' worth of data (the rest with ``None``); empty at end of file.
+
+        ``ValueError`` for ``n`` above 100 MiB or a closed file; ``io.UnsupportedOperation`` if not readable.
+        """
+        return _rt.run_sync(self._impl.read(n))
+
+    async def aio(self, n: int | None = None) -> T_3:
+        return await _rt.run_async(self._impl.read(n))
+
+
+class _FileIO_readline(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+    """One line including its ``"\\n"`` (the last line may lack one); empty at end of file.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> T_3:
+        """One line including its ``"\\n"`` (the last line may lack one); empty at end of file."""
+        return _rt.run_sync(self._impl.readline())
+
+    async def aio(self) -> T_3:
+        return await _rt.run_async(self._impl.readline())
+
+
+class _FileIO_readlines(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+    """The remaining lines, each with its ``"\\n"`` (the last may lack one).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> Sequence[T_3]:
+        """The remaining lines, each with its ``"\\n"`` (the last may lack one)."""
+        return _rt.run_sync(self._impl.readlines())
+
+    async def aio(self) -> Sequence[T_3]:
+        return await _rt.run_async(self._impl.readlines())
+
+
+class _FileIO_write(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+    """Write ``data`` at the current position (at the end in append mode); it reaches the sandbox on
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, data: bytes | str) -> None:
+        """Write ``data`` at the current position (at the end in append mode); it reaches the sandbox on
+        ``flush``/``close``.
+
+        ``TypeError`` for ``str`` in binary mode / ``bytes`` in text mode; ``ValueError`` above 1 GiB or on a
+        closed file; ``io.UnsupportedOperation`` if not writable.
+        """
+        _rt.run_sync(self._impl.write(data))
+
+    async def aio(self, data: bytes | str) -> None:
+        await _rt.run_async(self._impl.write(data))
+
+
+class _FileIO_flush(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+    """Upload this handle's writes (the whole file) to the sandbox. ``io.UnsupportedOperation`` if not
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        """Upload this handle's writes (the whole file) to the sandbox. ``io.UnsupportedOperation`` if not
+        writable.
+        """
+        _rt.run_sync(self._impl.flush())
+
+    async def aio(self) -> None:
+        await _rt.run_async(self._impl.flush())
+
+
+class _FileIO_seek(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+    """Move the position: ``whence`` 0 (start), 1 (current), 2 (end); ``ValueError`` for any other value.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, offset: int, whence: int = 0) -> None:
+        """Move the position: ``whence`` 0 (start), 1 (current), 2 (end); ``ValueError`` for any other value."""
+        _rt.run_sync(self._impl.seek(offset, whence))
+
+    async def aio(self, offset: int, whence: int = 0) -> None:
+        await _rt.run_async(self._impl.seek(offset, whence))
+
+
+class _FileIO_close(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+    """Flush pending writes and close; further operations raise ``ValueError``. Idempotent.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        """Flush pending writes and close; further operations raise ``ValueError``. Idempotent."""
+        _rt.run_sync(self._impl.close())
+
+    async def aio(self) -> None:
+        await _rt.run_async(self._impl.close())
+
+
 class FileIO(_rt.Wrapper, typing.Generic[T_3]):
-    """Placeholder."""
+    """A file in the sandbox opened with the deprecated ``Sandbox.open`` (``str`` in text mode, ``bytes`` in
+    binary mode). Use it as a context manager (``async with``, or ``with`` through the blocking facade).
+
+    Not safe for concurrent use from several tasks. Reads see the file as it was when opened (plus this handle's
+    own writes); writes reach the sandbox on ``flush``/``close``.
+    """
 
     __slots__ = ()
     _impl: _i_file_io.FileIO[T_3]
@@ -1586,6 +1714,71 @@ class FileIO(_rt.Wrapper, typing.Generic[T_3]):
     @classmethod
     def _from_impl(cls, impl: _i_file_io.FileIO[T_3]) -> FileIO[T_3]:
         return _rt.wrap_cached(cls, impl)
+
+    @property
+    def read(self) -> _FileIO_read[T_3]:
+        """Up to ``n`` bytes/characters' worth of data (the rest with ``None``); empty at end of file.
+
+        ``ValueError`` for ``n`` above 100 MiB or a closed file; ``io.UnsupportedOperation`` if not readable.
+        """
+        return _FileIO_read(self)
+
+    @property
+    def readline(self) -> _FileIO_readline[T_3]:
+        """One line including its ``"\\n"`` (the last line may lack one); empty at end of file."""
+        return _FileIO_readline(self)
+
+    @property
+    def readlines(self) -> _FileIO_readlines[T_3]:
+        """The remaining lines, each with its ``"\\n"`` (the last may lack one)."""
+        return _FileIO_readlines(self)
+
+    @property
+    def write(self) -> _FileIO_write[T_3]:
+        """Write ``data`` at the current position (at the end in append mode); it reaches the sandbox on
+        ``flush``/``close``.
+
+        ``TypeError`` for ``str`` in binary mode / ``bytes`` in text mode; ``ValueError`` above 1 GiB or on a
+        closed file; ``io.UnsupportedOperation`` if not writable.
+        """
+        return _FileIO_write(self)
+
+    @property
+    def flush(self) -> _FileIO_flush[T_3]:
+        """Upload this handle's writes (the whole file) to the sandbox. ``io.UnsupportedOperation`` if not
+        writable.
+        """
+        return _FileIO_flush(self)
+
+    @property
+    def seek(self) -> _FileIO_seek[T_3]:
+        """Move the position: ``whence`` 0 (start), 1 (current), 2 (end); ``ValueError`` for any other value."""
+        return _FileIO_seek(self)
+
+    @property
+    def close(self) -> _FileIO_close[T_3]:
+        """Flush pending writes and close; further operations raise ``ValueError``. Idempotent."""
+        return _FileIO_close(self)
+
+    def __enter__(self) -> FileIO[T_3]:
+        self._check()
+        _r = _rt.run_sync(self._impl.__aenter__())
+        return FileIO._from_impl(_r)
+
+    async def __aenter__(self) -> FileIO[T_3]:
+        self._check()
+        _r = await _rt.run_async(self._impl.__aenter__())
+        return FileIO._from_impl(_r)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _rt.run_sync(self._impl.__aexit__(exc_type, exc_value, tb))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await _rt.run_async(self._impl.__aexit__(exc_type, exc_value, tb))
 
 
 class _F_sweep(_rt.Function):

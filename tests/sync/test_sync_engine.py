@@ -127,12 +127,17 @@ def test_exceptions_are_the_implementation_classes(sb: Sandbox) -> None:
         Sandbox.from_id("sb-doesnotexist0000000000")
 
 
-@pytest.mark.skipif(not hasattr(sandbox_core.FileIO, "__aenter__"), reason="FileIO has not landed in sandbox_core")
 def test_open_is_a_sync_context_manager(sb: Sandbox) -> None:
-    with sb.open("/tmp/sync-facade.txt", "w") as f:
-        f.write("written through the facade")
-    with sb.open("/tmp/sync-facade.txt", "r") as f:
-        assert f.read() == "written through the facade"
+    def roundtrip() -> str:
+        with sb.open("/tmp/sync-facade.txt", "w") as f:
+            assert isinstance(f, sandbox_core_sync.FileIO)
+            f.write("written through the facade")
+        with sb.open("/tmp/sync-facade.txt", "r") as f:
+            return f.read()
+
+    with pytest.warns(sandbox_core.exception.DeprecationError):  # Sandbox.open is deprecated, as in Modal
+        text = roundtrip()
+    assert text == "written through the facade"
 
 
 def test_aio_forms_from_asyncio_run(sync_app: App) -> None:
@@ -267,3 +272,35 @@ def test_ctrl_c_during_a_blocking_wait_raises_keyboard_interrupt_and_leaves_no_c
     assert "KeyboardInterrupt" in err
     assert proc.returncode != 0
     assert _running_containers(sandbox_id) == []
+
+
+def test_filesystem_methods_and_watch_generator(sb: Sandbox) -> None:
+    fs = sb.filesystem
+    assert isinstance(fs, sandbox_core_sync.SandboxFilesystem)
+    assert sb.filesystem is fs
+    fs.make_directory("/tmp/sync-watch")
+    fs.write_text("hello", "/tmp/sync-watch/a.txt")
+    assert fs.read_text("/tmp/sync-watch/a.txt") == "hello"
+    assert [info.path for info in fs.list_files("/tmp/sync-watch")] == ["/tmp/sync-watch/a.txt"]
+    assert isinstance(fs.stat("/tmp/sync-watch/a.txt"), sandbox_core_sync.FileInfo)
+
+    stop = threading.Event()
+
+    def keep_changing() -> None:
+        # The watch has no readiness signal through the facade: keep changing the tree until an event arrives.
+        i = 0
+        while not stop.is_set():
+            fs.write_text(str(i), f"/tmp/sync-watch/n{i}")
+            i += 1
+            stop.wait(0.2)
+
+    writer = threading.Thread(target=keep_changing)
+    writer.start()
+    try:
+        for event in fs.watch("/tmp/sync-watch", timeout=60):
+            assert isinstance(event, sandbox_core_sync.FileWatchEvent)
+            break  # leaving early closes the implementation's async generator (mechanics: test_sync_runtime)
+    finally:
+        stop.set()
+        writer.join()
+    assert list(fs.watch("/tmp/sync-watch", timeout=1)) == []  # ends by itself at its timeout

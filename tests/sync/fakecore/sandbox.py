@@ -115,6 +115,7 @@ class Sandbox(LoopBound):
                 if all(sb._tags.get(k) == v for k, v in (tags or {}).items()):
                     yield sb
         finally:
+            await asyncio.sleep(0.05)
             EVENTS.append(("aclose", "list"))
 
     @property
@@ -197,6 +198,8 @@ class Sandbox(LoopBound):
                 await asyncio.sleep(0)
                 yield f"{path}:{i}"
         finally:
+            # A slow async cleanup: only a close that waits for it sees the event right after ``break``.
+            await asyncio.sleep(0.05)
             EVENTS.append(("aclose", path))
 
     async def processes(
