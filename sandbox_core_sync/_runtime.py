@@ -278,34 +278,41 @@ def _clean(e: BaseException) -> BaseException:
     return e.with_traceback(new)
 
 
-def _wait(call: _Call) -> Any:
-    """Wait for ``call`` in a foreign thread; on KeyboardInterrupt cancel it, wait for its cleanup, re-raise."""
-    try:
-        return call.result()
-    except KeyboardInterrupt:
-        loop = _LT.loop
-        if loop is not None:
-            try:
-                loop.call_soon_threadsafe(_cancel, call)
-            except RuntimeError:  # loop closed meanwhile: nothing left to cancel
-                pass
-            else:
-                # Wait for the cancelled task's cleanup; a second Ctrl-C stops waiting.
-                with contextlib.suppress(concurrent.futures.CancelledError):
-                    call.exception()
-        raise
+def _interrupt(call: _Call, coro: Coroutine[Any, Any, Any]) -> None:
+    # On the loop thread, FIFO after ``_start`` if that was scheduled at all: cancel the task, or make sure a call
+    # that never started never will (Ctrl-C can land before or during the submission).
+    task = call.task
+    if task is not None:
+        task.cancel()
+    elif call.cancel():
+        coro.close()
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on the runtime loop and block until it is done (one thread crossing); re-raise its exception.
 
-    Raises BlockingCallInEventLoopError if this thread is running an event loop (nothing is run then).
+    Raises BlockingCallInEventLoopError if this thread is running an event loop (nothing is run then). On
+    KeyboardInterrupt the coroutine is cancelled and its cleanup awaited before the KeyboardInterrupt propagates.
     """
     if _get_running_loop() is not None:
         _refuse_in_loop(coro)
-    call = _submit(coro)
+    loop = _LT.get()
+    call = _Call()
+    call.task = None
     try:
-        return _wait(call)  # type: ignore[no-any-return]
+        try:
+            loop.call_soon_threadsafe(_start, loop, coro, call, contextvars.copy_context())
+            return call.result()  # type: ignore[no-any-return]
+        except KeyboardInterrupt:
+            try:
+                loop.call_soon_threadsafe(_interrupt, call, coro)
+            except RuntimeError:  # the loop closed meanwhile (interpreter exit): nothing is left to cancel
+                coro.close()
+            else:
+                # Wait for the cancelled task's cleanup; a second Ctrl-C stops waiting.
+                with contextlib.suppress(concurrent.futures.CancelledError, asyncio.CancelledError):
+                    call.exception()
+            raise
     except BaseException as e:
         raise _clean(e)  # noqa: B904 - the same exception object, re-raised with a trimmed traceback
 

@@ -316,3 +316,21 @@ def test_wrappers_are_collected_when_unused(fake_name: str) -> None:
     del p
     gc.collect()
     assert key not in rt._cache
+
+
+def test_an_interrupt_before_the_task_exists_means_the_call_never_runs() -> None:
+    ran: list[bool] = []
+
+    async def work() -> None:
+        ran.append(True)
+
+    coro = work()
+    call = rt._Call()
+    call.task = None
+    rt._interrupt(call, coro)  # Ctrl-C landed before _start was scheduled
+    assert call.cancelled()
+    assert coro.cr_frame is None  # closed: no "never awaited" warning, and it can never start
+    loop = rt._LT.get()
+    loop.call_soon_threadsafe(rt._start, loop, work(), call, None)  # a late _start sees the cancelled call
+    assert rt.run_sync(asyncio.sleep(0.01, result="after")) == "after"
+    assert ran == []
