@@ -36,6 +36,8 @@ from . import common as c
 from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm
 
 ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F"]
+#: Relative shares of the run's time budget (see ``Config.budget_s``).
+PHASE_WEIGHTS = {"P1": 4, "P2": 40, "P4": 30, "P5": 6, "P8": 16, "F": 2}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -59,6 +61,10 @@ class Config:
     p8_rounds: int
     f_calls: int
     f_rounds: int
+    #: Wall-clock budget of the whole run (None: unbounded). Each phase gets a share of what is left, by weight;
+    #: a phase stops starting new rounds past its share (recorded in the notes), so a loaded machine shortens the
+    #: run instead of stretching it past the limit.
+    budget_s: float | None = None
     sample_interval: float = 0.02
 
     @classmethod
@@ -101,6 +107,7 @@ class Config:
             p8_rounds=2,
             f_calls=10_000,
             f_rounds=3,
+            budget_s=17 * 60,
         )
 
 
@@ -119,6 +126,28 @@ class Run:
         self.admin: aiodocker.Docker | None = None
         self._admin_connector: aiohttp.UnixConnector | None = None
         self.scratch = tempfile.mkdtemp(prefix=f"bench-{self.run_id}-")
+        self.t_start = time.monotonic()
+        self.phase_deadline: float | None = None
+        self.pending_phases: list[str] = []
+
+    # ---------------------------------------------------------------------------------------------- budget
+    def start_phase(self, phase: str) -> None:
+        """Set the phase's deadline: its weighted share of the run's remaining budget."""
+        if self.cfg.budget_s is None:
+            return
+        left = self.cfg.budget_s - (time.monotonic() - self.t_start)
+        weights = sum(PHASE_WEIGHTS[p] for p in self.pending_phases) or 1
+        self.phase_deadline = time.monotonic() + max(left, 0) * PHASE_WEIGHTS[phase] / weights
+        self.pending_phases.remove(phase)
+
+    def may_start(self, what: str, rnd: int) -> bool:
+        """True unless the phase's time share is spent (round 0 always runs); notes the first refusal."""
+        if rnd == 0 or self.phase_deadline is None or time.monotonic() < self.phase_deadline:
+            return True
+        note = f"{what}: stopped before round {rnd} (its share of the run's time budget was spent)"
+        if note not in self.notes:
+            self.notes.append(note)
+        return False
 
     # ------------------------------------------------------------------------------------------------ rows
     def row(
@@ -314,6 +343,8 @@ class Run:
         try:
             await self.warm_up(arms)
             for rnd in range(self.cfg.p1_rounds):
+                if not self.may_start("P1", rnd):
+                    break
                 for name in self.shuffled(names):
                     arm = arms[name]
                     for _ in range(self.cfg.p1_per_round):
@@ -361,10 +392,17 @@ class Run:
                 self.row(name, "P4", metric, n, ms, error=err, rnd=rnd)
 
             for rnd in range(self.cfg.p4_seq_rounds):
+                if not self.may_start("P4 sequential", rnd):
+                    break
                 for name in self.shuffled(seq_names):
                     for _ in range(self.cfg.p4_seq_per_round):
                         await echo(name, "exec", 1, rnd)
+            seq_deadline = self.phase_deadline
             for rnd in range(self.cfg.p4_conc_rounds):
+                # the concurrent part always gets its first round, even when the sequential one used the share
+                self.phase_deadline = None if rnd == 0 else seq_deadline
+                if not self.may_start("P4 concurrent", rnd):
+                    break
                 for n in self.cfg.p4_conc:
                     for name in self.shuffled(conc_names):
                         t0 = time.perf_counter()
@@ -474,6 +512,8 @@ class Run:
         names = self.arms_for("P2")
         conc = max(n for bursts in self.cfg.p2_bursts for n in bursts)
         for rnd, bursts in enumerate(self.cfg.p2_bursts):
+            if not self.may_start("P2", rnd):
+                break
             for name in self.shuffled(names):
                 spec = {
                     "task": "burst",
@@ -547,6 +587,8 @@ class Run:
                 for _ in range(size // c.MIB):
                     f.write(os.urandom(c.MIB))
         for rnd in range(rounds):
+            if not self.may_start(f"{phase} {task} {size // c.MIB} MiB", rnd):
+                break
             for name in self.shuffled(names):
                 local = local_up if task == "upload" else os.path.join(self.scratch, f"down-{name}.bin")
                 spec = {
@@ -599,6 +641,8 @@ class Run:
 
     async def phase_p8(self) -> None:
         for i, size in enumerate(self.cfg.p8_sizes):
+            if not self.may_start(f"P8 {size // c.MIB} MiB", i):
+                break
             rounds = self.cfg.p8_rounds if i == 0 else 1
             for task in ("upload", "download"):
                 await self._single("P8", task, size, rounds)
@@ -622,8 +666,10 @@ class Run:
             plan.append(("P8", self.phase_p8))
         if "F" in selected:
             plan.append(("F", self.phase_f))
+        self.pending_phases = [name for name, _ in plan]
         try:
             for name, fn in plan:
+                self.start_phase(name)
                 t0 = time.perf_counter()
                 print(f"[bench] {name} ...", file=sys.stderr, flush=True)
                 try:
