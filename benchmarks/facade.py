@@ -1,11 +1,15 @@
 """Phase F: the price of one facade hop, and of a blocking exec against the async one.
 
-Hop: ``sandbox_core_sync`` has no trivial public call that does no engine I/O, so this times the runtime's own
-crossing, which every generated blocking method goes through exactly once per call: ``run_sync(noop())`` from a
-plain thread (the blocking form), ``await run_async(noop())`` from another event loop (the ``.aio`` form) and,
-as the zero-hop baseline, ``await noop()``. Each form runs ``f_calls`` timed calls after 1 000 warm-up calls, in
-``f_rounds`` rounds in a random order per round (sync-facade-design.md §4: the first ~10 k crossings after the
-loop thread starts can be 2× slower, so warm-up matters). One row per (form, round) holds the median µs.
+Hop: the cheapest public blocking call is ``ContainerProcess.poll()`` on a finished process (it returns the cached
+return code: a coroutine that does no I/O), so the facade's cost is all that is timed. Forms, all on finished
+``exec("true")`` processes:
+    ``poll_blocking``  ``p.poll()`` of a ``sandbox_core_sync`` process, from a plain thread (one hop)
+    ``poll_aio``       ``await p.poll.aio()`` of the same process, from the harness's event loop (one hop)
+    ``poll_direct``    ``await p.poll()`` of a ``sandbox_core`` process (no hop: the baseline)
+and, to separate the runtime from the generated wrapper, ``run_sync(noop())`` / ``await run_async(noop())`` of
+``sandbox_core_sync._runtime`` (``hop_blocking`` / ``hop_aio``). Each form runs ``f_calls`` timed calls after
+1 000 warm-up calls, in ``f_rounds`` rounds in a random order per round (sync-facade-design.md §4: the first
+~10 k crossings after the loop thread starts can be 2x slower). One row per (form, round) holds the median µs.
 
 Exec: the blocking against the async ``exec("echo", "hi")`` round trip comes from P4 (interleaved there); the
 report computes the difference of the medians.
@@ -31,84 +35,94 @@ async def _noop() -> int:
     return 1
 
 
-def _time_blocking(run_sync: Any, n: int) -> list[float]:
+def _time_blocking_fn(fn: Callable[[], Any], n: int) -> list[float]:
     for _ in range(WARMUP):
-        run_sync(_noop())
+        fn()
     out = []
     pc = time.perf_counter_ns
     for _ in range(n):
         t0 = pc()
-        run_sync(_noop())
+        fn()
         out.append((pc() - t0) / 1000)
     return out
 
 
-async def _time_async(fn: Any, n: int) -> list[float]:
+async def _time_async_fn(fn: Callable[[], Awaitable[Any]], n: int) -> list[float]:
     for _ in range(WARMUP):
-        await fn(_noop())
+        await fn()
     out = []
     pc = time.perf_counter_ns
     for _ in range(n):
         t0 = pc()
-        await fn(_noop())
+        await fn()
         out.append((pc() - t0) / 1000)
     return out
-
-
-async def _direct(coro: Any) -> Any:
-    return await coro
 
 
 async def run(r: Run) -> None:
     try:
+        import sandbox_core as sc
+        import sandbox_core_sync as scs
         from sandbox_core_sync import _runtime as rt
     except ImportError as e:
-        r.row("sc-sync", "F", "hop_blocking", 1, None, unit="us", error=f"not available: {e}")
+        r.row("sc-sync", "F", "poll_blocking", 1, None, unit="us", error=f"not available: {e}")
         return
-    missing = [n for n in ("run_sync", "run_async") if not hasattr(rt, n)]
-    if missing:
-        r.row("sc-sync", "F", "hop_blocking", 1, None, unit="us", error=f"not available: _runtime lacks {missing}")
-        return
-    r.notes.append(
-        "F: no trivial public facade call exists, so the hop is timed on sandbox_core_sync._runtime.run_sync / "
-        "run_async with a no-op coroutine (the single crossing every generated method makes)."
-    )
     loop = asyncio.get_running_loop()
     n = r.cfg.f_calls
+    app_sync = await loop.run_in_executor(
+        None, lambda: scs.App.lookup(c.app_name(r.run_id, "sc-sync"), create_if_missing=True)
+    )
+    app = await sc.App.lookup(c.app_name(r.run_id, "sc"), create_if_missing=True)
+    tags = {c.RUN_LABEL: r.run_id, c.ARM_LABEL: "F"}
 
-    async def blocking() -> list[float]:
-        return await loop.run_in_executor(None, _time_blocking, rt.run_sync, n)
+    def make_sync() -> tuple[Any, Any]:
+        sb = scs.Sandbox.create(app=app_sync, image=scs.Image.from_registry(c.IMAGE), timeout=600, tags=tags)
+        p = sb.exec("true")
+        p.wait()
+        return sb, p
 
-    async def aio() -> list[float]:
-        return await _time_async(rt.run_async, n)
+    sb_sync, p_sync = await loop.run_in_executor(None, make_sync)
+    sb = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(c.IMAGE), timeout=600, tags=tags)
+    try:
+        p = await sb.exec("true")
+        await p.wait()
 
-    async def direct() -> list[float]:
-        return await _time_async(_direct, n)
+        def poll_sync() -> Any:
+            return p_sync.poll()
 
-    forms: dict[str, tuple[str, Callable[[], Awaitable[list[float]]]]] = {
-        "hop_blocking": ("sc-sync", blocking),
-        "hop_aio": ("sc-sync", aio),
-        "hop_direct": ("sc", direct),
-    }
-    for rnd in range(r.cfg.f_rounds):
-        for metric in r.shuffled(list(forms)):
-            arm, make = forms[metric]
-            try:
-                samples: list[float] = await make()
-            except Exception as e:
-                r.row(arm, "F", metric, 1, None, unit="us", error=f"{type(e).__name__}: {e}", rnd=rnd)
-                continue
-            s = c.summarize(samples)
-            r.row(
-                arm,
-                "F",
-                metric,
-                1,
-                statistics.median(samples),
-                unit="us",
-                rnd=rnd,
-                p95=s["p95"],
-                min=s["min"],
-                max=s["max"],
-                count=s["count"],
-            )
+        async def blocking() -> list[float]:
+            return await loop.run_in_executor(None, _time_blocking_fn, poll_sync, n)
+
+        async def aio() -> list[float]:
+            return await _time_async_fn(lambda: p_sync.poll.aio(), n)
+
+        async def direct() -> list[float]:
+            return await _time_async_fn(p.poll, n)
+
+        async def rt_blocking() -> list[float]:
+            return await loop.run_in_executor(None, _time_blocking_fn, lambda: rt.run_sync(_noop()), n)
+
+        async def rt_aio() -> list[float]:
+            return await _time_async_fn(lambda: rt.run_async(_noop()), n)
+
+        forms: dict[str, tuple[str, Callable[[], Awaitable[list[float]]]]] = {
+            "poll_blocking": ("sc-sync", blocking),
+            "poll_aio": ("sc-sync", aio),
+            "poll_direct": ("sc", direct),
+            "hop_blocking": ("sc-sync", rt_blocking),
+            "hop_aio": ("sc-sync", rt_aio),
+        }
+        for rnd in range(r.cfg.f_rounds):
+            for metric in r.shuffled(list(forms)):
+                arm, make = forms[metric]
+                try:
+                    samples = await make()
+                except Exception as e:
+                    r.row(arm, "F", metric, 1, None, unit="us", error=f"{type(e).__name__}: {e}", rnd=rnd)
+                    continue
+                s = c.summarize(samples)
+                r.row(arm, "F", metric, 1, statistics.median(samples), unit="us", rnd=rnd,
+                      p95=s["p95"], min=s["min"], max=s["max"], count=s["count"])  # fmt: skip
+    finally:
+        await sb.terminate()
+        await loop.run_in_executor(None, sb_sync.terminate)
