@@ -1,0 +1,206 @@
+"""``Sandbox.filesystem.watch`` against the real engine: create/modify/remove/rename, recursion, filters, timeout,
+``break``, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import pytest_asyncio
+
+import sandbox_core as sc
+from sandbox_core.exception import InvalidError, SandboxFilesystemNotFoundError
+from sandbox_core.types import FileWatchEvent, FileWatchEventType
+
+from .conftest import BUSYBOX
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+Create, Modify, Remove = FileWatchEventType.Create, FileWatchEventType.Modify, FileWatchEventType.Remove
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def sb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
+    s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), timeout=600)
+    try:
+        yield s
+    finally:
+        await s.terminate()
+
+
+async def run(s: sc.Sandbox, script: str) -> None:
+    p = await s.exec("sh", "-c", script)
+    assert await p.wait() == 0, await p.stderr.read()
+
+
+class Watcher:
+    """Consumes ``fs._watch`` in a task (the public ``watch`` is the same generator plus ``ready``)."""
+
+    def __init__(self, fs: sc.SandboxFilesystem, path: str, **kwargs: object) -> None:
+        self.events: list[FileWatchEvent] = []
+        self.ready = asyncio.Event()
+        self.changed = asyncio.Event()
+        self._gen = fs._watch(path, ready=self.ready, **kwargs)  # type: ignore[arg-type]
+        self.task = asyncio.create_task(self._consume())
+
+    async def _consume(self) -> None:
+        async for event in self._gen:
+            self.events.append(event)
+            self.changed.set()
+
+    async def __aenter__(self) -> Watcher:
+        ready = asyncio.create_task(self.ready.wait())
+        await asyncio.wait([ready, self.task], return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if self.task.done():
+            self.task.result()  # raise the watch's error
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+        await self._gen.aclose()
+
+    async def until(self, predicate: Callable[[list[FileWatchEvent]], bool], timeout: float = 10) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate(self.events):
+                self.changed.clear()
+                await self.changed.wait()
+
+
+async def keep_creating(fs: sc.SandboxFilesystem, directory: str) -> None:
+    """Create a new file every 0.3 s until cancelled (the public ``watch`` has no "ready" signal)."""
+    for i in range(100):
+        await fs.write_text(str(i), f"{directory}/x{i}")
+        await asyncio.sleep(0.3)
+
+
+def has(kind: FileWatchEventType, *paths: str) -> Callable[[list[FileWatchEvent]], bool]:
+    return lambda events: any(e.type == kind and e.paths == list(paths) for e in events)
+
+
+async def test_create_modify_rename_remove_in_a_directory(sb: sc.Sandbox) -> None:
+    fs = sb.filesystem
+    await fs.write_text("old", "/tmp/w1/existing")
+    async with Watcher(fs, "/tmp/w1", filter=None, recursive=False, timeout=None) as w:
+        await fs.write_text("new", "/tmp/w1/created")
+        await w.until(has(Create, "/tmp/w1/created"))
+        await run(sb, "echo more >> /tmp/w1/existing")
+        await w.until(has(Modify, "/tmp/w1/existing"))
+        await run(sb, "mv /tmp/w1/created /tmp/w1/moved")
+        await w.until(has(Modify, "/tmp/w1/created", "/tmp/w1/moved"))  # a rename is a Modify [src, dst]
+        await fs.remove("/tmp/w1/existing")
+        await w.until(has(Remove, "/tmp/w1/existing"))
+    assert all(e.type in (Create, Modify, Remove) for e in w.events)
+    assert not any(e.paths == ["/tmp/w1"] for e in w.events)  # the directory's own mtime is not reported
+
+
+async def test_recursive_sees_descendants_and_non_recursive_does_not(sb: sc.Sandbox) -> None:
+    fs = sb.filesystem
+    await fs.make_directory("/tmp/w2/sub/deeper")
+    async with (
+        Watcher(fs, "/tmp/w2", filter=None, recursive=True, timeout=None) as deep,
+        Watcher(fs, "/tmp/w2", filter=None, recursive=False, timeout=None) as flat,
+    ):
+        await fs.write_text("x", "/tmp/w2/sub/deeper/f")
+        await deep.until(has(Create, "/tmp/w2/sub/deeper/f"))
+        await fs.write_text("y", "/tmp/w2/top")
+        await flat.until(has(Create, "/tmp/w2/top"))
+        await deep.until(has(Create, "/tmp/w2/top"))
+    assert not any("/tmp/w2/sub/deeper/f" in e.paths for e in flat.events)
+
+
+async def test_watching_a_file(sb: sc.Sandbox) -> None:
+    fs = sb.filesystem
+    await fs.write_text("1", "/tmp/w3/f")
+    async with Watcher(fs, "/tmp/w3/f", filter=None, recursive=False, timeout=None) as w:
+        await fs.write_text("2", "/tmp/w3/f")
+        await w.until(has(Modify, "/tmp/w3/f"))
+        await fs.remove("/tmp/w3/f")
+        await w.until(has(Remove, "/tmp/w3/f"))
+        await asyncio.wait_for(w.task, 5)  # the watched path is gone: the watch ends
+
+
+async def test_filter_selects_event_types(sb: sc.Sandbox) -> None:
+    fs = sb.filesystem
+    await fs.write_text("x", "/tmp/w4/a")
+    await fs.write_text("y", "/tmp/w4/b")
+    async with Watcher(fs, "/tmp/w4", filter=[Remove], recursive=False, timeout=None) as w:
+        await fs.write_text("z", "/tmp/w4/c")  # Create: filtered out
+        await fs.write_text("yy", "/tmp/w4/b")  # Modify: filtered out
+        await run(sb, "sleep 0.5; rm /tmp/w4/a")
+        await w.until(has(Remove, "/tmp/w4/a"))
+    assert {e.type for e in w.events} == {Remove}
+
+
+async def test_empty_filter_yields_nothing_until_timeout(sb: sc.Sandbox) -> None:
+    fs = sb.filesystem
+    await fs.make_directory("/tmp/w5")
+    got: list[FileWatchEvent] = []
+
+    async def changes() -> None:
+        for i in range(5):
+            await fs.write_text(str(i), f"/tmp/w5/{i}")
+
+    writer = asyncio.create_task(changes())
+    async for event in fs.watch("/tmp/w5", filter=[], timeout=2):
+        got.append(event)
+    await writer
+    assert got == []
+
+
+async def test_timeout_ends_without_raising(sb: sc.Sandbox) -> None:
+    fs = sb.filesystem
+    await fs.make_directory("/tmp/w6")
+    t0 = time.monotonic()
+    events = [e async for e in fs.watch("/tmp/w6", timeout=1)]
+    elapsed = time.monotonic() - t0
+    assert events == []
+    assert 0.9 <= elapsed < 5
+    t0 = time.monotonic()
+    assert [e async for e in fs.watch("/tmp/w6", timeout=0)] == []
+    assert time.monotonic() - t0 < 0.5
+
+
+async def test_break_stops_the_watch_promptly(sb: sc.Sandbox) -> None:
+    fs = sb.filesystem
+    await fs.make_directory("/tmp/w7")
+    gen = fs.watch("/tmp/w7", recursive=True)
+    poker = asyncio.create_task(keep_creating(fs, "/tmp/w7"))
+    async for event in gen:
+        assert event.type == Create and event.paths[0].startswith("/tmp/w7/x")
+        break
+    poker.cancel()
+    t0 = time.monotonic()
+    await gen.aclose()
+    assert time.monotonic() - t0 < 1
+    # nothing of the watch keeps running in the sandbox: no find/stat of it is left
+    p = await sb.exec("sh", "-c", "ps -o args | grep -c '[f]ind -H' || true")
+    assert (await p.stdout.read()).strip() == "0"
+
+
+async def test_watch_errors(sb: sc.Sandbox) -> None:
+    fs = sb.filesystem
+    with pytest.raises(SandboxFilesystemNotFoundError, match="/tmp/w8/missing"):
+        async for _ in fs.watch("/tmp/w8/missing"):
+            pass
+    with pytest.raises(InvalidError, match="filter"):
+        async for _ in fs.watch("/tmp", filter=["Create"]):  # type: ignore[list-item]
+            pass
+
+
+async def test_legacy_watch_treats_an_empty_filter_as_everything(sb: sc.Sandbox) -> None:
+    await sb.filesystem.make_directory("/tmp/w9")
+
+    poker = asyncio.create_task(keep_creating(sb.filesystem, "/tmp/w9"))
+    gen = sb.watch("/tmp/w9", filter=[], timeout=10)
+    with pytest.warns(sc.exception.DeprecationError, match="Sandbox.watch"):
+        event = await anext(gen)
+    poker.cancel()
+    await gen.aclose()
+    assert event.type == Create and event.paths[0].startswith("/tmp/w9/x")
