@@ -86,6 +86,15 @@ def test_output_is_deterministic_and_has_a_header() -> None:
         assert REPO not in text and SYNC_TESTS not in text  # no absolute paths
 
 
+def test_generation_needs_no_docker_engine() -> None:
+    env = subprocess_env()
+    env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
+    code = "from sandbox_core_sync._codegen import MANIFEST, generate; print(sorted(generate(MANIFEST)))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "_generated.py" in proc.stdout
+
+
 def test_sandbox_core_never_imports_the_facade() -> None:
     code = textwrap.dedent(
         """
