@@ -306,3 +306,113 @@ def test_generated_facades_and_usage_files_pass_mypy_strict() -> None:
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+KITCHEN_SINK = '''
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Self
+
+import attrs
+
+__all__ = ["Counter", "Node", "make_node"]
+
+
+@attrs.define(eq=False)
+class Node:
+    """A slotted attrs class with a public field, a property with a setter and async members."""
+
+    name: str
+    _label: str = "x"
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @label.setter
+    def label(self, value: str) -> None:
+        self._label = value
+
+    async def child(self, name: str) -> Node:
+        await asyncio.sleep(0)
+        return Node(name)
+
+    async def me(self) -> Self:
+        return self
+
+    @staticmethod
+    def build(name: str) -> Node:
+        return Node(name)
+
+    def peer(self, other: Node | None = None) -> Node | None:
+        return other
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Node) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+class Counter:
+    """Iterates over itself; an async context manager."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    @classmethod
+    async def open(cls) -> Counter:
+        return cls()
+
+    def __aiter__(self) -> AsyncIterator[int]:
+        return self._count()
+
+    async def _count(self) -> AsyncIterator[int]:
+        for i in range(3):
+            yield i
+
+    async def __aenter__(self) -> Counter:
+        return self
+
+    async def __aexit__(self, *exc: object) -> bool:
+        return True  # swallows the exception
+
+
+async def make_node(name: str) -> Node:
+    return Node(name)
+'''
+
+
+def test_kitchen_sink_generates_typed_code_that_works(scratch: Path) -> None:
+    _write_package(scratch, "cg_sink", KITCHEN_SINK)
+    manifest = _manifest("cg_sink", wrap=("Node", "Counter", "make_node"))
+    assert _codegen.write(manifest, scratch / "cg_sink_sync")
+    import cg_sink
+    import cg_sink_sync
+
+    node = cg_sink_sync.make_node("a")
+    assert isinstance(node, cg_sink_sync.Node) and node.name == "a"
+    assert node.me() is node
+    child = node.child("b")
+    assert child.name == "b" and child == cg_sink_sync.Node.build("b")  # __eq__ forwarded to the implementation
+    assert hash(child) == hash(cg_sink_sync.Node.build("b"))
+    node.label = "new"
+    assert node.label == "new" and node._impl.label == "new"
+    assert node.peer(child) is child and node.peer() is None
+    counter = cg_sink_sync.Counter.open()
+    assert list(counter) == [0, 1, 2]
+    with counter as c:
+        assert c is counter
+        raise ValueError("swallowed by __aexit__")
+    assert cg_sink_sync.Node.build("z")._impl == cg_sink.Node("z")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", "-p", "cg_sink_sync"],
+        capture_output=True,
+        text=True,
+        cwd=scratch,
+        env={**subprocess_env(), "MYPYPATH": str(scratch)},
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
