@@ -39,6 +39,7 @@ import argparse
 import ast
 import builtins
 import collections.abc
+import contextlib
 import difflib
 import hashlib
 import importlib
@@ -145,6 +146,14 @@ _ASYNC_ITER_TYPES: tuple[object, ...] = (
     typing.AsyncIterator,
     typing.AsyncGenerator,
     typing.AsyncIterable,
+)
+_AWAITABLE_TYPES: tuple[object, ...] = (
+    collections.abc.Awaitable,
+    collections.abc.Coroutine,
+    typing.Awaitable,
+    typing.Coroutine,
+    typing.AsyncContextManager,
+    contextlib.AbstractAsyncContextManager,
 )
 _LITERAL_TYPES: tuple[object, ...] = (typing.Literal, typing_extensions.Literal)
 _SELF_TYPES: tuple[object, ...] = (typing.Self, typing_extensions.Self)
@@ -1267,10 +1276,29 @@ class _Renderer:
             out.append(f"        return self._impl.{name}")
         return out
 
+    def _returns_awaitable(self, fn: Callable[..., Any], where: str) -> bool:
+        """A sync callable that hands back something to await (decorated coroutine, async context manager, ...)."""
+        inner = inspect.unwrap(fn)
+        bad = inner is not fn and (inspect.iscoroutinefunction(inner) or inspect.isasyncgenfunction(inner))
+        node = _function_ast(fn, where, [])
+        if not bad and node is not None and node.returns is not None:
+            base = node.returns.value if isinstance(node.returns, ast.Subscript) else node.returns
+            if isinstance(base, ast.Name | ast.Attribute):
+                obj = self.g.lookup_expr(base, fn.__module__, where)
+                bad = any(obj is t for t in _AWAITABLE_TYPES)
+        if bad:
+            self.g.error(
+                f"{where}: a sync method returning an awaitable or async context manager cannot be made blocking; "
+                "make it an `async def` (or an async generator) in the implementation, or exclude it"
+            )
+        return bad
+
     def _sync_method(
         self, info: _WrappedClass, name: str, fn: Callable[..., Any], where: str, *, thread_safe: bool
     ) -> list[str]:
         g = self.g
+        if self._returns_awaitable(fn, where):
+            return []
         r = g.signature(fn, where, drop_first=True)
         if r is None:
             return []
@@ -1294,6 +1322,8 @@ class _Renderer:
         self, info: _WrappedClass, name: str, fn: Callable[..., Any], where: str, *, thread_safe: bool, drop_first: bool
     ) -> list[str]:
         g = self.g
+        if self._returns_awaitable(fn, where):
+            return []
         r = g.signature(fn, where, drop_first=drop_first)
         if r is None:
             return []

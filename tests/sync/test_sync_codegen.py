@@ -416,3 +416,21 @@ def test_kitchen_sink_generates_typed_code_that_works(scratch: Path) -> None:
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_sync_method_returning_an_async_context_manager_fails(scratch: Path) -> None:
+    _write_package(
+        scratch,
+        "cg_acm",
+        """
+        import contextlib
+        from collections.abc import AsyncIterator
+        __all__ = ["Thing"]
+        class Thing:
+            @contextlib.asynccontextmanager
+            async def session(self) -> AsyncIterator[None]:
+                yield
+        """,
+    )
+    with pytest.raises(GenerationError, match=r"cg_acm\.Thing\.session: a sync method returning an awaitable"):
+        generate(_manifest("cg_acm", wrap=("Thing",)))
