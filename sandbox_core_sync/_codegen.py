@@ -45,6 +45,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import keyword
 import shutil
 import subprocess
 import sys
@@ -157,10 +158,6 @@ _AWAITABLE_TYPES: tuple[object, ...] = (
 )
 _LITERAL_TYPES: tuple[object, ...] = (typing.Literal, typing_extensions.Literal)
 _SELF_TYPES: tuple[object, ...] = (typing.Self, typing_extensions.Self)
-_OPTIONAL_TYPES: tuple[object, ...] = (typing.Optional,)
-_LIST_TYPES: tuple[object, ...] = (list, typing.List)  # noqa: UP006 - matching what implementations may write
-_TUPLE_TYPES: tuple[object, ...] = (tuple, typing.Tuple)  # noqa: UP006
-_DICT_TYPES: tuple[object, ...] = (dict, typing.Dict)  # noqa: UP006
 
 _Import = tuple[str, str, str]  # ("from", module, attr) or ("import", module, "")
 
@@ -302,9 +299,9 @@ class _Generator:
             return found
         name = preferred
         i = 1
-        while name in self.taken or name in self.avoid or keyword_like(name):
+        while name in self.taken or name in self.avoid or keyword.iskeyword(name):
             i += 1
-            name = f"{preferred}_{i}" if not preferred.startswith("_") or i > 2 else f"_{preferred}"
+            name = f"{preferred}_{i}"
         self.keep_alive.append(obj)
         self.locals[key] = name
         self.taken.add(name)
@@ -556,12 +553,6 @@ class _Generator:
         return ast.arg(arg=a.arg, annotation=ann)
 
 
-def keyword_like(name: str) -> bool:
-    import keyword
-
-    return keyword.iskeyword(name)
-
-
 def _parse(text: str) -> ast.expr:
     return ast.parse(text, mode="eval").body
 
@@ -712,15 +703,6 @@ def _docstring(doc: str | None, indent: str) -> list[str]:
     out += [(indent + line) if line.strip() else "" for line in lines[1:]]
     out.append(f'{indent}"""')
     return out
-
-
-@attrs.define
-class _Emitter:
-    gen: _Generator
-    out: list[str] = attrs.field(factory=list)
-
-    def line(self, text: str = "") -> None:
-        self.out.append(text)
 
 
 def _call_args(forward: list[_Param], rt: str) -> str:
