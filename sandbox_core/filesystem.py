@@ -284,12 +284,14 @@ group ..?*
 _SH_SNAPSHOT = (
     _DEC
     + """p=$(dec "$1"); p=${p%x}
-[ -e "$p" ] || [ -L "$p" ] || exit 65
+[ -e "$p" ] || [ -L "$p" ] || exec stat -c '' -- "$p"
 if [ -d "$p" ] && ! [ -r "$p" ]; then exit 70; fi
-if [ "$2" = 1 ]; then
-  exec find -H "$p" -print0 -exec sh -c 'stat -c "%i %f %s %y %z" -- "$@" >&2' sh {} +
-fi
-exec find -H "$p" -maxdepth 1 -print0 -exec sh -c 'stat -c "%i %f %s %y %z" -- "$@" >&2' sh {} +
+depth="-maxdepth 1"
+[ "$2" = 1 ] && depth=""
+# Only stat's field lines reach stderr (via fd 3): find's and stat's own messages, which may quote hostile names,
+# go to /dev/null; a path that vanished mid-way shows up as a count mismatch.
+exec 3>&2 2>/dev/null
+exec find -H "$p" $depth -print0 -exec sh -c 'exec stat -c "%i %f %s %y %z" -- "$@" >&3' sh {} +
 """
 )
 
@@ -988,10 +990,10 @@ class SandboxFilesystem:
                 current = await self._snapshot(target, recursive)
             except (exc.NotFoundError, exc.ClientClosed):
                 return  # the sandbox ended
-            except exc.SandboxFilesystemNotFoundError:
+            except _Failure as f:
+                if f.kind != "missing":
+                    continue
                 current = {}
-            except (_Failure, exc.SandboxFilesystemError):
-                continue
             if current is None:
                 continue  # inconsistent snapshot (the tree changed during it): try again
             for event in _diff(previous, current, target):
@@ -1009,12 +1011,11 @@ class SandboxFilesystem:
             raise
         except exc.Error:
             raise exc.NotFoundError(UNAVAILABLE) from None
-        if code in _EXIT_KINDS:
-            kind = _EXIT_KINDS[code]
-            _raise_for("watch", kind, _REASONS[kind], _decode(target))
+        if code != 0 and not out:
+            self._check_exit(code, err, "watch")
         names = out.split(b"\0")[:-1]
-        lines = [ln for ln in err.split(b"\n") if ln and ln[:1].isdigit()]
-        if any(ln.startswith(b"stat:") for ln in err.split(b"\n")) or len(lines) != len(names):
+        lines = err.split(b"\n")[:-1]
+        if len(lines) != len(names):
             return None
         snap: dict[bytes, tuple[int, int, int, float, bytes]] = {}
         for name, line in zip(names, lines, strict=True):

@@ -204,3 +204,14 @@ async def test_legacy_watch_treats_an_empty_filter_as_everything(sb: sc.Sandbox)
     poker.cancel()
     await gen.aclose()
     assert event.type == Create and event.paths[0].startswith("/tmp/w9/x")
+
+
+async def test_hostile_names_in_a_watched_tree(sb: sc.Sandbox) -> None:
+    fs = sb.filesystem
+    await fs.make_directory("/tmp/w10/locked")
+    # a directory whose name looks like a stat line must not disturb the snapshots
+    await fs.make_directory("/tmp/w10/x\n1 81a4 0 2020-01-01 00:00:00.0 +0000")
+    async with Watcher(fs, "/tmp/w10", filter=None, recursive=True, timeout=None) as w:
+        for name in ("new\nline", "-rf", "caf\udce9", "$(touch PWNED)"):
+            await fs.write_text("x", f"/tmp/w10/locked/{name}")
+            await w.until(has(Create, f"/tmp/w10/locked/{name}"))
