@@ -152,6 +152,8 @@ _EXIT_KINDS: dict[int, Kind] = {
     71: "symlink",
 }
 _RETRY_EXIT = 75  # the tree changed under a multi-file stat: run again
+#: Top-level directories that are mounted inside the sandbox only (the engine's archive API sees the image's).
+_VIRTUAL_ROOTS = frozenset({b"proc", b"sys", b"dev"})
 
 
 class _Failure(Exception):
@@ -395,14 +397,17 @@ class SandboxFilesystem:
             self._root = user in ("", "0", "root")
         return eng, cid, self._root
 
-    async def _need_shell(self, eng: Engine, cid: str, operation: str, *, reason: str = "") -> None:
+    async def _shell_available(self, eng: Engine, cid: str) -> bool:
         if self._has_shell is None:
             try:
                 await archive.stat_path(eng, cid, b"/bin/sh")
                 self._has_shell = True
             except archive.ArchivePathError:
                 self._has_shell = False
-        if not self._has_shell:
+        return self._has_shell
+
+    async def _need_shell(self, eng: Engine, cid: str, operation: str, *, reason: str = "") -> None:
+        if not await self._shell_available(eng, cid):
             raise exc.InvalidError(
                 f"Sandbox.filesystem.{operation}() needs a process in the sandbox"
                 + (f" {reason}" if reason else "")
@@ -558,6 +563,11 @@ class SandboxFilesystem:
                 self._check_exit(code, err, "read")
                 return
             target = path
+            if _norm(path).split(b"/")[1] in _VIRTUAL_ROOTS and await self._shell_available(eng, cid):
+                # /proc, /sys and /dev are mounted inside the sandbox only: the engine cannot see them.
+                code, _, err = await self._run(_SH_READ, [_arg(path)], on_stdout=sink)
+                self._check_exit(code, err, "read")
+                return
             for _ in range(40):  # symlink hops, resolved by the engine inside the container root
                 async with archive.get_archive(eng, cid, target) as dl:
                     member = await dl.tar.next_member()
@@ -925,6 +935,8 @@ class SandboxFilesystem:
         eng, cid, _ = await self._begin()
         target = _norm(path)
         async with self._translate("remove", remote_path):
+            if target == b"/":
+                raise _Failure("permission", "Refusing to remove the root directory")
             await self._need_shell(eng, cid, "remove")
             code, _, err = await self._run(_SH_REMOVE, [_arg(target), "1" if recursive else "0"])
             self._check_exit(code, err, "remove")

@@ -215,6 +215,11 @@ async def test_read_errors(sb: sc.Sandbox) -> None:
     assert await fs.read_text("/tmp/re/link") == "x\n"  # links are followed for reads
 
 
+async def test_proc_is_read_inside_the_sandbox(sb: sc.Sandbox) -> None:
+    assert b"sleep" in await sb.filesystem.read_bytes("/proc/1/cmdline")
+    assert (await sb.filesystem.read_text("/proc/sys/kernel/ostype")).strip() == "Linux"
+
+
 # -------------------------------------------------------------------------------------------- write errors
 
 
@@ -345,6 +350,8 @@ async def test_remove(sb: sc.Sandbox) -> None:
         await fs.remove("/tmp/rm/file")
     _, out, _ = await sh(sb, "ls -A /tmp/rm")
     assert out.split() == [b"target"]
+    with pytest.raises(SandboxFilesystemPermissionError, match="root directory"):
+        await fs.remove("//", recursive=True)
 
 
 # ---------------------------------------------------------------------------------------- stat and list
