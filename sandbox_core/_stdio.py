@@ -88,13 +88,14 @@ def entrypoint_reader(sb: Sandbox, fd: int) -> StreamReader[str]:
 class _EntrypointStdin:
     """The sink of ``Sandbox.stdin``: writes through a stdin-only attach opened on first use."""
 
-    __slots__ = ("_closed", "_sb", "_stream", "_watcher")
+    __slots__ = ("_closed", "_sb", "_stream", "_tail", "_watcher")
 
     def __init__(self, sb: Sandbox) -> None:
         self._sb = sb
         self._stream: HijackedStream | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._closed = False
+        self._tail = b"\n"  # last byte sent (a TTY needs a second VEOF after a partial line)
 
     async def _finished(self) -> bool:
         try:
@@ -126,10 +127,11 @@ class _EntrypointStdin:
         try:
             if data:
                 await stream.write(data)
+                self._tail = data[-1:]
             if eof:
                 if stream.tty:
                     # A TTY ignores a half-close; VEOF ends input (twice when a partial line is pending).
-                    await stream.write(b"\x04" if not data or data.endswith(b"\n") else b"\x04\x04")
+                    await stream.write(b"\x04" if self._tail == b"\n" else b"\x04\x04")
                 else:
                     stream.close_write()
                     # Let the engine take the EOF (it ends the attach once stdin is closed) before we hang up.

@@ -75,6 +75,7 @@ class ContainerProcess(Generic[T]):
         "_returncode",
         "_stderr",
         "_stdin",
+        "_stdin_tail",
         "_stdout",
         "_stream",
         "_timed_out",
@@ -104,6 +105,7 @@ class ContainerProcess(Generic[T]):
         self._pty = pty
         self._deadline = deadline
         self._stdin = StreamWriter(self._send_stdin, limit=EXEC_STDIN_LIMIT)
+        self._stdin_tail = b"\n"  # last byte sent to stdin (a TTY needs a second VEOF after a partial line)
         self._returncode: int | None = None
         self._exit_code: int | None = None
         self._error: BaseException | None = None
@@ -183,10 +185,11 @@ class ContainerProcess(Generic[T]):
         try:
             if data:
                 await self._stream.write(data)
+                self._stdin_tail = data[-1:]
             if eof:
                 if self._pty:
                     # A TTY ignores a half-close; VEOF ends input (twice when a partial line is pending).
-                    await self._stream.write(b"\x04" if not data or data.endswith(b"\n") else b"\x04\x04")
+                    await self._stream.write(b"\x04" if self._stdin_tail == b"\n" else b"\x04\x04")
                 else:
                     self._stream.close_write()
         except BrokenPipeError:
@@ -321,17 +324,21 @@ async def start_exec(
         if isinstance(e, NotFoundError) or "not running" in str(e) or "is paused" in str(e):
             raise ConflictError("Sandbox already finished") from None
         raise
-    proc: ContainerProcess[Any] = ContainerProcess(
-        eng=eng,
-        cid=cid,
-        process_id=process_id,
-        exec_id=exec_id,
-        stream=stream,
-        stdout=out,
-        stderr=err,
-        pty=pty,
-        deadline=deadline,
-    )
+    try:
+        proc: ContainerProcess[Any] = ContainerProcess(
+            eng=eng,
+            cid=cid,
+            process_id=process_id,
+            exec_id=exec_id,
+            stream=stream,
+            stdout=out,
+            stderr=err,
+            pty=pty,
+            deadline=deadline,
+        )
+    except BaseException:
+        await stream.close()
+        raise
     rows, cols = getattr(pty_info, "winsz_rows", 0), getattr(pty_info, "winsz_cols", 0)
     if pty and rows and cols:
         with contextlib.suppress(Exception):

@@ -6,9 +6,11 @@ Modelled on ``asyncio.StreamReader``/``StreamWriter``: a reader is **fed from be
 of sockets.
 
 Flow control: after feeding, the pump awaits ``_wait_for_space()``, which holds it while the reader buffers more than
-its limit, so a slow consumer slows the process (through the engine's socket) instead of growing memory. A reader
-nobody has read from yet gets a larger allowance (``UNREAD_LIMIT``), lifted entirely while ``ContainerProcess.wait``
-runs, so that waiting without reading never deadlocks (Modal keeps such output server-side).
+its limit (``DEFAULT_LIMIT``), so a slow consumer slows the process (through the engine's socket) instead of growing
+memory. A reader nobody has read from yet gets a larger allowance (``UNREAD_LIMIT``, so reading only stdout does not
+stall on a chatty stderr). While ``ContainerProcess.wait`` runs, never-read readers are unbounded and the others get
+``UNREAD_LIMIT``, so waiting without reading (or after reading a little) does not deadlock: Modal keeps such output
+server-side. Reading everything concurrently keeps memory within ``DEFAULT_LIMIT`` per stream.
 
 Objects here never touch the event loop when they are built or in their synchronous methods (``write``,
 ``write_eof``, properties), so the blocking facade may create and use them from any thread.
@@ -152,8 +154,8 @@ class StreamReader(Generic[T]):
     def _over_limit(self) -> bool:
         if self._discard or self._eof:
             return False
-        if self._consumed:
-            return len(self._buf) > self._limit
+        if self._consumed:  # someone reads: keep memory tight, unless wait() needs the process to go on
+            return len(self._buf) > (UNREAD_LIMIT if self._unbounded else self._limit)
         return not self._unbounded and len(self._buf) > UNREAD_LIMIT
 
     async def _wait_for_space(self) -> None:
@@ -167,7 +169,8 @@ class StreamReader(Generic[T]):
                 self._space_waiter = None
 
     def _release_unread(self) -> None:
-        """Let a never-read reader buffer without bound (``wait()`` is waiting: the output must go somewhere)."""
+        """``wait()`` is waiting, so the output must go somewhere: a never-read reader now buffers without bound,
+        one being read up to ``UNREAD_LIMIT``."""
         self._unbounded = True
         self._wake_feeder()
 

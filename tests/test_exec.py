@@ -292,3 +292,22 @@ async def test_exec_on_a_detached_handle_raises_client_closed(sandbox: sc.Sandbo
     await sandbox.detach()
     with pytest.raises(ClientClosed):
         await sandbox.exec("echo", "hi")
+
+
+async def test_pty_eof_after_a_partial_line(sandbox: sc.Sandbox) -> None:
+    p = await sandbox.exec("sh", "-c", "cat > /tmp/partial; echo saved", pty=True)
+    p.stdin.write("no newline")
+    await p.stdin.drain()
+    p.stdin.write_eof()
+    await p.stdin.drain()
+    assert await asyncio.wait_for(p.wait(), 10) == 0
+    q = await sandbox.exec("cat", "/tmp/partial")
+    assert await q.stdout.read() == "no newline"
+
+
+async def test_wait_after_reading_a_little_does_not_deadlock(sandbox: sc.Sandbox) -> None:
+    p = await sandbox.exec("sh", "-c", "echo first; head -c 8000000 /dev/zero; head -c 3000000 /dev/zero >&2")
+    assert await p.stdout.readline() == "first\n"
+    assert await asyncio.wait_for(p.wait(), 30) == 0
+    assert len(await p.stdout.read()) == 8000000
+    assert len(await p.stderr.read()) == 3000000

@@ -271,3 +271,15 @@ async def test_always_send_writer_calls_the_sink_even_when_empty() -> None:
     w = StreamWriter(sink, limit=10, always_send=True)
     await w.drain()
     assert sink.calls == [(b"", False)]
+
+
+async def test_wait_raises_a_read_readers_limit_to_the_unread_allowance() -> None:
+    r: StreamReader[bytes] = StreamReader(file_descriptor=1, text=False, limit=10)
+    r.feed_data(b"x")
+    await r.read(1)
+    r.feed_data(b"y" * 100)
+    assert r._over_limit()
+    r._release_unread()
+    assert not r._over_limit()
+    r.feed_data(b"z" * UNREAD_LIMIT)
+    assert r._over_limit()
