@@ -97,6 +97,15 @@ def test_exception_is_reraised_with_a_clean_traceback(fake_name: str) -> None:
     assert files.count(rt.__file__) == 1, files  # only the frame that re-raises (run_sync)
 
 
+def test_full_tracebacks_on_request(fake_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANDBOX_SYNC_FULL_TRACEBACK", "1")
+    sb = Sandbox.create(name=fake_name)
+    with pytest.raises(fakecore.exception.NotFoundError) as info:
+        sb.fail("nope")
+    files = [frame.filename for frame in traceback.extract_tb(info.value.__traceback__)]
+    assert any(os.sep + "concurrent" + os.sep in f for f in files), files
+
+
 def test_wrapper_classes_have_no_constructor() -> None:
     with pytest.raises(InvalidError, match="Class Sandbox has no constructor"):
         Sandbox()
