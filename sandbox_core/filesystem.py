@@ -353,11 +353,12 @@ class SandboxFilesystem:
     See the module docstring for how operations reach the sandbox, and the guarantees on links and names.
     """
 
-    __slots__ = ("_has_shell", "_root", "_sb")
+    __slots__ = ("_has_shell", "_ids", "_root", "_sb")
 
     _sb: Sandbox
     _root: bool | None
     _has_shell: bool | None
+    _ids: dict[bytes, tuple[tuple[int, float, int], dict[int, str]]]
 
     def __init__(self) -> None:
         raise exc.InvalidError("SandboxFilesystem has no public constructor; use `sandbox.filesystem`.")
@@ -371,6 +372,7 @@ class SandboxFilesystem:
         obj._sb = sb
         obj._root = None
         obj._has_shell = None
+        obj._ids = {}
         return obj
 
     def __repr__(self) -> str:
@@ -509,15 +511,28 @@ class SandboxFilesystem:
         raise _Failure("other", f"{what} failed with exit code {code}" + (f": {detail[-1]}" if detail else ""))
 
     async def _id_maps(self, eng: Engine, cid: str) -> tuple[dict[int, str], dict[int, str]]:
+        """uid -> user and gid -> group names from the sandbox's /etc/passwd and /etc/group, re-read only when a
+        (fast) HEAD shows that a file changed."""
+
         async def grab(path: bytes) -> dict[int, str]:
+            try:
+                st = await archive.stat_path(eng, cid, path)
+            except archive.ArchivePathError:
+                return {}
+            key = (st.size, st.mtime, st.mode)
+            cached = self._ids.get(path)
+            if cached is not None and cached[0] == key:
+                return cached[1]
             try:
                 async with archive.get_archive(eng, cid, path) as dl:
                     member = await dl.tar.next_member()
-                    if member is None or not member.is_file or member.size > (8 << 20):
-                        return {}
-                    return _id_names(await dl.tar.read_all())
+                    names = {}
+                    if member is not None and member.is_file and member.size <= (8 << 20):
+                        names = _id_names(await dl.tar.read_all())
             except archive.ArchivePathError:
                 return {}
+            self._ids[path] = (key, names)
+            return names
 
         users, groups = await asyncio.gather(grab(b"/etc/passwd"), grab(b"/etc/group"))
         return users, groups
@@ -738,15 +753,15 @@ class SandboxFilesystem:
                 )
                 self._check_exit(code, err, "write")
                 return
-            existing_dir, missing = await self._probe_ancestors(eng, cid, ancestors, target)
+            existing_dir, _, st = await self._probe_ancestors(eng, cid, ancestors, target)
             mode, uid, gid = 0o644, 0, 0
-            if not missing:
+            if st is not None and st.is_dir:
+                raise _Failure("is_a_directory")
+            if st is not None and statmod.S_ISREG(st.mode):
+                # Overwriting keeps the file's owner and mode (as open(O_TRUNC) would); only its header has them.
                 current = await self._lstat_member(eng, cid, target)
-                if current is not None:
-                    if current.is_dir:
-                        raise _Failure("is_a_directory")
-                    if current.is_file:
-                        mode, uid, gid = current.mode, current.uid, current.gid
+                if current is not None and current.is_file:
+                    mode, uid, gid = current.mode, current.uid, current.gid
             rel = target[len(existing_dir) :].lstrip(b"/")
             header = archive.tar_header(rel, size=size, mode=mode, uid=uid, gid=gid, mtime=_now())
 
@@ -764,15 +779,18 @@ class SandboxFilesystem:
 
     async def _probe_ancestors(
         self, eng: Engine, cid: str, ancestors: list[bytes], target: bytes
-    ) -> tuple[bytes, list[bytes]]:
-        """(deepest existing ancestor directory, the ancestors that do not exist yet). Raises ``_Failure`` for an
-        ancestor that is a symlink (``symlink``) or not a directory (``not_a_directory``)."""
-        results = await asyncio.gather(*(archive.stat_path(eng, cid, a) for a in ancestors), return_exceptions=True)
+    ) -> tuple[bytes, list[bytes], archive.PathStat | None]:
+        """(deepest existing ancestor directory, the paths still to create, the target's stat or None when it is
+        missing), from one round of concurrent HEAD requests. Raises ``_Failure`` for an ancestor that is a symlink
+        (``symlink``) or not a directory (``not_a_directory``)."""
+        results = await asyncio.gather(
+            *(archive.stat_path(eng, cid, a) for a in [*ancestors, target]), return_exceptions=True
+        )
         deepest = b"/"
-        for i, (a, r) in enumerate(zip(ancestors, results, strict=True)):
+        for i, (a, r) in enumerate(zip(ancestors, results, strict=False)):
             if isinstance(r, archive.ArchivePathError):
                 if r.kind == "missing":
-                    return deepest, [*ancestors[i:], target]
+                    return deepest, [*ancestors[i:], target], None
                 raise _Failure("not_a_directory")
             if isinstance(r, BaseException):
                 raise r
@@ -781,7 +799,14 @@ class SandboxFilesystem:
             if not r.is_dir:
                 raise _Failure("not_a_directory")
             deepest = a
-        return deepest, []
+        last = results[-1]
+        if isinstance(last, archive.ArchivePathError):
+            if last.kind == "missing":
+                return deepest, [target], None
+            raise last
+        if isinstance(last, BaseException):
+            raise last
+        return deepest, [], last
 
     async def _lstat_member(self, eng: Engine, cid: str, path: bytes) -> archive.TarMember | None:
         """The tar header the engine gives for ``path`` itself (no link followed), or None when it is missing."""
@@ -818,20 +843,14 @@ class SandboxFilesystem:
                 if create_parents:
                     return
                 raise _Failure("exists")
-            existing_dir, missing = await self._probe_ancestors(eng, cid, ancestors, target)
-            if not missing:
-                try:
-                    st = await archive.stat_path(eng, cid, target)
-                    if st.is_symlink and create_parents and st.link_target:
-                        with contextlib.suppress(archive.ArchivePathError):
-                            st = await archive.stat_path(eng, cid, st.link_target.encode("utf-8", "surrogateescape"))
-                    if st.is_dir and create_parents:
-                        return
-                    raise _Failure("exists")
-                except archive.ArchivePathError as e:
-                    if e.kind != "missing":
-                        raise
-                missing = [target]
+            existing_dir, missing, st = await self._probe_ancestors(eng, cid, ancestors, target)
+            if st is not None:
+                if st.is_symlink and create_parents and st.link_target:
+                    with contextlib.suppress(archive.ArchivePathError):
+                        st = await archive.stat_path(eng, cid, st.link_target.encode("utf-8", "surrogateescape"))
+                if st.is_dir and create_parents:
+                    return
+                raise _Failure("exists")
             if len(missing) > 1 and not create_parents:
                 raise _Failure("missing")
             now = _now()
