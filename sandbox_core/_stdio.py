@@ -77,6 +77,7 @@ def entrypoint_reader(sb: Sandbox, fd: int) -> StreamReader[str]:
     st = _state(sb)
 
     def start() -> None:
+        sb._check_attached()  # a reader kept past detach() raises ClientClosed instead of reconnecting
         task = asyncio.get_running_loop().create_task(_pump_logs(cid, fd, tty, reader), name=f"logs-{cid[:12]}-{fd}")
         st.tasks.add(task)
         task.add_done_callback(st.tasks.discard)
@@ -105,6 +106,7 @@ class _EntrypointStdin:
 
     async def __call__(self, data: bytes, eof: bool) -> None:
         sb = self._sb
+        sb._check_attached()  # a writer kept past detach() raises ClientClosed instead of reconnecting
         # One inspect per drain (as Modal's V1 path makes one request per drain): writes into an attach whose
         # container just stopped could otherwise vanish without an error.
         if await self._finished():

@@ -125,3 +125,14 @@ async def test_detach_ends_open_readers(make: Callable[..., Any]) -> None:
     assert await reader.readline() == "hi\n"
     await sb.detach()
     assert await asyncio.wait_for(reader.read(), 5) == ""
+
+
+async def test_streams_kept_past_detach_raise_client_closed(make: Callable[..., Any]) -> None:
+    sb = await make("cat")
+    reader, writer = sb.stdout, sb.stdin
+    await sb.detach()
+    with pytest.raises(sc.exception.ClientClosed):
+        await reader.read()
+    writer.write("x")
+    with pytest.raises(sc.exception.ClientClosed):
+        await writer.drain()
