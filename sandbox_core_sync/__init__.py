@@ -1,32 +1,36 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 7732b4028410a788
+# Generator sha256: 9707c51c598a5cfe
 """Blocking facade of ``sandbox_core``: the same API, with every async method blocking and its
 coroutine form under ``.aio`` (``sb.exec(...)`` / ``await sb.exec.aio(...)``).
 
 Exceptions, value types and enums are the very same objects as in ``sandbox_core``.
 """
 
-from sandbox_core import FileInfo as FileInfo
-from sandbox_core import FileType as FileType
-from sandbox_core import FileWatchEvent as FileWatchEvent
-from sandbox_core import FileWatchEventType as FileWatchEventType
-from sandbox_core import Image as Image
-from sandbox_core import Secret as Secret
-from sandbox_core import StreamType as StreamType
+import importlib as _importlib
+from typing import TYPE_CHECKING
+
 from sandbox_core_sync._runtime import BlockingCallInEventLoopError as BlockingCallInEventLoopError
 from sandbox_core_sync._runtime import ForkedObjectError as ForkedObjectError
 
-from . import exception as exception
-from ._generated import App as App
-from ._generated import ContainerProcess as ContainerProcess
-from ._generated import FileIO as FileIO
-from ._generated import Sandbox as Sandbox
-from ._generated import SandboxFilesystem as SandboxFilesystem
-from ._generated import StreamReader as StreamReader
-from ._generated import StreamWriter as StreamWriter
-from ._generated import sweep as sweep
+if TYPE_CHECKING:
+    from sandbox_core import FileInfo as FileInfo
+    from sandbox_core import FileType as FileType
+    from sandbox_core import FileWatchEvent as FileWatchEvent
+    from sandbox_core import FileWatchEventType as FileWatchEventType
+    from sandbox_core import Image as Image
+    from sandbox_core import Secret as Secret
+    from sandbox_core import StreamType as StreamType
+    from sandbox_core_sync import exception as exception
+    from sandbox_core_sync._generated import App as App
+    from sandbox_core_sync._generated import ContainerProcess as ContainerProcess
+    from sandbox_core_sync._generated import FileIO as FileIO
+    from sandbox_core_sync._generated import Sandbox as Sandbox
+    from sandbox_core_sync._generated import SandboxFilesystem as SandboxFilesystem
+    from sandbox_core_sync._generated import StreamReader as StreamReader
+    from sandbox_core_sync._generated import StreamWriter as StreamWriter
+    from sandbox_core_sync._generated import sweep as sweep
 
 __all__ = [
     "App",
@@ -48,3 +52,40 @@ __all__ = [
     "exception",
     "sweep",
 ]
+
+# name -> (module, attribute or None for the module itself), imported on first access
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "FileInfo": ("sandbox_core", "FileInfo"),
+    "FileType": ("sandbox_core", "FileType"),
+    "FileWatchEvent": ("sandbox_core", "FileWatchEvent"),
+    "FileWatchEventType": ("sandbox_core", "FileWatchEventType"),
+    "Image": ("sandbox_core", "Image"),
+    "Secret": ("sandbox_core", "Secret"),
+    "StreamType": ("sandbox_core", "StreamType"),
+    "exception": ("sandbox_core_sync.exception", None),
+    "App": ("sandbox_core_sync._generated", "App"),
+    "Sandbox": ("sandbox_core_sync._generated", "Sandbox"),
+    "ContainerProcess": ("sandbox_core_sync._generated", "ContainerProcess"),
+    "StreamReader": ("sandbox_core_sync._generated", "StreamReader"),
+    "StreamWriter": ("sandbox_core_sync._generated", "StreamWriter"),
+    "SandboxFilesystem": ("sandbox_core_sync._generated", "SandboxFilesystem"),
+    "FileIO": ("sandbox_core_sync._generated", "FileIO"),
+    "sweep": ("sandbox_core_sync._generated", "sweep"),
+}
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        try:
+            module, attr = _LAZY[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        value = _importlib.import_module(module)
+        if attr is not None:
+            value = getattr(value, attr)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

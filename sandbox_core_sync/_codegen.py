@@ -810,7 +810,7 @@ class _Renderer:
 
     def _raise_errors(self) -> None:
         if self.g.errors:
-            listing = "\n".join(f"  - {e}" for e in self.g.errors)
+            listing = "\n".join(f"  - {e}" for e in dict.fromkeys(self.g.errors))
             raise GenerationError(f"cannot generate {self.m.output_package} from {self.m.package}:\n{listing}")
 
     def header(self) -> str:
@@ -857,7 +857,23 @@ class _Renderer:
         return "\n".join(lines) + "\n"
 
     def _init_text(self, classes: list[_WrappedClass], functions: list[tuple[str, Callable[..., Any]]]) -> str:
+        """The package ``__init__``: typed imports for checkers, lazy imports at run time.
+
+        Lazy, so that importing the package (which ``python -m <package>._codegen`` does first) never runs a stale
+        ``_generated.py``: the generator must work precisely when the checked-in facade no longer imports.
+        """
         m = self.m
+        lazy: dict[str, tuple[str, str | None]] = {}
+        for name in m.reexport:
+            obj = getattr(importlib.import_module(m.package), name)
+            if isinstance(obj, types.ModuleType) and name == m.exception_module:
+                lazy[name] = (f"{m.output_package}.{name}", None)
+            else:
+                lazy[name] = (m.package, name)
+        for name in m.wrap:
+            lazy[name] = (f"{m.output_package}._generated", name)
+        extra = ["BlockingCallInEventLoopError", "ForkedObjectError"]
+        names = sorted([*lazy, *extra])
         lines = [
             self.header().rstrip("\n"),
             f'"""Blocking facade of ``{m.package}``: the same API, with every async method blocking and its',
@@ -866,24 +882,43 @@ class _Renderer:
             f"Exceptions, value types and enums are the very same objects as in ``{m.package}``.",
             '"""',
             "",
+            "import importlib as _importlib",
+            "from typing import TYPE_CHECKING",
+            "",
+            *(f"from {m.runtime_module} import {name} as {name}" for name in extra),
+            "",
+            "if TYPE_CHECKING:",
         ]
-        names: list[str] = []
-        for name in m.reexport:
-            obj = getattr(importlib.import_module(m.package), name)
-            if isinstance(obj, types.ModuleType) and name == m.exception_module:
-                lines.append(f"from . import {name} as {name}")
+        for name, (module, attr) in lazy.items():
+            if attr is None:
+                parent, _, sub = module.rpartition(".")
+                lines.append(f"    from {parent} import {sub} as {name}")
             else:
-                lines.append(f"from {m.package} import {name} as {name}")
-            names.append(name)
-        for name in m.wrap:
-            lines.append(f"from ._generated import {name} as {name}")
-            names.append(name)
-        extra = ["BlockingCallInEventLoopError", "ForkedObjectError"]
-        for name in extra:
-            lines.append(f"from {m.runtime_module} import {name} as {name}")
-        names += extra
-        lines.append("")
-        lines.append(f"__all__ = {sorted(names)!r}")
+                lines.append(f"    from {module} import {attr} as {name}")
+        lines += [
+            "",
+            f"__all__ = {names!r}",
+            "",
+            "# name -> (module, attribute or None for the module itself), imported on first access",
+            f"_LAZY: dict[str, tuple[str, str | None]] = {lazy!r}",
+            "",
+            "if not TYPE_CHECKING:",
+            "",
+            "    def __getattr__(name: str) -> object:",
+            "        try:",
+            "            module, attr = _LAZY[name]",
+            "        except KeyError:",
+            '            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None',
+            "        value = _importlib.import_module(module)",
+            "        if attr is not None:",
+            "            value = getattr(value, attr)",
+            "        globals()[name] = value",
+            "        return value",
+            "",
+            "",
+            "def __dir__() -> list[str]:",
+            "    return sorted({*globals(), *__all__})",
+        ]
         return "\n".join(lines) + "\n"
 
     def _exception_text(self) -> str:

@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 7732b4028410a788
+# Generator sha256: 9707c51c598a5cfe
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.

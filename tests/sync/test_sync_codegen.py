@@ -86,6 +86,21 @@ def test_output_is_deterministic_and_has_a_header() -> None:
         assert REPO not in text and SYNC_TESTS not in text  # no absolute paths
 
 
+def test_the_generator_runs_without_importing_the_checked_in_facade() -> None:
+    """So that regenerating works precisely when a stale _generated.py no longer imports."""
+    code = (
+        "import sys, sandbox_core_sync._codegen, sandbox_core_sync as s; "
+        "print(sorted(n for n in sys.modules if n.startswith('sandbox_core_sync'))); "
+        "s.Sandbox; print('_generated' in sys.modules['sandbox_core_sync._generated'].__name__)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "['sandbox_core_sync', 'sandbox_core_sync._codegen', 'sandbox_core_sync._runtime']",
+        "True",
+    ]
+
+
 def test_generation_needs_no_docker_engine() -> None:
     env = subprocess_env()
     env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
