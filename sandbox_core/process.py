@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import logging
 import time
 import uuid
 from collections.abc import Collection
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .sandbox import Sandbox
 
 T = TypeVar("T", str, bytes)
+logger = logging.getLogger("sandbox_core")
 
 #: Environment variable marking every process of one exec (value: the exec's uuid), for the timeout kill.
 MARKER_ENV = "SANDBOX_CORE_EXEC"
@@ -177,6 +179,9 @@ class ContainerProcess(Generic[T]):
         self._timed_out = True
         try:
             await execs.kill_marked_processes(self._eng, self._cid, MARKER_ENV, self._process_id)
+        except Exception:
+            # Nobody awaits this task: report here. The sandbox's own deadline still bounds the processes.
+            logger.warning("could not kill exec %s at its timeout", self._process_id, exc_info=True)
         finally:
             # The streams end quietly, keeping what was already received.
             self._pump_task.cancel()
