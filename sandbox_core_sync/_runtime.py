@@ -353,16 +353,16 @@ async def run_async(coro: Coroutine[Any, Any, T]) -> T:
     if running is _LT.loop:
         return await coro
     call = _submit(coro)
-    fut = asyncio.wrap_future(call, loop=running)
     try:
-        return await asyncio.shield(fut)
+        # Cancelling this await cancels only the local future (a started call cannot be cancelled that way).
+        return await asyncio.wrap_future(call, loop=running)
     except asyncio.CancelledError:
         if not call.done():
             loop = _LT.loop
             if loop is not None:
                 loop.call_soon_threadsafe(_cancel, call)
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(fut)
+                with contextlib.suppress(BaseException):  # its cleanup runs before the caller sees CancelledError
+                    await asyncio.wrap_future(call, loop=running)
         raise
     except BaseException as e:
         raise _clean(e)  # noqa: B904 - the same exception object, re-raised with a trimmed traceback
