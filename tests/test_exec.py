@@ -346,3 +346,9 @@ async def test_timeout_kill_falls_back_to_an_exec_when_host_pids_are_not_visible
     p = await sandbox.exec("sh", "-c", "sleep 1000 & sleep 1000", timeout=1)
     assert await p.wait() == -1
     assert "sleep 1000" not in await _ps(sandbox)
+
+
+async def test_reading_only_stdout_does_not_stall_on_unread_stderr(sandbox: sc.Sandbox) -> None:
+    p = await sandbox.exec("sh", "-c", "head -c 5000000 /dev/zero >&2; echo done")
+    assert await asyncio.wait_for(p.stdout.read(), 30) == "done\n"
+    assert await p.wait() == 0
