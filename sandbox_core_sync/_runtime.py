@@ -128,6 +128,10 @@ class _LoopThread:
         except BaseException as e:  # pragma: no cover - only if the loop itself cannot be created
             failure.append(e)
             ready.set()
+        finally:
+            with self.lock:
+                if self.thread_id == threading.get_ident():  # ended without shutdown(): the next call restarts
+                    self.loop = self.thread = self.thread_id = self.stop = None
 
     def shutdown(self, timeout: float) -> None:
         with self.lock:

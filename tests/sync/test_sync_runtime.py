@@ -303,6 +303,10 @@ def test_interpreter_exit_is_bounded_with_calls_in_flight() -> None:
         """
         import threading
         from fakecore_sync import Sandbox
+        from sandbox_core_sync import _runtime
+        Sandbox.create(name="before").noop()
+        _runtime.shutdown()  # stops the loop thread; the next call starts a new one
+        assert _runtime.loop_thread_id() is None
         sb = Sandbox.create(name="exit")
         threading.Thread(target=lambda: sb.sleep(3600), daemon=True).start()
         print(sb.noop(), flush=True)
