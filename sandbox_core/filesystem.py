@@ -62,6 +62,8 @@ __all__ = ["FileInfo", "FileType", "FileWatchEvent", "FileWatchEventType", "Sand
 UNAVAILABLE = "The Sandbox is unavailable. This Sandbox may have already shut down."
 #: Transfer chunk size: large enough that per-chunk overhead vanishes, small enough to bound memory.
 CHUNK = 1 << 20
+#: Disk writes of one download that may run at once (each of about CHUNK bytes).
+WRITES_IN_FLIGHT = 4
 #: Seconds between two snapshots of a watched tree.
 WATCH_POLL_INTERVAL = 0.2
 
@@ -637,26 +639,35 @@ class SandboxFilesystem:
             loop = asyncio.get_running_loop()
             pending: list[bytes] = []
             pending_size = 0
-            # One disk write in flight in a worker thread while the next MiB arrives: disk and socket overlap,
-            # and memory stays bounded at about two chunks.
-            writing: asyncio.Future[None] | None = None
+            offset = 0
+            # Up to WRITES_IN_FLIGHT positioned writes (pwritev) run in worker threads while the next data arrives:
+            # disk and socket overlap, and memory stays bounded at a few chunks.
+            writing: list[asyncio.Future[None]] = []
+
+            async def flush() -> None:
+                nonlocal pending, pending_size, offset
+                if len(writing) >= WRITES_IN_FLIGHT:
+                    await writing.pop(0)
+                writing.append(loop.run_in_executor(None, _write_all, fd, pending, offset))
+                offset += pending_size
+                pending, pending_size = [], 0
 
             async def sink(chunk: bytes) -> None:
-                nonlocal pending, pending_size, writing
+                nonlocal pending_size
                 pending.append(chunk)
                 pending_size += len(chunk)
                 if pending_size >= CHUNK:
-                    if writing is not None:
-                        await writing
-                    writing = loop.run_in_executor(None, _write_all, fd, pending)
-                    pending, pending_size = [], 0
+                    await flush()
 
             try:
                 await self._download("copy_to_local", remote_path, path, sink)
+                if pending:
+                    await flush()
             finally:
-                if writing is not None:
-                    await writing
-            _write_all(fd, pending)
+                results = await asyncio.gather(*writing, return_exceptions=True)
+            for r in results:
+                if isinstance(r, BaseException):
+                    raise r
             os.close(fd)
             fd = -1
             os.replace(tmp, local)
@@ -1158,11 +1169,12 @@ def _raise_for(op: Op, kind: Kind, reason: str, remote_path: str) -> NoReturn:
     raise cls(f"{reason}: {remote_path}")
 
 
-def _write_all(fd: int, chunks: list[bytes]) -> None:
-    """Write ``chunks`` in order with as few system calls as possible (``writev``, no joining copy)."""
+def _write_all(fd: int, chunks: list[bytes], offset: int) -> None:
+    """Write ``chunks`` at ``offset`` with as few system calls as possible (``pwritev``, no joining copy)."""
     views = [memoryview(c) for c in chunks if c]
     while views:
-        n = os.writev(fd, views[:1024])
+        n = os.pwritev(fd, views[:1024], offset)
+        offset += n
         while n and views:
             if n >= len(views[0]):
                 n -= len(views[0])

@@ -38,6 +38,8 @@ from .. import exception as exc
 from .client import Engine, engine_errors
 
 BLOCK = 512
+#: aiohttp read buffer for archive downloads (its flow control pauses the socket at twice this).
+READ_BUFSIZE = 4 << 20
 #: The two zero blocks that end a tar stream.
 TAR_END = b"\0" * (2 * BLOCK)
 
@@ -380,9 +382,20 @@ async def get_archive(eng: Engine, cid: str, path: bytes) -> AsyncIterator[Archi
     Raises ``ArchivePathError`` / ``NotFoundError`` (container) before yielding; engine errors inside the block are
     translated.
     """
-    url = _archive_url(cid, path)
+    url = eng.docker._canonicalize_url(_archive_url(cid, path))
     async with _errors("read from the sandbox"):
-        async with eng.docker._query(url, "GET", headers={"Accept-Encoding": "identity"}, timeout=None) as resp:
+        # On the session directly: aiodocker cannot pass read_bufsize, and aiohttp's 64 KiB default pauses the
+        # socket every 128 KiB, which stalls the daemon's tar writer.
+        async with eng.docker.session.request(
+            "GET", url, headers={"Accept-Encoding": "identity"}, read_bufsize=READ_BUFSIZE
+        ) as resp:
+            if resp.status >= 400:
+                body = await resp.read()
+                try:
+                    message = str(json.loads(body)["message"])
+                except (ValueError, KeyError, TypeError):
+                    message = body.decode("utf-8", "replace")
+                raise _classify(resp.status, message)
             try:
                 header = resp.headers.get("X-Docker-Container-Path-Stat", "")
                 st = PathStat.from_header(header) if header else PathStat("", 0, 0, 0.0, "")
