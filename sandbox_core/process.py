@@ -5,8 +5,9 @@ engine's frames and feeds the stdout/stderr ``StreamReader``s, pausing while a r
 After EOF it asks the engine for the exit code once (polling only while the engine still says "running").
 
 The exec ``timeout`` is enforced by a separate task, independent of anyone reading: at the deadline it SIGKILLs
-every process carrying the exec's marker variable (the command and everything it started, backgrounded or not),
-then ends the streams quietly; ``wait``/``poll`` return -1.
+every process carrying the exec's marker variable (the command and everything it started, backgrounded or not,
+even if the command itself already exited), then ends the streams quietly; ``wait``/``poll`` return -1 if the
+command was still running.
 """
 
 from __future__ import annotations
@@ -169,14 +170,11 @@ class ContainerProcess(Generic[T]):
             out.feed_eof()
             err.feed_eof()
             self._finished.set()
-            if self._deadline_task is not None and not self._timed_out:
-                self._deadline_task.cancel()
 
     async def _enforce_deadline(self, deadline: float) -> None:
         await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-        if self._finished.is_set():
-            return
-        self._timed_out = True
+        # Also when the command already ended: what it left running in the background dies at the deadline.
+        self._timed_out = not self._finished.is_set()
         try:
             await execs.kill_marked_processes(self._eng, self._cid, MARKER_ENV, self._process_id)
         except Exception:
@@ -223,11 +221,11 @@ class ContainerProcess(Generic[T]):
         """The return code if the process has ended (cached), else None. ``-1`` once past the exec ``timeout``."""
         if self._returncode is not None:
             return self._returncode
+        if self._finished.is_set():
+            return self._settle()
         if self._past_deadline():
             self._returncode = -1
             return -1
-        if self._finished.is_set():
-            return self._settle()
         info = await execs.inspect_exec(self._eng, self._exec_id)
         if not info.get("Running") and info.get("ExitCode") is not None:
             # The stream is still open (we never abandon it), so this is the real code, not the 126 of a drop.

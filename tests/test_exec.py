@@ -352,3 +352,14 @@ async def test_reading_only_stdout_does_not_stall_on_unread_stderr(sandbox: sc.S
     p = await sandbox.exec("sh", "-c", "head -c 5000000 /dev/zero >&2; echo done")
     assert await asyncio.wait_for(p.stdout.read(), 30) == "done\n"
     assert await p.wait() == 0
+
+
+async def test_timeout_also_kills_what_an_ended_command_left_in_the_background(sandbox: sc.Sandbox) -> None:
+    # sh exits at once (code 0) leaving an orphan that does not hold the stream; it dies at the 3 s deadline.
+    p = await sandbox.exec("sh", "-c", "sleep 1000 >/dev/null 2>&1 &", timeout=3)
+    assert await p.wait() == 0
+    assert "sleep 1000" in await _ps(sandbox)
+    assert p._deadline_task is not None
+    await p._deadline_task
+    assert "sleep 1000" not in await _ps(sandbox)
+    assert await p.poll() == 0  # the command itself had ended before the deadline
