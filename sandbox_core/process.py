@@ -18,6 +18,7 @@ import datetime
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -117,7 +118,9 @@ class ContainerProcess(Generic[T]):
         self._pump_task = _spawn(self._pump(), f"exec-pump-{process_id}")
         self._deadline_task: asyncio.Task[Any] | None = None
         if deadline is not None:
-            self._deadline_task = _spawn(self._enforce_deadline(deadline), f"exec-deadline-{process_id}")
+            # The deadline task holds only a weak reference: a dropped process (and its unread output) is freed.
+            enforce = _enforce_deadline(weakref.ref(self), eng, cid, process_id, self._pump_task, deadline)
+            self._deadline_task = _spawn(enforce, f"exec-deadline-{process_id}")
 
     def __repr__(self) -> str:
         return f"ContainerProcess(process_id={self._process_id!r})"
@@ -170,19 +173,6 @@ class ContainerProcess(Generic[T]):
             out.feed_eof()
             err.feed_eof()
             self._finished.set()
-
-    async def _enforce_deadline(self, deadline: float) -> None:
-        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-        # Also when the command already ended: what it left running in the background dies at the deadline.
-        self._timed_out = not self._finished.is_set()
-        try:
-            await execs.kill_marked_processes(self._eng, self._cid, MARKER_ENV, self._process_id)
-        except Exception:
-            # Nobody awaits this task: report here. The sandbox's own deadline still bounds the processes.
-            logger.warning("could not kill exec %s at its timeout", self._process_id, exc_info=True)
-        finally:
-            # The streams end quietly, keeping what was already received.
-            self._pump_task.cancel()
 
     async def _send_stdin(self, data: bytes, eof: bool) -> None:
         try:
@@ -257,6 +247,30 @@ class ContainerProcess(Generic[T]):
     async def attach(self) -> None:
         """Interactive terminal bridge (``modal shell``): not supported by the local backend."""
         raise InvalidError("ContainerProcess.attach() is not supported by the local backend")
+
+
+async def _enforce_deadline(
+    ref: weakref.ref[ContainerProcess[Any]],
+    eng: Engine,
+    cid: str,
+    process_id: str,
+    pump: asyncio.Task[None],
+    deadline: float,
+) -> None:
+    await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+    proc = ref()
+    if proc is not None and not pump.done():
+        proc._timed_out = True
+    del proc
+    # Also when the command already ended: what it left running in the background dies at the deadline.
+    try:
+        await execs.kill_marked_processes(eng, cid, MARKER_ENV, process_id)
+    except Exception:
+        # Nobody awaits this task: report here. The sandbox's own deadline still bounds the processes.
+        logger.warning("could not kill exec %s at its timeout", process_id, exc_info=True)
+    finally:
+        # The streams end quietly, keeping what was already received.
+        pump.cancel()
 
 
 def _validate_argv(args: tuple[Any, ...]) -> None:

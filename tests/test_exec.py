@@ -363,3 +363,19 @@ async def test_timeout_also_kills_what_an_ended_command_left_in_the_background(s
     await p._deadline_task
     assert "sleep 1000" not in await _ps(sandbox)
     assert await p.poll() == 0  # the command itself had ended before the deadline
+
+
+async def test_a_dropped_process_is_freed_before_its_deadline(sandbox: sc.Sandbox) -> None:
+    import gc
+    import weakref
+
+    p = await sandbox.exec("echo", "unread", timeout=600)
+    await p.wait()
+    deadline_task = p._deadline_task
+    assert deadline_task is not None
+    ref = weakref.ref(p)
+    del p
+    gc.collect()
+    assert ref() is None
+    assert not deadline_task.done()  # still guarding against leftovers until the deadline
+    deadline_task.cancel()
