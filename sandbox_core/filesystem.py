@@ -158,6 +158,30 @@ _RETRY_EXIT = 75  # the tree changed under a multi-file stat: run again
 _VIRTUAL_ROOTS = frozenset({b"proc", b"sys", b"dev"})
 
 
+class _LocalError(Exception):
+    """Internal: carries an exception of the caller's sink through the engine layer, which would otherwise
+    translate an ``OSError`` into an engine error."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _LocalErrors:
+    """Wraps a sink so that its exceptions travel as ``_LocalError``."""
+
+    __slots__ = ("_sink",)
+
+    def __init__(self, sink: Callable[[bytes], Any]) -> None:
+        self._sink = sink
+
+    async def __call__(self, chunk: bytes) -> None:
+        try:
+            await self._sink(chunk)
+        except Exception as e:
+            raise _LocalError(e) from e
+
+
 class _Failure(Exception):
     """Internal: a path-level failure of ``kind``; translated per operation by ``_translate``."""
 
@@ -467,30 +491,36 @@ class SandboxFilesystem:
         """
         p = await self._sb.exec("sh", "-c", script, "sh", *args, text=False, env={"LC_ALL": "C"})
         out = bytearray()
+        sink_error: list[BaseException] = []
 
         async def pump_out() -> None:
             async for chunk in p.stdout:
+                if sink_error:
+                    continue  # keep draining so that the process (and its stderr) can finish
                 if on_stdout is None:
                     out.extend(chunk)
                 else:
-                    await on_stdout(chunk)
+                    try:
+                        await on_stdout(chunk)
+                    except Exception as e:
+                        sink_error.append(e)
 
         async def feed() -> None:
-            if stdin is not None:
-                try:
+            try:
+                if stdin is not None:
                     await stdin(p.stdin)
-                finally:
-                    p.stdin.write_eof()
-                    with contextlib.suppress(Exception):
-                        await p.stdin.drain()
-            else:
+            finally:
                 p.stdin.write_eof()
                 with contextlib.suppress(Exception):
                     await p.stdin.drain()
 
-        results = await asyncio.gather(pump_out(), p.stderr.read(), feed(), return_exceptions=True)
-        code = await p.wait()
-        for r in results:
+        try:
+            results = await asyncio.gather(pump_out(), p.stderr.read(), feed(), return_exceptions=True)
+            code = await p.wait()
+        except BaseException:
+            _spawn_cleanup(p)
+            raise
+        for r in [*sink_error, *results]:
             if isinstance(r, BaseException):
                 raise r
         err = results[1]
@@ -571,6 +601,21 @@ class SandboxFilesystem:
         sink: Callable[[bytes], Any],
         *,
         whole: list[bytes] | None = None,
+    ) -> None:
+        """Stream the file's data into ``sink``; an exception raised by ``sink`` (e.g. a local disk error)
+        propagates as is."""
+        try:
+            await self._download_into(operation, remote_path, path, _LocalErrors(sink), whole)
+        except _LocalError as e:
+            raise e.error from None
+
+    async def _download_into(
+        self,
+        operation: str,
+        remote_path: str,
+        path: bytes,
+        sink: Callable[[bytes], Any],
+        whole: list[bytes] | None,
     ) -> None:
         eng, cid, root = await self._begin()
         async with self._translate("read", remote_path):
@@ -738,6 +783,35 @@ class SandboxFilesystem:
             await self._upload("copy_from_local", remote_path, path, size, chunks)
 
     async def _upload(
+        self,
+        operation: str,
+        remote_path: str,
+        path: bytes,
+        size: int,
+        chunks: Callable[[], AsyncIterator[bytes]],
+    ) -> None:
+        """Stream ``size`` bytes from ``chunks()`` to ``path``; an exception raised by the source (e.g. a local read
+        error) propagates as is, whatever the transport makes of the aborted request."""
+        source_error: list[Exception] = []
+
+        async def source() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in chunks():
+                    yield chunk
+            except Exception as e:
+                source_error.append(e)
+                raise _LocalError(e) from e
+
+        try:
+            await self._upload_from(operation, remote_path, path, size, source)
+        except Exception as e:
+            if source_error:
+                raise source_error[0] from None
+            if isinstance(e, _LocalError):
+                raise e.error from None
+            raise
+
+    async def _upload_from(
         self,
         operation: str,
         remote_path: str,
@@ -1167,6 +1241,25 @@ def _raise_for(op: Op, kind: Kind, reason: str, remote_path: str) -> NoReturn:
     if cls is None:
         raise exc.SandboxFilesystemError(f"{reason}: {remote_path}")
     raise cls(f"{reason}: {remote_path}")
+
+
+_cleanups: set[asyncio.Task[None]] = set()
+
+
+def _spawn_cleanup(p: Any) -> None:
+    """After an abandoned ``_run`` (cancelled, e.g. a ``break`` out of ``watch``): close the process's stdin and
+    let its output drain in the background, so it ends and releases its engine connection."""
+
+    async def finish() -> None:
+        with contextlib.suppress(Exception):
+            p.stdin.write_eof()
+            await p.stdin.drain()
+        with contextlib.suppress(Exception):
+            await p.wait()
+
+    task = asyncio.get_running_loop().create_task(finish())
+    _cleanups.add(task)
+    task.add_done_callback(_cleanups.discard)
 
 
 def _write_all(fd: int, chunks: list[bytes], offset: int) -> None:

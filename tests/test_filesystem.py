@@ -3,11 +3,13 @@ copy_to_local atomicity, list/stat against ``stat`` inside the sandbox, non-root
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -294,6 +296,57 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
     monkeypatch.undo()
     assert dst.read_text() == "original"
     assert _names(tmp_path) == ["keep.txt"]
+
+
+@pytest.mark.parametrize("which", ["root", "user"])
+async def test_copy_to_local_local_disk_failure_leaves_nothing(
+    sb: sc.Sandbox, usb: sc.Sandbox, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = sb if which == "root" else usb
+    await s.filesystem.write_bytes(os.urandom(6 << 20), "/tmp/disk-full.bin")
+    dst = tmp_path / "keep.bin"
+    dst.write_bytes(b"original")
+
+    def no_space(fd: int, chunks: list[bytes], offset: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fsmod, "_write_all", no_space)
+    with pytest.raises(OSError, match="No space left on device"):
+        await asyncio.wait_for(s.filesystem.copy_to_local("/tmp/disk-full.bin", dst), 60)
+    assert dst.read_bytes() == b"original"
+    assert _names(tmp_path) == ["keep.bin"]
+
+
+@pytest.mark.parametrize("which", ["root", "user"])
+async def test_copy_from_local_read_failure_is_raised_as_is(
+    sb: sc.Sandbox, usb: sc.Sandbox, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = sb if which == "root" else usb
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(3 << 20))
+
+    class Failing:
+        def __init__(self, f: Any) -> None:
+            self._f, self._reads = f, 0
+
+        def read(self, n: int) -> bytes:
+            self._reads += 1
+            if self._reads > 1:
+                raise OSError(5, "Input/output error")
+            return bytes(self._f.read(n))
+
+        def fileno(self) -> int:
+            return int(self._f.fileno())
+
+        def __enter__(self) -> Failing:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._f.close()
+
+    monkeypatch.setattr(fsmod, "open", lambda p, mode: Failing(open(p, mode)), raising=False)  # noqa: SIM115
+    with pytest.raises(OSError, match="Input/output error"):
+        await asyncio.wait_for(s.filesystem.copy_from_local(src, "/tmp/cfl-fail.bin"), 60)
 
 
 async def test_copy_to_local_onto_a_directory(sb: sc.Sandbox, tmp_path: Path) -> None:
