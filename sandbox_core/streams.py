@@ -152,7 +152,8 @@ class StreamReader(Generic[T]):
         self._wake_reader()
 
     def _over_limit(self) -> bool:
-        if self._discard or self._eof:
+        if self._discard or self._eof or self._waiter is not None:
+            # A consumer blocked on this buffer (a long line, a big readexactly) needs more, not less.
             return False
         if self._consumed:  # someone reads: keep memory tight, unless wait() needs the process to go on
             return len(self._buf) > (UNREAD_LIMIT if self._unbounded else self._limit)
@@ -217,6 +218,7 @@ class StreamReader(Generic[T]):
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiter = fut
+        self._wake_feeder()
         try:
             await fut
         finally:

@@ -379,3 +379,9 @@ async def test_a_dropped_process_is_freed_before_its_deadline(sandbox: sc.Sandbo
     assert ref() is None
     assert not deadline_task.done()  # still guarding against leftovers until the deadline
     deadline_task.cancel()
+
+
+async def test_a_3mb_line_with_bufsize_1(sandbox: sc.Sandbox) -> None:
+    p = await sandbox.exec("sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' a; echo; echo next", bufsize=1)
+    lines = [line async for line in p.stdout]
+    assert [len(x) for x in lines] == [3000001, 5]

@@ -283,3 +283,17 @@ async def test_wait_raises_a_read_readers_limit_to_the_unread_allowance() -> Non
     assert not r._over_limit()
     r.feed_data(b"z" * UNREAD_LIMIT)
     assert r._over_limit()
+
+
+async def test_a_line_longer_than_the_limit_does_not_deadlock() -> None:
+    r: StreamReader[str] = StreamReader(file_descriptor=1, by_line=True, limit=10)
+    r.feed_data(b"short\n")
+    assert await r.readline() == "short\n"
+    line = asyncio.ensure_future(r.readline())
+    r.feed_data(b"x" * 25)
+    await asyncio.sleep(0)
+    assert not r._over_limit()  # the blocked readline needs more: the feeder goes on
+    fut = await _feeder_blocked(r)
+    assert fut.done()
+    r.feed_data(b"y\n")
+    assert await line == "x" * 25 + "y\n"
