@@ -299,7 +299,7 @@ group() {{
   printf '%s\\0' "$@"; printf '\\0'
   stat -c '{_STAT_FMT}' -- "$@" || exit 75
   for f; do
-    if [ -L "$f" ]; then t=$(readlink -- "$f"; printf x); t=${{t%x}}; printf '%s\\0' "${{t%?}}"; fi
+    if [ -L "$f" ]; then readlink -- "$f"; printf '\\0'; fi
   done
 }}
 group *
@@ -959,7 +959,7 @@ class SandboxFilesystem:
         """
         path = _check_path("stat", remote_path)
         eng, cid, root = await self._begin()
-        name = posixpath.basename(remote_path.rstrip("/")) or "/"
+        name = posixpath.basename(remote_path.rstrip("/"))
         target = _norm(path)
         async with self._translate("stat", remote_path):
             if not root:
@@ -1203,7 +1203,7 @@ def _parse_listing(out: bytes) -> list[tuple[bytes, tuple[int, int, int, int, fl
             link: bytes | None = None
             if statmod.S_ISLNK(st[0]):
                 end = out.index(b"\0", pos)
-                link = out[pos:end]
+                link = out[pos:end].removesuffix(b"\n")  # readlink's own newline (the text may hold others)
                 pos = end + 1
             entries.append((name, st, link))
     return entries
