@@ -673,3 +673,10 @@ async def test_engine_messages_are_sanitised() -> None:
     assert archive.go_mode_to_posix(2147484141) == stat.S_IFDIR | 0o755
     assert archive.go_mode_to_posix(134218239) == stat.S_IFLNK | 0o777
     assert archive.go_mode_to_posix(420 | (1 << 23)) == stat.S_IFREG | stat.S_ISUID | 0o644
+
+
+async def test_link_targets_with_newlines(sb: sc.Sandbox) -> None:
+    await sh(sb, 'mkdir -p /tmp/lnl && ln -s "$(printf "a\\nb\\n\\nc")" /tmp/lnl/odd && ln -s plain /tmp/lnl/p')
+    listed = {i.name: i.symlink_target for i in await sb.filesystem.list_files("/tmp/lnl")}
+    assert listed == {"odd": "a\nb\n\nc", "p": "plain"}
+    assert (await sb.filesystem.stat("/tmp/lnl/odd")).symlink_target == "a\nb\n\nc"
