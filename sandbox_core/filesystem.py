@@ -10,7 +10,12 @@ How each operation reaches the sandbox:
   which yields Modal's ``SandboxFilesystemPermissionError`` where that user may not go. Data still streams
   (exec stdin/stdout) with bounded memory.
 * ``list_files``, ``remove`` and ``watch`` always run a process in the sandbox (as its user). On an image without
-  ``/bin/sh`` they raise ``InvalidError`` saying so, instead of hanging.
+  ``/bin/sh`` they raise ``InvalidError`` saying so, instead of hanging. So do, even for root, reads below
+  ``/proc``, ``/sys`` and ``/dev`` (mounted inside the sandbox only, invisible to the engine) and reads or stats of
+  names that are not UTF-8 (the engine's tar writer silently drops them).
+* An overwrite through the archive API replaces the file (a new inode carrying the old owner and mode), as
+  ``rename`` would: open descriptors keep the old content and hard links are split. An overwrite by a process
+  truncates in place.
 
 Guarantees for whatever runs inside the sandbox:
 
