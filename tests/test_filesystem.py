@@ -680,3 +680,37 @@ async def test_link_targets_with_newlines(sb: sc.Sandbox) -> None:
     listed = {i.name: i.symlink_target for i in await sb.filesystem.list_files("/tmp/lnl")}
     assert listed == {"odd": "a\nb\n\nc", "p": "plain"}
     assert (await sb.filesystem.stat("/tmp/lnl/odd")).symlink_target == "a\nb\n\nc"
+
+
+@pytest.mark.parametrize("which", ["root", "user"])
+async def test_error_classes_are_the_same_for_root_and_non_root_sandboxes(
+    sb: sc.Sandbox, usb: sc.Sandbox, which: str
+) -> None:
+    s = sb if which == "root" else usb
+    fs = s.filesystem
+    base = f"/tmp/parity-{which}"
+    await fs.write_text("f", f"{base}/file")
+    await fs.make_directory(f"{base}/dir/sub")
+    cases: list[tuple[Any, type[Exception]]] = [
+        (fs.read_bytes(f"{base}/missing"), SandboxFilesystemNotFoundError),
+        (fs.read_bytes(f"{base}/dir"), SandboxFilesystemIsADirectoryError),
+        (fs.write_bytes(b"x", f"{base}/dir"), SandboxFilesystemIsADirectoryError),
+        (fs.write_bytes(b"x", f"{base}/file/x"), SandboxFilesystemNotADirectoryError),
+        (fs.list_files(f"{base}/missing"), SandboxFilesystemNotFoundError),
+        (fs.list_files(f"{base}/file"), SandboxFilesystemNotADirectoryError),
+        (fs.make_directory(f"{base}/file"), SandboxFilesystemPathAlreadyExistsError),
+        (fs.make_directory(f"{base}/dir", create_parents=False), SandboxFilesystemPathAlreadyExistsError),
+        (fs.make_directory(f"{base}/file/x"), SandboxFilesystemNotADirectoryError),
+        (fs.make_directory(f"{base}/no/x", create_parents=False), SandboxFilesystemNotFoundError),
+        (fs.remove(f"{base}/missing"), SandboxFilesystemNotFoundError),
+        (fs.remove(f"{base}/dir"), SandboxFilesystemDirectoryNotEmptyError),
+        (fs.stat(f"{base}/missing"), SandboxFilesystemNotFoundError),
+        (fs.stat(f"{base}/file/x"), SandboxFilesystemNotADirectoryError),
+    ]
+    for call, expected in cases:
+        with pytest.raises(expected) as info:
+            await call
+        assert type(info.value) is expected
+        assert f": {base}/" in str(info.value)  # "<reason>: <path>"
+    await fs.make_directory(f"{base}/dir")  # create_parents=True on an existing directory: fine
+    await fs.remove(base, recursive=True)
