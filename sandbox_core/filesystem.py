@@ -159,6 +159,18 @@ _EXIT_KINDS: dict[int, Kind] = {
     71: "symlink",
 }
 _RETRY_EXIT = 75  # the tree changed under a multi-file stat: run again
+_ARCHIVE_OPERATIONS = frozenset(
+    {
+        "read_bytes",
+        "read_text",
+        "write_bytes",
+        "write_text",
+        "copy_to_local",
+        "copy_from_local",
+        "make_directory",
+        "stat",
+    }
+)
 #: Top-level directories that are mounted inside the sandbox only (the engine's archive API sees the image's).
 _VIRTUAL_ROOTS = frozenset({b"proc", b"sys", b"dev"})
 
@@ -440,27 +452,19 @@ class SandboxFilesystem:
         return self._has_shell
 
     async def _need_shell(self, eng: Engine, cid: str, operation: str, *, reason: str = "") -> None:
-        if not await self._shell_available(eng, cid):
-            raise exc.InvalidError(
-                f"Sandbox.filesystem.{operation}() needs a process in the sandbox"
-                + (f" {reason}" if reason else "")
-                + " and its image has no /bin/sh"
-                + (
-                    "; read/write/copy/make_directory/stat work without a shell only when the sandbox runs as root"
-                    if operation
-                    in (
-                        "read_bytes",
-                        "read_text",
-                        "write_bytes",
-                        "write_text",
-                        "copy_to_local",
-                        "copy_from_local",
-                        "make_directory",
-                        "stat",
-                    )
-                    else "; read/write/copy/make_directory/stat work on such images"
-                )
-            )
+        if await self._shell_available(eng, cid):
+            return
+        head = f"Sandbox.filesystem.{operation}() needs a process in the sandbox"
+        if reason:
+            why = f" {reason}"
+        elif operation in _ARCHIVE_OPERATIONS:
+            why = " because the sandbox does not run as root (file permissions are checked by its user)"
+        else:
+            why = ""
+        raise exc.InvalidError(
+            f"{head}{why}, and its image has no /bin/sh. Without a shell, read/write/copy/make_directory/stat "
+            "work for sandboxes that run as root; list_files/remove/watch need one."
+        )
 
     @contextlib.asynccontextmanager
     async def _translate(self, op: Op, remote_path: str) -> AsyncIterator[None]:
