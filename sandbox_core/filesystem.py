@@ -523,10 +523,18 @@ class SandboxFilesystem:
                 with contextlib.suppress(Exception):
                     await p.stdin.drain()
 
+        feeder = asyncio.ensure_future(feed())
         try:
-            results = await asyncio.gather(pump_out(), p.stderr.read(), feed(), return_exceptions=True)
+            results: list[Any] = list(await asyncio.gather(pump_out(), p.stderr.read(), return_exceptions=True))
             code = await p.wait()
+            if not feeder.done():
+                # The process ended without reading all its input (it failed early): stop sending it.
+                feeder.cancel()
+            fed = (await asyncio.gather(feeder, return_exceptions=True))[0]
+            if not isinstance(fed, asyncio.CancelledError):
+                results.append(fed)
         except BaseException:
+            feeder.cancel()
             _spawn_cleanup(p)
             raise
         for r in [*sink_error, *results]:
