@@ -106,7 +106,7 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
     (
         "P1",
         "P1 — sequential time-to-interactive (create → first `echo hi` done)",
-        [("tti", "TTI"), ("create", "create only (part of TTI)")],
+        [("tti", "TTI"), ("create", "create only (part of TTI)"), ("tti_client_cpu", "client CPU per TTI (ms)")],
     ),
     (
         "P2",
@@ -118,6 +118,7 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
         "P4 — exec round trip (`echo hi`, output and exit code checked) on a warm sandbox",
         [
             ("exec", "sequential"),
+            ("exec_client_cpu", "client CPU per sequential exec (ms; one value per round)"),
             ("exec_concurrent", "per exec, concurrent"),
             ("exec_concurrent_wall", "wall clock of the concurrent batch"),
         ],
@@ -333,7 +334,7 @@ def markdown(result: dict[str, Any], charts: bool = True) -> str:
                 suffix = ""
                 if phase in ("P2", "P10", "P11") and n:
                     suffix = f", N = {n}"
-                elif phase == "P4" and metric != "exec":
+                elif phase == "P4" and metric.startswith("exec_concurrent"):
                     suffix = f", {n} concurrent"
                 elif phase in ("P5", "P8"):
                     suffix = f", {n // c.MIB} MiB"

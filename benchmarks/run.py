@@ -37,7 +37,7 @@ from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm
 
 ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F"]
 #: Relative shares of the run's time budget (see ``Config.budget_s``).
-PHASE_WEIGHTS = {"P1": 4, "P2": 40, "P4": 30, "P5": 6, "P8": 16, "F": 2}
+PHASE_WEIGHTS = {"P1": 4, "P2": 35, "P4": 35, "P5": 6, "P8": 16, "F": 2}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -111,6 +111,11 @@ class Config:
         )
 
 
+def _cpu_now() -> float:
+    ru = c.rusage_now()
+    return ru["cpu_self"] + ru["cpu_children"]
+
+
 class Run:
     def __init__(self, cfg: Config, out_dir: str) -> None:
         self.cfg = cfg
@@ -140,9 +145,12 @@ class Run:
         self.phase_deadline = time.monotonic() + max(left, 0) * PHASE_WEIGHTS[phase] / weights
         self.pending_phases.remove(phase)
 
-    def may_start(self, what: str, rnd: int) -> bool:
-        """True unless the phase's time share is spent (round 0 always runs); notes the first refusal."""
-        if rnd == 0 or self.phase_deadline is None or time.monotonic() < self.phase_deadline:
+    def may_start(self, what: str, rnd: int, estimate_s: float = 0.0) -> bool:
+        """True unless the round (expected to take ``estimate_s``) would end past the phase's share of the budget.
+
+        Round 0 always runs. Notes the first refusal.
+        """
+        if rnd == 0 or self.phase_deadline is None or time.monotonic() + estimate_s < self.phase_deadline:
             return True
         note = f"{what}: stopped before round {rnd} (its share of the run's time budget was spent)"
         if note not in self.notes:
@@ -348,8 +356,11 @@ class Run:
                 for name in self.shuffled(names):
                     arm = arms[name]
                     for _ in range(self.cfg.p1_per_round):
+                        cpu0 = _cpu_now()
                         ms, res, err = await arm.call("tti")
                         self.row(name, "P1", "tti", 1, ms, error=err, rnd=rnd)
+                        if err is None:
+                            self.row(name, "P1", "tti_client_cpu", 1, (_cpu_now() - cpu0) * 1000, rnd=rnd)
                         h = res[0] if err is None else res
                         if err is None:
                             self.row(name, "P1", "create", 1, res[1], rnd=rnd)
@@ -395,8 +406,13 @@ class Run:
                 if not self.may_start("P4 sequential", rnd):
                     break
                 for name in self.shuffled(seq_names):
+                    cpu0 = _cpu_now()
                     for _ in range(self.cfg.p4_seq_per_round):
                         await echo(name, "exec", 1, rnd)
+                    # Client CPU per exec (this process and its waited-for children, i.e. the CLI's `docker`
+                    # processes): only this arm runs meanwhile, and it is far less noisy than wall time.
+                    cpu_ms = (_cpu_now() - cpu0) * 1000 / self.cfg.p4_seq_per_round
+                    self.row(name, "P4", "exec_client_cpu", 1, cpu_ms, rnd=rnd)
             seq_deadline = self.phase_deadline
             for rnd in range(self.cfg.p4_conc_rounds):
                 # the concurrent part always gets its first round, even when the sequential one used the share
@@ -511,9 +527,11 @@ class Run:
     async def phase_p2(self) -> None:
         names = self.arms_for("P2")
         conc = max(n for bursts in self.cfg.p2_bursts for n in bursts)
+        per_container_s = 0.0  # measured in round 0: each later round is estimated from its container count
         for rnd, bursts in enumerate(self.cfg.p2_bursts):
-            if not self.may_start("P2", rnd):
+            if not self.may_start("P2", rnd, per_container_s * sum(bursts) * len(names)):
                 break
+            t_round = time.monotonic()
             for name in self.shuffled(names):
                 spec = {
                     "task": "burst",
@@ -577,6 +595,7 @@ class Run:
                 # Between (arm, round) pairs: remove what the arm left (sandbox_core keeps terminated sandboxes
                 # for its retention period), so the next arm starts from the same engine state.
                 await self.sweep(f"P2 round {rnd} after {name}")
+            per_container_s = (time.monotonic() - t_round) / (sum(bursts) * len(names))
 
     # ------------------------------------------------------------------------------------------- P5, P8
     async def _single(self, phase: str, task: str, size: int, rounds: int) -> None:
