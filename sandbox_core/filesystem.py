@@ -27,7 +27,8 @@ Guarantees for whatever runs inside the sandbox:
   target itself is replaced, never written through. So a link planted by sandboxed code (``/tmp/out -> /etc``)
   cannot redirect a write. The check runs immediately before the transfer; sandboxed code that swaps a directory
   for a link in the milliseconds between check and write can still win that race, but only ever inside the
-  sandbox's own filesystem: the engine resolves every path within the container root, never on the host.
+  sandbox's own filesystem: the engine resolves every path within the container root, never on the host, and a
+  process-based write runs with exactly the rights the sandboxed code already has.
 * Reads, ``stat`` (of ancestors), ``list_files`` and ``watch`` follow links in the path as ``open`` would; ``stat``
   and ``remove`` never follow a link at the final component.
 
