@@ -216,6 +216,9 @@ class StreamReader(Generic[T]):
             raise exc
         if self._eof:
             return
+        if self._waiter is not None:
+            # As asyncio.StreamReader: one consumer at a time, or one of them would never be woken.
+            raise RuntimeError("StreamReader: another coroutine is already waiting for output of this stream")
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiter = fut
         self._wake_feeder()

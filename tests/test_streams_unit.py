@@ -297,3 +297,14 @@ async def test_a_line_longer_than_the_limit_does_not_deadlock() -> None:
     assert fut.done()
     r.feed_data(b"y\n")
     assert await line == "x" * 25 + "y\n"
+
+
+async def test_two_concurrent_readers_are_refused() -> None:
+    r: StreamReader[str] = StreamReader(file_descriptor=1)
+    first = asyncio.ensure_future(r.read())
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="already waiting"):
+        await r.readline()
+    r.feed_data(b"ok")
+    r.feed_eof()
+    assert await first == "ok"
