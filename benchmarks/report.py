@@ -436,6 +436,7 @@ def _legend(ax: Any) -> None:
 
 def charts(result: dict[str, Any], out_dir: str) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -475,6 +476,9 @@ def charts(result: dict[str, Any], out_dir: str) -> None:
             if vals:
                 ax.plot(vals, [(i + 1) / len(vals) for i in range(len(vals))], label=arm, color=colors.get(arm))
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks([t for t in (20, 30, 50, 70, 100, 200, 300, 500, 1000) if t >= 20])
         ax.set_title("P4: exec `echo hi` latency (ECDF)")
         ax.set_xlabel("ms (log)")
         ax.set_ylabel("fraction ≤ x")
@@ -505,7 +509,8 @@ def charts(result: dict[str, Any], out_dir: str) -> None:
     env = result["environment"]
     fig.suptitle(
         f"sandbox-core vs raw clients — Docker {env['engine_version']}, {env['cpus']} CPUs, "
-        f"{env['storage_driver']}, cgroup v{env['cgroup_version']} ({result['started_utc'][:10]})"
+        f"{env['storage_driver']}, cgroup v{env['cgroup_version']} ({result['started_utc'][:10]}; "
+        f"load average at start {env['loadavg_start'][0]:.1f})"
     )
     fig.tight_layout()
     fig.savefig(os.path.join(out_dir, "headline.png"), dpi=100)
