@@ -385,3 +385,13 @@ async def test_a_3mb_line_with_bufsize_1(sandbox: sc.Sandbox) -> None:
     p = await sandbox.exec("sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' a; echo; echo next", bufsize=1)
     lines = [line async for line in p.stdout]
     assert [len(x) for x in lines] == [3000001, 5]
+
+
+async def test_ctrl_p_ctrl_q_does_not_detach_a_pty_exec(sandbox: sc.Sandbox) -> None:
+    # The daemon's default detach keys would end the stream on these two bytes; ours are set to something else.
+    p = await sandbox.exec("sh", "-c", "stty raw -echo; echo ready; head -c 4 | od -An -tx1", pty=True)
+    assert "ready" in await asyncio.wait_for(p.stdout.readline(), 10)  # raw mode is on before input is sent
+    p.stdin.write(b"\x10\x11ab")
+    await p.stdin.drain()
+    assert "10 11 61 62" in await asyncio.wait_for(p.stdout.read(), 10)
+    assert await p.wait() == 0
