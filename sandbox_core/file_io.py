@@ -5,6 +5,7 @@ in a reading or appending mode downloads the file, writes go to the copy, and ``
 copy through ``Sandbox.filesystem`` (so permissions, link handling and streaming are the same). Opening with
 ``w``/``w+`` truncates (creates) the remote file at once, ``x`` requires that it does not exist yet.
 
+Relative paths are taken relative to the sandbox's working directory (the ``filesystem`` API requires absolute ones).
 Errors are the builtin ``OSError`` family (Modal's errno mapping): ``FileNotFoundError``, ``FileExistsError``,
 ``IsADirectoryError``, ``NotADirectoryError``, ``PermissionError``; ``FilesystemExecutionError`` for anything else.
 Every entry point warns with ``DeprecationError``.
@@ -16,12 +17,16 @@ import datetime
 import errno
 import io
 import os
+import posixpath
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from . import exception as exc
+from ._engine import containers
+from ._engine.client import get_engine
+from .filesystem import UNAVAILABLE
 from .types import FileWatchEvent, FileWatchEventType
 
 if TYPE_CHECKING:
@@ -278,6 +283,20 @@ class FileIO(Generic[T]):
         await self.close()
 
 
+async def _absolute(sb: Sandbox, path: str) -> str:
+    """The legacy API takes paths relative to the sandbox's working directory too (the new one does not)."""
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str, got {type(path).__name__}")
+    if path.startswith("/"):
+        return path
+    try:
+        info = await containers.inspect(await get_engine(), sb._container)
+    except exc.NotFoundError:
+        raise exc.NotFoundError(UNAVAILABLE) from None
+    workdir = str((info.get("Config") or {}).get("WorkingDir") or "/")
+    return posixpath.join(workdir, path)
+
+
 async def open_file(sb: Sandbox, path: str, mode: str) -> FileIO[Any]:
     """``Sandbox.open``: warn, validate ``mode`` (``ValueError``) and open ``path``."""
     exc.deprecation_warning(
@@ -285,7 +304,8 @@ async def open_file(sb: Sandbox, path: str, mode: str) -> FileIO[Any]:
         "`Sandbox.open` is deprecated; use the `Sandbox.filesystem` methods instead.",
         stacklevel=4,
     )
-    return await FileIO._create(sb, path, mode)
+    _validate_mode(mode)
+    return await FileIO._create(sb, await _absolute(sb, path), mode)
 
 
 async def legacy_ls(sb: Sandbox, path: str) -> list[str]:
@@ -294,7 +314,7 @@ async def legacy_ls(sb: Sandbox, path: str) -> list[str]:
         _LS_DEPRECATED, "`Sandbox.ls` is deprecated; use `Sandbox.filesystem.list_files` instead.", stacklevel=4
     )
     try:
-        return [info.name for info in await sb.filesystem.list_files(path)]
+        return [info.name for info in await sb.filesystem.list_files(await _absolute(sb, path))]
     except exc.Error as e:
         raise _as_os_error(e, path) from None
 
@@ -307,7 +327,7 @@ async def legacy_mkdir(sb: Sandbox, path: str, parents: bool) -> None:
         stacklevel=4,
     )
     try:
-        await sb.filesystem.make_directory(path, create_parents=parents)
+        await sb.filesystem.make_directory(await _absolute(sb, path), create_parents=parents)
     except exc.Error as e:
         raise _as_os_error(e, path) from None
 
@@ -318,7 +338,7 @@ async def legacy_rm(sb: Sandbox, path: str, recursive: bool) -> None:
         _LS_DEPRECATED, "`Sandbox.rm` is deprecated; use `Sandbox.filesystem.remove` instead.", stacklevel=4
     )
     try:
-        await sb.filesystem.remove(path, recursive=recursive)
+        await sb.filesystem.remove(await _absolute(sb, path), recursive=recursive)
     except exc.Error as e:
         raise _as_os_error(e, path) from None
 
@@ -336,7 +356,8 @@ async def legacy_watch(
     )
     wanted = set(filter) if filter else None
     try:
-        async for event in sb.filesystem._watch(path, filter=None, recursive=bool(recursive), timeout=timeout):
+        target = await _absolute(sb, path)
+        async for event in sb.filesystem._watch(target, filter=None, recursive=bool(recursive), timeout=timeout):
             if wanted is None or event.type in wanted:
                 yield event
     except exc.SandboxFilesystemError as e:

@@ -12,7 +12,7 @@ import pytest_asyncio
 
 import sandbox_core as sc
 from sandbox_core import file_io
-from sandbox_core.exception import DeprecationError, FilesystemExecutionError, InvalidError
+from sandbox_core.exception import DeprecationError, FilesystemExecutionError
 
 from .conftest import BUSYBOX
 
@@ -192,8 +192,10 @@ async def test_errno_mapping(sb: sc.Sandbox) -> None:
         await sb.open("/tmp/fio/errs", "w")
     with pytest.raises(NotADirectoryError):
         await sb.open("/tmp/fio/errs/file/x", "w")
-    with pytest.raises(InvalidError, match="absolute"):
-        await sb.open("relative.txt")
+    async with await sb.open("relative.txt", "w") as f:  # relative to the working directory (/ here)
+        await f.write("rel")
+    assert await sb.filesystem.read_text("/relative.txt") == "rel"
+    await sb.rm("relative.txt")
 
 
 # ------------------------------------------------------------------------------------------ ls / mkdir / rm
