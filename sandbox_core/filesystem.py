@@ -33,8 +33,9 @@ Guarantees for whatever runs inside the sandbox:
   and ``remove`` never follow a link at the final component.
 
 ``watch`` is polling-based (busybox has no inotify tool): the tree is snapshotted every ~0.2 s and differences are
-reported (Create, Modify, Remove; a rename, recognised by inode, is ``Modify`` with ``[src, dst]``). ``Access``
-events are never reported, and changes that cancel out within one poll interval are not seen.
+reported (Create, Modify, Remove; a rename within the watched tree, recognised by inode, is ``Modify`` with
+``[src, dst]``; a move into or out of it looks like Create or Remove). ``Access`` events are never reported, and
+changes that cancel out within one poll interval are not seen.
 
 Errors follow Modal (section 1.10 of the reference): a relative path raises ``InvalidError`` before any I/O; a
 finished or removed sandbox raises ``NotFoundError("The Sandbox is unavailable. …")``; path failures raise the
