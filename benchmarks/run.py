@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import random
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,8 @@ from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm
 
 ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F"]
 #: Relative shares of the run's time budget (see ``Config.budget_s``).
+#: Arms whose objects the sweep looks for: the client arms plus the curl engine-floor reference of P8.
+SWEPT_ARMS = [*ALL_ARMS, "curl"]
 PHASE_WEIGHTS = {"P1": 4, "P2": 35, "P4": 35, "P5": 6, "P8": 16, "F": 2}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -227,7 +230,7 @@ class Run:
         """Remove every container of this run (any arm, any state); returns the counts removed per arm."""
         assert self.admin is not None
         swept: dict[str, Any] = {"when": when, "containers": {}, "running": {}, "volumes": 0, "errors": []}
-        for arm in ALL_ARMS:
+        for arm in SWEPT_ARMS:
             cs = await self.list_containers(arm)
             swept["containers"][arm] = len(cs)
             swept["running"][arm] = sum(1 for x in cs if x.get("State") == "running")
@@ -650,10 +653,59 @@ class Run:
                 err = await self.run_worker(spec, on_event)
                 if err:
                     self.row(name, phase, task, size, None, error=err, rnd=rnd)
+            if phase == "P8":
+                await self.engine_floor(task, size, local_up, rnd)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(local_up)
         await self.leftovers(phase, names)
         await self.sweep(f"after {phase} {task} {size}")
+
+    async def engine_floor(self, task: str, size: int, local_up: str, rnd: int) -> None:
+        """The same transfer with curl on the engine socket: what the engine and disk allow, for reference.
+
+        Download: ``GET /containers/{id}/archive`` with identity encoding to /dev/null. Upload: ``tar | curl -T -``
+        (a chunked PUT). Recorded as arm ``curl``; failures (no curl) are recorded, never fatal.
+        """
+        assert self.admin is not None
+        self.arm_sends["curl"] = (
+            "reference, not a client: the engine floor of P8 — `curl --unix-socket` GET of the archive with "
+            "`Accept-Encoding: identity` to /dev/null, and `tar -cf - file | curl -X PUT -T -` (chunked) for uploads, "
+            "into a container with the same create body."
+        )
+        ctr = await self.admin.containers.create(config=c.create_body(self.run_id, "curl"))
+        try:
+            await ctr.start()
+            base = f"http://localhost/{self.admin.api_version}/containers/{ctr.id}/archive"
+            sock = ["curl", "-sSf", "--unix-socket", c.DOCKER_SOCKET]
+            if task == "download":
+                ex = await ctr.exec(
+                    ["dd", "if=/dev/urandom", "of=/tmp/down.bin", "bs=1048576", f"count={size // c.MIB}"]
+                )
+                async with ex.start(detach=False) as st:
+                    while await st.read_out() is not None:
+                        pass
+                argv = [*sock, "-H", "Accept-Encoding: identity", "-o", "/dev/null", f"{base}?path=/tmp/down.bin"]
+                cmd = " ".join(shlex.quote(a) for a in argv)
+            else:
+                d, name = os.path.split(local_up)
+                put = [*sock, "-X", "PUT", "-T", "-", f"{base}?path=/tmp"]
+                cmd = f"tar -C {shlex.quote(d)} -cf - {shlex.quote(name)} | " + " ".join(shlex.quote(a) for a in put)
+            t0 = time.perf_counter()
+            proc = await asyncio.create_subprocess_shell(
+                cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+            )
+            _, err = await proc.communicate()
+            ms = (time.perf_counter() - t0) * 1000
+            if proc.returncode != 0:
+                self.row("curl", "P8", task, size, None, error=f"curl exited {proc.returncode}: {err[:200]!r}", rnd=rnd)
+                return
+            self.row("curl", "P8", task, size, ms, rnd=rnd)
+            self.row("curl", "P8", f"{task}_rate", size, size / 1e6 / (ms / 1000), unit="MB/s", rnd=rnd)
+        except (OSError, aiodocker.DockerError) as e:
+            self.row("curl", "P8", task, size, None, error=f"{type(e).__name__}: {e}", rnd=rnd)
+        finally:
+            with contextlib.suppress(aiodocker.DockerError):
+                await ctr.delete(force=True)
 
     async def phase_p5(self) -> None:
         await self._single("P5", "stream", self.cfg.p5_size, self.cfg.p5_rounds)
@@ -699,9 +751,9 @@ class Run:
                     print(f"[bench] {name} CRASHED:\n{tb}", file=sys.stderr, flush=True)
                 self.phase_seconds[name] = time.perf_counter() - t0
                 print(f"[bench] {name} done in {self.phase_seconds[name]:.1f} s", file=sys.stderr, flush=True)
-            final_leftovers = {a: await self.count_leftovers(a) for a in ALL_ARMS}
+            final_leftovers = {a: await self.count_leftovers(a) for a in SWEPT_ARMS}
             final = await self.sweep("end of run")
-            after = {a: (await self.count_leftovers(a))[0] for a in ALL_ARMS}
+            after = {a: (await self.count_leftovers(a))[0] for a in SWEPT_ARMS}
         finally:
             await self.close_admin()
             with contextlib.suppress(OSError):
