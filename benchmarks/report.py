@@ -425,6 +425,16 @@ def _method_notes(result: dict[str, Any]) -> list[str]:
         "sandbox_core starts a detached supervisor process on first create; its CPU is not the client's and is "
         "not counted in P11.",
         "P4 concurrent execs all go to ONE warm sandbox per arm; the engine serialises exec spawns per container.",
+        "P10 teardown is each arm's natural teardown, not the same engine work: raw arms force-remove the "
+        "container (`DELETE ?force=1`); `sc`/`sc-sync` call `terminate()` (inspect + end record + SIGKILL) and "
+        "leave removal to sandbox_core's retention sweep.",
+        "P4/P1 `client CPU` is user+system CPU of the harness process and its waited-for children while only that "
+        "arm runs (for the CLI arm, its `docker` processes): the client's own cost, much less noisy than wall time "
+        "on a shared machine.",
+        "docker-py keys its connection pools by request URL and keeps the 25 most recently used "
+        "(`UnixHTTPAdapter.pools`), each with `max_pool_size` connections and urllib3's non-blocking overflow: the "
+        "default pool of 10 does not cap concurrency on a unix socket, and under 100 threads an evicted pool can be "
+        "closed while in use (`AttributeError: 'NoneType' object has no attribute 'qsize'`).",
     ]
 
 
