@@ -495,7 +495,7 @@ class Run:
         err_task = asyncio.create_task(proc.stderr.read())
         done = False
         try:
-            async with asyncio.timeout(900):
+            async with asyncio.timeout(600):
                 while line := await proc.stdout.readline():
                     try:
                         ev = json.loads(line)
@@ -517,7 +517,7 @@ class Run:
         except TimeoutError:
             proc.kill()
             await proc.wait()
-            return "worker timed out after 900 s"
+            return "worker timed out after 600 s"
         finally:
             stop.set()
             await stask
