@@ -670,6 +670,12 @@ async def test_engine_messages_are_sanitised() -> None:
     assert (
         archive.sanitize("Could not find the file /nope in container 0619d82e8f6e") == "Could not find the file /nope"
     )
+    hostile = 'Error processing tar file(exit status 1): cannot overwrite non-directory "/x cannot overwrite directory'
+    assert archive._classify(500, hostile + ' is a directory" with directory "/"').kind == "exists"  # type: ignore[union-attr]
+    real = 'Error processing tar file(exit status 1): cannot overwrite directory "/tmp/d/x" with non-directory "/tmp/d"'
+    assert archive._classify(500, real).kind == "is_a_directory"  # type: ignore[union-attr]
+    assert archive._classify(500, "lstat /tmp/a: not a directory: x/: no such file or directory").kind == "missing"  # type: ignore[union-attr]
+    assert isinstance(archive._classify(404, "No such container: abc"), NotFoundError)
     assert archive.go_mode_to_posix(2147484141) == stat.S_IFDIR | 0o755
     assert archive.go_mode_to_posix(134218239) == stat.S_IFLNK | 0o777
     assert archive.go_mode_to_posix(420 | (1 << 23)) == stat.S_IFREG | stat.S_ISUID | 0o644

@@ -151,18 +151,26 @@ def sanitize(message: str) -> str:
 
 def _classify(status: int, message: str) -> exc.Error:
     clean = sanitize(message)
-    low = clean.lower()
-    if status == 404 and "no such container" in low:
+    # errno texts end the daemon's messages, after any path: matching the end keeps a hostile file name from
+    # posing as the reason
+    low = clean.lower().rstrip()
+    if status == 404 and low.startswith("no such container"):
         return exc.NotFoundError(f"container not found: {clean}")
-    if status == 404 or "no such file or directory" in low:
+    if status == 404 or low.endswith("no such file or directory"):
         return ArchivePathError("missing", clean)
-    if "cannot overwrite directory" in low or "is a directory" in low:
+    # "cannot overwrite [non-]directory "<path>" with …": the first phrase is the daemon's, later ones a name's
+    over_dir, over_file = low.find("cannot overwrite directory"), low.find("cannot overwrite non-directory")
+    if over_dir >= 0 and (over_file < 0 or over_dir < over_file):
         return ArchivePathError("is_a_directory", clean)
-    if "cannot overwrite non-directory" in low or "file exists" in low:
+    if over_file >= 0:
         return ArchivePathError("exists", clean)
-    if "not a directory" in low:
+    if low.endswith("is a directory"):
+        return ArchivePathError("is_a_directory", clean)
+    if low.endswith("file exists"):
+        return ArchivePathError("exists", clean)
+    if low.endswith("not a directory"):
         return ArchivePathError("not_a_directory", clean)
-    if "read-only" in low:
+    if low.endswith(("read-only file system", "marked read-only")):
         return ArchivePathError("read_only", clean)
     if status == 409:
         return exc.ConflictError(f"container not running: {clean}")
