@@ -14,6 +14,7 @@ import datetime
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -123,6 +124,18 @@ def _memory_settings(memory: int | tuple[int, int] | None) -> tuple[int | None, 
 
 def _not_supported(param: str, why: str = "it needs Modal's cloud infrastructure") -> InvalidError:
     return InvalidError(f"`{param}` is not supported by the local backend: {why}")
+
+
+def _window_size(pty_info: Any) -> tuple[int, int]:
+    """The PTY size to apply: ``pty_info``'s ``winsz_rows``/``winsz_cols`` if given, else the caller's terminal
+    (as Modal does), else (0, 0) for the engine's default."""
+    rows, cols = getattr(pty_info, "winsz_rows", 0) or 0, getattr(pty_info, "winsz_cols", 0) or 0
+    if not (rows and cols) and os.isatty(0):
+        size = shutil.get_terminal_size()
+        rows, cols = size.lines, size.columns
+    if not (isinstance(rows, int) and isinstance(cols, int) and rows >= 0 and cols >= 0):
+        raise InvalidError(f"pty_info window size must be non-negative integers, got {rows!r} x {cols!r}")
+    return rows, cols
 
 
 def _container_name(sandbox_id: str, app_id: str, name: str | None) -> str:
@@ -249,7 +262,7 @@ class Sandbox:
             )
         if pty_info is not None:
             deprecation_warning(datetime.date(2025, 9, 12), "The `pty_info` parameter is deprecated; use `pty=True`.")
-            pty = True
+            pty = True  # its window size (winsz_rows/winsz_cols) is applied once the sandbox runs
         if cidr_allowlist is not None:
             deprecation_warning(
                 datetime.date(2026, 5, 11),
@@ -409,6 +422,12 @@ class Sandbox:
             raise
         _lifecycle.ensure_supervisor(eng)
         sb = Sandbox._from_container({"Id": cid, "Labels": sb_labels})
+        if pty:
+            rows, cols = _window_size(pty_info)
+            if rows and cols:
+                from ._stdio import resize_tty
+
+                await resize_tty(sb, rows, cols)
         if verbose:
             logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
         logger.debug(

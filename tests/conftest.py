@@ -63,17 +63,20 @@ def _engine() -> None:
             pytest.exit(f"image {image} is missing: run scripts/build-images.sh", 2)
 
 
+def _volume_labels(name: str) -> dict[str, str] | None:
+    """A volume's labels, or None when it vanished meanwhile (another run's sweep may remove it)."""
+    proc = subprocess.run(["docker", "volume", "inspect", name], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None
+    return json.loads(proc.stdout)[0].get("Labels") or {}
+
+
 def _run_app_ids() -> dict[str, str]:
     """app id -> app name, for every app of this run (from the app registry records)."""
     vols = _docker_json("volume", "ls", "--filter", f"label={L.RECORD_TYPE}=app")
     ids: dict[str, str] = {}
     for v in vols:
-        info = json.loads(
-            subprocess.run(
-                ["docker", "volume", "inspect", v["Name"]], capture_output=True, text=True, check=True
-            ).stdout
-        )[0]
-        lbl = info.get("Labels") or {}
+        lbl = _volume_labels(v["Name"]) or {}
         if lbl.get(L.APP_NAME, "").startswith(APP_PREFIX):
             ids[lbl[L.APP_ID]] = lbl[L.APP_NAME]
     return ids
@@ -88,12 +91,7 @@ def _leftovers(app_ids: set[str], running_only: bool) -> list[str]:
             found.append(f"container {c['Names']} ({c['State']})")
     if not running_only:
         for v in _docker_json("volume", "ls", "--filter", f"label={L.OWNER}={L.OWNER_VALUE}"):
-            info = json.loads(
-                subprocess.run(
-                    ["docker", "volume", "inspect", v["Name"]], capture_output=True, text=True, check=True
-                ).stdout
-            )[0]
-            lbl = info.get("Labels") or {}
+            lbl = _volume_labels(v["Name"]) or {}
             if lbl.get(L.APP_ID) in app_ids or lbl.get(TEST_RUN_LABEL) == RUN_ID:
                 found.append(f"volume {v['Name']}")
         for img in _docker_json("images", "--filter", f"label={TEST_RUN_LABEL}={RUN_ID}"):

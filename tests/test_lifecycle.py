@@ -562,3 +562,16 @@ async def test_cancelled_create_leaves_no_container(image: sc.Image) -> None:
         left = await containers.list_(eng, L.label_filter(f"{L.APP_ID}={app.app_id}"), all=True)
         assert left == [], (delay, left)
     assert cancelled >= 3  # the early delays really did interrupt create midway
+
+
+async def test_pty_sandbox_window_size_comes_from_pty_info(app: sc.App, image: sc.Image) -> None:
+    from types import SimpleNamespace
+
+    with pytest.warns(exc.DeprecationError, match="pty_info"):
+        sb = await sc.Sandbox.create(app=app, image=image, pty_info=SimpleNamespace(winsz_rows=33, winsz_cols=101))
+    try:
+        p = await sb.exec("stty", "-F", "/dev/console", "size")
+        assert (await p.stdout.read()).split() == ["33", "101"]
+        assert await p.wait() == 0
+    finally:
+        await sb.terminate()
