@@ -253,11 +253,13 @@ exec cat -- "$p"
 )
 
 # $1 target, $2 "1" to create missing ancestors, $3... the ancestors, shallowest first.
+# $1 the (normalised) target, $2 "1" to create missing ancestors. Walks the ancestors shallowest first.
 _SH_WALK = (
     _DEC
-    + """t=$(dec "$1"); t=${t%x}; parents=$2; shift 2
-for a; do
-  a=$(dec "$a"); a=${a%x}
+    + """t=$(dec "$1"); t=${t%x}; parents=$2
+rest=${t#/}; a=""
+while [ "$rest" != "${rest#*/}" ]; do
+  a="$a/${rest%%/*}"; rest=${rest#*/}
   if [ -L "$a" ]; then exit 71; fi
   if [ -e "$a" ]; then [ -d "$a" ] || exit 66
   elif [ "$parents" = 1 ]; then mkdir -- "$a" || exit 1
@@ -276,9 +278,9 @@ exec cat > "$t"
 )
 
 _SH_MKDIR = (
-    _SH_WALK.replace("parents=$2; shift 2", "parents=$2; shift 2; want=$parents")
+    _SH_WALK
     + """if [ -L "$t" ] || [ -e "$t" ]; then
-  if [ "$want" = 1 ] && [ -d "$t" ]; then exit 0; fi
+  if [ "$parents" = 1 ] && [ -d "$t" ]; then exit 0; fi
   exit 68
 fi
 exec mkdir -- "$t"
@@ -852,9 +854,7 @@ class SandboxFilesystem:
                         stdin.write(chunk)
                         await stdin.drain()
 
-                code, _, err = await self._run(
-                    _SH_WRITE, [_arg(target), "1", *(_arg(a) for a in ancestors)], stdin=feed
-                )
+                code, _, err = await self._run(_SH_WRITE, [_arg(target), "1"], stdin=feed)
                 self._check_exit(code, err, "write")
                 return
             existing_dir, _, st = await self._probe_ancestors(eng, cid, ancestors, target)
@@ -938,9 +938,7 @@ class SandboxFilesystem:
             ancestors = _ancestors(target)
             if not root:
                 await self._need_shell(eng, cid, "make_directory")
-                code, _, err = await self._run(
-                    _SH_MKDIR, [_arg(target), "1" if create_parents else "0", *(_arg(a) for a in ancestors)]
-                )
+                code, _, err = await self._run(_SH_MKDIR, [_arg(target), "1" if create_parents else "0"])
                 self._check_exit(code, err, "make_directory")
                 return
             if target == b"/":

@@ -589,6 +589,18 @@ async def test_non_root_sandbox_gets_permission_errors(usb: sc.Sandbox) -> None:
         await fs.stat("/home/sandbox/new")
 
 
+async def test_non_root_sandbox_handles_hostile_and_deep_paths(usb: sc.Sandbox) -> None:
+    fs = usb.filesystem
+    deep = "/home/sandbox/-a b/new\nline/*/caf\udce9/" + "/".join(f"d{i}" for i in range(60)) + "/f"
+    await fs.write_text("deep", deep)
+    assert await fs.read_text(deep) == "deep"
+    await fs.make_directory(deep + "-dir/x", create_parents=True)
+    assert [i.name for i in await fs.list_files("/home/sandbox/-a b/new\nline")] == ["*"]
+    await fs.remove("/home/sandbox/-a b", recursive=True)
+    with pytest.raises(SandboxFilesystemNotFoundError):
+        await fs.stat("/home/sandbox/-a b")
+
+
 async def test_non_root_sandbox_streams_17_mib(usb: sc.Sandbox, tmp_path: Path) -> None:
     data = os.urandom(17 << 20)
     await usb.filesystem.write_bytes(data, "/home/sandbox/big.bin")
