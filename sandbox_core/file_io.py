@@ -198,7 +198,11 @@ class FileIO(Generic[T]):
         """The remaining lines, each with its ``"\\n"`` (the last may lack one)."""
         self._check_readable()
         rest = self._local.read()
-        return [self._out(line) for line in rest.splitlines(keepends=True)]
+        lines = [part + b"\n" for part in rest.split(b"\n")]  # "\n" only: "\r" is not a line end here
+        lines[-1] = lines[-1][:-1]
+        if not lines[-1]:
+            lines.pop()
+        return [self._out(line) for line in lines]
 
     async def write(self, data: bytes | str) -> None:
         """Write ``data`` at the current position (at the end in append mode); it reaches the sandbox on

@@ -110,6 +110,11 @@ async def test_read_methods(sb: sc.Sandbox) -> None:
     await sb.filesystem.write_text("a\n\n\n", "/tmp/fio/trail.txt")
     async with await sb.open("/tmp/fio/trail.txt") as f2:
         assert await f2.readlines() == ["a\n", "\n", "\n"]
+    await sb.filesystem.write_text("cr\rstays\r\nx", "/tmp/fio/cr.txt")
+    async with await sb.open("/tmp/fio/cr.txt", "rb") as f3:
+        assert await f3.readlines() == [b"cr\rstays\r\n", b"x"]
+        await f3.seek(0)
+        assert await f3.readline() == b"cr\rstays\r\n"
 
 
 async def test_binary_mode_returns_bytes(sb: sc.Sandbox) -> None:
