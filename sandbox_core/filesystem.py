@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from . import exception as exc
 from ._engine import archive, containers
 from ._engine.client import Engine, get_engine
-from .types import FileInfo, FileType, FileWatchEvent, FileWatchEventType
+from .types import FileInfo, FileType, FileWatchEvent, FileWatchEventType, file_type_of_mode
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -1242,7 +1242,7 @@ def _info(
     return FileInfo(
         name=name,
         path=path,
-        type=FileInfo.type_of_mode(mode),
+        type=file_type_of_mode(mode),
         size=size,
         mode=mode,
         permissions=f"{statmod.S_IMODE(mode):04o}",

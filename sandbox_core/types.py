@@ -60,14 +60,14 @@ class FileInfo:
         """True for a symbolic link (dangling or not)."""
         return self.type == FileType.SYMLINK
 
-    @staticmethod
-    def type_of_mode(mode: int) -> FileType:
-        """The ``FileType`` of an ``st_mode``."""
-        if stat.S_ISDIR(mode):
-            return FileType.DIRECTORY
-        if stat.S_ISLNK(mode):
-            return FileType.SYMLINK
-        return FileType.FILE
+
+def file_type_of_mode(mode: int) -> FileType:
+    """The ``FileType`` of an ``st_mode`` (anything but a directory or symlink is ``FILE``)."""
+    if stat.S_ISDIR(mode):
+        return FileType.DIRECTORY
+    if stat.S_ISLNK(mode):
+        return FileType.SYMLINK
+    return FileType.FILE
 
 
 class FileWatchEventType(enum.Enum):
