@@ -253,7 +253,9 @@ exec cat -- "$p"
 )
 
 # $1 target, $2 "1" to create missing ancestors, $3... the ancestors, shallowest first.
-# $1 the (normalised) target, $2 "1" to create missing ancestors. Walks the ancestors shallowest first.
+# $1 the (normalised) target, $2 "1" to create missing ancestors. Walks the ancestors shallowest first, then
+# enters the parent and checks that it physically is the expected directory: from there on the target is
+# addressed relative to that directory, so swapping an ancestor for a link afterwards redirects nothing.
 _SH_WALK = (
     _DEC
     + """t=$(dec "$1"); t=${t%x}; parents=$2
@@ -266,24 +268,29 @@ while [ "$rest" != "${rest#*/}" ]; do
   else exit 65
   fi
 done
+d=${t%/*}; [ -n "$d" ] || d=/
+n="./${t##*/}"
+cd -P -- "$d" || exit 1
+here=$(pwd -P; printf x); here=${here%x}; here=${here%?}
+[ "$here" = "$d" ] || exit 71
 """
 )
 
 _SH_WRITE = (
     _SH_WALK
-    + """if [ -L "$t" ]; then rm -f -- "$t" || exit 1; fi
-[ -d "$t" ] && exit 67
-exec cat > "$t"
+    + """if [ -L "$n" ]; then rm -f -- "$n" || exit 1; fi
+[ -d "$n" ] && exit 67
+exec cat > "$n"
 """
 )
 
 _SH_MKDIR = (
     _SH_WALK
-    + """if [ -L "$t" ] || [ -e "$t" ]; then
-  if [ "$parents" = 1 ] && [ -d "$t" ]; then exit 0; fi
+    + """if [ -L "$n" ] || [ -e "$n" ]; then
+  if [ "$parents" = 1 ] && [ -d "$n" ]; then exit 0; fi
   exit 68
 fi
-exec mkdir -- "$t"
+exec mkdir -- "$n"
 """
 )
 
