@@ -25,8 +25,10 @@ Guarantees for whatever runs inside the sandbox:
 * **Writes never follow symbolic links.** ``write_*``, ``copy_from_local`` and ``make_directory`` refuse (with
   ``SandboxFilesystemError``) a path any of whose existing ancestor directories is a symlink, and a symlink at the
   target itself is replaced, never written through. So a link planted by sandboxed code (``/tmp/out -> /etc``)
-  cannot redirect a write. The check runs immediately before the transfer; sandboxed code that swaps a directory
-  for a link in the milliseconds between check and write can still win that race, but only ever inside the
+  cannot redirect a write. Process-based writes (non-root sandboxes) then enter the parent directory, verify its
+  physical path and write relative to it, so a later swap of an ancestor redirects nothing. Archive-based writes
+  check immediately before the transfer; sandboxed code that swaps a directory for a link in the milliseconds
+  between that check and the engine's extraction can still win that race, but only ever inside the
   sandbox's own filesystem: the engine resolves every path within the container root, never on the host, and a
   process-based write runs with exactly the rights the sandboxed code already has.
 * Reads, ``stat`` (of ancestors), ``list_files`` and ``watch`` follow links in the path as ``open`` would; ``stat``
