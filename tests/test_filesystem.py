@@ -658,6 +658,8 @@ async def test_finished_sandbox_is_unavailable(app: sc.App, tmp_path: Path) -> N
         ):
             await call
     assert not (tmp_path / "x").exists()
+    with pytest.raises(InvalidError):  # the path check comes before anything touches the (gone) sandbox
+        await fs.read_bytes("relative/path")
 
 
 async def test_detached_handle_raises_client_closed(app: sc.App) -> None:
