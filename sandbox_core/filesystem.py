@@ -349,7 +349,12 @@ depth="-maxdepth 1"
 # Only stat's field lines reach stderr (via fd 3): find's and stat's own messages, which may quote hostile names,
 # go to /dev/null; a path that vanished mid-way shows up as a count mismatch.
 exec 3>&2 2>/dev/null
-exec find -H "$p" $depth -print0 -exec sh -c 'exec stat -c "%i %f %s %y %z" -- "$@" >&3' sh {} +
+fmt="%i %f %s %y %z"
+if [ "$3" = each ]; then
+  # one stat per entry, and the name only when its stat succeeded: always aligned, but a process per entry
+  exec find -H "$p" $depth -exec sh -c 'exec stat -c "$1" -- "$2" >&3' sh "$fmt" {} \\; -print0
+fi
+exec find -H "$p" $depth -print0 -exec sh -c 'f=$1; shift; exec stat -c "$f" -- "$@" >&3' sh "$fmt" {} +
 """
 )
 
@@ -1147,26 +1152,38 @@ class SandboxFilesystem:
 
     async def _snapshot(self, target: bytes, recursive: bool) -> dict[bytes, tuple[int, int, int, float, bytes]] | None:
         """path -> (inode, st_mode, size, mtime, ctime text) of the watched tree, or None if it changed mid-way."""
+        for mode_arg in ("batch", "each"):
+            # "batch" stats many entries per process; when an entry vanished or cannot be stat'ed, names and
+            # lines no longer align, and the one-process-per-entry form ("each") is used for this snapshot.
+            try:
+                code, out, err = await self._run(_SH_SNAPSHOT, [_arg(target), "1" if recursive else "0", mode_arg])
+            except exc.SandboxFilesystemError:
+                raise
+            except exc.Error:
+                raise exc.NotFoundError(UNAVAILABLE) from None
+            if code != 0 and not out:
+                self._check_exit(code, err, "watch")
+            snap = _parse_snapshot(out, err)
+            if snap is not None:
+                return snap
+        return None
+
+
+def _parse_snapshot(out: bytes, err: bytes) -> dict[bytes, tuple[int, int, int, float, bytes]] | None:
+    """Pair the NUL-terminated names with the stat lines; None when they do not align."""
+    names = out.split(b"\0")[:-1]
+    lines = err.split(b"\n")[:-1]
+    if len(lines) != len(names):
+        return None
+    snap: dict[bytes, tuple[int, int, int, float, bytes]] = {}
+    for name, line in zip(names, lines, strict=True):
+        fields = line.split(b" ", 3)
         try:
-            code, out, err = await self._run(_SH_SNAPSHOT, [_arg(target), "1" if recursive else "0"])
-        except exc.SandboxFilesystemError:
-            raise
-        except exc.Error:
-            raise exc.NotFoundError(UNAVAILABLE) from None
-        if code != 0 and not out:
-            self._check_exit(code, err, "watch")
-        names = out.split(b"\0")[:-1]
-        lines = err.split(b"\n")[:-1]
-        if len(lines) != len(names):
-            return None
-        snap: dict[bytes, tuple[int, int, int, float, bytes]] = {}
-        for name, line in zip(names, lines, strict=True):
-            fields = line.split(b" ", 3)
-            if len(fields) != 4:
-                return None
             ino, mode, size, times = int(fields[0]), int(fields[1], 16), int(fields[2]), fields[3]
-            snap[_norm(name)] = (ino, mode, size, _parse_time(times), times)
-        return snap
+        except (ValueError, IndexError):
+            return None
+        snap[_norm(name)] = (ino, mode, size, _parse_time(times), times)
+    return snap
 
 
 def _diff(

@@ -11,10 +11,11 @@ import pytest
 import pytest_asyncio
 
 import sandbox_core as sc
+from sandbox_core import filesystem as fsmod
 from sandbox_core.exception import InvalidError, SandboxFilesystemNotFoundError
 from sandbox_core.types import FileWatchEvent, FileWatchEventType
 
-from .conftest import BUSYBOX
+from .conftest import BUSYBOX, BUSYBOX_USER
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -215,3 +216,31 @@ async def test_hostile_names_in_a_watched_tree(sb: sc.Sandbox) -> None:
         for name in ("new\nline", "-rf", "caf\udce9", "$(touch PWNED)"):
             await fs.write_text("x", f"/tmp/w10/locked/{name}")
             await w.until(has(Create, f"/tmp/w10/locked/{name}"))
+
+
+async def test_watch_in_a_non_root_sandbox_with_an_unsearchable_directory(app: sc.App) -> None:
+    s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX_USER))
+    try:
+        fs = s.filesystem
+        await fs.write_text("x", "/home/sandbox/wt/noexec/f")
+        await run(s, "chmod 644 /home/sandbox/wt/noexec")  # listable, but its entries cannot be stat'ed
+        async with Watcher(fs, "/home/sandbox/wt", filter=None, recursive=True, timeout=None) as w:
+            await fs.write_text("y", "/home/sandbox/wt/new")
+            await w.until(has(Create, "/home/sandbox/wt/new"))
+    finally:
+        await s.terminate()
+
+
+async def test_both_snapshot_forms_agree(sb: sc.Sandbox) -> None:
+    fs = sb.filesystem
+    await fs.write_text("1", "/tmp/w11/a/b")
+    await fs.write_text("2", "/tmp/w11/new\nline")
+    snaps = []
+    for form in ("batch", "each"):
+        code, out, err = await fs._run(fsmod._SH_SNAPSHOT, [fsmod._arg(b"/tmp/w11"), "1", form])
+        assert code == 0
+        snap = fsmod._parse_snapshot(out, err)
+        assert snap is not None
+        snaps.append(snap)
+    assert snaps[0] == snaps[1]
+    assert sorted(snaps[0]) == [b"/tmp/w11", b"/tmp/w11/a", b"/tmp/w11/a/b", b"/tmp/w11/new\nline"]
