@@ -1121,8 +1121,12 @@ class SandboxFilesystem:
         async with self._translate("watch", remote_path):
             await self._need_shell(eng, cid, "watch")
             previous = None
-            while previous is None:
+            for _ in range(20):
                 previous = await self._snapshot(target, recursive)
+                if previous is not None:
+                    break
+            if previous is None:
+                raise _Failure("other", "the watched tree kept changing while it was read")
         if ready is not None:
             ready.set()
         allowed = None if filter is None else set(filter)
