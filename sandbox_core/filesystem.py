@@ -47,6 +47,7 @@ finished or removed sandbox raises ``NotFoundError("The Sandbox is unavailable. 
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import errno
 import os
@@ -55,6 +56,7 @@ import random
 import re
 import stat as statmod
 import string
+import time
 from collections.abc import AsyncIterator, Callable, Collection
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
@@ -89,43 +91,43 @@ Kind = Literal[
 ]
 Op = Literal["read", "write", "list", "mkdir", "remove", "stat", "watch"]
 
-_E = exc
+
 _TABLE: dict[Op, dict[Kind, type[exc.SandboxFilesystemError]]] = {
     "read": {
-        "missing": _E.SandboxFilesystemNotFoundError,
-        "is_a_directory": _E.SandboxFilesystemIsADirectoryError,
-        "permission": _E.SandboxFilesystemPermissionError,
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "is_a_directory": exc.SandboxFilesystemIsADirectoryError,
+        "permission": exc.SandboxFilesystemPermissionError,
     },
     "write": {
-        "not_a_directory": _E.SandboxFilesystemNotADirectoryError,
-        "exists": _E.SandboxFilesystemNotADirectoryError,
-        "is_a_directory": _E.SandboxFilesystemIsADirectoryError,
-        "permission": _E.SandboxFilesystemPermissionError,
+        "not_a_directory": exc.SandboxFilesystemNotADirectoryError,
+        "exists": exc.SandboxFilesystemNotADirectoryError,
+        "is_a_directory": exc.SandboxFilesystemIsADirectoryError,
+        "permission": exc.SandboxFilesystemPermissionError,
     },
     "list": {
-        "missing": _E.SandboxFilesystemNotFoundError,
-        "not_a_directory": _E.SandboxFilesystemNotADirectoryError,
-        "permission": _E.SandboxFilesystemPermissionError,
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "not_a_directory": exc.SandboxFilesystemNotADirectoryError,
+        "permission": exc.SandboxFilesystemPermissionError,
     },
     "mkdir": {
-        "missing": _E.SandboxFilesystemNotFoundError,
-        "not_a_directory": _E.SandboxFilesystemNotADirectoryError,
-        "exists": _E.SandboxFilesystemPathAlreadyExistsError,
-        "permission": _E.SandboxFilesystemPermissionError,
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "not_a_directory": exc.SandboxFilesystemNotADirectoryError,
+        "exists": exc.SandboxFilesystemPathAlreadyExistsError,
+        "permission": exc.SandboxFilesystemPermissionError,
     },
     "remove": {
-        "missing": _E.SandboxFilesystemNotFoundError,
-        "not_empty": _E.SandboxFilesystemDirectoryNotEmptyError,
-        "permission": _E.SandboxFilesystemPermissionError,
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "not_empty": exc.SandboxFilesystemDirectoryNotEmptyError,
+        "permission": exc.SandboxFilesystemPermissionError,
     },
     "stat": {
-        "missing": _E.SandboxFilesystemNotFoundError,
-        "not_a_directory": _E.SandboxFilesystemNotADirectoryError,
-        "permission": _E.SandboxFilesystemPermissionError,
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "not_a_directory": exc.SandboxFilesystemNotADirectoryError,
+        "permission": exc.SandboxFilesystemPermissionError,
     },
     "watch": {
-        "missing": _E.SandboxFilesystemNotFoundError,
-        "permission": _E.SandboxFilesystemPermissionError,
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "permission": exc.SandboxFilesystemPermissionError,
     },
 }
 
@@ -374,8 +376,6 @@ _TIME_RE = re.compile(rb"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? 
 
 def _parse_time(text: bytes) -> float:
     """busybox ``stat %y`` (``2026-11-26 03:12:36.123456789 +0000``) to epoch seconds."""
-    import calendar
-
     m = _TIME_RE.search(text)
     if m is None:
         return 0.0
@@ -1325,6 +1325,4 @@ def _write_all(fd: int, chunks: list[bytes], offset: int) -> None:
 
 
 def _now() -> float:
-    import time
-
     return time.time()
