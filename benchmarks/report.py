@@ -417,9 +417,10 @@ def _method_notes(result: dict[str, Any]) -> list[str]:
         "Latency phases (P1, P4, F) run in one process with long-lived clients; resource phases (P2/P10/P11, P5, "
         "P8) run each (arm, round) in a fresh child process whose process tree is sampled from outside with psutil "
         f"every {result['config']['sample_interval'] * 1000:.0f} ms, so RSS/FDs/threads/CPU are that arm's alone.",
-        "Peak RSS in P5/P8 is the kernel's high-water mark (`ru_maxrss`) of the worker, which includes the "
-        "interpreter and imports; for the CLI arm it is that of the largest `docker` child process. The worker's "
-        "RSS just before the operation is in the JSON (`rss_before`).",
+        "Peak RSS in P5/P8 is the worker's exact high-water mark (`VmHWM`, reset through /proc/self/clear_refs "
+        "just before the operation), which includes the interpreter and imports (`rss_before` in the JSON); for "
+        "the CLI arm it is the sampled RSS of its `docker` processes. P11 RSS is the sum over the worker's process "
+        "tree, so for the CLI arm the pages 100 `docker` processes share are counted once per process.",
         "Blocking arms (docker-py, sc-sync) time each operation inside the thread that runs it; TTI is one "
         "blocking `create` then `exec` in the same thread, as user code would do.",
         "`dockerpy-poolN` differs from `dockerpy` only above 10 concurrent requests, so it runs in the concurrent "
@@ -429,7 +430,8 @@ def _method_notes(result: dict[str, Any]) -> list[str]:
         "sandbox_core sandboxes are found by their App name label (`sandbox-core.app-name=bench-<run>-<arm>`) "
         "and carry `bench.run`/`bench.arm` tags; raw arms carry `bench.run`/`bench.arm` labels. After "
         "`terminate()` sandbox_core keeps the stopped container for its retention period (600 s by default), so "
-        "the leftover counts of `sc`/`sc-sync` count stopped, retained containers, never running ones.",
+        "the leftover counts of `sc`/`sc-sync` count stopped, retained containers (cumulative over the worker's "
+        "bursts, warm-up included), never running ones.",
         "sandbox_core starts a detached supervisor process on first create; its CPU is not the client's and is "
         "not counted in P11.",
         "F: a facade call crosses threads twice (caller → runtime loop → caller). When the other vCPU is idle, "
