@@ -106,7 +106,7 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
     (
         "P1",
         "P1 — sequential time-to-interactive (create → first `echo hi` done)",
-        [("tti", "TTI"), ("create", "create only (part of TTI)"), ("tti_client_cpu", "client CPU per TTI (ms)")],
+        [("tti", "TTI"), ("create", "create only (part of TTI)"), ("tti_client_cpu", "client CPU per TTI")],
     ),
     (
         "P2",
@@ -118,7 +118,7 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
         "P4 — exec round trip (`echo hi`, output and exit code checked) on a warm sandbox",
         [
             ("exec", "sequential"),
-            ("exec_client_cpu", "client CPU per sequential exec (ms; one value per round)"),
+            ("exec_client_cpu", "client CPU per sequential exec (one value per round)"),
             ("exec_concurrent", "per exec, concurrent"),
             ("exec_concurrent_wall", "wall clock of the concurrent batch"),
         ],
@@ -331,6 +331,7 @@ def markdown(result: dict[str, Any], charts: bool = True) -> str:
     out += ["## Goals (reported, not asserted)", "", "| goal | arm | measured | verdict |", "|---|---|---|---|"]
     out += [f"| {a} | {b} | {m} | {v} |" for a, b, m, v in goals(result)]
     out.append("")
+    out += _headline(g)
     for phase, title, metrics in SECTIONS:
         keys = sorted({k for k in g if k[0] == phase})
         if not keys:
@@ -382,6 +383,46 @@ def markdown(result: dict[str, Any], charts: bool = True) -> str:
     out += ["## Phase durations", "", ", ".join(f"{k} {v:.0f} s" for k, v in result["phase_seconds"].items()), ""]
     out += ["## Configuration", "", "```json", _json(result["config"]), "```", ""]
     return "\n".join(out)
+
+
+def _headline(g: dict[Key, dict[str, dict[str, Any]]]) -> list[str]:
+    """One line per key metric: raw aiodocker's median, then sandbox_core's and the facade's as ratios to it."""
+    n2 = max((k[2] for k in g if k[:2] == ("P2", "wall")), default=0)
+    c4 = max((k[2] for k in g if k[:2] == ("P4", "exec_concurrent")), default=0)
+    picks: list[tuple[str, Key]] = [
+        ("P1 TTI", ("P1", "tti", 1)),
+        ("P1 client CPU per TTI", ("P1", "tti_client_cpu", 1)),
+        (f"P2 burst-{n2} wall", ("P2", "wall", n2)),
+        (f"P2 burst-{n2} per-sandbox TTI", ("P2", "tti", n2)),
+        ("P4 exec (sequential)", ("P4", "exec", 1)),
+        ("P4 client CPU per exec", ("P4", "exec_client_cpu", 1)),
+        (f"P4 exec, {c4} concurrent", ("P4", "exec_concurrent", c4)),
+    ]
+    picks += [
+        (f"P5 stream rate {k[2] // c.MIB} MiB", k) for k in sorted(k for k in g if k[:2] == ("P5", "stream_rate"))
+    ]
+    for metric in ("upload_rate", "download_rate", "upload_peak_rss", "download_peak_rss"):
+        picks += [
+            (f"P8 {metric.replace('_', ' ')} {k[2] // c.MIB} MiB", k) for k in sorted(g) if k[:2] == ("P8", metric)
+        ]
+    picks += [
+        (f"P10 teardown wall, N = {n2}", ("P10", "teardown_wall", n2)),
+        (f"P11 client CPU, N = {n2}", ("P11", "cpu", n2)),
+        (f"P11 peak RSS, N = {n2}", ("P11", "peak_rss", n2)),
+    ]
+    lines = ["## Headline: sandbox_core against raw aiodocker (medians, same run)", "",
+             "| metric | raw aiodocker | sc (async) | sc-sync (blocking) |", "|---|---|---|---|"]  # fmt: skip
+    for label, key in picks:
+        if key not in g:
+            continue
+        unit = next(iter(g[key].values()))["unit"]
+        base = median_of(g, key, BASE)
+        cells = []
+        for arm in ("sc", "sc-sync"):
+            m = median_of(g, key, arm)
+            cells.append("–" if m is None else f"{_fmt(m, unit)}" + (f" ({m / base:.2f}×)" if base else ""))
+        lines.append(f"| {label} | {_fmt(base, unit)} {_unit_label(unit)} | {cells[0]} | {cells[1]} |")
+    return [*lines, ""]
 
 
 def _json(x: Any) -> str:
