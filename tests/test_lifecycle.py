@@ -553,7 +553,7 @@ async def test_cancelled_create_leaves_no_container(image: sc.Image) -> None:
     for delay in (0.0, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.25):
         try:
             sb = await asyncio.wait_for(sc.Sandbox.create(app=app, image=image), delay)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             cancelled += 1
         else:
             await sb.terminate(wait=True)
