@@ -473,8 +473,8 @@ def _method_notes(result: dict[str, Any]) -> list[str]:
         "`terminate()` sandbox_core keeps the stopped container for its retention period (600 s by default), so "
         "the leftover counts of `sc`/`sc-sync` count stopped, retained containers (cumulative over the worker's "
         "bursts, warm-up included), never running ones.",
-        "sandbox_core starts a detached supervisor process on first create; its CPU is not the client's and is "
-        "not counted in P11.",
+        "sandbox_core starts a detached supervisor process on first create (a worker may be the one that spawns "
+        "it); it is not the client, so its RSS, FDs, threads and CPU are excluded from P11.",
         "F: a facade call crosses threads twice (caller → runtime loop → caller). When the other vCPU is idle, "
         "each crossing pays its wake-up from idle (~100 µs per call on this VM, the same for a bare "
         "`run_coroutine_threadsafe().result()`); with all threads on one CPU, or on a busy machine, ~35-40 µs. "

@@ -114,6 +114,21 @@ class Config:
         )
 
 
+_SUPERVISOR_PIDS: dict[int, bool] = {}
+
+
+def _is_supervisor(p: psutil.Process) -> bool:
+    """True for sandbox_core's detached supervisor: a worker may spawn it, but it is not the client."""
+    known = _SUPERVISOR_PIDS.get(p.pid)
+    if known is None:
+        try:
+            known = any("sandbox_core._supervisor" in part for part in p.cmdline())
+        except psutil.Error:
+            known = False
+        _SUPERVISOR_PIDS[p.pid] = known
+    return known
+
+
 def _cpu_now() -> float:
     ru = c.rusage_now()
     return ru["cpu_self"] + ru["cpu_children"]
@@ -473,7 +488,7 @@ class Run:
                     rss = fds = threads = child_rss = 0
                     procs = [root]
                     with contextlib.suppress(psutil.Error):
-                        procs += root.children(recursive=True)
+                        procs += [p for p in root.children(recursive=True) if not _is_supervisor(p)]
                     for p in procs:
                         with contextlib.suppress(psutil.Error):
                             with p.oneshot():

@@ -168,6 +168,8 @@ async def amain(spec: dict[str, Any]) -> None:
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
+    if os.environ.get("BENCH_SWITCHINTERVAL"):  # diagnostics only: the GIL switch interval, in seconds
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCHINTERVAL"]))
     asyncio.run(amain(spec))
 
 
