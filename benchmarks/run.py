@@ -122,10 +122,14 @@ def _is_supervisor(p: psutil.Process) -> bool:
     known = _SUPERVISOR_PIDS.get(p.pid)
     if known is None:
         try:
-            known = any("sandbox_core._supervisor" in part for part in p.cmdline())
+            cmdline = p.cmdline()
+            parent = p.parent()
+            known = any("sandbox_core._supervisor" in part for part in cmdline)
+            # Between its spawn and exec a child still shows its parent's command line: decide later.
+            if known or parent is None or cmdline != parent.cmdline():
+                _SUPERVISOR_PIDS[p.pid] = known
         except psutil.Error:
             known = False
-        _SUPERVISOR_PIDS[p.pid] = known
     return known
 
 
