@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._engine import execs
 from ._engine.client import get_engine
+from ._validation import validate_argv
 from .exception import ConflictError, InvalidError, NotFoundError, deprecation_warning
 from .secret import Secret, merge_env
 from .streams import StreamReader, StreamType, StreamWriter
@@ -39,7 +40,6 @@ logger = logging.getLogger("sandbox_core")
 MARKER_ENV = "SANDBOX_CORE_EXEC"
 #: Exec stdin buffer limit (Modal's command-router limit).
 EXEC_STDIN_LIMIT = 16 << 20
-_ARG_MAX_BYTES = 2**16
 _RETURNCODE_MSG = (
     "You must call wait() before accessing the returncode. To poll for the status of a running process, use poll() "
     "instead."
@@ -273,16 +273,6 @@ async def _enforce_deadline(
         pump.cancel()
 
 
-def _validate_argv(args: tuple[Any, ...]) -> None:
-    if not all(isinstance(a, str) for a in args):
-        raise InvalidError("All entrypoint arguments must be strings")
-    total = sum(len(a) for a in args)
-    if total > _ARG_MAX_BYTES:
-        raise InvalidError(
-            f"Total length of CMD arguments cannot exceed {_ARG_MAX_BYTES} bytes (ARG_MAX). Got {total} bytes."
-        )
-
-
 def _reader(fd: int, stream_type: StreamType, text: bool, by_line: bool) -> StreamReader[Any]:
     return StreamReader(file_descriptor=fd, text=text, by_line=by_line, stream_type=stream_type)
 
@@ -315,7 +305,7 @@ async def start_exec(
         pty = True
     if workdir is not None and (not isinstance(workdir, str) or not workdir.startswith("/")):
         raise InvalidError(f"workdir must be an absolute path, got: {workdir}")
-    _validate_argv(args)
+    validate_argv(args)
     merged_env = merge_env(secrets, env)
     if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0):
         raise InvalidError(f"timeout must be a non-negative number of seconds or None, got {timeout!r}")

@@ -24,6 +24,7 @@ from ._engine import containers
 from ._engine import labels as L
 from ._engine.client import get_engine
 from ._ids import SANDBOX_ID_RE, is_valid_object_name, new_id
+from ._validation import validate_argv
 from .app import App
 from .exception import (
     AlreadyExistsError,
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("sandbox_core")
 
-ARG_MAX_BYTES = 2**16
 #: Seconds a finished sandbox stays inspectable (wait/poll/returncode from any process) before it is removed.
 DEFAULT_RETENTION = 600
 DEFAULT_PIDS_LIMIT = 4096
@@ -54,16 +54,6 @@ DEFAULT_PIDS_LIMIT = 4096
 DROPPED_CAPABILITIES = ("NET_RAW", "MKNOD", "AUDIT_WRITE")
 _ENV_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _DETACHED_MSG = "Unable to perform operation on a detached sandbox"
-
-
-def _validate_args(args: Sequence[Any]) -> None:
-    if not all(isinstance(a, str) for a in args):
-        raise InvalidError("All entrypoint arguments must be strings")
-    total = sum(len(a) for a in args)
-    if total > ARG_MAX_BYTES:
-        raise InvalidError(
-            f"Total length of CMD arguments cannot exceed {ARG_MAX_BYTES} bytes (ARG_MAX). Got {total} bytes."
-        )
 
 
 def _validate_env_keys(env: Mapping[str, str]) -> None:
@@ -275,7 +265,7 @@ class Sandbox:
         merged_env = merge_env(secrets, env)
         _validate_env_keys(merged_env)
         # 3. argv
-        _validate_args(args)
+        validate_argv(args)
         # 4. name
         if name is not None and (not isinstance(name, str) or not is_valid_object_name(name)):
             raise InvalidError(
