@@ -180,6 +180,16 @@ async def sandbox(app: sc.App, image: sc.Image) -> AsyncIterator[sc.Sandbox]:
             await (await sc.Sandbox.from_id(sb.object_id)).terminate()
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def sb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
+    """One root busybox sandbox shared by a test module (its tests use distinct paths)."""
+    s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), timeout=600)
+    try:
+        yield s
+    finally:
+        await s.terminate()
+
+
 @pytest.fixture
 def run_py() -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run a Python snippet in a second process (same interpreter, same run id); returns the completed process."""

@@ -5,31 +5,18 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 import sandbox_core as sc
 from sandbox_core import file_io
 from sandbox_core.exception import DeprecationError, FilesystemExecutionError
-
-from .conftest import BUSYBOX
 
 # async tests run on the session loop (asyncio_default_test_loop_scope); the mode-rule tests are plain functions
 pytestmark = pytest.mark.filterwarnings("ignore::sandbox_core.exception.DeprecationError")
 
 INVALID_MODES = ["", "invalid", "rr", "rab", "r++", "+", "x+r", "wx", "rbb", " r", "r ", "R", "W", "\n", "rt", "b"]
 VALID_MODES = ["r", "rb", "r+", "rb+", "r+b", "w", "wb", "w+", "wb+", "a", "ab", "a+", "ab+", "x", "xb", "x+", "xb+"]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def sb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
-    s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), timeout=600)
-    try:
-        yield s
-    finally:
-        await s.terminate()
 
 
 # ------------------------------------------------------------------------------------------- mode rules (pure)

@@ -51,16 +51,6 @@ HOSTILE = [
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def sb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
-    """One root busybox sandbox for the module (tests use distinct directories)."""
-    s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), timeout=600)
-    try:
-        yield s
-    finally:
-        await s.terminate()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def usb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
     """A sandbox whose image runs as uid 1000, with root-only fixtures made through the engine (as root)."""
     s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX_USER), timeout=600)

@@ -5,30 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
-import pytest_asyncio
 
 import sandbox_core as sc
 from sandbox_core import filesystem as fsmod
 from sandbox_core.exception import InvalidError, SandboxFilesystemNotFoundError
 from sandbox_core.types import FileWatchEvent, FileWatchEventType
 
-from .conftest import BUSYBOX, BUSYBOX_USER
+from .conftest import BUSYBOX_USER
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 Create, Modify, Remove = FileWatchEventType.Create, FileWatchEventType.Modify, FileWatchEventType.Remove
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def sb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
-    s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), timeout=600)
-    try:
-        yield s
-    finally:
-        await s.terminate()
 
 
 async def run(s: sc.Sandbox, script: str) -> None:
