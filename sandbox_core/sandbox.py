@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from . import _lifecycle
 from ._engine import containers
 from ._engine import labels as L
-from ._engine.client import get_engine
+from ._engine.client import Engine, get_engine
 from ._ids import SANDBOX_ID_RE, is_valid_object_name, new_id
 from ._validation import validate_argv
 from .app import App
@@ -787,13 +787,13 @@ class Sandbox:
             yield event
 
 
-async def _remove_by_sandbox_id(eng: Any, sandbox_id: str) -> None:
+async def _remove_by_sandbox_id(eng: Engine, sandbox_id: str) -> None:
     with contextlib.suppress(Exception):
         for item in await containers.list_(eng, L.label_filter(f"{L.SANDBOX_ID}={sandbox_id}"), all=True):
             await containers.remove(eng, item["Id"])
 
 
-async def _create_claiming_name(eng: Any, spec: containers.ContainerSpec, cname: str, name: str | None) -> str:
+async def _create_claiming_name(eng: Engine, spec: containers.ContainerSpec, cname: str, name: str | None) -> str:
     """Create the container; for a named sandbox, take the name over from a *finished* holder."""
     for _ in range(5):
         try:
