@@ -191,9 +191,15 @@ async def enforce(
             continue
         if item.get("State") == "created":
             # Created but never started: a create that died midway. Leftover once it is a minute old.
-            if now - float(item.get("Created", now)) > 60:
+            created = float(item.get("Created", now))
+            if now - created > 60:
                 await remove_sandbox(eng, sid, cid)
                 removed += 1
+                continue
+            # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if
+            # the start event never reaches the supervisor.
+            deadline = float(lbl.get(L.DEADLINE, "inf"))
+            wake_at(min(created + 61, deadline if deadline > now else created + 61))
             continue
         if item.get("State") in ("restarting", "paused"):
             continue

@@ -129,6 +129,9 @@ async def run() -> int:
     started: dict[str, float] = {}
     try:
         while True:
+            # Cleared before the pass, not after: an event that lands while the pass runs (a sandbox starting
+            # between our list and now) must trigger another pass instead of being wiped out.
+            activity.wake.clear()
             now = time.time()
             try:
                 result = await _lifecycle.enforce(eng, now, finished_cache=finished)
@@ -149,7 +152,6 @@ async def run() -> int:
                     empty_since = None
             wakes = [t for t in (result["next_wake"], idle_wake) if t is not None]
             delay = min([*(t - time.time() for t in wakes), 10.0])
-            activity.wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(activity.wake.wait(), timeout=max(0.05, delay))
             await asyncio.sleep(0.2)  # coalesce a burst of events into one pass

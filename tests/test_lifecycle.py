@@ -510,6 +510,28 @@ async def test_sweep_everything_clears_an_app(image: sc.Image) -> None:
         await sc.App.lookup(app.name)
 
 
+async def test_enforce_wakes_at_the_deadline_of_a_sandbox_still_being_started(app: sc.App, image: sc.Image) -> None:
+    """A sandbox listed between create and start must still bring the supervisor back by its deadline, even when
+    the start event is never seen (CI once lost it and the sandbox outlived its timeout by 6 s)."""
+    import time
+
+    from sandbox_core import _lifecycle
+    from sandbox_core._ids import new_id
+
+    eng = await get_engine()
+    deadline = time.time() + 4
+    sid = new_id("sb")
+    labels = L.owned(L.KIND_SANDBOX, **{L.SANDBOX_ID: sid, L.APP_ID: app.app_id, L.DEADLINE: f"{deadline:.3f}"})
+    image_id = await image._resolve(eng)
+    cid = await containers.create(eng, containers.ContainerSpec(image=image_id, labels=labels), f"sandbox-core.{sid}")
+    try:
+        result = await _lifecycle.enforce(eng, time.time(), app_id=app.app_id)
+        assert result["next_wake"] == pytest.approx(deadline, abs=1e-3)
+        assert (await containers.inspect(eng, cid))["State"]["Status"] == "created"
+    finally:
+        await containers.remove(eng, cid)
+
+
 # ------------------------------------------------------------------------------------------- engine errors
 
 
