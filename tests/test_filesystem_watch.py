@@ -155,7 +155,8 @@ async def test_timeout_ends_without_raising(sb: sc.Sandbox) -> None:
     assert 0.9 <= elapsed < 5
     t0 = time.monotonic()
     assert [e async for e in fs.watch("/tmp/w6", timeout=0)] == []
-    assert time.monotonic() - t0 < 0.5
+    # Generous bounds: CI shares 2 loaded vCPUs; a watch that ignored its timeout would never end at all.
+    assert time.monotonic() - t0 < 2
 
 
 async def test_break_stops_the_watch_promptly(sb: sc.Sandbox) -> None:
@@ -169,7 +170,7 @@ async def test_break_stops_the_watch_promptly(sb: sc.Sandbox) -> None:
     poker.cancel()
     t0 = time.monotonic()
     await gen.aclose()
-    assert time.monotonic() - t0 < 1
+    assert time.monotonic() - t0 < 3
     # nothing of the watch keeps running in the sandbox: no find/stat of it is left
     p = await sb.exec("sh", "-c", "ps -o args | grep -c '[f]ind -H' || true")
     assert (await p.stdout.read()).strip() == "0"
