@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 from typing import Any
 
 import pytest
 
 from sandbox_core.exception import InvalidError
-from sandbox_core.streams import UNREAD_LIMIT, StreamReader, StreamType, StreamWriter
+from sandbox_core.streams import UNREAD_LIMIT, StreamReader, StreamType, StreamWriter, _Chunks
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -73,13 +74,51 @@ async def test_invalid_utf8_raises() -> None:
 
 
 async def test_bytes_mode_yields_chunks_as_fed() -> None:
-    assert await items(fed(b"a", b"b", text=False)) == [b"ab"]  # both were buffered before the first read
+    chunks = [b"a", b"bc"]
+    got = await items(fed(*chunks, text=False))
+    assert got == chunks
+    assert all(g is c for g, c in zip(got, chunks, strict=True))  # handed over as fed: no copy
     r = fed(text=False, eof=False)
     r.feed_data(b"a")
     assert await r.__anext__() == b"a"
     r.feed_data(b"b")
     r.feed_eof()
     assert await items(r) == [b"b"]
+
+
+async def test_facade_step_hands_over_everything_buffered_in_bytes_mode() -> None:
+    r = fed(b"a", b"bc", text=False, eof=False)
+    assert await r._facade_anext() == b"abc"
+    r.feed_data(b"d")
+    r.feed_eof()
+    assert await r._facade_anext() == b"d"
+    with pytest.raises(StopAsyncIteration):
+        await r._facade_anext()
+    # text and line modes step exactly as ``async for`` does
+    assert await fed(b"x\n", b"y\n", by_line=True)._facade_anext() == "x\n"
+
+
+async def test_chunk_buffer_matches_a_bytearray() -> None:
+    """The reader's chunk FIFO against the bytearray it replaced, over random feeds, takes and newline searches."""
+    rng = random.Random(7)
+    for _ in range(2000):
+        ref, buf = bytearray(), _Chunks()
+        for _ in range(30):
+            op = rng.random()
+            if op < 0.5:
+                data = bytes(rng.choice(b"ab\n") for _ in range(rng.randint(1, 7)))
+                ref += data
+                buf.append(data)
+            elif op < 0.8:
+                n = rng.randint(-1, 12)
+                want = bytes(ref) if n < 0 else bytes(ref[:n])
+                del ref[: len(want)]
+                assert buf.take(n) == want
+            else:
+                start = rng.randint(0, len(ref) + 1)
+                assert buf.find(b"\n", start) == ref.find(b"\n", start)
+            assert len(buf) == len(ref)
+        assert b"".join(buf.take_chunks()) == bytes(ref)
 
 
 async def test_read_all_then_empty() -> None:
