@@ -386,8 +386,11 @@ _DONE = _Done()
 
 async def _anext(ait: AsyncIterator[T]) -> T | _Done:
     # Created and awaited on the loop thread, so asyncgen hooks and finalisation belong to the runtime loop.
+    # An iterator may offer ``_facade_anext``, a step that hands over more per call (StreamReader: all the
+    # buffered bytes), since each step here costs a thread crossing.
+    step = getattr(ait, "_facade_anext", None)
     try:
-        return await ait.__anext__()
+        return await (step() if step is not None else ait.__anext__())
     except StopAsyncIteration:
         return _DONE
 

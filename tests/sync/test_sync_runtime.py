@@ -347,3 +347,34 @@ def test_an_interrupt_before_the_task_exists_means_the_call_never_runs() -> None
     loop.call_soon_threadsafe(rt._start, loop, work(), call, None)  # a late _start sees the cancelled call
     assert rt.run_sync(asyncio.sleep(0.01, result="after")) == "after"
     assert ran == []
+
+
+def test_iteration_uses_the_iterators_facade_step_when_it_has_one() -> None:
+    """A step costs a thread crossing, so an iterator offering ``_facade_anext`` (StreamReader: everything buffered)
+    is stepped through it; one without is stepped through ``__anext__``."""
+
+    class Plain:
+        def __init__(self) -> None:
+            self.left = [b"a", b"b"]
+
+        def __aiter__(self) -> Plain:
+            return self
+
+        async def __anext__(self) -> bytes:
+            if not self.left:
+                raise StopAsyncIteration
+            return self.left.pop(0)
+
+    class Batching(Plain):
+        async def _facade_anext(self) -> bytes:
+            if not self.left:
+                raise StopAsyncIteration
+            out, self.left = b"".join(self.left), []
+            return out
+
+    assert list(rt.iter_sync(Plain)) == [b"a", b"b"]
+    assert list(rt.iter_sync(Batching)) == [b"ab"]
+    it = Batching()
+    assert rt.next_sync(it) == b"ab"
+    with pytest.raises(StopIteration):
+        rt.next_sync(it)
