@@ -105,7 +105,7 @@ class Config:
             p4_conc=[10, 50],
             p4_conc_rounds=2,
             p5_size=100 * c.MIB,
-            p5_rounds=3,
+            p5_rounds=9,
             p8_sizes=[100 * c.MIB, 1024 * c.MIB],
             p8_rounds=2,
             f_calls=10_000,
