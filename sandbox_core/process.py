@@ -6,8 +6,10 @@ After EOF it asks the engine for the exit code once (polling only while the engi
 
 The exec ``timeout`` is enforced by a separate task, independent of anyone reading: at the deadline it SIGKILLs
 every process carrying the exec's marker variable (the command and everything it started, backgrounded or not,
-even if the command itself already exited), then ends the streams quietly; ``wait``/``poll`` return -1 if the
-command was still running.
+even if the command itself already exited) and, on a local engine, every descendant of the command (so ``env -i``
+does not escape it), then ends the streams quietly; ``wait``/``poll`` return -1 if the command was still running.
+A process that both cleared its environment and left the command's tree before the deadline (a double-forked
+daemon started with ``env -i``) is not found; the sandbox's own timeout still bounds it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ._engine import execs
 from ._engine.client import get_engine
 from ._validation import validate_argv
-from .exception import ConflictError, InvalidError, NotFoundError, deprecation_warning
+from .exception import ConflictError, Error, InvalidError, NotFoundError, deprecation_warning
 from .secret import Secret, merge_env
 from .streams import StreamReader, StreamType, StreamWriter
 
@@ -119,7 +121,7 @@ class ContainerProcess(Generic[T]):
         self._deadline_task: asyncio.Task[Any] | None = None
         if deadline is not None:
             # The deadline task holds only a weak reference: a dropped process (and its unread output) is freed.
-            enforce = _enforce_deadline(weakref.ref(self), eng, cid, process_id, self._pump_task, deadline)
+            enforce = _enforce_deadline(weakref.ref(self), eng, cid, process_id, exec_id, self._pump_task, deadline)
             self._deadline_task = _spawn(enforce, f"exec-deadline-{process_id}")
 
     def __repr__(self) -> str:
@@ -254,6 +256,7 @@ async def _enforce_deadline(
     eng: Engine,
     cid: str,
     process_id: str,
+    exec_id: str,
     pump: asyncio.Task[None],
     deadline: float,
 ) -> None:
@@ -264,7 +267,12 @@ async def _enforce_deadline(
     del proc
     # Also when the command already ended: what it left running in the background dies at the deadline.
     try:
-        await execs.kill_marked_processes(eng, cid, MARKER_ENV, process_id)
+        root_pid: int | None = None
+        with contextlib.suppress(Error):
+            info = await execs.inspect_exec(eng, exec_id)
+            if info.get("Running") and info.get("Pid"):
+                root_pid = int(info["Pid"])
+        await execs.kill_marked_processes(eng, cid, MARKER_ENV, process_id, root_pid=root_pid)
     except Exception:
         # Nobody awaits this task: report here. The sandbox's own deadline still bounds the processes.
         logger.warning("could not kill exec %s at its timeout", process_id, exc_info=True)

@@ -201,6 +201,16 @@ async def test_timeout_kills_the_process_tree_and_returns_minus_1(sandbox: sc.Sa
     assert "sleep 1000" not in await _ps(sandbox)
 
 
+async def test_timeout_kills_children_that_cleared_their_environment(sandbox: sc.Sandbox) -> None:
+    # ``env -i`` drops the marker the kill looks for; such processes are found as descendants of the exec instead,
+    # including ones a cleared-environment loop keeps forking while the kill is in progress.
+    script = "env -i sleep 1001 & env -i sh -c 'while :; do sleep 1002 & sleep 0.01; done' & sleep 1000"
+    p = await sandbox.exec("sh", "-c", script, timeout=1)
+    assert await p.wait() == -1
+    ps = await _ps(sandbox)
+    assert "sleep 100" not in ps and "while" not in ps, ps
+
+
 async def test_timeout_holds_when_the_caller_is_cancelled_and_never_reads(sandbox: sc.Sandbox) -> None:
     p = await sandbox.exec("sh", "-c", "yes & yes >&2 & sleep 1000", timeout=1)
     waiter = asyncio.ensure_future(p.wait())

@@ -8,7 +8,8 @@ What aiodocker does not give and this module adds (see docker-engine-notes §2, 
   ``RuntimeError``; here every such case is ``BrokenPipeError``.
 - Detach keys that are never the daemon default (Ctrl-P Ctrl-Q would end a TTY stream on those two bytes).
 - ``kill_marked_processes``: the Engine API cannot signal an exec; this SIGKILLs every process of a container whose
-  environment carries a marker, from the host when the engine is local, else through a helper exec.
+  environment carries a marker, from the host when the engine is local (there also the exec's whole process tree,
+  frozen before it is killed), else through a helper exec.
 
 This module knows nothing of Modal's semantics (return-code mapping, messages): callers map.
 """
@@ -228,19 +229,56 @@ def _host_environ_has(pid: int, marker: bytes) -> bool:
         return False
 
 
-async def _kill_from_host(eng: Engine, cid: str, marker: bytes) -> int | None:
-    """SIGKILL marked processes through /proc on this host; None when the container's pids are not visible here."""
+def _host_ppid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: the fields after it follow the last ")".
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return int(fields[1]) if len(fields) > 1 else None
+
+
+def _signal(pid: int, sig: signal.Signals) -> bool:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+async def _kill_from_host(eng: Engine, cid: str, marker: bytes, root_pid: int | None) -> int | None:
+    """SIGKILL, through /proc on this host, the processes that carry ``marker`` in their environment and the
+    whole process tree under ``root_pid`` (so a child that cleared its environment, e.g. ``env -i``, dies too).
+
+    Each process is stopped (SIGSTOP) as soon as it is found, and nothing is killed before the tree is complete: a
+    stopped process cannot fork, and its children keep it as their parent. Killing at once would hand them to the
+    container's PID 1, where nothing ties them to the exec any more. Returns the number killed, or None when the
+    container's pids are not visible here.
+    """
     pids = await container_host_pids(eng, cid)
     if not pids:
         return 0
     if not _any_visible(pids):
         return None  # the engine's pid namespace is not ours
-    killed = 0
-    for pid in pids:
-        if _host_environ_has(pid, marker):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
+    found: set[int] = set()
+    try:
+        while True:
+            grown = False
+            for pid in pids:
+                if pid in found:
+                    continue
+                if pid == root_pid or _host_ppid(pid) in found or _host_environ_has(pid, marker):
+                    _signal(pid, signal.SIGSTOP)
+                    found.add(pid)
+                    grown = True
+            if not grown:
+                break
+            # A process may have forked between the listing and its SIGSTOP: list again until nothing is new.
+            pids = await container_host_pids(eng, cid)
+    finally:
+        killed = sum(_signal(pid, signal.SIGKILL) for pid in found)
     return killed
 
 
@@ -275,18 +313,23 @@ async def _kill_from_inside(eng: Engine, cid: str, marker: bytes) -> int:
         return 0
 
 
-async def kill_marked_processes(eng: Engine, cid: str, key: str, value: str, *, rounds: int = 20) -> None:
-    """SIGKILL every process in container ``cid`` whose environment has ``key=value``, until none is left.
+async def kill_marked_processes(
+    eng: Engine, cid: str, key: str, value: str, *, root_pid: int | None = None, rounds: int = 20
+) -> None:
+    """SIGKILL every process in container ``cid`` whose environment has ``key=value``, and, when the engine is
+    local, every descendant of the host pid ``root_pid`` (an exec's ``Pid``), until none is left.
 
     Repeats (a process may fork while its siblings are being killed) until a scan finds none, at most ``rounds``
     times. Does nothing when the container is not running. Never raises for a container that went away.
+    Through a remote engine only the marker counts (host pids mean nothing there).
     """
     marker = f"{key}={value}".encode()
     for _ in range(rounds):
         try:
             killed: int | None = None
             if eng.address.is_local:
-                killed = await _kill_from_host(eng, cid, marker)
+                killed = await _kill_from_host(eng, cid, marker, root_pid)
+                root_pid = None  # dead now; its pid must not match a newcomer in a later round
             if killed is None:
                 killed = await _kill_from_inside(eng, cid, marker)
         except (exc.ConflictError, exc.NotFoundError):
