@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._engine import stdio
 from ._engine.client import get_engine
-from ._engine.execs import HijackedStream, resize_container
-from .exception import InvalidError, NotFoundError
+from ._engine.execs import HijackedStream, note_activity, resize_container
+from .exception import Error, InvalidError, NotFoundError
 from .streams import StreamReader, StreamWriter
 
 if TYPE_CHECKING:
@@ -104,12 +104,21 @@ class _EntrypointStdin:
         except NotFoundError:
             return True
 
+    async def _note_activity(self) -> None:
+        with contextlib.suppress(Error):  # a finished sandbox is reported by _finished()
+            await note_activity(await get_engine(), self._sb._container_id)
+
     async def __call__(self, data: bytes, eof: bool) -> None:
         sb = self._sb
         sb._check_attached()  # a writer kept past detach() raises ClientClosed instead of reconnecting
         # One inspect per drain (as Modal's V1 path makes one request per drain): writes into an attach whose
-        # container just stopped could otherwise vanish without an error.
-        if await self._finished():
+        # container just stopped could otherwise vanish without an error. With an idle_timeout, input is
+        # activity: the supervisor learns of it from an engine event, requested alongside that inspect.
+        if sb._idle_timeout is not None and (data or eof):
+            finished, _ = await asyncio.gather(self._finished(), self._note_activity())
+        else:
+            finished = await self._finished()
+        if finished:
             raise ValueError(_FINISHED)
         if self._closed:
             return  # EOF already delivered; a duplicate is harmless

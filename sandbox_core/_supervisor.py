@@ -6,7 +6,8 @@ sandbox container, and exits once no sandbox of ours has existed for ``SANDBOX_C
 (default 30). Before exiting it drops the lock and looks again, so a sandbox created while it was leaving is
 never left without a supervisor (the creating client either saw the lock held, or spawns a new supervisor).
 
-Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start).
+Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
+from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event).
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ class _Activity:
         attrs = actor.get("Attributes", {}) if isinstance(actor, dict) else {}
         cid = str(ev.get("id") or (actor.get("ID") if isinstance(actor, dict) else "") or "")
         exec_id = str(attrs.get("execID", "")) if isinstance(attrs, dict) else ""
-        if action.startswith("exec_start"):
+        if action.startswith("exec_create"):
+            self.last[cid] = time.time()  # an exec about to start, or a client noting stdin activity
+        elif action.startswith("exec_start"):
             self.running.setdefault(cid, set()).add(exec_id)
             self.last[cid] = time.time()
         elif action.startswith("exec_die"):

@@ -147,6 +147,7 @@ class Sandbox:
         "_container_id",
         "_detached",
         "_filesystem",
+        "_idle_timeout",
         "_name",
         "_object_id",
         "_pty",
@@ -169,6 +170,7 @@ class Sandbox:
     _stderr: StreamReader[str] | None
     _stdin: StreamWriter | None
     _filesystem: SandboxFilesystem | None
+    _idle_timeout: float | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise InvalidError(f"Class {type(self).__name__} has no constructor. Use class constructor methods instead.")
@@ -183,6 +185,7 @@ class Sandbox:
         obj._app_id = lbl.get(L.APP_ID, "")
         obj._name = lbl.get(L.NAME) or None
         obj._pty = lbl.get(L.PTY) == "1"
+        obj._idle_timeout = float(lbl[L.IDLE_TIMEOUT]) if L.IDLE_TIMEOUT in lbl else None
         obj._detached = False
         obj._result = None
         obj._status = None
@@ -241,7 +244,8 @@ class Sandbox:
         sandbox of the app), ``NotFoundError`` (image neither local nor pullable). Hardened by default: no new
         privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, ``pids_limit`` processes, the engine's init as PID 1
         (reaps zombies); ``block_network=True`` gives no network at all. ``timeout``/``idle_timeout`` are
-        enforced by a supervisor process even if this process dies.
+        enforced by a supervisor process even if this process dies; a running exec and writes to ``stdin`` are
+        activity for ``idle_timeout``.
         """
         # 1. deprecations
         if environment_name is not None:

@@ -153,7 +153,8 @@ class _Sandbox_create(_rt.Function):
         sandbox of the app), ``NotFoundError`` (image neither local nor pullable). Hardened by default: no new
         privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, ``pids_limit`` processes, the engine's init as PID 1
         (reaps zombies); ``block_network=True`` gives no network at all. ``timeout``/``idle_timeout`` are
-        enforced by a supervisor process even if this process dies.
+        enforced by a supervisor process even if this process dies; a running exec and writes to ``stdin`` are
+        activity for ``idle_timeout``.
         """
         _r = _rt.run_sync(
             _i_sandbox.Sandbox.create(

@@ -3,6 +3,7 @@ deadlines enforced without a client, hardening defaults, sweep."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -90,6 +91,35 @@ async def test_idle_timeout_ends_an_idle_sandbox(app: sc.App, image: sc.Image) -
     info = await inspect(sb)
     lived = parse_engine_time(info["State"]["FinishedAt"]) - parse_engine_time(info["Created"])  # type: ignore[operator]
     assert 2 <= lived < 2 + 5, lived
+
+
+async def test_a_running_exec_keeps_an_idle_timeout_sandbox_alive(app: sc.App, image: sc.Image) -> None:
+    sb = await sc.Sandbox.create(app=app, image=image, idle_timeout=2, timeout=120)
+    try:
+        p = await sb.exec("sleep", "4")
+        assert await p.wait() == 0  # the exec outlived idle_timeout; the sandbox is still there to report it
+        assert await sb.poll() is None
+        await sb.wait()  # idle from the exec's end on
+        info = await inspect(sb)
+        idle = parse_engine_time(info["State"]["FinishedAt"]) - parse_engine_time(info["Created"])  # type: ignore[operator]
+        assert 4 + 2 <= idle < 4 + 2 + 5, idle
+    finally:
+        await sb.terminate()
+
+
+async def test_stdin_writes_keep_an_idle_timeout_sandbox_alive(app: sc.App, image: sc.Image) -> None:
+    sb = await sc.Sandbox.create("cat", app=app, image=image, idle_timeout=2, timeout=120)
+    try:
+        for i in range(10):  # 5 s of input, one line every 0.5 s: never 2 s without activity
+            sb.stdin.write(f"{i}\n")
+            await sb.stdin.drain()
+            await asyncio.sleep(0.5)
+        assert await sb.poll() is None
+        await sb.wait()  # idle from the last write on
+        assert sb.returncode == 137
+        assert [line async for line in sb.stdout] == [f"{i}\n" for i in range(10)]
+    finally:
+        await sb.terminate()
 
 
 async def test_timeout_is_enforced_after_the_creating_process_is_sigkilled(app: sc.App) -> None:

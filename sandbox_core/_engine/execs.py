@@ -171,6 +171,16 @@ async def start_exec(eng: Engine, exec_id: str, *, tty: bool) -> HijackedStream:
     return await _open(eng, URL(f"exec/{exec_id}/start"), body, tty, f"start exec {exec_id[:12]}")
 
 
+async def note_activity(eng: Engine, cid: str) -> None:
+    """Make the engine emit an ``exec_create`` event for container ``cid``, which the supervisor counts as
+    activity for ``idle_timeout`` (a write to the entrypoint's stdin is activity but leaves no trace of its own).
+
+    Creates an exec of ``true`` that is never started; the engine discards unstarted execs on its own.
+    Raises like ``create_exec`` (``ConflictError`` once the container stopped).
+    """
+    await eng.request_json("POST", f"containers/{cid}/exec", f"note activity in {cid[:12]}", body={"Cmd": ["true"]})
+
+
 async def inspect_exec(eng: Engine, exec_id: str) -> dict[str, Any]:
     """The exec's inspect document (``Running``, ``ExitCode``, ``Pid`` — a host pid)."""
     res: dict[str, Any] = await eng.request_json("GET", f"exec/{exec_id}/json", f"inspect exec {exec_id[:12]}")
@@ -349,6 +359,7 @@ __all__ = [
     "exit_code",
     "inspect_exec",
     "kill_marked_processes",
+    "note_activity",
     "resize_container",
     "resize_exec",
     "start_exec",
