@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import os
 import stat
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -305,6 +306,48 @@ async def test_copy_to_local_local_disk_failure_leaves_nothing(
         await asyncio.wait_for(s.filesystem.copy_to_local("/tmp/disk-full.bin", dst), 60)
     assert dst.read_bytes() == b"original"
     assert _names(tmp_path) == ["keep.bin"]
+
+
+async def test_copy_to_local_writes_on_the_loop_until_a_write_is_slow(
+    sb: sc.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    payload = os.urandom(6 << 20)
+    await sb.filesystem.write_bytes(payload, "/tmp/slow-disk.bin")
+    real_write = fsmod._write_all
+    threads: list[str] = []
+    slow_after: int | None = None
+
+    def recording(fd: int, chunks: list[bytes], offset: int) -> None:
+        threads.append(threading.current_thread().name)
+        if slow_after is not None and len(threads) > slow_after:
+            time.sleep(fsmod.SLOW_WRITE * 2)  # as a throttled disk would
+        real_write(fd, chunks, offset)
+
+    monkeypatch.setattr(fsmod, "_write_all", recording)
+    main = threading.current_thread().name
+    await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "fast.bin")
+    assert (tmp_path / "fast.bin").read_bytes() == payload
+    assert len(threads) >= 3 and set(threads) == {main}  # a fast disk: every write on the loop thread
+
+    threads.clear()
+    slow_after = 1  # the second write is slow: it still runs on the loop, every later one in a worker thread
+    await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "slow.bin")
+    assert (tmp_path / "slow.bin").read_bytes() == payload
+    assert threads[:2] == [main, main] and len(threads) >= 3 and main not in threads[2:], threads
+
+    # a disk error in a worker thread still fails the copy and leaves no file behind
+    def failing_in_threads(fd: int, chunks: list[bytes], offset: int) -> None:
+        if threading.current_thread().name != main:
+            raise OSError(28, "No space left on device")
+        time.sleep(fsmod.SLOW_WRITE * 2)
+        real_write(fd, chunks, offset)
+
+    monkeypatch.setattr(fsmod, "_write_all", failing_in_threads)
+    with pytest.raises(OSError, match="No space left on device"):
+        await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "full.bin")
+    assert _names(tmp_path) == ["fast.bin", "slow.bin"]
 
 
 @pytest.mark.parametrize("which", ["root", "user"])
