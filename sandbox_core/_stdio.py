@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +90,7 @@ def entrypoint_reader(sb: Sandbox, fd: int) -> StreamReader[str]:
 class _EntrypointStdin:
     """The sink of ``Sandbox.stdin``: writes through a stdin-only attach opened on first use."""
 
-    __slots__ = ("_closed", "_sb", "_stream", "_tail", "_watcher")
+    __slots__ = ("_closed", "_last_mark", "_sb", "_stream", "_tail", "_trailing_mark", "_watcher")
 
     def __init__(self, sb: Sandbox) -> None:
         self._sb = sb
@@ -97,6 +98,8 @@ class _EntrypointStdin:
         self._watcher: asyncio.Task[None] | None = None
         self._closed = False
         self._tail = b"\n"  # last byte sent (a TTY needs a second VEOF after a partial line)
+        self._last_mark = -math.inf  # loop time of the last activity mark
+        self._trailing_mark: asyncio.Task[None] | None = None
 
     async def _finished(self) -> bool:
         try:
@@ -105,6 +108,32 @@ class _EntrypointStdin:
             return True
 
     async def _note_activity(self) -> None:
+        """Tell the supervisor about input, at most once per ``_mark_interval``: each mark is an exec the engine
+        keeps until the container is gone, so a chatty writer must not create one per drain. Input within the
+        interval after a mark gets one trailing mark at the interval's end, so the last write is always covered
+        (a sandbox may then idle out up to one interval late, never early)."""
+        idle_timeout = self._sb._idle_timeout
+        assert idle_timeout is not None
+        interval = _mark_interval(idle_timeout)
+        loop = asyncio.get_running_loop()
+        wait = self._last_mark + interval - loop.time()
+        if wait <= 0:
+            self._last_mark = loop.time()
+            await self._mark()
+        elif self._trailing_mark is None:
+            task = loop.create_task(self._mark_later(wait), name="stdin-activity-mark")
+            self._trailing_mark = task
+            st = _state(self._sb)
+            st.tasks.add(task)
+            task.add_done_callback(st.tasks.discard)
+
+    async def _mark_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._trailing_mark = None
+        self._last_mark = asyncio.get_running_loop().time()
+        await self._mark()
+
+    async def _mark(self) -> None:
         with contextlib.suppress(Error):  # a finished sandbox is reported by _finished()
             await note_activity(await get_engine(), self._sb._container_id)
 
@@ -166,6 +195,11 @@ async def _watch_attach(stream: HijackedStream) -> None:
         pass
     finally:
         await stream.close()
+
+
+def _mark_interval(idle_timeout: float) -> float:
+    """Seconds between two stdin activity marks: a tenth of the idle timeout, within [0.2, 30]."""
+    return min(max(idle_timeout / 10, 0.2), 30.0)
 
 
 def entrypoint_writer(sb: Sandbox) -> StreamWriter:

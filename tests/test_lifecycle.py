@@ -122,6 +122,22 @@ async def test_stdin_writes_keep_an_idle_timeout_sandbox_alive(app: sc.App, imag
         await sb.terminate()
 
 
+async def test_stdin_activity_marks_are_rate_limited_and_cover_the_last_write(app: sc.App, image: sc.Image) -> None:
+    # Each mark is an unstarted exec that the engine keeps until the container is gone (it shows in ExecIDs).
+    sb = await sc.Sandbox.create("cat", app=app, image=image, idle_timeout=10, timeout=120)  # one mark per 1 s
+    try:
+        for i in range(20):
+            sb.stdin.write(f"{i}\n")
+            await sb.stdin.drain()
+        sink = sb.stdin._sink
+        trailing = sink._trailing_mark  # type: ignore[attr-defined]
+        assert trailing is not None  # writes after the first mark are covered by one mark at the interval's end
+        await trailing
+        assert len((await inspect(sb))["ExecIDs"] or []) == 2
+    finally:
+        await sb.terminate()
+
+
 async def test_timeout_is_enforced_after_the_creating_process_is_sigkilled(app: sc.App) -> None:
     code = f"""
 import asyncio, sys, time
