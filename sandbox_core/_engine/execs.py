@@ -175,8 +175,9 @@ async def note_activity(eng: Engine, cid: str) -> None:
     """Make the engine emit an ``exec_create`` event for container ``cid``, which the supervisor counts as
     activity for ``idle_timeout`` (a write to the entrypoint's stdin is activity but leaves no trace of its own).
 
-    Creates an exec of ``true`` that is never started; the engine discards unstarted execs on its own.
-    Raises like ``create_exec`` (``ConflictError`` once the container stopped).
+    Creates an exec of ``true`` that is never started. The engine keeps an unstarted exec in the container's
+    ``ExecIDs`` until the container is removed (its periodic cleanup only drops execs that ran), so callers must
+    rate-limit. Raises like ``create_exec`` (``ConflictError`` once the container stopped).
     """
     await eng.request_json("POST", f"containers/{cid}/exec", f"note activity in {cid[:12]}", body={"Cmd": ["true"]})
 
