@@ -103,7 +103,7 @@ class Config:
             p4_seq_rounds=20,
             p4_seq_per_round=50,
             p4_conc=[10, 50],
-            p4_conc_rounds=2,
+            p4_conc_rounds=6,
             p5_size=100 * c.MIB,
             p5_rounds=9,
             p8_sizes=[100 * c.MIB, 1024 * c.MIB],
