@@ -90,12 +90,14 @@ class _Chunks:
         self._size -= n
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
-    def take_chunks(self, first_only: bool = False) -> list[bytes]:
-        """The buffered chunks as fed (only the first with ``first_only``), removed from the buffer; no copying."""
-        if first_only and len(self._chunks) > 1:
-            head = self._chunks.popleft()
-            self._size -= len(head)
-            return [head]
+    def popleft(self) -> bytes:
+        """The first chunk as fed, removed from the buffer (which must not be empty); no copying."""
+        head = self._chunks.popleft()
+        self._size -= len(head)
+        return head
+
+    def take_chunks(self) -> list[bytes]:
+        """All buffered chunks as fed, removed from the buffer; no copying."""
         out = list(self._chunks)
         self.clear()
         return out
@@ -300,31 +302,38 @@ class StreamReader(Generic[T]):
         if self._exception is not None and not self._buf:
             raise self._exception
 
-    def _take(self, n: int) -> bytes:
-        data = self._buf.take(n)
+    def _taken(self) -> None:
+        """After the consumer took from the buffer: it is being read, and the feeder may have room again."""
         self._consumed = True
         self._wake_feeder()
+
+    def _take(self, n: int) -> bytes:
+        data = self._buf.take(n)
+        self._taken()
         return data
+
+    def _pop_chunk(self) -> bytes:
+        """The first buffered chunk as fed (the buffer must not be empty)."""
+        chunk = self._buf.popleft()
+        self._taken()
+        return chunk
+
+    async def _buffered(self) -> bool:
+        """Wait until something is buffered or EOF; True when something is buffered."""
+        while not self._buf and not self._eof:
+            await self._wait_for_data()
+        return bool(self._buf)
 
     async def _take_available(self, n: int = -1) -> bytes:
         """Up to ``n`` (all if negative) buffered bytes, waiting for some; b"" at EOF."""
-        while not self._buf and not self._eof:
-            await self._wait_for_data()
+        await self._buffered()
         return self._take(n)
-
-    async def _take_chunks(self, first_only: bool = False) -> list[bytes]:
-        """What is buffered, as the chunks that were fed (waiting for some); [] at EOF. Copies nothing."""
-        while not self._buf and not self._eof:
-            await self._wait_for_data()
-        chunks = self._buf.take_chunks(first_only)
-        self._consumed = True
-        self._wake_feeder()
-        return chunks
 
     async def _take_all(self) -> bytes:
         parts: list[bytes] = []
-        while chunks := await self._take_chunks():
-            parts += chunks
+        while await self._buffered():
+            parts += self._buf.take_chunks()  # as fed, so one join is the only copy
+            self._taken()
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def _take_line(self) -> bytes:
@@ -423,8 +432,7 @@ class StreamReader(Generic[T]):
     async def _next_chunk(self) -> T:
         if not self._text:
             # One fed chunk per step: handing it over as is beats joining what piled up (no copy at all).
-            chunks = await self._take_chunks(first_only=True)
-            return self._t(chunks[0] if chunks else b"")
+            return self._t(self._pop_chunk() if await self._buffered() else b"")
         if self._pending:
             return self._t(self._pop_pending())
         while True:
@@ -442,11 +450,7 @@ class StreamReader(Generic[T]):
     async def __anext__(self) -> T:
         if self._buf and not self._text and self._stream_type is StreamType.PIPE:
             # Hot path of chunk iteration (the 100 MB stream benchmark): a chunk is already here.
-            chunk = self._buf.take_chunks(first_only=True)[0]
-            self._consumed = True
-            if self._space_waiter is not None:
-                self._wake_feeder()
-            return self._t(chunk)
+            return self._t(self._pop_chunk())
         self._check_readable("__anext__")
         item = await (self.readline() if self._by_line else self._next_chunk())
         if not item:
@@ -460,10 +464,10 @@ class StreamReader(Generic[T]):
         if self._text or self._by_line:
             return await self.__anext__()
         self._check_readable("__anext__")
-        chunks = await self._take_chunks()
-        if not chunks:
+        data = await self._take_available()  # everything buffered: one join at most
+        if not data:
             raise StopAsyncIteration
-        return self._t(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        return self._t(data)
 
     async def aclose(self) -> None:
         """Stop reading: drop buffered and future output (the process is no longer held back by this reader)."""
