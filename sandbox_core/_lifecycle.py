@@ -199,7 +199,7 @@ async def enforce(
             # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if
             # the start event never reaches the supervisor.
             deadline = float(lbl.get(L.DEADLINE, "inf"))
-            wake_at(min(created + 61, deadline if deadline > now else created + 61))
+            wake_at(min(created + 61, deadline) if deadline > now else created + 61)
             continue
         if item.get("State") in ("restarting", "paused"):
             continue
