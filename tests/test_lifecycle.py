@@ -26,6 +26,12 @@ async def inspect(sb: sc.Sandbox) -> dict:
     return await containers.inspect(await get_engine(), sb._container_id)
 
 
+async def lifetime(sb: sc.Sandbox) -> float:
+    """Seconds from the container's creation to its end, by the engine's own timestamps."""
+    info = await inspect(sb)
+    return parse_engine_time(info["State"]["FinishedAt"]) - parse_engine_time(info["Created"])  # type: ignore[operator]
+
+
 async def run_to_end(app: sc.App, script: str, **kw: object) -> int:
     """Run ``sh -c script`` as a sandbox entrypoint; returns its returncode."""
     sb = await sc.Sandbox.create("sh", "-c", script, app=app, image=sc.Image.from_registry(BUSYBOX), **kw)
@@ -79,8 +85,7 @@ async def test_lifetime_timeout_gives_124_and_wait_always_raises(app: sc.App, im
         await sb.wait(raise_on_termination=False)
     assert sb.returncode == 124
     assert await sb.poll() == 124
-    info = await inspect(sb)
-    lived = parse_engine_time(info["State"]["FinishedAt"]) - parse_engine_time(info["Created"])  # type: ignore[operator]
+    lived = await lifetime(sb)
     assert 2 <= lived < 2 + 5, lived
 
 
@@ -88,8 +93,7 @@ async def test_idle_timeout_ends_an_idle_sandbox(app: sc.App, image: sc.Image) -
     sb = await sc.Sandbox.create(app=app, image=image, idle_timeout=2, timeout=120)
     await sb.wait()  # idle timeout does not raise (Modal maps IDLE_TIMEOUT to the exit code as is)
     assert sb.returncode == 137
-    info = await inspect(sb)
-    lived = parse_engine_time(info["State"]["FinishedAt"]) - parse_engine_time(info["Created"])  # type: ignore[operator]
+    lived = await lifetime(sb)
     assert 2 <= lived < 2 + 5, lived
 
 
@@ -100,8 +104,7 @@ async def test_a_running_exec_keeps_an_idle_timeout_sandbox_alive(app: sc.App, i
         assert await p.wait() == 0  # the exec outlived idle_timeout; the sandbox is still there to report it
         assert await sb.poll() is None
         await sb.wait()  # idle from the exec's end on
-        info = await inspect(sb)
-        idle = parse_engine_time(info["State"]["FinishedAt"]) - parse_engine_time(info["Created"])  # type: ignore[operator]
+        idle = await lifetime(sb)
         assert 4 + 2 <= idle < 4 + 2 + 5, idle
     finally:
         await sb.terminate()
@@ -163,8 +166,7 @@ asyncio.run(main())
     with pytest.raises(exc.SandboxTimeoutError):
         await sb.wait()
     assert sb.returncode == 124
-    info = await inspect(sb)
-    lived = parse_engine_time(info["State"]["FinishedAt"]) - parse_engine_time(info["Created"])  # type: ignore[operator]
+    lived = await lifetime(sb)
     assert lived < 4 + 5, lived
 
 
