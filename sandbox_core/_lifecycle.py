@@ -243,8 +243,11 @@ async def enforce(
 
 
 def supervisor_lock_path(engine_url: str) -> str:
-    """The lock file a running supervisor holds for ``engine_url`` (one supervisor per user and engine)."""
-    digest = hashlib.sha256(engine_url.encode()).hexdigest()[:12]
+    """The lock file a running supervisor holds for ``engine_url``: one supervisor per user, engine and
+    installation of this package (two installations may differ in what their supervisor does, so each runs
+    its own; their actions on a sandbox are idempotent)."""
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256(f"{engine_url}\0{package_dir}".encode()).hexdigest()[:12]
     return os.path.join(tempfile.gettempdir(), f"sandbox-core-supervisor-{os.getuid()}-{digest}.lock")
 
 

@@ -43,11 +43,30 @@ if ! command -v dockerd >/dev/null 2>&1; then
   apt-get install -y -qq docker.io >/dev/null
 fi
 
+# gVisor: an engine this script starts gets the `runsc` runtime (Debian's runsc). gVisor's own network stack
+# refuses to run here ("cannot run with network enabled in root network namespace": this kernel has
+# /proc/sys/net/core/rmem_default in every netns), so runsc runs with --network=host, which keeps the
+# container's own network namespace but serves socket calls from the host kernel. The flag goes through a
+# wrapper because `dockerd --add-runtime` takes no runtime arguments and a daemon.json of ours would replace
+# the user's.
+runtime_dir="${SANDBOX_CORE_RUNTIME_DIR:-/usr/local/lib/sandbox-core}"
+runsc_args=()
+setup_runsc() {
+  if ! command -v runsc >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null 2>&1 || return 0
+  fi
+  mkdir -p "$runtime_dir"
+  printf '#!/bin/sh\nexec %s --network=host "$@"\n' "$(command -v runsc)" >"$runtime_dir/runsc-host-network"
+  chmod 0755 "$runtime_dir/runsc-host-network"
+  runsc_args=(--add-runtime "runsc=$runtime_dir/runsc-host-network")
+}
+
 # A dockerd that is already starting (pid file present and alive) is left alone: we only wait for it.
 if ! pgrep -x dockerd >/dev/null 2>&1; then
+  setup_runsc
   echo "ensure-engine: starting dockerd (log: $log_file) ..."
   mkdir -p "$(dirname "$log_file")"
-  nohup setsid dockerd >>"$log_file" 2>&1 </dev/null &
+  nohup setsid dockerd "${runsc_args[@]}" >>"$log_file" 2>&1 </dev/null &
 fi
 
 for _ in $(seq 1 "$wait_seconds"); do
