@@ -17,9 +17,8 @@ import math
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from ._engine import stdio
-from ._engine.client import get_engine
-from ._engine.execs import HijackedStream, note_activity, resize_container
+from ._engine import get_engine
+from ._engine.api import ExecStream, FrameSource
 from .exception import Error, InvalidError, NotFoundError
 from .streams import StreamReader, StreamWriter
 
@@ -38,7 +37,7 @@ class _HandleStreams:
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.attach: HijackedStream | None = None
+        self.attach: ExecStream | None = None
 
 
 _handles: weakref.WeakKeyDictionary[Sandbox, _HandleStreams] = weakref.WeakKeyDictionary()
@@ -52,10 +51,10 @@ def _state(sb: Sandbox) -> _HandleStreams:
 
 
 async def _pump_logs(cid: str, fd: int, tty: bool, reader: StreamReader[str]) -> None:
-    stream: stdio.LogStream | None = None
+    stream: FrameSource | None = None
     try:
         eng = await get_engine()
-        stream = await stdio.follow_logs(eng, cid, fd=fd, tty=tty)
+        stream = await eng.containers.follow_output(cid, fd=fd, tty=tty)
         while (frame := await stream.read_frame()) is not None:
             reader.feed_data(frame[1])
             if reader._over_limit():
@@ -94,7 +93,7 @@ class _EntrypointStdin:
 
     def __init__(self, sb: Sandbox) -> None:
         self._sb = sb
-        self._stream: HijackedStream | None = None
+        self._stream: ExecStream | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._closed = False
         self._tail = b"\n"  # last byte sent (a TTY needs a second VEOF after a partial line)
@@ -135,7 +134,7 @@ class _EntrypointStdin:
 
     async def _mark(self) -> None:
         with contextlib.suppress(Error):  # a finished sandbox is reported by _finished()
-            await note_activity(await get_engine(), self._sb._container_id)
+            await (await get_engine()).execs.note_activity(self._sb._container_id)
 
     async def __call__(self, data: bytes, eof: bool) -> None:
         sb = self._sb
@@ -153,7 +152,7 @@ class _EntrypointStdin:
             return  # EOF already delivered; a duplicate is harmless
         if self._stream is None:
             eng = await get_engine()
-            stream = await stdio.attach_stdin(eng, sb._container_id, tty=sb._pty)
+            stream = await eng.containers.attach_stdin(sb._container_id, tty=sb._pty)
             # The engine upgrades before it looks at the container; one that stopped meanwhile would swallow input.
             if await self._finished():
                 await stream.close()
@@ -186,7 +185,7 @@ class _EntrypointStdin:
             raise
 
 
-async def _watch_attach(stream: HijackedStream) -> None:
+async def _watch_attach(stream: ExecStream) -> None:
     """Close the stdin attach once the engine ends it (the container stopped, or stdin was closed)."""
     try:
         while await stream.read_frame() is not None:
@@ -213,7 +212,7 @@ async def resize_tty(sb: Sandbox, rows: int, cols: int) -> None:
         raise InvalidError("resizing needs a sandbox created with pty=True")
     if not (isinstance(rows, int) and isinstance(cols, int) and rows > 0 and cols > 0):
         raise InvalidError(f"rows and cols must be positive integers, got {rows!r} x {cols!r}")
-    await resize_container(await get_engine(), sb._container, rows=rows, cols=cols)
+    await (await get_engine()).containers.resize(sb._container, rows=rows, cols=cols)
 
 
 async def close_streams(sb: Sandbox) -> None:

@@ -24,8 +24,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from . import exception as exc
-from ._engine import containers
-from ._engine.client import get_engine
+from ._engine import get_engine
 from .filesystem import UNAVAILABLE
 from .types import FileWatchEvent, FileWatchEventType
 
@@ -294,10 +293,10 @@ async def _absolute(sb: Sandbox, path: str) -> str:
     if path.startswith("/"):
         return path
     try:
-        info = await containers.inspect(await get_engine(), sb._container)
+        info = await (await get_engine()).containers.inspect(sb._container)
     except exc.NotFoundError:
         raise exc.NotFoundError(UNAVAILABLE) from None
-    workdir = str((info.get("Config") or {}).get("WorkingDir") or "/")
+    workdir = info.workdir or "/"
     return posixpath.join(workdir, path)
 
 

@@ -61,8 +61,10 @@ from collections.abc import AsyncIterator, Callable, Collection
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from . import exception as exc
-from ._engine import archive, containers
-from ._engine.client import Engine, get_engine
+from ._engine import EngineAPI, get_engine
+from ._engine import tar as archive
+from ._engine.errors import ArchivePathError
+from ._engine.values import PathStat
 from .types import FileInfo, FileType, FileWatchEvent, FileWatchEventType, file_type_of_mode
 
 if TYPE_CHECKING:
@@ -443,7 +445,7 @@ class SandboxFilesystem:
 
     # ------------------------------------------------------------------------------------------- plumbing
 
-    async def _begin(self) -> tuple[Engine, str, bool]:
+    async def _begin(self) -> tuple[EngineAPI, str, bool]:
         """(engine, container id, user-is-root) for a live sandbox; ``NotFoundError(UNAVAILABLE)`` otherwise."""
         cid = self._sb._container  # ClientClosed after detach
         try:
@@ -455,23 +457,22 @@ class SandboxFilesystem:
         eng = await get_engine()
         if self._root is None:
             try:
-                info = await containers.inspect(eng, cid)
+                info = await eng.containers.inspect(cid)
             except exc.NotFoundError:
                 raise exc.NotFoundError(UNAVAILABLE) from None
-            user = str((info.get("Config") or {}).get("User") or "").split(":", 1)[0]
-            self._root = user in ("", "0", "root")
+            self._root = info.runs_as_root
         return eng, cid, self._root
 
-    async def _shell_available(self, eng: Engine, cid: str) -> bool:
+    async def _shell_available(self, eng: EngineAPI, cid: str) -> bool:
         if self._has_shell is None:
             try:
-                await archive.stat_path(eng, cid, b"/bin/sh")
+                await eng.archive.stat(cid, b"/bin/sh")
                 self._has_shell = True
-            except archive.ArchivePathError:
+            except ArchivePathError:
                 self._has_shell = False
         return self._has_shell
 
-    async def _need_shell(self, eng: Engine, cid: str, operation: str, *, reason: str = "") -> None:
+    async def _need_shell(self, eng: EngineAPI, cid: str, operation: str, *, reason: str = "") -> None:
         if await self._shell_available(eng, cid):
             return
         head = f"Sandbox.filesystem.{operation}() needs a process in the sandbox"
@@ -493,7 +494,7 @@ class SandboxFilesystem:
             yield
         except _Failure as f:
             _raise_for(op, f.kind, f.reason, remote_path)
-        except archive.ArchivePathError as e:
+        except ArchivePathError as e:
             kind: Kind = "other" if e.kind == "other" else e.kind
             _raise_for(op, kind, _REASONS[kind] if kind != "other" else str(e), remote_path)
         except (exc.SandboxFilesystemError, exc.InvalidError, exc.ClientClosed) as e:
@@ -579,26 +580,26 @@ class SandboxFilesystem:
         detail = stderr.decode("utf-8", "replace").strip().splitlines()
         raise _Failure("other", f"{what} failed with exit code {code}" + (f": {detail[-1]}" if detail else ""))
 
-    async def _id_maps(self, eng: Engine, cid: str) -> tuple[dict[int, str], dict[int, str]]:
+    async def _id_maps(self, eng: EngineAPI, cid: str) -> tuple[dict[int, str], dict[int, str]]:
         """uid -> user and gid -> group names from the sandbox's /etc/passwd and /etc/group, re-read only when a
         (fast) HEAD shows that a file changed."""
 
         async def grab(path: bytes) -> dict[int, str]:
             try:
-                st = await archive.stat_path(eng, cid, path)
-            except archive.ArchivePathError:
+                st = await eng.archive.stat(cid, path)
+            except ArchivePathError:
                 return {}
             key = (st.size, st.mtime, st.mode)
             cached = self._ids.get(path)
             if cached is not None and cached[0] == key:
                 return cached[1]
             try:
-                async with archive.get_archive(eng, cid, path) as dl:
+                async with eng.archive.get(cid, path) as dl:
                     member = await dl.tar.next_member()
                     names = {}
                     if member is not None and member.is_file and member.size <= (8 << 20):
                         names = _id_names(await dl.tar.read_all())
-            except archive.ArchivePathError:
+            except ArchivePathError:
                 return {}
             self._ids[path] = (key, names)
             return names
@@ -668,7 +669,7 @@ class SandboxFilesystem:
                 self._check_exit(code, err, "read")
                 return
             for _ in range(40):  # symlink hops, resolved by the engine inside the container root
-                async with archive.get_archive(eng, cid, target) as dl:
+                async with eng.archive.get(cid, target) as dl:
                     member = await dl.tar.next_member()
                     if member is None:
                         # The engine omits members whose names are not UTF-8: read those through a process.
@@ -904,20 +905,20 @@ class SandboxFilesystem:
                     raise exc.SandboxFilesystemError(f"upload of {remote_path!r}: sent {sent} of {size} bytes")
                 yield archive.tar_padding(size) + archive.TAR_END
 
-            await archive.put_archive(eng, cid, existing_dir, body())
+            await eng.archive.put(cid, existing_dir, body())
 
     async def _probe_ancestors(
-        self, eng: Engine, cid: str, ancestors: list[bytes], target: bytes
-    ) -> tuple[bytes, list[bytes], archive.PathStat | None]:
+        self, eng: EngineAPI, cid: str, ancestors: list[bytes], target: bytes
+    ) -> tuple[bytes, list[bytes], PathStat | None]:
         """(deepest existing ancestor directory, the paths still to create, the target's stat or None when it is
         missing), from one round of concurrent HEAD requests. Raises ``_Failure`` for an ancestor that is a symlink
         (``symlink``) or not a directory (``not_a_directory``)."""
         results = await asyncio.gather(
-            *(archive.stat_path(eng, cid, a) for a in [*ancestors, target]), return_exceptions=True
+            *(eng.archive.stat(cid, a) for a in [*ancestors, target]), return_exceptions=True
         )
         deepest = b"/"
         for i, (a, r) in enumerate(zip(ancestors, results, strict=False)):
-            if isinstance(r, archive.ArchivePathError):
+            if isinstance(r, ArchivePathError):
                 if r.kind == "missing":
                     return deepest, [*ancestors[i:], target], None
                 raise _Failure("not_a_directory")
@@ -929,7 +930,7 @@ class SandboxFilesystem:
                 raise _Failure("not_a_directory")
             deepest = a
         last = results[-1]
-        if isinstance(last, archive.ArchivePathError):
+        if isinstance(last, ArchivePathError):
             if last.kind == "missing":
                 return deepest, [target], None
             raise last
@@ -937,12 +938,12 @@ class SandboxFilesystem:
             raise last
         return deepest, [], last
 
-    async def _lstat_member(self, eng: Engine, cid: str, path: bytes) -> archive.TarMember | None:
+    async def _lstat_member(self, eng: EngineAPI, cid: str, path: bytes) -> archive.TarMember | None:
         """The tar header the engine gives for ``path`` itself (no link followed), or None when it is missing."""
         try:
-            async with archive.get_archive(eng, cid, path) as dl:
+            async with eng.archive.get(cid, path) as dl:
                 return await dl.tar.next_member()
-        except archive.ArchivePathError as e:
+        except ArchivePathError as e:
             if e.kind == "missing":
                 return None
             raise
@@ -973,8 +974,8 @@ class SandboxFilesystem:
             existing_dir, missing, st = await self._probe_ancestors(eng, cid, ancestors, target)
             if st is not None:
                 if st.is_symlink and create_parents and st.link_target:
-                    with contextlib.suppress(archive.ArchivePathError):
-                        st = await archive.stat_path(eng, cid, st.link_target.encode("utf-8", "surrogateescape"))
+                    with contextlib.suppress(ArchivePathError):
+                        st = await eng.archive.stat(cid, st.link_target.encode("utf-8", "surrogateescape"))
                 if st.is_dir and create_parents:
                     return
                 raise _Failure("exists")
@@ -989,7 +990,7 @@ class SandboxFilesystem:
             async def body() -> AsyncIterator[bytes]:
                 yield header + archive.TAR_END
 
-            await archive.put_archive(eng, cid, existing_dir, body())
+            await eng.archive.put(cid, existing_dir, body())
 
     # --------------------------------------------------------------------------------------- metadata, lists
 
@@ -1014,8 +1015,8 @@ class SandboxFilesystem:
                 mode, size, uid, gid, mtime = _parse_stat_line(line)
                 return _info(name, remote_path, mode, size, uid, gid, mtime, link, users, groups)
 
-            async def head() -> tuple[archive.PathStat, archive.TarMember | None]:
-                async with archive.get_archive(eng, cid, target) as dl:
+            async def head() -> tuple[PathStat, archive.TarMember | None]:
+                async with eng.archive.get(cid, target) as dl:
                     return dl.stat, await dl.tar.next_member()
 
             (st, member), (users, groups) = await asyncio.gather(head(), self._id_maps(eng, cid))

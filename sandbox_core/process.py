@@ -24,15 +24,16 @@ import weakref
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._engine import execs
-from ._engine.client import get_engine
+from ._engine import EngineAPI, get_engine
+from ._engine.api import STDERR, ExecStream
+from ._engine.errors import ContainerNotRunning, NoSuchContainer, NoSuchExec
+from ._engine.values import ExecSpec
 from ._validation import validate_argv
-from .exception import ConflictError, Error, InvalidError, NotFoundError, deprecation_warning
+from .exception import ConflictError, Error, InvalidError, deprecation_warning
 from .secret import Secret, merge_env
 from .streams import StreamReader, StreamType, StreamWriter
 
 if TYPE_CHECKING:
-    from ._engine.client import Engine
     from .sandbox import Sandbox
 
 T = TypeVar("T", str, bytes)
@@ -90,11 +91,11 @@ class ContainerProcess(Generic[T]):
     def __init__(
         self,
         *,
-        eng: Engine,
+        eng: EngineAPI,
         cid: str,
         process_id: str,
         exec_id: str,
-        stream: execs.HijackedStream,
+        stream: ExecStream,
         stdout: StreamReader[T],
         stderr: StreamReader[T],
         pty: bool,
@@ -156,13 +157,13 @@ class ContainerProcess(Generic[T]):
         try:
             while (frame := await stream.read_frame()) is not None:
                 fd, data = frame
-                reader = err if fd == execs.STDERR else out
+                reader = err if fd == STDERR else out
                 reader.feed_data(data)
                 if reader._over_limit():
                     await reader._wait_for_space()
             # EOF. Close before asking for the exit code: only now is the engine's ExitCode trustworthy.
             await stream.close()
-            self._exit_code = await execs.exit_code(self._eng, self._exec_id)
+            self._exit_code = await self._eng.execs.exit_code(self._exec_id)
         except asyncio.CancelledError:
             if not self._timed_out:
                 raise
@@ -218,10 +219,10 @@ class ContainerProcess(Generic[T]):
         if self._past_deadline():
             self._returncode = -1
             return -1
-        info = await execs.inspect_exec(self._eng, self._exec_id)
-        if not info.get("Running") and info.get("ExitCode") is not None:
+        info = await self._eng.execs.inspect(self._exec_id)
+        if not info.running and info.exit_code is not None:
             # The stream is still open (we never abandon it), so this is the real code, not the 126 of a drop.
-            self._returncode = int(info["ExitCode"])
+            self._returncode = info.exit_code
             return self._returncode
         return None
 
@@ -244,7 +245,7 @@ class ContainerProcess(Generic[T]):
             raise InvalidError("resize() needs a process started with pty=True")
         if not (isinstance(rows, int) and isinstance(cols, int) and rows > 0 and cols > 0):
             raise InvalidError(f"rows and cols must be positive integers, got {rows!r} x {cols!r}")
-        await execs.resize_exec(self._eng, self._exec_id, rows=rows, cols=cols)
+        await self._eng.execs.resize(self._exec_id, rows=rows, cols=cols)
 
     async def attach(self) -> None:
         """Interactive terminal bridge (``modal shell``): not supported by the local backend."""
@@ -253,7 +254,7 @@ class ContainerProcess(Generic[T]):
 
 async def _enforce_deadline(
     ref: weakref.ref[ContainerProcess[Any]],
-    eng: Engine,
+    eng: EngineAPI,
     cid: str,
     process_id: str,
     exec_id: str,
@@ -269,10 +270,10 @@ async def _enforce_deadline(
     try:
         root_pid: int | None = None
         with contextlib.suppress(Error):
-            info = await execs.inspect_exec(eng, exec_id)
-            if info.get("Running") and info.get("Pid"):
-                root_pid = int(info["Pid"])
-        await execs.kill_marked_processes(eng, cid, MARKER_ENV, process_id, root_pid=root_pid)
+            info = await eng.execs.inspect(exec_id)
+            if info.running and info.pid:
+                root_pid = info.pid
+        await eng.execs.kill_marked(cid, MARKER_ENV, process_id, root_pid=root_pid)
     except Exception:
         # Nobody awaits this task: report here. The sandbox's own deadline still bounds the processes.
         logger.warning("could not kill exec %s at its timeout", process_id, exc_info=True)
@@ -333,12 +334,10 @@ async def start_exec(
 
     eng = await get_engine()
     try:
-        exec_id = await execs.create_exec(eng, cid, args, env=merged_env, workdir=workdir, tty=pty)
-        stream = await execs.start_exec(eng, exec_id, tty=pty)
-    except (ConflictError, NotFoundError) as e:
-        if isinstance(e, NotFoundError) or "not running" in str(e) or "is paused" in str(e):
-            raise ConflictError("Sandbox already finished") from None
-        raise
+        exec_id = await eng.execs.create(cid, ExecSpec(cmd=args, env=merged_env, workdir=workdir, tty=pty))
+        stream = await eng.execs.start(exec_id, tty=pty)
+    except (ContainerNotRunning, NoSuchContainer, NoSuchExec):
+        raise ConflictError("Sandbox already finished") from None
     try:
         proc: ContainerProcess[Any] = ContainerProcess(
             eng=eng,

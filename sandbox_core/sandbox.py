@@ -20,16 +20,16 @@ from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, 
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import _lifecycle
-from ._engine import containers
+from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
-from ._engine.client import Engine, get_engine
+from ._engine.errors import NameConflict, NoSuchContainer
+from ._engine.values import ContainerSpec
 from ._ids import SANDBOX_ID_RE, is_valid_object_name, new_id
 from ._validation import validate_argv
 from .app import App
 from .exception import (
     AlreadyExistsError,
     ClientClosed,
-    ConflictError,
     InvalidError,
     NotFoundError,
     SandboxTerminatedError,
@@ -176,12 +176,11 @@ class Sandbox:
         raise InvalidError(f"Class {type(self).__name__} has no constructor. Use class constructor methods instead.")
 
     @classmethod
-    def _from_container(cls, summary: Mapping[str, Any]) -> Sandbox:
-        """A handle from a container's labels (``summary`` is an inspect ``Config`` or a list item)."""
-        lbl: Mapping[str, str] = summary.get("Labels") or {}
+    def _from_container(cls, container_id: str, lbl: Mapping[str, str]) -> Sandbox:
+        """A handle on container ``container_id`` from its labels."""
         obj = object.__new__(cls)
         obj._object_id = str(lbl[L.SANDBOX_ID])
-        obj._container_id = str(summary["Id"])
+        obj._container_id = container_id
         obj._app_id = lbl.get(L.APP_ID, "")
         obj._name = lbl.get(L.NAME) or None
         obj._pty = lbl.get(L.PTY) == "1"
@@ -357,11 +356,11 @@ class Sandbox:
         img = image if image is not None else Image._default()
         if not isinstance(img, Image):
             raise InvalidError(f"image must be an Image, got {type(img).__name__}")
-        image_id = await img._resolve(eng)
+        image_info = await img._resolve(eng)
         t_image = time.monotonic()
 
         cmd: list[str] | None = list(args) if args else None
-        if cmd is None and not img._config.get("Cmd") and not img._config.get("Entrypoint"):
+        if cmd is None and not image_info.cmd and not image_info.entrypoint:
             cmd = ["sleep", "172800"]
         sandbox_id = new_id("sb")
         retention = _lifecycle.retention_seconds()
@@ -383,8 +382,8 @@ class Sandbox:
             sb_labels[L.IDLE_TIMEOUT] = str(idle_timeout)
         for k, v in (tags or {}).items():
             sb_labels[L.TAG_PREFIX + k] = v
-        spec = containers.ContainerSpec(
-            image=image_id,
+        spec = ContainerSpec(
+            image=image_info.id,
             labels=sb_labels,
             cmd=cmd,
             env=merged_env,
@@ -402,7 +401,7 @@ class Sandbox:
         creating = asyncio.ensure_future(_create_claiming_name(eng, spec, cname, name))
         try:
             cid = await asyncio.shield(creating)
-            await containers.start(eng, cid)
+            await eng.containers.start(cid)
         except BaseException:
             # Failed or cancelled midway. A create request already sent completes on the engine even if we stop
             # waiting, so let it finish, then remove whatever carries this sandbox's id; shielded, so that the
@@ -415,7 +414,7 @@ class Sandbox:
             await asyncio.shield(cleanup())
             raise
         _lifecycle.ensure_supervisor(eng)
-        sb = Sandbox._from_container({"Id": cid, "Labels": sb_labels})
+        sb = Sandbox._from_container(cid, sb_labels)
         if pty:
             rows, cols = _window_size(pty_info)
             if rows and cols:
@@ -448,13 +447,12 @@ class Sandbox:
         if client is not None:
             raise InvalidError("client is not supported by the local backend")
         eng = await get_engine()
-        if SANDBOX_ID_RE.match(sandbox_id):
-            found = await containers.list_(eng, L.label_filter(f"{L.SANDBOX_ID}={sandbox_id}"), all=True)
-        else:
-            found = []
+        found = (
+            await eng.containers.list({L.SANDBOX_ID: sandbox_id}, all=True) if SANDBOX_ID_RE.match(sandbox_id) else []
+        )
         if not found:
             raise NotFoundError(f"Sandbox with id {sandbox_id} not found")
-        sb = Sandbox._from_container(found[0])
+        sb = Sandbox._from_container(found[0].id, found[0].labels)
         await sb._refresh()
         return sb
 
@@ -468,12 +466,10 @@ class Sandbox:
         if client is not None:
             raise InvalidError("client is not supported by the local backend")
         eng = await get_engine()
-        found = await containers.list_(
-            eng, L.label_filter(f"{L.APP_NAME}={app_name}", f"{L.NAME}={name}", f"{L.KIND}={L.KIND_SANDBOX}"), all=False
-        )
+        found = await eng.containers.list({L.APP_NAME: app_name, L.NAME: name, L.KIND: L.KIND_SANDBOX}, all=False)
         if not found:
             raise NotFoundError(f"Sandbox with name '{name}' not found in App '{app_name}'")
-        return Sandbox._from_container(found[0])
+        return Sandbox._from_container(found[0].id, found[0].labels)
 
     @staticmethod
     async def list(
@@ -487,20 +483,19 @@ class Sandbox:
         ):
             raise InvalidError("tags must be a dict[str, str]")
         eng = await get_engine()
-        pairs = [f"{L.KIND}={L.KIND_SANDBOX}"]
+        query: dict[str, str | None] = {L.KIND: L.KIND_SANDBOX}
         if app_id is not None:
-            pairs.append(f"{L.APP_ID}={app_id}")
-        running = await containers.list_(eng, L.label_filter(*pairs), all=False)
+            query[L.APP_ID] = app_id
+        running = await eng.containers.list(query, all=False)
         overrides = await _lifecycle.latest_tag_records(eng) if tags else {}
-        for item in sorted(running, key=lambda c: c.get("Created", 0), reverse=True):
+        for item in sorted(running, key=lambda c: c.created_at, reverse=True):
             if tags:
-                sid = item["Labels"][L.SANDBOX_ID]
-                current = overrides.get(sid)
+                current = overrides.get(item.labels[L.SANDBOX_ID])
                 if current is None:
-                    current = _lifecycle.tags_from_labels(item["Labels"])
+                    current = _lifecycle.tags_from_labels(item.labels)
                 if any(current.get(k) != v for k, v in tags.items()):
                     continue
-            yield Sandbox._from_container(item)
+            yield Sandbox._from_container(item.id, item.labels)
 
     # ------------------------------------------------------------------------------------------ object model
 
@@ -539,8 +534,8 @@ class Sandbox:
             return self._result
         eng = await get_engine()
         try:
-            info = await containers.inspect(eng, self._container_id)
-        except NotFoundError:
+            info = await eng.containers.inspect(self._container_id)
+        except NoSuchContainer:
             raise NotFoundError(
                 f"Sandbox {self._object_id} no longer exists (finished sandboxes are removed after their retention "
                 "period)"
@@ -571,8 +566,8 @@ class Sandbox:
         while await self._refresh() is None:
             eng = await get_engine()
             try:
-                await containers.wait_not_running(eng, self._container_id)
-            except NotFoundError:
+                await eng.containers.wait(self._container_id)
+            except NoSuchContainer:
                 pass  # removed meanwhile: _refresh reports it
         if self._status == _lifecycle.TIMEOUT:
             raise SandboxTimeoutError()
@@ -617,8 +612,8 @@ class Sandbox:
         rec = await _lifecycle.latest_tag_records(eng, self._object_id)
         if self._object_id in rec:
             return rec[self._object_id]
-        info = await containers.inspect(eng, self._container_id)
-        return _lifecycle.tags_from_labels(info["Config"].get("Labels") or {})
+        info = await eng.containers.inspect(self._container_id)
+        return _lifecycle.tags_from_labels(info.labels)
 
     async def set_tags(self, tags: dict[str, str], *, client: None = None) -> None:
         """Replace the sandbox's tags (``{}`` clears them). Visible to every process at once.
@@ -791,30 +786,28 @@ class Sandbox:
             yield event
 
 
-async def _remove_by_sandbox_id(eng: Engine, sandbox_id: str) -> None:
+async def _remove_by_sandbox_id(eng: EngineAPI, sandbox_id: str) -> None:
     with contextlib.suppress(Exception):
-        for item in await containers.list_(eng, L.label_filter(f"{L.SANDBOX_ID}={sandbox_id}"), all=True):
-            await containers.remove(eng, item["Id"])
+        for item in await eng.containers.list({L.SANDBOX_ID: sandbox_id}, all=True):
+            await eng.containers.remove(item.id)
 
 
-async def _create_claiming_name(eng: Engine, spec: containers.ContainerSpec, cname: str, name: str | None) -> str:
+async def _create_claiming_name(eng: EngineAPI, spec: ContainerSpec, cname: str, name: str | None) -> str:
     """Create the container; for a named sandbox, take the name over from a *finished* holder."""
     for _ in range(5):
         try:
-            return await containers.create(eng, spec, cname)
-        except ConflictError:
+            return await eng.containers.create(spec, cname)
+        except NameConflict:
             if name is None:
                 raise
             try:
-                holder = await containers.inspect(eng, cname)
-            except NotFoundError:
+                holder = await eng.containers.inspect(cname)
+            except NoSuchContainer:
                 continue  # released meanwhile: retry
-            state = holder.get("State") or {}
-            if state.get("Running") or state.get("Status") == "created":
+            if holder.state.running or holder.state.status == "created":
                 raise AlreadyExistsError(f"Sandbox with name '{name}' already exists") from None
-            holder_id = (holder["Config"].get("Labels") or {}).get(L.SANDBOX_ID) or holder["Id"][:12]
             try:
-                await containers.rename(eng, holder["Id"], holder_id)
-            except (ConflictError, NotFoundError):
+                await eng.containers.rename(holder.id, holder.labels.get(L.SANDBOX_ID) or holder.id[:12])
+            except (NameConflict, NoSuchContainer):
                 continue
     raise AlreadyExistsError(f"Sandbox with name '{name}' already exists")

@@ -27,7 +27,7 @@ import sandbox_core.process as _i_process
 import sandbox_core.sandbox as _i_sandbox
 import sandbox_core.streams as _i_streams
 import sandbox_core_sync._runtime as _rt
-from sandbox_core._sweep import SweepResult
+from sandbox_core._lifecycle import SweepResult
 from sandbox_core.file_io import T as T_3
 from sandbox_core.filesystem import FileWatchEvent, FileWatchEventType
 from sandbox_core.image import Image

@@ -25,7 +25,9 @@ import pytest
 import pytest_asyncio
 
 import sandbox_core as sc
+from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
+from sandbox_core._engine.docker.engine import DockerEngine
 
 RUN_ID = os.environ.get("SANDBOX_CORE_TEST_RUN") or uuid.uuid4().hex[:10]
 os.environ["SANDBOX_CORE_TEST_RUN"] = RUN_ID
@@ -61,6 +63,32 @@ def _engine() -> None:
     for image in (BUSYBOX, BUSYBOX_USER, NOSHELL):
         if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
             pytest.exit(f"image {image} is missing: run scripts/build-images.sh", 2)
+
+
+async def docker_engine() -> DockerEngine:
+    """The running loop's engine, which these tests know to be the Docker implementation."""
+    eng = await get_engine()
+    assert isinstance(eng, DockerEngine)
+    return eng
+
+
+def container_id(sb: sc.Sandbox) -> str:
+    """The engine id of ``sb``'s container, found by its sandbox-id label (as any client could)."""
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--no-trunc", "--filter", f"label={L.SANDBOX_ID}={sb.object_id}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert len(out) == 1, out
+    return out[0]
+
+
+def docker_inspect(sb: sc.Sandbox) -> dict[str, Any]:
+    """The engine's own description of ``sb``'s container (``docker inspect``), independent of our parsing."""
+    out = subprocess.run(["docker", "inspect", container_id(sb)], capture_output=True, text=True, check=True).stdout
+    info: dict[str, Any] = json.loads(out)[0]
+    return info
 
 
 def _volume_labels(name: str) -> dict[str, str] | None:

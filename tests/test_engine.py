@@ -18,9 +18,8 @@ import pytest
 
 import sandbox_core as sc
 from sandbox_core import exception as exc
-from sandbox_core._engine import client as engine_client
 
-from .conftest import BUSYBOX, RUN_ID, app_name
+from .conftest import BUSYBOX, RUN_ID, app_name, container_id, docker_engine
 
 
 def _free_port() -> int:
@@ -85,13 +84,13 @@ def test_docker_host_tcp_is_honoured(run_py) -> None:  # type: ignore[no-untyped
 import asyncio, os
 os.environ["DOCKER_HOST"] = "tcp://127.0.0.1:{port}"
 import sandbox_core as sc
-from sandbox_core._engine.client import get_engine
+from sandbox_core._engine import get_engine
 async def main():
     eng = await get_engine()
     app = await sc.App.lookup({app_name("tcp")!r}, create_if_missing=True)
     sb = await sc.Sandbox.create("sh", "-c", "exit 7", app=app, image=sc.Image.from_registry({BUSYBOX!r}))
     await sb.wait()
-    print(eng.address.url, eng.address.is_local, eng.api_version, sb.returncode)
+    print(eng.client.address.url, eng.client.address.is_local, eng.client.api_version, sb.returncode)
 asyncio.run(main())
 """,
             timeout=120,
@@ -124,32 +123,32 @@ gc.collect()
 
 
 async def test_api_version_is_pinned() -> None:
-    eng = await engine_client.get_engine()
-    assert eng.api_version.startswith("v1.")
-    assert eng.docker.api_version == eng.api_version  # every URL carries it; no per-request negotiation
+    eng = await docker_engine()
+    assert eng.client.api_version.startswith("v1.")
+    assert eng.client.docker.api_version == eng.client.api_version  # every URL carries it
 
 
 async def test_engine_errors_are_translated() -> None:
-    eng = await engine_client.get_engine()
+    client = (await docker_engine()).client
     with pytest.raises(exc.NotFoundError) as info:
-        await eng.request_json("GET", "containers/does-not-exist/json", "inspect")
+        await client.request_json("GET", "containers/does-not-exist/json", "inspect")
     assert info.value.engine_status == 404
     with pytest.raises(exc.InvalidError) as bad:
-        await eng.request_json("POST", "containers/create", "create", body={"Image": ""})
+        await client.request_json("POST", "containers/create", "create", body={"Image": ""})
     assert bad.value.engine_status == 400
     assert type(bad.value).__module__ == "sandbox_core.exception"
 
 
 async def test_requests_have_a_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
-    eng = await engine_client.get_engine()
-    monkeypatch.setattr(eng, "request_timeout", 0.5)
+    client = (await docker_engine()).client
+    monkeypatch.setattr(client, "request_timeout", 0.5)
     # A wait on a running container never answers by itself: the deadline turns it into TimeoutError.
     app = await sc.App.lookup(app_name(), create_if_missing=True)
     sb = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX))
     try:
         t0 = time.monotonic()
         with pytest.raises(exc.TimeoutError, match="did not answer in time"):
-            await eng.request_json("POST", f"containers/{sb._container_id}/wait", "wait")
+            await client.request_json("POST", f"containers/{container_id(sb)}/wait", "wait")
         assert time.monotonic() - t0 < 10
     finally:
         monkeypatch.undo()

@@ -10,7 +10,10 @@ import time
 import pytest
 
 import sandbox_core as sc
+from sandbox_core._engine.docker.execs import DockerExecs
 from sandbox_core.exception import ClientClosed, ConflictError, InvalidError
+
+from .conftest import container_id, docker_engine
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -324,22 +327,19 @@ async def test_wait_after_reading_a_little_does_not_deadlock(sandbox: sc.Sandbox
 
 
 async def test_timeout_kills_without_a_shell_in_the_image(app: sc.App) -> None:
-    from sandbox_core._engine import execs
-    from sandbox_core._engine.client import get_engine
-
     sb = await sc.Sandbox.create(app=app, image=sc.Image.from_registry("sandbox-core/noshell:1"), timeout=60)
     try:
-        eng = await get_engine()
-        before = await execs.container_host_pids(eng, sb._container_id)
+        containers, ref = (await docker_engine()).containers, container_id(sb)
+        before = await containers.host_pids(ref)
         p = await sb.exec("sleep", "1000", timeout=1)
         for _ in range(100):  # the engine reports the exec before runc has started it: poll until it shows
-            if len(await execs.container_host_pids(eng, sb._container_id)) == len(before) + 1:
+            if len(await containers.host_pids(ref)) == len(before) + 1:
                 break
             await asyncio.sleep(0.05)
         else:
             raise AssertionError("the exec never appeared")
         assert await p.wait() == -1
-        assert await execs.container_host_pids(eng, sb._container_id) == before
+        assert await containers.host_pids(ref) == before
     finally:
         await sb.terminate()
 
@@ -347,12 +347,10 @@ async def test_timeout_kills_without_a_shell_in_the_image(app: sc.App) -> None:
 async def test_timeout_kill_falls_back_to_an_exec_when_host_pids_are_not_visible(
     sandbox: sc.Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sandbox_core._engine import execs
-
     async def not_visible(*args: object) -> None:
         return None  # as when the engine runs in another pid namespace (a remote engine)
 
-    monkeypatch.setattr(execs, "_kill_from_host", not_visible)
+    monkeypatch.setattr(DockerExecs, "_kill_from_host", not_visible)
     p = await sandbox.exec("sh", "-c", "sleep 1000 & sleep 1000", timeout=1)
     assert await p.wait() == -1
     assert "sleep 1000" not in await _ps(sandbox)

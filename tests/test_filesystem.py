@@ -17,8 +17,8 @@ import pytest_asyncio
 
 import sandbox_core as sc
 from sandbox_core import filesystem as fsmod
-from sandbox_core._engine import archive
-from sandbox_core._engine.client import get_engine
+from sandbox_core._engine import tar
+from sandbox_core._engine.docker import archive
 from sandbox_core.exception import (
     ClientClosed,
     InvalidError,
@@ -32,7 +32,7 @@ from sandbox_core.exception import (
     SandboxFilesystemPermissionError,
 )
 
-from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL
+from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL, container_id, docker_engine
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -56,24 +56,24 @@ async def usb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
     """A sandbox whose image runs as uid 1000, with root-only fixtures made through the engine (as root)."""
     s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX_USER), timeout=600)
     try:
-        eng = await get_engine()
+        eng = await docker_engine()
         body = b"".join(
             [
-                archive.tar_header(b"opt/" + b"secret", mode=0o700, directory=True),
-                archive.tar_header(b"opt/" + b"secret/f", size=3, mode=0o600),
-                b"abc" + archive.tar_padding(3),
-                archive.tar_header(b"opt/" + b"locked", mode=0o755, directory=True),
-                archive.tar_header(b"opt/" + b"locked/ro", size=2, mode=0o644),
-                b"ro" + archive.tar_padding(2),
-                archive.tar_header(b"opt/" + b"locked/sub", mode=0o755, directory=True),
-                archive.TAR_END,
+                tar.tar_header(b"opt/" + b"secret", mode=0o700, directory=True),
+                tar.tar_header(b"opt/" + b"secret/f", size=3, mode=0o600),
+                b"abc" + tar.tar_padding(3),
+                tar.tar_header(b"opt/" + b"locked", mode=0o755, directory=True),
+                tar.tar_header(b"opt/" + b"locked/ro", size=2, mode=0o644),
+                b"ro" + tar.tar_padding(2),
+                tar.tar_header(b"opt/" + b"locked/sub", mode=0o755, directory=True),
+                tar.TAR_END,
             ]
         )
 
         async def gen() -> AsyncIterator[bytes]:
             yield body
 
-        await archive.put_archive(eng, s._container, b"/", gen())
+        await eng.archive.put(container_id(s), b"/", gen())
         yield s
     finally:
         await s.terminate()
@@ -270,17 +270,17 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
 
     # a failure in the middle of the stream: the engine connection breaks after the first chunk
     await fs.write_bytes(os.urandom(8 << 20), "/tmp/ctl/big")
-    real_read = archive.TarReader.read
+    real_read = tar.TarReader.read
     calls = 0
 
-    async def broken_read(self: archive.TarReader, n: int) -> bytes:
+    async def broken_read(self: tar.TarReader, n: int) -> bytes:
         nonlocal calls
         calls += 1
         if calls > 1:
             raise sc.exception.ServiceError("the archive stream from the engine broke off (simulated)")
         return await real_read(self, n)
 
-    monkeypatch.setattr(archive.TarReader, "read", broken_read)
+    monkeypatch.setattr(tar.TarReader, "read", broken_read)
     with pytest.raises(NotFoundError, match="The Sandbox is unavailable"):
         await fs.copy_to_local("/tmp/ctl/big", dst)
     assert calls == 2
@@ -718,11 +718,11 @@ async def test_engine_messages_are_sanitised() -> None:
         archive.sanitize("Could not find the file /nope in container 0619d82e8f6e") == "Could not find the file /nope"
     )
     hostile = 'Error processing tar file(exit status 1): cannot overwrite non-directory "/x cannot overwrite directory'
-    assert archive._classify(500, hostile + ' is a directory" with directory "/"').kind == "exists"  # type: ignore[union-attr]
+    assert archive.classify(500, hostile + ' is a directory" with directory "/"', "w").kind == "exists"  # type: ignore[attr-defined]
     real = 'Error processing tar file(exit status 1): cannot overwrite directory "/tmp/d/x" with non-directory "/tmp/d"'
-    assert archive._classify(500, real).kind == "is_a_directory"  # type: ignore[union-attr]
-    assert archive._classify(500, "lstat /tmp/a: not a directory: x/: no such file or directory").kind == "missing"  # type: ignore[union-attr]
-    assert isinstance(archive._classify(404, "No such container: abc"), NotFoundError)
+    assert archive.classify(500, real, "w").kind == "is_a_directory"  # type: ignore[attr-defined]
+    assert archive.classify(500, "lstat /tmp/a: not a directory: x/: no such file or directory", "r").kind == "missing"  # type: ignore[attr-defined]
+    assert isinstance(archive.classify(404, "No such container: abc", "r"), NotFoundError)
     assert archive.go_mode_to_posix(2147484141) == stat.S_IFDIR | 0o755
     assert archive.go_mode_to_posix(134218239) == stat.S_IFLNK | 0o777
     assert archive.go_mode_to_posix(420 | (1 << 23)) == stat.S_IFREG | stat.S_ISUID | 0o644

@@ -8,22 +8,23 @@ import json
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 import sandbox_core as sc
+from sandbox_core import _lifecycle
 from sandbox_core import exception as exc
-from sandbox_core._engine import containers
+from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
-from sandbox_core._engine.client import get_engine
-from sandbox_core._ids import SANDBOX_ID_RE
-from sandbox_core._lifecycle import parse_engine_time
+from sandbox_core._engine.values import ContainerSpec, parse_engine_time
+from sandbox_core._ids import SANDBOX_ID_RE, new_id
 
-from .conftest import BUSYBOX, REPO, app_name
+from .conftest import BUSYBOX, REPO, app_name, docker_inspect
 
 
 async def inspect(sb: sc.Sandbox) -> dict:
-    return await containers.inspect(await get_engine(), sb._container_id)
+    return docker_inspect(sb)
 
 
 async def lifetime(sb: sc.Sandbox) -> float:
@@ -542,9 +543,7 @@ async def test_sweep_removes_finished_sandboxes_after_retention(app: sc.App, ima
     with pytest.raises(exc.NotFoundError):
         await sc.Sandbox.from_id(sb.object_id)
     eng = await get_engine()
-    from sandbox_core._engine import records
-
-    assert await records.find(eng, f"{L.SANDBOX_ID}={sb.object_id}") == []
+    assert await eng.records.find({L.SANDBOX_ID: sb.object_id}) == []
 
 
 async def test_sweep_everything_clears_an_app(image: sc.Image) -> None:
@@ -561,23 +560,18 @@ async def test_sweep_everything_clears_an_app(image: sc.Image) -> None:
 async def test_enforce_wakes_at_the_deadline_of_a_sandbox_still_being_started(app: sc.App, image: sc.Image) -> None:
     """A sandbox listed between create and start must still bring the supervisor back by its deadline, even when
     the start event is never seen (CI once lost it and the sandbox outlived its timeout by 6 s)."""
-    import time
-
-    from sandbox_core import _lifecycle
-    from sandbox_core._ids import new_id
-
     eng = await get_engine()
     deadline = time.time() + 4
     sid = new_id("sb")
     labels = L.owned(L.KIND_SANDBOX, **{L.SANDBOX_ID: sid, L.APP_ID: app.app_id, L.DEADLINE: f"{deadline:.3f}"})
-    image_id = await image._resolve(eng)
-    cid = await containers.create(eng, containers.ContainerSpec(image=image_id, labels=labels), f"sandbox-core.{sid}")
+    image_id = (await image._resolve(eng)).id
+    cid = await eng.containers.create(ContainerSpec(image=image_id, labels=labels), f"sandbox-core.{sid}")
     try:
         result = await _lifecycle.enforce(eng, time.time(), app_id=app.app_id)
-        assert result["next_wake"] == pytest.approx(deadline, abs=1e-3)
-        assert (await containers.inspect(eng, cid))["State"]["Status"] == "created"
+        assert result.next_wake == pytest.approx(deadline, abs=1e-3)
+        assert (await eng.containers.inspect(cid)).state.status == "created"
     finally:
-        await containers.remove(eng, cid)
+        await eng.containers.remove(cid)
 
 
 # ------------------------------------------------------------------------------------------- engine errors
@@ -629,7 +623,7 @@ async def test_cancelled_create_leaves_no_container(image: sc.Image) -> None:
             await sb.terminate(wait=True)
             await sc.sweep(app_id=app.app_id, everything=True)
             app = await sc.App.lookup(app_name("cancel"), create_if_missing=True)
-        left = await containers.list_(eng, L.label_filter(f"{L.APP_ID}={app.app_id}"), all=True)
+        left = await eng.containers.list({L.APP_ID: app.app_id}, all=True)
         assert left == [], (delay, left)
     assert cancelled >= 3  # the early delays really did interrupt create midway
 
