@@ -21,18 +21,17 @@ import posixpath
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, Generic, cast
 
 from . import exception as exc
 from ._engine import get_engine
 from .filesystem import UNAVAILABLE
+from .streams import T
 from .types import FileWatchEvent, FileWatchEventType
 
 if TYPE_CHECKING:
     from .filesystem import SandboxFilesystem
     from .sandbox import Sandbox
-
-T = TypeVar("T", str, bytes)
 
 #: Largest single ``read(n)`` request (Modal's limit).
 READ_FILE_SIZE_LIMIT = 100 * 1024 * 1024

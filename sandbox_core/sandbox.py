@@ -25,11 +25,12 @@ from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer
 from ._engine.values import ContainerSpec
 from ._ids import SANDBOX_ID_RE, is_valid_object_name, new_id
+from ._link import SandboxLink
+from ._stdio import EntrypointStdio
 from ._validation import validate_argv
 from .app import App
 from .exception import (
     AlreadyExistsError,
-    ClientClosed,
     InvalidError,
     NotFoundError,
     SandboxTerminatedError,
@@ -37,13 +38,13 @@ from .exception import (
     deprecation_warning,
 )
 from .image import Image
+from .process import ContainerProcess, start_exec
 from .secret import Secret, merge_env
 from .streams import StreamReader, StreamType, StreamWriter
 
 if TYPE_CHECKING:
     from .file_io import FileIO
     from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem
-    from .process import ContainerProcess
 
 logger = logging.getLogger("sandbox_core")
 
@@ -53,7 +54,6 @@ DEFAULT_PIDS_LIMIT = 4096
 #: Capabilities dropped from the engine's default set: raw sockets (spoofing), device nodes, audit log writes.
 DROPPED_CAPABILITIES = ("NET_RAW", "MKNOD", "AUDIT_WRITE")
 _ENV_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_DETACHED_MSG = "Unable to perform operation on a detached sandbox"
 
 
 def _validate_env_keys(env: Mapping[str, str]) -> None:
@@ -141,36 +141,13 @@ class Sandbox:
     construction raises ``InvalidError``.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_app_id",
-        "_container_id",
-        "_detached",
-        "_filesystem",
-        "_idle_timeout",
-        "_name",
-        "_object_id",
-        "_pty",
-        "_result",
-        "_status",
-        "_stderr",
-        "_stdin",
-        "_stdout",
-    )
+    __slots__ = ("__weakref__", "_filesystem", "_link", "_name", "_object_id", "_stdio")
 
     _object_id: str
-    _container_id: str
-    _app_id: str
     _name: str | None
-    _pty: bool
-    _detached: bool
-    _result: int | None
-    _status: str | None
-    _stdout: StreamReader[str] | None
-    _stderr: StreamReader[str] | None
-    _stdin: StreamWriter | None
+    _link: SandboxLink
+    _stdio: EntrypointStdio
     _filesystem: SandboxFilesystem | None
-    _idle_timeout: float | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise InvalidError(f"Class {type(self).__name__} has no constructor. Use class constructor methods instead.")
@@ -179,18 +156,10 @@ class Sandbox:
     def _from_container(cls, container_id: str, lbl: Mapping[str, str]) -> Sandbox:
         """A handle on container ``container_id`` from its labels."""
         obj = object.__new__(cls)
-        obj._object_id = str(lbl[L.SANDBOX_ID])
-        obj._container_id = container_id
-        obj._app_id = lbl.get(L.APP_ID, "")
+        obj._link = SandboxLink.from_labels(container_id, lbl)
+        obj._object_id = obj._link.sandbox_id
         obj._name = lbl.get(L.NAME) or None
-        obj._pty = lbl.get(L.PTY) == "1"
-        obj._idle_timeout = float(lbl[L.IDLE_TIMEOUT]) if L.IDLE_TIMEOUT in lbl else None
-        obj._detached = False
-        obj._result = None
-        obj._status = None
-        obj._stdout = None
-        obj._stderr = None
-        obj._stdin = None
+        obj._stdio = EntrypointStdio(obj._link)
         obj._filesystem = None
         return obj
 
@@ -418,9 +387,7 @@ class Sandbox:
         if pty:
             rows, cols = _window_size(pty_info)
             if rows and cols:
-                from ._stdio import resize_tty
-
-                await resize_tty(sb, rows, cols)
+                await sb._stdio.resize(rows, cols)
         if verbose:
             logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
         logger.debug(
@@ -514,14 +481,12 @@ class Sandbox:
         return self
 
     def _check_attached(self) -> None:
-        if self._detached:
-            raise ClientClosed(_DETACHED_MSG)
+        self._link.check_attached()
 
     @property
     def _container(self) -> str:
         """The engine container id. Raises ``ClientClosed`` after ``detach``."""
-        self._check_attached()
-        return self._container_id
+        return self._link.ref
 
     def __repr__(self) -> str:
         return f"Sandbox({self._object_id})"
@@ -529,28 +494,13 @@ class Sandbox:
     # ------------------------------------------------------------------------------------------------ status
 
     async def _refresh(self) -> int | None:
-        """Read the engine's state into ``_result``/``_status``; returns the returncode (None while running)."""
-        if self._result is not None:
-            return self._result
-        eng = await get_engine()
-        try:
-            info = await eng.containers.inspect(self._container_id)
-        except NoSuchContainer:
-            raise NotFoundError(
-                f"Sandbox {self._object_id} no longer exists (finished sandboxes are removed after their retention "
-                "period)"
-            ) from None
-        status, code = await _lifecycle.result_of(eng, self._object_id, info)
-        if status is not None:
-            self._status = status
-            self._result = code
-        return self._result
+        return await self._link.refresh()
 
     @property
     def returncode(self) -> int | None:
         """The exit code once known (updated by ``wait``/``poll``/``from_id``): 137 after ``terminate``, 124
         after the lifetime ``timeout``, otherwise the entrypoint's code; None while running. Works after detach."""
-        return self._result
+        return self._link.result
 
     async def poll(self) -> int | None:
         """Return the returncode without blocking (None while running). Never raises for timeout/termination."""
@@ -563,15 +513,16 @@ class Sandbox:
         Raises ``SandboxTimeoutError`` if it passed its lifetime ``timeout`` (always), ``SandboxTerminatedError``
         if it was terminated and ``raise_on_termination``. A non-zero exit does not raise.
         """
-        while await self._refresh() is None:
+        link = self._link
+        while await link.refresh() is None:
             eng = await get_engine()
             try:
-                await eng.containers.wait(self._container_id)
+                await eng.containers.wait(link.container_id)
             except NoSuchContainer:
-                pass  # removed meanwhile: _refresh reports it
-        if self._status == _lifecycle.TIMEOUT:
+                pass  # removed meanwhile: refresh reports it
+        if link.status == _lifecycle.TIMEOUT:
             raise SandboxTimeoutError()
-        if self._status == _lifecycle.TERMINATED and raise_on_termination:
+        if link.status == _lifecycle.TERMINATED and raise_on_termination:
             raise SandboxTerminatedError()
 
     @overload
@@ -583,25 +534,23 @@ class Sandbox:
 
         With ``wait=True`` waits and returns the returncode (``SandboxTimeoutError`` if it had timed out).
         """
-        self._check_attached()
-        if await self._refresh() is None:
+        link = self._link
+        if await link.refresh() is None:
             eng = await get_engine()
-            await _lifecycle.end_sandbox(eng, self._object_id, self._container_id, self._app_id, _lifecycle.TERMINATED)
+            await _lifecycle.end_sandbox(eng, link.sandbox_id, link.ref, link.app_id, _lifecycle.TERMINATED)
         if wait:
             await self.wait(raise_on_termination=False)
-            assert self._result is not None
-            return self._result
+            assert link.result is not None
+            return link.result
         return None
 
     async def detach(self) -> None:
         """Release this handle's connections; afterwards only ``wait``, ``returncode`` and ``detach`` work (others
         raise ``ClientClosed``). Idempotent. The sandbox keeps running; ``from_id`` reconnects."""
-        if self._detached:
+        if self._link.detached:
             return
-        self._detached = True
-        from . import _stdio
-
-        await _stdio.close_streams(self)
+        self._link.detached = True
+        await self._stdio.close()
 
     # --------------------------------------------------------------------------------------------------- tags
 
@@ -612,7 +561,7 @@ class Sandbox:
         rec = await _lifecycle.latest_tag_records(eng, self._object_id)
         if self._object_id in rec:
             return rec[self._object_id]
-        info = await eng.containers.inspect(self._container_id)
+        info = await eng.containers.inspect(self._link.container_id)
         return _lifecycle.tags_from_labels(info.labels)
 
     async def set_tags(self, tags: dict[str, str], *, client: None = None) -> None:
@@ -629,7 +578,7 @@ class Sandbox:
         if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
             raise InvalidError("tags must be a dict[str, str]")
         eng = await get_engine()
-        await _lifecycle.write_tags(eng, self._object_id, self._app_id, tags)
+        await _lifecycle.write_tags(eng, self._object_id, self._link.app_id, tags)
 
     # ------------------------------------------------------------------------------------------ exec & stdio
 
@@ -684,10 +633,8 @@ class Sandbox:
 
         See ``process.start_exec`` for the checks (Modal's order) and the exec ``timeout`` contract.
         """
-        from .process import start_exec
-
         return await start_exec(
-            self,
+            self._link.ref,  # ClientClosed first, on a detached handle
             args,
             stdout=stdout,
             stderr=stderr,
@@ -705,31 +652,19 @@ class Sandbox:
     def stdout(self) -> StreamReader[str]:
         """The entrypoint's stdout as text lines, replayed from the beginning for every new handle."""
         self._check_attached()
-        if self._stdout is None:
-            from ._stdio import entrypoint_reader
-
-            self._stdout = entrypoint_reader(self, 1)
-        return self._stdout
+        return self._stdio.stdout
 
     @property
     def stderr(self) -> StreamReader[str]:
         """The entrypoint's stderr as text lines (empty with ``pty=True``)."""
         self._check_attached()
-        if self._stderr is None:
-            from ._stdio import entrypoint_reader
-
-            self._stderr = entrypoint_reader(self, 2)
-        return self._stderr
+        return self._stdio.stderr
 
     @property
     def stdin(self) -> StreamWriter:
         """The entrypoint's stdin."""
         self._check_attached()
-        if self._stdin is None:
-            from ._stdio import entrypoint_writer
-
-            self._stdin = entrypoint_writer(self)
-        return self._stdin
+        return self._stdio.stdin
 
     # ----------------------------------------------------------------------------------------------- files
 

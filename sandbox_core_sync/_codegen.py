@@ -122,9 +122,11 @@ MANIFEST = Manifest(
     exclude={},
     member_exclude={
         "StreamReader": {
-            "feed_data": "feeding side: called by the exec pump on the loop, never by users",
-            "feed_eof": "feeding side: called by the exec pump on the loop, never by users",
-            "set_exception": "feeding side: called by the exec pump on the loop, never by users",
+            "feed": "feeding side: called by the pump on the loop, never by users",
+            "feed_data": "feeding side: called by the pump on the loop, never by users",
+            "feed_eof": "feeding side: called by the pump on the loop, never by users",
+            "set_exception": "feeding side: called by the pump on the loop, never by users",
+            "release_unread": "feeding side: called by the reader's owner (ContainerProcess.wait), never by users",
         },
     },
     thread_safe={

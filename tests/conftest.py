@@ -202,10 +202,8 @@ async def sandbox(app: sc.App, image: sc.Image) -> AsyncIterator[sc.Sandbox]:
     try:
         yield sb
     finally:
-        if not sb._detached:
-            await sb.terminate()
-        else:
-            await (await sc.Sandbox.from_id(sb.object_id)).terminate()
+        # from_id: the test may have detached its handle
+        await (await sc.Sandbox.from_id(sb.object_id)).terminate()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
