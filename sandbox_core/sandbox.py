@@ -17,13 +17,14 @@ import re
 import shutil
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any, Literal, overload
 
-from . import _lifecycle
+from . import _lifecycle, file_io
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer
 from ._engine.values import ContainerSpec
+from ._fs.ops import FileOps
 from ._ids import SANDBOX_ID_RE, is_valid_object_name, new_id
 from ._link import SandboxLink
 from ._stdio import EntrypointStdio
@@ -37,14 +38,12 @@ from .exception import (
     SandboxTimeoutError,
     deprecation_warning,
 )
+from .file_io import FileIO
+from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem
 from .image import Image
 from .process import ContainerProcess, start_exec
 from .secret import Secret, merge_env
 from .streams import StreamReader, StreamType, StreamWriter
-
-if TYPE_CHECKING:
-    from .file_io import FileIO
-    from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem
 
 logger = logging.getLogger("sandbox_core")
 
@@ -483,11 +482,6 @@ class Sandbox:
     def _check_attached(self) -> None:
         self._link.check_attached()
 
-    @property
-    def _container(self) -> str:
-        """The engine container id. Raises ``ClientClosed`` after ``detach``."""
-        return self._link.ref
-
     def __repr__(self) -> str:
         return f"Sandbox({self._object_id})"
 
@@ -673,38 +667,29 @@ class Sandbox:
         """File operations on the sandbox (``read_bytes``, ``write_text``, ``list_files``, ``watch``, …)."""
         self._check_attached()
         if self._filesystem is None:
-            from .filesystem import SandboxFilesystem
-
-            self._filesystem = SandboxFilesystem._new(self)
+            self._filesystem = SandboxFilesystem._new(FileOps(self._link))
         return self._filesystem
+
+    @property
+    def _files(self) -> FileOps:
+        """The file operations ``filesystem`` and the deprecated file API share. ``ClientClosed`` after detach."""
+        return self.filesystem._ops
 
     async def open(self, path: str, mode: str = "r") -> FileIO[Any]:
         """Deprecated: open a file in the sandbox (use ``filesystem``)."""
-        self._check_attached()
-        from .file_io import open_file
-
-        return await open_file(self, path, mode)
+        return await file_io.open_file(self._files, path, mode)
 
     async def ls(self, path: str) -> builtins.list[str]:
         """Deprecated: names of the entries of directory ``path`` (use ``filesystem.list_files``)."""
-        self._check_attached()
-        from .file_io import legacy_ls
-
-        return await legacy_ls(self, path)
+        return await file_io.legacy_ls(self._files, path)
 
     async def mkdir(self, path: str, parents: bool = False) -> None:
         """Deprecated: create directory ``path`` (use ``filesystem.make_directory``)."""
-        self._check_attached()
-        from .file_io import legacy_mkdir
-
-        await legacy_mkdir(self, path, parents)
+        await file_io.legacy_mkdir(self._files, path, parents)
 
     async def rm(self, path: str, recursive: bool = False) -> None:
         """Deprecated: remove ``path`` (use ``filesystem.remove``)."""
-        self._check_attached()
-        from .file_io import legacy_rm
-
-        await legacy_rm(self, path, recursive)
+        await file_io.legacy_rm(self._files, path, recursive)
 
     async def watch(
         self,
@@ -714,10 +699,7 @@ class Sandbox:
         timeout: int | None = None,
     ) -> AsyncIterator[FileWatchEvent]:
         """Deprecated: watch ``path`` for changes (use ``filesystem.watch``)."""
-        self._check_attached()
-        from .file_io import legacy_watch
-
-        async for event in legacy_watch(self, path, filter, recursive, timeout):
+        async for event in file_io.legacy_watch(self._files, path, filter, recursive, timeout):
             yield event
 
 

@@ -19,6 +19,8 @@ import sandbox_core as sc
 from sandbox_core import filesystem as fsmod
 from sandbox_core._engine import tar
 from sandbox_core._engine.docker import archive
+from sandbox_core._fs import local
+from sandbox_core._fs.process import argv_path
 from sandbox_core.exception import (
     ClientClosed,
     InvalidError,
@@ -88,7 +90,7 @@ async def sh(s: sc.Sandbox, script: str, *args: str) -> tuple[int, bytes, bytes]
 
 def raw(path: str) -> str:
     """argv form of a path for ``sh``: exec args cannot carry non-UTF-8 bytes, so octal-escape like the library."""
-    return fsmod._arg(path.encode("utf-8", "surrogateescape"))
+    return argv_path(path.encode("utf-8", "surrogateescape"))
 
 
 def _names(directory: Path) -> list[str]:
@@ -301,7 +303,7 @@ async def test_copy_to_local_local_disk_failure_leaves_nothing(
     def no_space(fd: int, chunks: list[bytes], offset: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fsmod, "_write_all", no_space)
+    monkeypatch.setattr(local, "write_all", no_space)
     with pytest.raises(OSError, match="No space left on device"):
         await asyncio.wait_for(s.filesystem.copy_to_local("/tmp/disk-full.bin", dst), 60)
     assert dst.read_bytes() == b"original"
@@ -315,17 +317,17 @@ async def test_copy_to_local_writes_on_the_loop_until_a_write_is_slow(
 
     payload = os.urandom(6 << 20)
     await sb.filesystem.write_bytes(payload, "/tmp/slow-disk.bin")
-    real_write = fsmod._write_all
+    real_write = local.write_all
     threads: list[str] = []
     slow_after: int | None = None
 
     def recording(fd: int, chunks: list[bytes], offset: int) -> None:
         threads.append(threading.current_thread().name)
         if slow_after is not None and len(threads) > slow_after:
-            time.sleep(fsmod.SLOW_WRITE * 2)  # as a throttled disk would
+            time.sleep(local.SLOW_WRITE * 2)  # as a throttled disk would
         real_write(fd, chunks, offset)
 
-    monkeypatch.setattr(fsmod, "_write_all", recording)
+    monkeypatch.setattr(local, "write_all", recording)
     main = threading.current_thread().name
     await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "fast.bin")
     assert (tmp_path / "fast.bin").read_bytes() == payload
@@ -341,10 +343,10 @@ async def test_copy_to_local_writes_on_the_loop_until_a_write_is_slow(
     def failing_in_threads(fd: int, chunks: list[bytes], offset: int) -> None:
         if threading.current_thread().name != main:
             raise OSError(28, "No space left on device")
-        time.sleep(fsmod.SLOW_WRITE * 2)
+        time.sleep(local.SLOW_WRITE * 2)
         real_write(fd, chunks, offset)
 
-    monkeypatch.setattr(fsmod, "_write_all", failing_in_threads)
+    monkeypatch.setattr(local, "write_all", failing_in_threads)
     with pytest.raises(OSError, match="No space left on device"):
         await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "full.bin")
     assert _names(tmp_path) == ["fast.bin", "slow.bin"]

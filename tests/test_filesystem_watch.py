@@ -10,11 +10,11 @@ from collections.abc import Callable
 import pytest
 
 import sandbox_core as sc
-from sandbox_core import filesystem as fsmod
+from sandbox_core._fs.process import SH_SNAPSHOT, ProcessTransport, argv_path, parse_snapshot
 from sandbox_core.exception import InvalidError, SandboxFilesystemNotFoundError
 from sandbox_core.types import FileWatchEvent, FileWatchEventType
 
-from .conftest import BUSYBOX_USER
+from .conftest import BUSYBOX_USER, container_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -228,9 +228,9 @@ async def test_both_snapshot_forms_agree(sb: sc.Sandbox) -> None:
     await fs.write_text("2", "/tmp/w11/new\nline")
     snaps = []
     for form in ("batch", "each"):
-        code, out, err = await fs._run(fsmod._SH_SNAPSHOT, [fsmod._arg(b"/tmp/w11"), "1", form])
+        code, out, err = await ProcessTransport(container_id(sb)).run(SH_SNAPSHOT, [argv_path(b"/tmp/w11"), "1", form])
         assert code == 0
-        snap = fsmod._parse_snapshot(out, err)
+        snap = parse_snapshot(out, err)
         assert snap is not None
         snaps.append(snap)
     assert snaps[0] == snaps[1]
