@@ -42,12 +42,13 @@ def check_workdir(workdir: Any) -> None:
         raise InvalidError(f"workdir must be an absolute path, got: {workdir}")
 
 
-def pty_from_info(pty: bool, pty_info: Any) -> bool:
-    """``pty``, or True when the deprecated ``pty_info`` is given (with Modal's deprecation warning)."""
+def pty_from_info(pty: bool, pty_info: Any, *, stacklevel: int) -> bool:
+    """``pty``, or True when the deprecated ``pty_info`` is given (with Modal's deprecation warning, attributed
+    ``stacklevel`` frames up as in ``warnings.warn``, counted from the warning's own call)."""
     if pty_info is None:
         return pty
     deprecation_warning(
-        datetime.date(2025, 9, 12), "The `pty_info` parameter is deprecated; use `pty=True`.", stacklevel=4
+        datetime.date(2025, 9, 12), "The `pty_info` parameter is deprecated; use `pty=True`.", stacklevel=stacklevel
     )
     return True
 

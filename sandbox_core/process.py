@@ -283,7 +283,7 @@ async def start_exec(
     ``text`` and for an unsupported ``StreamType``; ``ConflictError("Sandbox already finished")`` when the sandbox is
     not running (learned from the engine's answer, no extra round trip).
     """
-    pty = pty_from_info(pty, pty_info)
+    pty = pty_from_info(pty, pty_info, stacklevel=5)  # the caller of Sandbox.exec
     check_workdir(workdir)
     validate_argv(args)
     merged_env = merge_env(secrets, env)

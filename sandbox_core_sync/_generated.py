@@ -27,10 +27,10 @@ import sandbox_core.process as _i_process
 import sandbox_core.sandbox as _i_sandbox
 import sandbox_core.streams as _i_streams
 import sandbox_core_sync._runtime as _rt
+from sandbox_core._create import DEFAULT_PIDS_LIMIT
 from sandbox_core._lifecycle import SweepResult
 from sandbox_core.filesystem import FileWatchEvent, FileWatchEventType
 from sandbox_core.image import Image
-from sandbox_core.sandbox import DEFAULT_PIDS_LIMIT
 from sandbox_core.secret import Secret
 from sandbox_core.streams import StreamType, T
 from sandbox_core.types import FileInfo
