@@ -1,5 +1,5 @@
-"""``Sandbox.create`` as named steps: the argument checks in Modal's order, then image, labels, container spec, and a
-start that cleans up after itself.
+"""``Sandbox.create`` as named steps: the argument checks in Modal's order, then image (``resolve_image``), labels,
+container spec, and a start that cleans up after itself.
 
 To add a capability (volumes, ports, a readiness probe, a network policy): put its check at its place in ``CHECKS``
 (Modal's order, which the tests check), let it contribute to ``sandbox_labels``/``container_spec`` where it shapes
@@ -30,7 +30,7 @@ from ._ids import is_valid_object_name, new_id
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
 from .app import App
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
-from .image import Image
+from .image import Image, resolve_image
 from .secret import Secret, merge_env
 
 logger = logging.getLogger("sandbox_core")
@@ -301,14 +301,6 @@ def validate(r: CreateRequest) -> None:
 # ------------------------------------------------------------------------------------ from checks to a container
 
 
-async def resolve_image(eng: EngineAPI, image: Image | None) -> ImageInfo:
-    """The image to run (the default image when none is given), resolved on the engine (pulled if missing)."""
-    img = image if image is not None else Image._default()
-    if not isinstance(img, Image):
-        raise InvalidError(f"image must be an Image, got {type(img).__name__}")
-    return await img._resolve(eng)
-
-
 def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str]:
     """The container's labels: every immutable fact about the sandbox (see ``_engine/labels.py``)."""
     labels = L.owned(
@@ -418,7 +410,7 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
         logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
     t0 = time.monotonic()
     eng = await get_engine()
-    image = await resolve_image(eng, r.image)
+    image = await resolve_image(r.image, eng)
     t_image = time.monotonic()
     sandbox_id = new_id("sb")
     labels = sandbox_labels(r, r.app, sandbox_id)

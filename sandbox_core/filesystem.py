@@ -238,3 +238,8 @@ class SandboxFilesystem:
     ) -> AsyncIterator[FileWatchEvent]:
         """``watch``, with ``ready`` set once the first snapshot is taken."""
         return _watch_tree(self._ops, remote_path, filter=filter, recursive=recursive, timeout=timeout, ready=ready)
+
+
+def sandbox_filesystem(ops: FileOps) -> SandboxFilesystem:
+    """The ``SandboxFilesystem`` over ``ops`` (what ``Sandbox.filesystem`` hands out)."""
+    return SandboxFilesystem._new(ops)

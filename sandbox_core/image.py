@@ -99,3 +99,13 @@ class Image:
 
     def __repr__(self) -> str:
         return f"Image({self._ref!r})"
+
+
+async def resolve_image(image: Image | None, eng: EngineAPI) -> ImageInfo:
+    """The image a sandbox runs: ``image``, or the default one when None, resolved on ``eng`` (pulled when missing;
+    cached on the ``Image``). Raises ``InvalidError`` for anything but an ``Image``, ``NotFoundError`` when the image
+    can be neither found nor pulled."""
+    img = image if image is not None else Image._default()
+    if not isinstance(img, Image):
+        raise InvalidError(f"image must be an Image, got {type(img).__name__}")
+    return await img._resolve(eng)

@@ -1,7 +1,7 @@
 """``Sandbox``: lifecycle, lookup, tags, and the entry points for exec, stdio and the filesystem.
 
 State lives in the engine, not in this object: the container (labels hold the immutable facts: id, app, name,
-deadline), its logs (the entrypoint's output), and records (``_engine/records.py``: tags, why it ended). Any
+deadline), its logs (the entrypoint's output), and records (``EngineAPI.records``: tags, why it ended). Any
 process can therefore pick up any sandbox with ``from_id``/``from_name``/``list``.
 """
 
@@ -32,7 +32,7 @@ from .exception import (
     deprecation_warning,
 )
 from .file_io import FileIO
-from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem
+from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem, sandbox_filesystem
 from .image import Image
 from .process import ContainerProcess, start_exec
 from .secret import Secret
@@ -46,10 +46,11 @@ class Sandbox:
     construction raises ``InvalidError``.
     """
 
-    __slots__ = ("__weakref__", "_filesystem", "_link", "_stdio")
+    __slots__ = ("__weakref__", "_files", "_filesystem", "_link", "_stdio")
 
     _link: SandboxLink
     _stdio: EntrypointStdio
+    _files: FileOps  # shared by ``filesystem`` and the deprecated file API
     _filesystem: SandboxFilesystem | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -61,6 +62,7 @@ class Sandbox:
         obj = object.__new__(cls)
         obj._link = SandboxLink.from_labels(container_id, lbl)
         obj._stdio = EntrypointStdio(obj._link)
+        obj._files = FileOps(obj._link)
         obj._filesystem = None
         return obj
 
@@ -423,28 +425,27 @@ class Sandbox:
         """File operations on the sandbox (``read_bytes``, ``write_text``, ``list_files``, ``watch``, …)."""
         self._check_attached()
         if self._filesystem is None:
-            self._filesystem = SandboxFilesystem._new(FileOps(self._link))
+            self._filesystem = sandbox_filesystem(self._files)
         return self._filesystem
-
-    @property
-    def _files(self) -> FileOps:
-        """The file operations ``filesystem`` and the deprecated file API share. ``ClientClosed`` after detach."""
-        return self.filesystem._ops
 
     async def open(self, path: str, mode: str = "r") -> FileIO[Any]:
         """Deprecated: open a file in the sandbox (use ``filesystem``)."""
+        self._check_attached()
         return await file_io.open_file(self._files, path, mode)
 
     async def ls(self, path: str) -> builtins.list[str]:
         """Deprecated: names of the entries of directory ``path`` (use ``filesystem.list_files``)."""
+        self._check_attached()
         return await file_io.legacy_ls(self._files, path)
 
     async def mkdir(self, path: str, parents: bool = False) -> None:
         """Deprecated: create directory ``path`` (use ``filesystem.make_directory``)."""
+        self._check_attached()
         await file_io.legacy_mkdir(self._files, path, parents)
 
     async def rm(self, path: str, recursive: bool = False) -> None:
         """Deprecated: remove ``path`` (use ``filesystem.remove``)."""
+        self._check_attached()
         await file_io.legacy_rm(self._files, path, recursive)
 
     async def watch(
@@ -455,5 +456,6 @@ class Sandbox:
         timeout: int | None = None,
     ) -> AsyncIterator[FileWatchEvent]:
         """Deprecated: watch ``path`` for changes (use ``filesystem.watch``)."""
+        self._check_attached()
         async for event in file_io.legacy_watch(self._files, path, filter, recursive, timeout):
             yield event

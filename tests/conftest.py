@@ -1,4 +1,5 @@
-"""Shared fixtures: a real engine, per-run apps, and a session-end check that nothing was left behind.
+"""Shared fixtures: a real engine (opt-in: ``engine``), per-run apps, and a session-end check that nothing was left
+behind.
 
 Every app a test creates must be named with ``app_name(...)`` (prefix ``pytest-<run id>``) so that the
 session-end check can find what this run made, even while other runs use the same engine:
@@ -54,15 +55,6 @@ def _engine_answers() -> bool:
         return subprocess.run(["docker", "version"], capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _engine() -> None:
-    if not _engine_answers():
-        pytest.exit("no Docker engine answers: run scripts/ensure-engine.sh (the README's test command does)", 2)
-    for image in (BUSYBOX, BUSYBOX_USER, NOSHELL):
-        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
-            pytest.exit(f"image {image} is missing: run scripts/build-images.sh", 2)
 
 
 async def docker_engine() -> DockerEngine:
@@ -127,9 +119,21 @@ def _leftovers(app_ids: set[str], running_only: bool) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _nothing_left_behind() -> Iterator[None]:
+@pytest.fixture(scope="session")
+def engine() -> Iterator[None]:
+    """A Docker engine with the project's images; at the end of the session, the check that the run left nothing
+    behind. Every test that reaches the engine asks for it (``app`` and the sandbox fixtures do; modules say
+    ``pytest.mark.usefixtures("engine")``), so tests that need no engine run, and pass, without Docker."""
+    if not _engine_answers():
+        pytest.exit("no Docker engine answers: run scripts/ensure-engine.sh (the README's test command does)", 2)
+    for image in (BUSYBOX, BUSYBOX_USER, NOSHELL):
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+            pytest.exit(f"image {image} is missing: run scripts/build-images.sh", 2)
     yield
+    _check_nothing_left_behind()
+
+
+def _check_nothing_left_behind() -> None:
     app_ids = _run_app_ids()
     running = _leftovers(set(app_ids), running_only=True)
 
@@ -184,7 +188,7 @@ async def _loop_exception_guard() -> AsyncIterator[None]:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def app() -> sc.App:
+async def app(engine: None) -> sc.App:
     """The run's default app."""
     return await sc.App.lookup(app_name(), create_if_missing=True)
 
@@ -196,8 +200,8 @@ def image() -> sc.Image:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def sandbox(app: sc.App, image: sc.Image) -> AsyncIterator[sc.Sandbox]:
-    """A running busybox sandbox, terminated after the test."""
+async def own_sandbox(app: sc.App, image: sc.Image) -> AsyncIterator[sc.Sandbox]:
+    """A running busybox sandbox of the test's own (it may change its state, detach it…), terminated after it."""
     sb = await sc.Sandbox.create(app=app, image=image, timeout=300)
     try:
         yield sb
@@ -207,8 +211,8 @@ async def sandbox(app: sc.App, image: sc.Image) -> AsyncIterator[sc.Sandbox]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def sb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
-    """One root busybox sandbox shared by a test module (its tests use distinct paths)."""
+async def shared_sandbox(app: sc.App) -> AsyncIterator[sc.Sandbox]:
+    """One root busybox sandbox shared by the tests of a module (they use distinct paths, and leave it running)."""
     s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), timeout=600)
     try:
         yield s

@@ -18,8 +18,14 @@ import pytest
 
 import sandbox_core as sc
 from sandbox_core import exception as exc
+from sandbox_core._engine import errors as E
+from sandbox_core._engine import get_engine
+from sandbox_core._engine import labels as L
+from sandbox_core._engine.values import ExecSpec
 
-from .conftest import BUSYBOX, RUN_ID, app_name, container_id, docker_engine
+from .conftest import BUSYBOX, RUN_ID, TEST_RUN_LABEL, app_name, container_id, docker_engine
+
+pytestmark = pytest.mark.usefixtures("engine")
 
 
 def _free_port() -> int:
@@ -202,3 +208,77 @@ async def test_from_registry_pulls_only_when_missing(local_registry: str) -> Non
         subprocess.run(["docker", "rmi", ref], capture_output=True)
     with pytest.raises(exc.NotFoundError, match="could not be pulled"):
         await sc.Sandbox.create(app=app, image=sc.Image.from_registry(f"{local_registry}/nothing/here:1"))
+
+
+# ----------------------------------------------------------------------------------------- the typed interface
+
+
+async def test_engine_errors_say_what_went_wrong(own_sandbox: sc.Sandbox) -> None:
+    eng = await get_engine()
+    with pytest.raises(E.NoSuchContainer) as missing:
+        await eng.containers.inspect("sandbox-core-no-such-container")
+    assert missing.value.engine_status == 404 and isinstance(missing.value, exc.NotFoundError)
+    ref = container_id(own_sandbox)
+    await own_sandbox.terminate(wait=True)
+    with pytest.raises(E.ContainerNotRunning) as stopped:
+        await eng.execs.create(ref, ExecSpec(cmd=("true",)))
+    assert isinstance(stopped.value, exc.ConflictError)
+    info = await eng.containers.inspect(ref)
+    assert (info.state.running, info.state.status, info.state.exit_code) == (False, "exited", 137)
+    assert info.state.finished_at is not None and info.state.started_at is not None
+    assert info.state.finished_at >= info.state.started_at >= info.created_at > 0
+
+
+async def test_events_are_typed_and_replayed_from_since(own_sandbox: sc.Sandbox) -> None:
+    eng = await get_engine()
+    ref = container_id(own_sandbox)
+    before = time.time()
+    await eng.execs.note_activity(ref)
+    # Started after the event happened: following from ``since`` replays it.
+    events = eng.events.follow(types=("container",), labels={L.SANDBOX_ID: own_sandbox.object_id}, since=before - 1)
+    try:
+        async with asyncio.timeout(30):
+            async for event in events:
+                if event.action == "exec_create":
+                    break
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    assert event.type == "container" and event.actor_id == ref
+    assert before - 1 <= event.time <= time.time()
+    assert event.attributes.get(L.SANDBOX_ID) == own_sandbox.object_id
+
+
+def _labelled(kind: str, name: str) -> None:
+    subprocess.run(
+        [
+            "docker",
+            kind,
+            "create",
+            "--label",
+            f"{L.OWNER}={L.OWNER_VALUE}",
+            "--label",
+            f"{TEST_RUN_LABEL}={RUN_ID}",
+            name,
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+async def test_volumes_and_networks_are_listed_by_label_and_removed(app: sc.App) -> None:
+    eng = await get_engine()
+    name = f"sandbox-core-test-{RUN_ID}-{os.getpid()}"
+    _labelled("volume", name)
+    _labelled("network", name)
+    try:
+        volumes = await eng.volumes.list({TEST_RUN_LABEL: RUN_ID})
+        assert [v.name for v in volumes if v.name == name] == [name]
+        assert (await eng.volumes.inspect(name)) == next(v for v in volumes if v.name == name)
+        networks = await eng.networks.list({TEST_RUN_LABEL: RUN_ID})
+        assert [n.name for n in networks if n.name == name] == [name]
+    finally:
+        assert await eng.volumes.remove(name) is True
+        assert await eng.networks.remove(name) is True
+    assert await eng.volumes.remove(name) is False
+    assert await eng.networks.remove(name) is False
+    assert await eng.volumes.inspect(name) is None

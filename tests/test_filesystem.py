@@ -36,7 +36,7 @@ from sandbox_core.exception import (
 
 from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL, container_id, docker_engine
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
 HOSTILE = [
     " lead and trail ",
@@ -114,13 +114,17 @@ DEC = 'p=$(printf "%bx" "$1"); p=${p%x}; '
         ("remove", ()),
     ],
 )
-async def test_relative_paths_are_refused_before_any_io(sb: sc.Sandbox, method: str, args: tuple[str, ...]) -> None:
+async def test_relative_paths_are_refused_before_any_io(
+    shared_sandbox: sc.Sandbox, method: str, args: tuple[str, ...]
+) -> None:
     with pytest.raises(InvalidError, match=rf"Sandbox.filesystem.{method}\(\) currently only supports absolute"):
-        await getattr(sb.filesystem, method)("tmp/x", *args)
+        await getattr(shared_sandbox.filesystem, method)("tmp/x", *args)
 
 
-async def test_relative_paths_are_refused_for_writes_copies_and_watch(sb: sc.Sandbox, tmp_path: Path) -> None:
-    fs = sb.filesystem
+async def test_relative_paths_are_refused_for_writes_copies_and_watch(
+    shared_sandbox: sc.Sandbox, tmp_path: Path
+) -> None:
+    fs = shared_sandbox.filesystem
     with pytest.raises(InvalidError, match="write_bytes"):
         await fs.write_bytes(b"x", "x")
     with pytest.raises(InvalidError, match="write_text"):
@@ -135,28 +139,28 @@ async def test_relative_paths_are_refused_for_writes_copies_and_watch(sb: sc.San
             pass
 
 
-async def test_write_type_errors(sb: sc.Sandbox) -> None:
+async def test_write_type_errors(shared_sandbox: sc.Sandbox) -> None:
     with pytest.raises(TypeError, match="data must be bytes-like"):
-        await sb.filesystem.write_bytes("text", "/tmp/t")  # type: ignore[arg-type]
+        await shared_sandbox.filesystem.write_bytes("text", "/tmp/t")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="data must be str"):
-        await sb.filesystem.write_text(b"bytes", "/tmp/t")  # type: ignore[arg-type]
+        await shared_sandbox.filesystem.write_text(b"bytes", "/tmp/t")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------------ payloads
 
 
 @pytest.mark.parametrize("size", [0, 1, 17 << 20])
-async def test_roundtrip_payload_sizes(sb: sc.Sandbox, size: int) -> None:
+async def test_roundtrip_payload_sizes(shared_sandbox: sc.Sandbox, size: int) -> None:
     data = os.urandom(size)
     path = f"/tmp/payload/{size}.bin"
-    await sb.filesystem.write_bytes(data, path)
-    assert await sb.filesystem.read_bytes(path) == data
-    code, out, _ = await sh(sb, 'sha256sum "$1"', path)
+    await shared_sandbox.filesystem.write_bytes(data, path)
+    assert await shared_sandbox.filesystem.read_bytes(path) == data
+    code, out, _ = await sh(shared_sandbox, 'sha256sum "$1"', path)
     assert code == 0 and out.split()[0].decode() == hashlib.sha256(data).hexdigest()
 
 
-async def test_non_utf8_content_and_text_decoding(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_non_utf8_content_and_text_decoding(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     blob = bytes(range(256)) * 3
     await fs.write_bytes(bytearray(blob), "/tmp/enc/blob")
     assert await fs.read_bytes("/tmp/enc/blob") == blob
@@ -169,32 +173,32 @@ async def test_non_utf8_content_and_text_decoding(sb: sc.Sandbox) -> None:
     assert await fs.read_text("/tmp/enc/mv") == "view"
 
 
-async def test_empty_file_reads_as_empty(sb: sc.Sandbox) -> None:
-    await sh(sb, ": > /tmp/empty")
-    assert await sb.filesystem.read_bytes("/tmp/empty") == b""
-    assert await sb.filesystem.read_text("/tmp/empty") == ""
+async def test_empty_file_reads_as_empty(shared_sandbox: sc.Sandbox) -> None:
+    await sh(shared_sandbox, ": > /tmp/empty")
+    assert await shared_sandbox.filesystem.read_bytes("/tmp/empty") == b""
+    assert await shared_sandbox.filesystem.read_text("/tmp/empty") == ""
 
 
-async def test_write_creates_parents_and_overwrites_keeping_mode_and_owner(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_write_creates_parents_and_overwrites_keeping_mode_and_owner(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.write_text("first version, longer", "/tmp/w/a/b/c/f.txt")
     code, out, _ = await sh(
-        sb, 'chmod 750 "$1" && chown 1000:1000 "$1" && stat -c "%a %u" /tmp/w/a/b', "/tmp/w/a/b/c/f.txt"
+        shared_sandbox, 'chmod 750 "$1" && chown 1000:1000 "$1" && stat -c "%a %u" /tmp/w/a/b', "/tmp/w/a/b/c/f.txt"
     )
     assert code == 0 and out.split()[0] == b"755"
     await fs.write_text("second", "/tmp/w/a/b/c/f.txt")
     assert await fs.read_text("/tmp/w/a/b/c/f.txt") == "second"
-    code, out, _ = await sh(sb, 'stat -c "%a %u %g" "$1"', "/tmp/w/a/b/c/f.txt")
+    code, out, _ = await sh(shared_sandbox, 'stat -c "%a %u %g" "$1"', "/tmp/w/a/b/c/f.txt")
     assert out.split() == [b"750", b"1000", b"1000"]
 
 
 # --------------------------------------------------------------------------------------------- read errors
 
 
-async def test_read_errors(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_read_errors(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await sh(
-        sb,
+        shared_sandbox,
         "mkdir -p /tmp/re/dir && echo x > /tmp/re/file && ln -s file /tmp/re/link && ln -s /nowhere /tmp/re/dangling",
     )
     with pytest.raises(SandboxFilesystemNotFoundError, match="No such file or directory: /tmp/re/missing"):
@@ -210,17 +214,17 @@ async def test_read_errors(sb: sc.Sandbox) -> None:
     assert await fs.read_text("/tmp/re/link") == "x\n"  # links are followed for reads
 
 
-async def test_proc_is_read_inside_the_sandbox(sb: sc.Sandbox) -> None:
-    assert b"sleep" in await sb.filesystem.read_bytes("/proc/1/cmdline")
-    assert (await sb.filesystem.read_text("/proc/sys/kernel/ostype")).strip() == "Linux"
+async def test_proc_is_read_inside_the_sandbox(shared_sandbox: sc.Sandbox) -> None:
+    assert b"sleep" in await shared_sandbox.filesystem.read_bytes("/proc/1/cmdline")
+    assert (await shared_sandbox.filesystem.read_text("/proc/sys/kernel/ostype")).strip() == "Linux"
 
 
 # -------------------------------------------------------------------------------------------- write errors
 
 
-async def test_write_errors(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
-    await sh(sb, "mkdir -p /tmp/we/dir && echo x > /tmp/we/file")
+async def test_write_errors(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
+    await sh(shared_sandbox, "mkdir -p /tmp/we/dir && echo x > /tmp/we/file")
     with pytest.raises(SandboxFilesystemIsADirectoryError, match="/tmp/we/dir"):
         await fs.write_bytes(b"x", "/tmp/we/dir")
     with pytest.raises(SandboxFilesystemIsADirectoryError):
@@ -230,26 +234,28 @@ async def test_write_errors(sb: sc.Sandbox) -> None:
     assert await fs.read_text("/tmp/we/file") == "x\n"
 
 
-async def test_copy_from_local_errors_are_native_and_remote_errors_mapped(sb: sc.Sandbox, tmp_path: Path) -> None:
-    fs = sb.filesystem
+async def test_copy_from_local_errors_are_native_and_remote_errors_mapped(
+    shared_sandbox: sc.Sandbox, tmp_path: Path
+) -> None:
+    fs = shared_sandbox.filesystem
     with pytest.raises(FileNotFoundError):
         await fs.copy_from_local(tmp_path / "missing", "/tmp/cfl/x")
     with pytest.raises(IsADirectoryError):
         await fs.copy_from_local(tmp_path, "/tmp/cfl/x")
     src = tmp_path / "src.bin"
     src.write_bytes(b"payload")
-    await sh(sb, "mkdir -p /tmp/cfl/dir")
+    await sh(shared_sandbox, "mkdir -p /tmp/cfl/dir")
     with pytest.raises(SandboxFilesystemIsADirectoryError):
         await fs.copy_from_local(src, "/tmp/cfl/dir")
 
 
-async def test_copy_both_ways_17_mib(sb: sc.Sandbox, tmp_path: Path) -> None:
+async def test_copy_both_ways_17_mib(shared_sandbox: sc.Sandbox, tmp_path: Path) -> None:
     data = os.urandom(17 << 20)
     src = tmp_path / "up.bin"
     src.write_bytes(data)
-    await sb.filesystem.copy_from_local(str(src), "/tmp/copy/deep/up.bin")
+    await shared_sandbox.filesystem.copy_from_local(str(src), "/tmp/copy/deep/up.bin")
     dst = tmp_path / "new" / "parents" / "down.bin"
-    await sb.filesystem.copy_to_local("/tmp/copy/deep/up.bin", dst)
+    await shared_sandbox.filesystem.copy_to_local("/tmp/copy/deep/up.bin", dst)
     assert dst.read_bytes() == data
     assert sorted(p.name for p in dst.parent.iterdir()) == ["down.bin"]
 
@@ -258,9 +264,9 @@ async def test_copy_both_ways_17_mib(sb: sc.Sandbox, tmp_path: Path) -> None:
 
 
 async def test_copy_to_local_failure_leaves_destination_untouched(
-    sb: sc.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shared_sandbox: sc.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fs = sb.filesystem
+    fs = shared_sandbox.filesystem
     dst = tmp_path / "keep.txt"
     dst.write_text("original")
     with pytest.raises(SandboxFilesystemNotFoundError):
@@ -293,9 +299,9 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
 
 @pytest.mark.parametrize("which", ["root", "user"])
 async def test_copy_to_local_local_disk_failure_leaves_nothing(
-    sb: sc.Sandbox, usb: sc.Sandbox, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shared_sandbox: sc.Sandbox, usb: sc.Sandbox, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = sb if which == "root" else usb
+    s = shared_sandbox if which == "root" else usb
     await s.filesystem.write_bytes(os.urandom(6 << 20), "/tmp/disk-full.bin")
     dst = tmp_path / "keep.bin"
     dst.write_bytes(b"original")
@@ -311,12 +317,12 @@ async def test_copy_to_local_local_disk_failure_leaves_nothing(
 
 
 async def test_copy_to_local_writes_on_the_loop_until_a_write_is_slow(
-    sb: sc.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shared_sandbox: sc.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import threading
 
     payload = os.urandom(6 << 20)
-    await sb.filesystem.write_bytes(payload, "/tmp/slow-disk.bin")
+    await shared_sandbox.filesystem.write_bytes(payload, "/tmp/slow-disk.bin")
     real_write = local.write_all
     threads: list[str] = []
     slow_after: int | None = None
@@ -329,13 +335,13 @@ async def test_copy_to_local_writes_on_the_loop_until_a_write_is_slow(
 
     monkeypatch.setattr(local, "write_all", recording)
     main = threading.current_thread().name
-    await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "fast.bin")
+    await shared_sandbox.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "fast.bin")
     assert (tmp_path / "fast.bin").read_bytes() == payload
     assert len(threads) >= 3 and set(threads) == {main}  # a fast disk: every write on the loop thread
 
     threads.clear()
     slow_after = 1  # the second write is slow: it still runs on the loop, every later one in a worker thread
-    await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "slow.bin")
+    await shared_sandbox.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "slow.bin")
     assert (tmp_path / "slow.bin").read_bytes() == payload
     assert threads[:2] == [main, main] and len(threads) >= 3 and main not in threads[2:], threads
 
@@ -348,15 +354,15 @@ async def test_copy_to_local_writes_on_the_loop_until_a_write_is_slow(
 
     monkeypatch.setattr(local, "write_all", failing_in_threads)
     with pytest.raises(OSError, match="No space left on device"):
-        await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "full.bin")
+        await shared_sandbox.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "full.bin")
     assert _names(tmp_path) == ["fast.bin", "slow.bin"]
 
 
 @pytest.mark.parametrize("which", ["root", "user"])
 async def test_copy_from_local_read_failure_is_raised_as_is(
-    sb: sc.Sandbox, usb: sc.Sandbox, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shared_sandbox: sc.Sandbox, usb: sc.Sandbox, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = sb if which == "root" else usb
+    s = shared_sandbox if which == "root" else usb
     src = tmp_path / "src.bin"
     src.write_bytes(os.urandom(3 << 20))
 
@@ -384,11 +390,11 @@ async def test_copy_from_local_read_failure_is_raised_as_is(
         await asyncio.wait_for(s.filesystem.copy_from_local(src, "/tmp/cfl-fail.bin"), 60)
 
 
-async def test_copy_to_local_onto_a_directory(sb: sc.Sandbox, tmp_path: Path) -> None:
-    await sb.filesystem.write_text("x", "/tmp/ctld/f")
+async def test_copy_to_local_onto_a_directory(shared_sandbox: sc.Sandbox, tmp_path: Path) -> None:
+    await shared_sandbox.filesystem.write_text("x", "/tmp/ctld/f")
     (tmp_path / "d").mkdir()
     with pytest.raises(IsADirectoryError):
-        await sb.filesystem.copy_to_local("/tmp/ctld/f", tmp_path / "d")
+        await shared_sandbox.filesystem.copy_to_local("/tmp/ctld/f", tmp_path / "d")
     assert _names(tmp_path) == ["d"]
     assert _names(tmp_path / "d") == []
 
@@ -396,8 +402,8 @@ async def test_copy_to_local_onto_a_directory(sb: sc.Sandbox, tmp_path: Path) ->
 # ----------------------------------------------------------------------------------------- make_directory
 
 
-async def test_make_directory(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_make_directory(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.make_directory("/tmp/md/a/b/c")
     await fs.make_directory("/tmp/md/a/b/c")  # idempotent with create_parents
     assert (await fs.stat("/tmp/md/a/b/c")).is_dir()
@@ -412,17 +418,17 @@ async def test_make_directory(sb: sc.Sandbox) -> None:
             await fs.make_directory("/tmp/md/file", create_parents=parents)
         with pytest.raises(SandboxFilesystemNotADirectoryError):
             await fs.make_directory("/tmp/md/file/sub", create_parents=parents)
-    _, out, _ = await sh(sb, 'stat -c "%a %U" "$1"', "/tmp/md/a/b/c/d")
+    _, out, _ = await sh(shared_sandbox, 'stat -c "%a %U" "$1"', "/tmp/md/a/b/c/d")
     assert out.split() == [b"755", b"root"]
 
 
 # ------------------------------------------------------------------------------------------------- remove
 
 
-async def test_remove(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_remove(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await sh(
-        sb,
+        shared_sandbox,
         "mkdir -p /tmp/rm/empty /tmp/rm/empty2 /tmp/rm/full/sub /tmp/rm/target && echo x > /tmp/rm/full/sub/f "
         "&& echo y > /tmp/rm/file && echo z > /tmp/rm/target/keep && ln -s /tmp/rm/target /tmp/rm/link",
     )
@@ -436,7 +442,7 @@ async def test_remove(sb: sc.Sandbox) -> None:
     assert await fs.read_text("/tmp/rm/target/keep") == "z\n"
     with pytest.raises(SandboxFilesystemNotFoundError, match="/tmp/rm/file"):
         await fs.remove("/tmp/rm/file")
-    _, out, _ = await sh(sb, "ls -A /tmp/rm")
+    _, out, _ = await sh(shared_sandbox, "ls -A /tmp/rm")
     assert out.split() == [b"target"]
     with pytest.raises(SandboxFilesystemPermissionError, match="root directory"):
         await fs.remove("//", recursive=True)
@@ -460,10 +466,10 @@ def _matches(info: sc.FileInfo, inside: list[bytes]) -> None:
     assert info.permissions == f"{int(perms, 8):04o}"
 
 
-async def test_stat_matches_stat_inside_the_sandbox(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_stat_matches_stat_inside_the_sandbox(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await sh(
-        sb,
+        shared_sandbox,
         "mkdir -p /tmp/st/dir && printf 12345 > /tmp/st/file && chown 1000:65534 /tmp/st/file && chmod 4750 "
         "/tmp/st/file && ln -s ../st/file /tmp/st/rel && ln -s /nowhere /tmp/st/dangling && chmod 1777 /tmp/st/dir",
     )
@@ -472,13 +478,13 @@ async def test_stat_matches_stat_inside_the_sandbox(sb: sc.Sandbox) -> None:
     assert (f.owner, f.group) == ("sandbox", "nogroup")
     assert f.is_file() and not f.is_dir() and not f.is_symlink() and f.symlink_target is None
     assert stat.S_ISREG(f.mode)
-    _matches(f, await _inside_stat(sb, "/tmp/st/file"))
+    _matches(f, await _inside_stat(shared_sandbox, "/tmp/st/file"))
     d = await fs.stat("/tmp/st/dir/")
     assert d.name == "dir" and d.path == "/tmp/st/dir/" and d.is_dir() and d.permissions == "1777"
-    _matches(d, await _inside_stat(sb, "/tmp/st/dir"))
+    _matches(d, await _inside_stat(shared_sandbox, "/tmp/st/dir"))
     rel = await fs.stat("/tmp/st/rel")
     assert rel.is_symlink() and rel.symlink_target == "../st/file" and stat.S_ISLNK(rel.mode)
-    _matches(rel, await _inside_stat(sb, "/tmp/st/rel"))
+    _matches(rel, await _inside_stat(shared_sandbox, "/tmp/st/rel"))
     dangling = await fs.stat("/tmp/st/dangling")
     assert dangling.is_symlink() and dangling.symlink_target == "/nowhere"
     with pytest.raises(SandboxFilesystemNotFoundError):
@@ -487,18 +493,18 @@ async def test_stat_matches_stat_inside_the_sandbox(sb: sc.Sandbox) -> None:
         await fs.stat("/tmp/st/file/x")
 
 
-async def test_file_info_is_frozen(sb: sc.Sandbox) -> None:
-    info = await sb.filesystem.stat("/tmp")
+async def test_file_info_is_frozen(shared_sandbox: sc.Sandbox) -> None:
+    info = await shared_sandbox.filesystem.stat("/tmp")
     with pytest.raises(AttributeError):
         info.size = 1  # type: ignore[misc]
     with pytest.raises(ValueError, match="permissions"):
         sc.FileInfo("n", "/n", sc.FileType.FILE, 0, 0, "644", "root", "root", 0.0)
 
 
-async def test_list_files_order_and_fields(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_list_files_order_and_fields(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await sh(
-        sb,
+        shared_sandbox,
         "mkdir -p /tmp/ls/sub /tmp/ls/emptydir && printf abc > /tmp/ls/b && printf '' > /tmp/ls/.hidden && "
         "printf 1 > /tmp/ls/A && ln -s b /tmp/ls/link && ln -s /nowhere /tmp/ls/dangling && ln -s /tmp/ls /tmp/lsl",
     )
@@ -507,7 +513,7 @@ async def test_list_files_order_and_fields(sb: sc.Sandbox) -> None:
     assert names == sorted(names) == [".hidden", "A", "b", "dangling", "emptydir", "link", "sub"]
     for i in infos:
         assert i.path == f"/tmp/ls/{i.name}"
-        _matches(i, await _inside_stat(sb, i.path))
+        _matches(i, await _inside_stat(shared_sandbox, i.path))
     by = {i.name: i for i in infos}
     assert by["link"].symlink_target == "b" and by["link"].is_symlink()
     assert by["dangling"].symlink_target == "/nowhere"
@@ -526,8 +532,8 @@ async def test_list_files_order_and_fields(sb: sc.Sandbox) -> None:
 # -------------------------------------------------------------------------------------------- hostile names
 
 
-async def test_hostile_names_round_trip(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_hostile_names_round_trip(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.make_directory("/tmp/hostile")
     for i, name in enumerate(HOSTILE):
         await fs.write_bytes(f"{i}".encode(), f"/tmp/hostile/{name}")
@@ -538,10 +544,10 @@ async def test_hostile_names_round_trip(sb: sc.Sandbox) -> None:
         assert await fs.read_bytes(path) == f"{i}".encode()
         info = await fs.stat(path)
         assert info.name == name and info.path == path and info.size == len(str(i))
-    code, _, _ = await sh(sb, "[ -e /PWNED ] || [ -e /tmp/hostile/PWNED ] || [ -e /tmp/PWNED ]")
+    code, _, _ = await sh(shared_sandbox, "[ -e /PWNED ] || [ -e /tmp/hostile/PWNED ] || [ -e /tmp/PWNED ]")
     assert code == 1  # no injected command ran
     # the names really are those bytes inside the sandbox
-    code, out, _ = await sh(sb, DEC + 'cat -- "$p"', raw("/tmp/hostile/caf\udce9-latin1"))
+    code, out, _ = await sh(shared_sandbox, DEC + 'cat -- "$p"', raw("/tmp/hostile/caf\udce9-latin1"))
     assert code == 0 and out == str(HOSTILE.index("caf\udce9-latin1")).encode()
     for name in HOSTILE:
         await fs.remove(f"/tmp/hostile/{name}")
@@ -556,12 +562,12 @@ async def test_hostile_names_round_trip(sb: sc.Sandbox) -> None:
 # -------------------------------------------------------------------------------------------- planted links
 
 
-async def test_planted_symlinks_cannot_redirect_writes(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_planted_symlinks_cannot_redirect_writes(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.write_text("mine", "/tmp/esc/target/file")
     passwd = await fs.read_bytes("/etc/passwd")
     # sandboxed code swaps the directory for a link to /etc
-    await sh(sb, "rm -rf /tmp/esc/target && ln -s /etc /tmp/esc/target")
+    await sh(shared_sandbox, "rm -rf /tmp/esc/target && ln -s /etc /tmp/esc/target")
     with pytest.raises(SandboxFilesystemError, match="symbolic link"):
         await fs.write_text("owned", "/tmp/esc/target/passwd")
     with pytest.raises(SandboxFilesystemError, match="symbolic link"):
@@ -570,7 +576,7 @@ async def test_planted_symlinks_cannot_redirect_writes(sb: sc.Sandbox) -> None:
     with pytest.raises(SandboxFilesystemNotFoundError):
         await fs.stat("/etc/newdir")
     # a link at the target itself is replaced, never written through
-    await sh(sb, "ln -s /etc/passwd /tmp/esc/file-link")
+    await sh(shared_sandbox, "ln -s /etc/passwd /tmp/esc/file-link")
     await fs.write_text("replaced", "/tmp/esc/file-link")
     assert await fs.read_bytes("/etc/passwd") == passwd
     info = await fs.stat("/tmp/esc/file-link")
@@ -730,18 +736,20 @@ async def test_engine_messages_are_sanitised() -> None:
     assert archive.go_mode_to_posix(420 | (1 << 23)) == stat.S_IFREG | stat.S_ISUID | 0o644
 
 
-async def test_link_targets_with_newlines(sb: sc.Sandbox) -> None:
-    await sh(sb, 'mkdir -p /tmp/lnl && ln -s "$(printf "a\\nb\\n\\nc")" /tmp/lnl/odd && ln -s plain /tmp/lnl/p')
-    listed = {i.name: i.symlink_target for i in await sb.filesystem.list_files("/tmp/lnl")}
+async def test_link_targets_with_newlines(shared_sandbox: sc.Sandbox) -> None:
+    await sh(
+        shared_sandbox, 'mkdir -p /tmp/lnl && ln -s "$(printf "a\\nb\\n\\nc")" /tmp/lnl/odd && ln -s plain /tmp/lnl/p'
+    )
+    listed = {i.name: i.symlink_target for i in await shared_sandbox.filesystem.list_files("/tmp/lnl")}
     assert listed == {"odd": "a\nb\n\nc", "p": "plain"}
-    assert (await sb.filesystem.stat("/tmp/lnl/odd")).symlink_target == "a\nb\n\nc"
+    assert (await shared_sandbox.filesystem.stat("/tmp/lnl/odd")).symlink_target == "a\nb\n\nc"
 
 
 @pytest.mark.parametrize("which", ["root", "user"])
 async def test_error_classes_are_the_same_for_root_and_non_root_sandboxes(
-    sb: sc.Sandbox, usb: sc.Sandbox, which: str
+    shared_sandbox: sc.Sandbox, usb: sc.Sandbox, which: str
 ) -> None:
-    s = sb if which == "root" else usb
+    s = shared_sandbox if which == "root" else usb
     fs = s.filesystem
     base = f"/tmp/parity-{which}"
     await fs.write_text("f", f"{base}/file")

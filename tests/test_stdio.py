@@ -11,7 +11,7 @@ import pytest_asyncio
 
 import sandbox_core as sc
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
 
 @pytest_asyncio.fixture(loop_scope="session")

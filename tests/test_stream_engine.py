@@ -11,13 +11,13 @@ from sandbox_core._engine.values import ExecSpec
 
 from .conftest import container_id, docker_engine
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
 
-async def test_half_close_uses_the_private_aiohttp_transport_and_keeps_reading(sandbox: sc.Sandbox) -> None:
+async def test_half_close_uses_the_private_aiohttp_transport_and_keeps_reading(own_sandbox: sc.Sandbox) -> None:
     """Fails if aiodocker/aiohttp move ``Stream._resp.connection.transport`` (hijack.transport_of)."""
     eng = await docker_engine()
-    exec_id = await eng.execs.create(container_id(sandbox), ExecSpec(cmd=("sh", "-c", "tr a-z A-Z; echo done >&2")))
+    exec_id = await eng.execs.create(container_id(own_sandbox), ExecSpec(cmd=("sh", "-c", "tr a-z A-Z; echo done >&2")))
     stream = await eng.execs.start(exec_id, tty=False)
     assert isinstance(stream, HijackedStream)
     try:
@@ -38,14 +38,14 @@ async def test_half_close_uses_the_private_aiohttp_transport_and_keeps_reading(s
         await stream.write(b"late")
 
 
-async def test_kill_marked_processes_kills_only_marked_ones(sandbox: sc.Sandbox) -> None:
+async def test_kill_marked_processes_kills_only_marked_ones(own_sandbox: sc.Sandbox) -> None:
     eng = await docker_engine()
-    keep = await sandbox.exec("sleep", "1000")
-    marked = await sandbox.exec("sh", "-c", "sleep 1001 & echo ready; sleep 1002", env={"MARK": "x1"})
+    keep = await own_sandbox.exec("sleep", "1000")
+    marked = await own_sandbox.exec("sh", "-c", "sleep 1001 & echo ready; sleep 1002", env={"MARK": "x1"})
     assert await marked.stdout.readline() == "ready\n"  # both sleeps are about to exist; sh is there
-    await eng.execs.kill_marked(container_id(sandbox), "MARK", "x1")
+    await eng.execs.kill_marked(container_id(own_sandbox), "MARK", "x1")
     assert await marked.wait() == 137
-    ps = await sandbox.exec("ps", "-o", "args")
+    ps = await own_sandbox.exec("ps", "-o", "args")
     out = await ps.stdout.read()
     assert "sleep 1000" in out and "sleep 1001" not in out and "sleep 1002" not in out
     assert await keep.poll() is None

@@ -65,7 +65,7 @@ LabelQuery = Mapping[str, str | None]
 class ContainerSpec:
     """Everything the engine needs to create one sandbox container. Policy (the hardening values) is chosen above."""
 
-    image: str
+    image: str = attrs.field(validator=[attrs.validators.instance_of(str), attrs.validators.min_len(1)])
     labels: Mapping[str, str] = attrs.field(converter=_frozen_map)
     cmd: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_str_tuple)
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
@@ -88,7 +88,7 @@ class ContainerSpec:
 class ExecSpec:
     """One command to run in a container, with stdin, stdout and stderr attached."""
 
-    cmd: tuple[str, ...] = attrs.field(converter=_str_tuple)
+    cmd: tuple[str, ...] = attrs.field(converter=_str_tuple, validator=attrs.validators.min_len(1))
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
     workdir: str | None = None
     tty: bool = False
