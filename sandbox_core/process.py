@@ -58,7 +58,6 @@ class ContainerProcess(Generic[T]):
 
     __slots__ = (
         "__weakref__",
-        "_cid",
         "_deadline",
         "_deadline_task",
         "_eng",
@@ -82,7 +81,7 @@ class ContainerProcess(Generic[T]):
         self,
         *,
         eng: EngineAPI,
-        cid: str,
+        ref: str,
         process_id: str,
         exec_id: str,
         stream: ExecStream,
@@ -93,7 +92,6 @@ class ContainerProcess(Generic[T]):
     ) -> None:
         """Internal: built by ``start_exec``, which also starts the pump."""
         self._eng = eng
-        self._cid = cid
         self._process_id = process_id
         self._exec_id = exec_id
         self._stream = stream
@@ -112,7 +110,7 @@ class ContainerProcess(Generic[T]):
         self._deadline_task: asyncio.Task[Any] | None = None
         if deadline is not None:
             # The deadline task holds only a weak reference: a dropped process (and its unread output) is freed.
-            enforce = _enforce_deadline(weakref.ref(self), eng, cid, process_id, exec_id, self._pump_task, deadline)
+            enforce = _enforce_deadline(weakref.ref(self), eng, ref, process_id, exec_id, self._pump_task, deadline)
             self._deadline_task = _background.spawn(enforce, f"exec-deadline-{process_id}")
 
     def __repr__(self) -> str:
@@ -232,17 +230,17 @@ class ContainerProcess(Generic[T]):
 
 
 async def _enforce_deadline(
-    ref: weakref.ref[ContainerProcess[Any]],
+    process: weakref.ref[ContainerProcess[Any]],
     eng: EngineAPI,
-    cid: str,
+    ref: str,
     process_id: str,
     exec_id: str,
-    pump: asyncio.Task[None],
+    pump_task: asyncio.Task[None],
     deadline: float,
 ) -> None:
     await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-    proc = ref()
-    if proc is not None and not pump.done():
+    proc = process()
+    if proc is not None and not pump_task.done():
         proc._timed_out = True
     del proc
     # Also when the command already ended: what it left running in the background dies at the deadline.
@@ -252,13 +250,13 @@ async def _enforce_deadline(
             info = await eng.execs.inspect(exec_id)
             if info.running and info.pid:
                 root_pid = info.pid
-        await eng.execs.kill_marked(cid, MARKER_ENV, process_id, root_pid=root_pid)
+        await eng.execs.kill_marked(ref, MARKER_ENV, process_id, root_pid=root_pid)
     except Exception:
         # Nobody awaits this task: report here. The sandbox's own deadline still bounds the processes.
         logger.warning("could not kill exec %s at its timeout", process_id, exc_info=True)
     finally:
         # The streams end quietly, keeping what was already received.
-        pump.cancel()
+        pump_task.cancel()
 
 
 async def start_exec(
@@ -311,7 +309,7 @@ async def start_exec(
     try:
         proc: ContainerProcess[Any] = ContainerProcess(
             eng=eng,
-            cid=ref,
+            ref=ref,
             process_id=process_id,
             exec_id=exec_id,
             stream=stream,

@@ -65,7 +65,9 @@ LabelQuery = Mapping[str, str | None]
 class ContainerSpec:
     """Everything the engine needs to create one sandbox container. Policy (the hardening values) is chosen above."""
 
-    image: str = attrs.field(validator=[attrs.validators.instance_of(str), attrs.validators.min_len(1)])
+    image: str = attrs.field(
+        validator=attrs.validators.and_(attrs.validators.instance_of(str), attrs.validators.min_len(1))
+    )
     labels: Mapping[str, str] = attrs.field(converter=_frozen_map)
     cmd: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_str_tuple)
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
