@@ -68,7 +68,7 @@ def test_check_cli_exits_0_when_fresh_and_1_with_a_diff_when_stale(tmp_path: Pat
     # A stale copy: write the facade into a scratch directory, then damage it.
     out = tmp_path / "out"
     out.mkdir()
-    assert len(_codegen.write(FAKE, out)) == 3
+    assert len(_codegen.write(FAKE, out)) == 5  # _generated, __init__, exception, sandbox, streams
     assert _codegen.check(FAKE, out) == []
     generated = out / "_generated.py"
     generated.write_text(generated.read_text().replace("def __call__", "def __call_", 1))
