@@ -34,6 +34,7 @@ LOG_TAIL_LINES = 40
 #: after reading the whole body, so this bounds the upload of the context, not the build.
 UPLOAD_DEADLINE = 24 * 3600.0
 
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _INTERMEDIATE_RE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 # How the engine's resolver and dialer fail when no registry answers (as opposed to a registry that answers "no").
@@ -124,6 +125,7 @@ class _Lines:
         return lines
 
     def emit(self, line: str) -> None:
+        line = _ANSI_RE.sub("", line)  # the engine colours a step's stderr
         self.tail.append(line)
         if self._sink is not None:
             self._sink(line)

@@ -29,6 +29,7 @@ from .._engine.client import Engine
 from .._engine.labels import KIND, KIND_BASE_IMAGE, OWNER, OWNER_VALUE
 from ..exception import InvalidError
 from . import debian, once, pyversions
+from .steps import label_line
 from .tarstream import Entry, stream_tar
 
 SOURCE_ENV = "SANDBOX_CORE_PYTHON_BASE"
@@ -102,13 +103,12 @@ async def _pull(eng: Engine, recipe: OfficialRecipe, on_line: builds.LineSink | 
         if on_line is not None:
             on_line(f"pulling {recipe.ref}")
         pulled = await builds.pull(eng, recipe.ref, on_line=on_line)
-        dockerfile = f'FROM {pulled}\nCMD ["sleep", "172800"]\n'.encode()
+        dockerfile = f'FROM {pulled}\nCMD ["sleep", "172800"]\n{label_line(recipe.all_labels())}\n'.encode()
         image_id = await builds.build(
             eng,
             stream_tar([Entry.from_bytes("Dockerfile", dockerfile)]),
             dockerfile="Dockerfile",
             tag=recipe.tag,
-            labels=recipe.all_labels(),
             on_line=on_line,
         )
         return BaseImage(image_id, recipe.tag, recipe.series, "pulled")

@@ -2,7 +2,9 @@
 
 ``SANDBOX_CORE_BUILD_CA_BUNDLE=/path/to/bundle.pem`` (read when a build starts) makes every ``RUN`` instruction
 the library renders trust those certificates *in addition to* the image's own bundle: the PEM text travels as the
-build argument ``SANDBOX_CORE_BUILD_CA``; a wrapper writes it (appended to ``/etc/ssl/certs/ca-certificates.crt``
+build arguments ``SANDBOX_CORE_BUILD_CA_0``, ``_1``, ... (split at certificate boundaries into pieces of at most
+96 KiB, since the kernel refuses a single environment string over 128 KiB and a host bundle is ~200 KiB); a
+wrapper writes it (appended to ``/etc/ssl/certs/ca-certificates.crt``
 when the image has one) to a temporary file, points ``SSL_CERT_FILE``, ``PIP_CERT``, ``REQUESTS_CA_BUNDLE``,
 ``CURL_CA_BUNDLE``, ``GIT_SSL_CAINFO``, ``NODE_EXTRA_CA_CERTS`` and apt (``Acquire::https::CAInfo`` via
 ``APT_CONFIG``) at it, runs the command, and removes the file in the same instruction.
@@ -13,7 +15,7 @@ Consequences, by design:
 - The PEM text is visible in ``docker history`` of the layers built with it (build arguments are recorded there);
   certificates are public, and a file holding a private key is refused.
 - Nothing is read implicitly: without the variable, builds use the image's own trust store.
-- Raw ``dockerfile_commands`` are passed through as written; they can declare ``ARG SANDBOX_CORE_BUILD_CA`` to use it.
+- Raw ``dockerfile_commands`` are passed through as written.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ ENV_VAR = "SANDBOX_CORE_BUILD_CA_BUNDLE"
 BUILD_ARG = "SANDBOX_CORE_BUILD_CA"
 #: Bundles are certificate lists of at most a few hundred KiB; anything far larger is a wrong path.
 MAX_BYTES = 4 << 20
+#: The largest piece of the bundle in one build argument (one environment string may not exceed 128 KiB).
+PIECE_BYTES = 96 << 10
+_END = "-----END CERTIFICATE-----"
 
 _SETUP = (
-    '_scb="${TMPDIR:-/tmp}/.sandbox-core-build-ca.pem"; '
-    '{ cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null; printf "%s\\n" "$' + BUILD_ARG + '"; } > "$_scb" && '
+    '_scb="${{TMPDIR:-/tmp}}/.sandbox-core-build-ca.pem"; '
+    '{{ cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null; printf "%s\\n" {pieces}; }} > "$_scb" && '
     'printf \'Acquire::https::CAInfo "%s";\\n\' "$_scb" > "$_scb.apt" && '
     'export SSL_CERT_FILE="$_scb" PIP_CERT="$_scb" REQUESTS_CA_BUNDLE="$_scb" CURL_CA_BUNDLE="$_scb" '
     'GIT_SSL_CAINFO="$_scb" NODE_EXTRA_CA_CERTS="$_scb" APT_CONFIG="$_scb.apt"'
@@ -72,6 +77,25 @@ class BuildCA:
             raise InvalidError(f"{ENV_VAR}={path!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
         return BuildCA(pem=text.strip(), source=path)
 
+    def pieces(self) -> tuple[str, ...]:
+        """The PEM text cut after whole certificates into pieces of at most ``PIECE_BYTES``."""
+        out: list[str] = []
+        current = ""
+        for cert in (c + _END for c in self.pem.split(_END) if c.strip()):
+            if current and len(current) + len(cert) > PIECE_BYTES:
+                out.append(current)
+                current = ""
+            current += cert
+        return (*out, current) if current else tuple(out)
+
+    def build_args(self) -> dict[str, str]:
+        """The build arguments that carry the bundle."""
+        return {f"{BUILD_ARG}_{i}": piece.strip() for i, piece in enumerate(self.pieces())}
+
+    def arg_lines(self) -> tuple[str, ...]:
+        """The ``ARG`` instructions that make the build arguments visible to ``RUN``."""
+        return tuple(f"ARG {name}" for name in self.build_args())
+
 
 def wrap_shell(command: str, env: tuple[tuple[str, str], ...], ca: BuildCA | None) -> str:
     """``command`` (shell syntax) preceded by build-time ``env`` exports and, with ``ca``, the trust setup; the
@@ -81,5 +105,5 @@ def wrap_shell(command: str, env: tuple[tuple[str, str], ...], ca: BuildCA | Non
         parts.append("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env))
     if ca is None:
         return " && ".join([*parts, f"({command})"]) if parts else command
-    parts.insert(0, _SETUP)
+    parts.insert(0, _SETUP.format(pieces=" ".join(f'"${name}"' for name in ca.build_args())))
     return " && ".join(parts) + f" && ({command}); _rc=$?; {_CLEANUP}; exit $_rc"

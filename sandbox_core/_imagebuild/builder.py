@@ -13,6 +13,7 @@ tail of its log; nothing of the failed build is left on the engine (``_engine.bu
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 
 import attrs
@@ -22,9 +23,9 @@ from .._engine.client import Engine
 from .._engine.labels import KIND, KIND_IMAGE, OWNER, OWNER_VALUE, PREFIX
 from ..exception import ImageBuildError, InvalidError, NotFoundError
 from . import base, definition, once
-from .buildca import BUILD_ARG, BuildCA
+from .buildca import BuildCA
 from .definition import DebianSlim, FromDockerfile, FromImage, FromScratch, ImageDefinition
-from .steps import ARG_LINE, LocalSource, Prepared
+from .steps import LocalSource, Prepared, label_line
 from .tarstream import Entry, stream_tar
 
 ADDRESS_LABEL = PREFIX + "image-address"
@@ -64,12 +65,32 @@ def _labels(defn: ImageDefinition, address: str) -> dict[str, str]:
     return {**dict(defn.labels), OWNER: OWNER_VALUE, KIND: KIND_IMAGE, ADDRESS_LABEL: address}
 
 
+_NONZERO_RE = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.DOTALL)
+
+
+def _failure(what: str, error: builds.BuildFailed, readable: tuple[str, ...]) -> ImageBuildError:
+    """The error for a failed step: the instruction as the user wrote it (engine steps count our Dockerfile's
+    lines, plus the trailing LABEL), the engine's reason, and the tail of the log."""
+    shown = error.instruction
+    if error.step is not None and error.steps == len(readable) + 1 and error.step <= len(readable):
+        shown = readable[error.step - 1]
+    reason = error.engine_message
+    if (m := _NONZERO_RE.match(reason)) is not None and shown:
+        reason = f"`{shown}` returned a non-zero code: {m.group(1)}"
+    elif shown:
+        reason = f"`{shown}`: {reason}"
+    tail = "\n".join(error.log_tail[-LOG_TAIL:]).strip()
+    log = f"\n--- last lines of the build log ---\n{tail}" if tail else ""
+    return ImageBuildError(f"Image build failed at {what}: {reason}{log}")
+
+
 async def _build_one(
     eng: Engine,
     *,
     what: str,
     address: str,
-    dockerfile: str,
+    dockerfile: tuple[str, ...],
+    readable: tuple[str, ...],
     context: tuple[Entry, ...],
     labels: dict[str, str],
     buildargs: dict[str, str] | None,
@@ -85,23 +106,20 @@ async def _build_one(
                 return info.id
             if on_line is not None:
                 on_line(f"building {what}")
-            files = (Entry.from_bytes(DOCKERFILE, dockerfile.encode()), *context)
+            text = "\n".join([*dockerfile, label_line(labels)]) + "\n"
+            files = (Entry.from_bytes(DOCKERFILE, text.encode()), *context)
             try:
                 return await builds.build(
                     eng,
                     stream_tar(files),
                     dockerfile=DOCKERFILE,
                     tag=tag,
-                    labels=labels,
                     buildargs=buildargs,
                     nocache=force,
                     on_line=on_line,
                 )
             except builds.BuildFailed as e:
-                tail = "\n".join(e.log_tail[-LOG_TAIL:])
-                raise ImageBuildError(
-                    f"Image build failed at {what}: {e.engine_message}\n--- last lines of the build log ---\n{tail}"
-                ) from None
+                raise _failure(what, e, readable) from None
 
     return await once.run_once(tag, work, _emit(on_line, f"waiting for the build of {what} started by another caller"))
 
@@ -136,7 +154,8 @@ async def _resolve_root(
         eng,
         what=prepared.description,
         address=address,
-        dockerfile="\n".join(prepared.instructions) + "\n",
+        dockerfile=prepared.instructions,
+        readable=prepared.readable(),
         context=prepared.context,
         labels=_labels(defn, address),
         buildargs=dict(root.build_args) or None,
@@ -175,15 +194,16 @@ async def build(
     start, parent, tag = await _first_missing(eng, addresses, limit, root)
     for index in range(start, len(prepared)):
         step = prepared[index]
-        lines = [f"FROM {parent}", *([ARG_LINE] if step.uses_build_arg else []), *step.instructions]
+        args = ca.arg_lines() if ca is not None and step.uses_build_arg else ()
         parent = await _build_one(
             eng,
             what=f"step {index + 1} of {len(prepared)}, {step.description}",
             address=addresses[index],
-            dockerfile="\n".join(lines) + "\n",
+            dockerfile=(f"FROM {parent}", *args, *step.instructions),
+            readable=(f"FROM {parent}", *args, *step.readable()),
             context=step.context,
             labels=_labels(defn, addresses[index]),
-            buildargs={BUILD_ARG: ca.pem} if ca is not None and step.uses_build_arg else None,
+            buildargs=ca.build_args() if ca is not None and args else None,
             force=force or index >= limit,
             on_line=on_line,
         )

@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import os
 import shlex
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
 import attrs
 
 from ..exception import InvalidError
-from .buildca import BUILD_ARG, BuildCA, wrap_shell
+from .buildca import BuildCA, wrap_shell
 from .tarstream import Entry, IgnoreFn, entries_digest, scan_file, scan_tree
 
 EnvPairs = tuple[tuple[str, str], ...]
@@ -75,6 +76,11 @@ class Prepared:
     context: tuple[Entry, ...] = ()
     uses_build_arg: bool = False
     force_build: bool = False
+    #: ``instructions`` as the user would read them (without the build-trust wrapper), for error messages.
+    shown: tuple[str, ...] = ()
+
+    def readable(self) -> tuple[str, ...]:
+        return self.shown or self.instructions
 
 
 def _material(op: str, **fields: Any) -> str:
@@ -109,6 +115,7 @@ class RunCommands:
             tuple(f"RUN {wrap_shell(c, self.env, ca)}" for c in self.commands),
             uses_build_arg=ca is not None,
             force_build=self.force_build,
+            shown=tuple(f"RUN {c}" for c in self.commands),
         )
 
 
@@ -129,6 +136,7 @@ class AptInstall:
             tuple(f"RUN {wrap_shell(c, self.env, ca)}" for c in commands),
             uses_build_arg=ca is not None,
             force_build=self.force_build,
+            shown=tuple(f"RUN {c}" for c in commands),
         )
 
 
@@ -185,6 +193,7 @@ class PipInstall:
             (f"RUN {wrap_shell(command, self.env, ca)}",),
             uses_build_arg=ca is not None,
             force_build=self.force_build,
+            shown=(f"RUN {command}",),
         )
 
 
@@ -209,6 +218,7 @@ class PipInstallFromRequirements:
             tuple(context),
             uses_build_arg=ca is not None,
             force_build=self.force_build,
+            shown=("COPY /.requirements.txt /.requirements.txt", f"RUN {command}"),
         )
 
 
@@ -260,6 +270,7 @@ class UvPipInstall:
             tuple(context),
             uses_build_arg=ca is not None,
             force_build=self.force_build,
+            shown=(f"RUN {install_uv}", *copies, f"RUN {command}"),
         )
 
 
@@ -379,5 +390,7 @@ Step = (
     | CopyLocal
 )
 
-#: The build argument steps that use the build-trust wrapper declare.
-ARG_LINE = f"ARG {BUILD_ARG}"
+
+def label_line(labels: Mapping[str, str]) -> str:
+    """One ``LABEL`` instruction for all ``labels`` (the build API's ``labels`` parameter adds one step each)."""
+    return "LABEL " + " ".join(f"{json.dumps(k)}={json.dumps(v)}" for k, v in sorted(labels.items()))

@@ -111,7 +111,7 @@ async def test_a_failing_step_raises_a_typed_error_naming_it_and_leaves_nothing(
         await builder.build(eng, defn)
     text = str(info.value)
     assert "step 2 of 2, run_commands('echo before-failure', 'echo the-marker-line; exit 3')" in text
-    assert "returned a non-zero code: 3" in text
+    assert "`RUN echo the-marker-line; exit 3` returned a non-zero code: 3" in text
     assert "the-marker-line" in text.split("--- last lines of the build log ---")[1]
     # intermediate containers inherit the labels of the image they run; images committed for the failed build too
     assert docker("ps", "-a", "-q", "--filter", f"label=sandbox-core.test-salt={salt}").strip() == ""
