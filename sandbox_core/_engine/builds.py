@@ -240,21 +240,30 @@ async def build(
 
 @attrs.define
 class _BuildState:
-    """What the build output told so far: the current instruction and the images committed for it."""
+    """What the build output told so far: the current instruction and the images this build committed (not the
+    ``FROM`` image, nor images the engine's cache supplied: those existed before and are not the build's)."""
 
     step: int | None = None
     steps: int | None = None
     instruction: str | None = None
     image_id: str | None = None
     intermediates: list[str] = attrs.Factory(list)
+    _cached: bool = False
 
     def observe(self, line: str) -> None:
         m = _STEP_RE.match(line)
         if m is not None:
             self.step, self.steps, self.instruction = int(m.group(1)), int(m.group(2)), m.group(3)
+            self._cached = False
+            return
+        if line.strip() == "---> Using cache":
+            self._cached = True
             return
         m = _INTERMEDIATE_RE.match(line)
-        if m is not None:
+        if m is None:
+            return
+        from_image = self.instruction is not None and self.instruction.upper().startswith("FROM ")
+        if not from_image and not self._cached:
             self.intermediates.append(m.group(1))
 
     def failure(self, error: str, tail: tuple[str, ...]) -> BuildFailed:
@@ -270,10 +279,13 @@ class _BuildState:
 
 
 async def _remove_intermediates(eng: Engine, image_ids: Sequence[str]) -> None:
-    """Remove the images a failed build committed (newest first; each is the parent of the next)."""
+    """Remove the images a failed build committed (newest first; each is the parent of the next). An image that
+    has a tag by now is someone's and stays."""
     for image_id in reversed(image_ids):
         with contextlib.suppress(exc.Error):
-            await remove(eng, image_id)
+            info = await inspect(eng, image_id)
+            if info is not None and not info.tags:
+                await remove(eng, info.id)
 
 
 async def import_rootfs(

@@ -117,6 +117,17 @@ async def test_a_failing_step_raises_a_typed_error_naming_it_and_leaves_nothing(
     assert docker("ps", "-a", "-q", "--filter", f"label=sandbox-core.test-salt={salt}").strip() == ""
     dangling = docker("images", "-q", "--filter", "dangling=true", "--filter", f"label=sandbox-core.test-salt={salt}")
     assert dangling.strip() == ""
+    # ... while the images it started from stay
+    assert await builds.inspect(eng, BUSYBOX) is not None
+    step_one = await builder.build(eng, defn.__class__(defn.root, defn.steps[:1], labels=defn.labels))
+    assert await builds.inspect(eng, step_one.image_id) is not None
+
+
+async def test_a_failing_first_step_keeps_its_base_image(eng: Engine) -> None:
+    defn = busybox(salt=uuid.uuid4().hex).add(RunCommands(["echo x > /x", "exit 4"]))
+    with pytest.raises(ImageBuildError, match="`RUN exit 4` returned a non-zero code: 4"):
+        await builder.build(eng, defn)
+    assert await builds.inspect(eng, BUSYBOX) is not None
 
 
 async def test_an_invalid_dockerfile_line_is_a_build_error(eng: Engine) -> None:

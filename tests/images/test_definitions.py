@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from sandbox_core._engine import builds
 from sandbox_core._imagebuild import buildca, definition, pyversions
 from sandbox_core._imagebuild.definition import FromImage, ImageDefinition
 from sandbox_core._imagebuild.patterns import PatternMatcher
@@ -235,3 +236,22 @@ def test_the_build_ca_must_be_a_certificate_file(tmp_path: Path) -> None:
 def test_prepared_steps_are_values() -> None:
     assert isinstance(RunCommands(["true"]).prepare(None), Prepared)
     assert RunCommands(["true"]) == RunCommands(("true",))
+
+
+def test_a_failed_build_claims_only_the_images_it_committed() -> None:
+    state = builds._BuildState()
+    for line in [
+        "Step 1/4 : FROM sha256:0d5f06cf0096",
+        " ---> 0d5f06cf0096",
+        "Step 2/4 : RUN echo cached",
+        " ---> Using cache",
+        " ---> 111111111111",
+        "Step 3/4 : RUN echo new",
+        " ---> Running in 2a2a2a2a2a2a",
+        "Removing intermediate container 2a2a2a2a2a2a",
+        " ---> 222222222222",
+        "Step 4/4 : RUN exit 1",
+    ]:
+        state.observe(line)
+    assert state.intermediates == ["222222222222"]
+    assert (state.step, state.steps, state.instruction) == (4, 4, "RUN exit 1")
