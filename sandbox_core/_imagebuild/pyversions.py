@@ -7,11 +7,12 @@ Policy:
 - From a registry the image is the official ``python:<3.X.Y>-slim-bookworm``, with Modal's patch release of each
   series unless a full version was asked for: every supported series is available.
 - Without a registry the image is built from Debian's archive, which has one Python per suite: 3.11 (bookworm,
-  Debian 12), 3.13 (trixie, Debian 13) and 3.14 (forky, Debian testing, a moving target). Debian has no 3.10 or
-  3.12 (bullseye's 3.9 is below Modal's range). An explicit series that Debian lacks, or a full ``3.X.Y``
-  version (Debian ships its own patch release, not a chosen one), raises ``InvalidError`` listing what is
-  available and why. ``None`` with a local series Debian lacks falls back to 3.11 (bookworm, the Debian release
-  of Modal's images) instead of failing: the sandbox's Python need not match the caller's.
+  Debian 12) and 3.13 (trixie, Debian 13). Debian has no 3.10 or 3.12 (bullseye's 3.9 is below Modal's range);
+  3.14 is only in testing (forky), whose Release file must be re-signed weekly, so a stale mirror makes it
+  unbuildable (seen here: "Release file ... is expired"); it is not offered. An explicit series that Debian lacks,
+  or a full ``3.X.Y`` version (Debian ships its own patch release, not a chosen one), raises ``InvalidError``
+  listing what is available and why. ``None`` with a local series Debian lacks falls back to 3.11 (bookworm, the
+  Debian release of Modal's images) instead of failing: the sandbox's Python need not match the caller's.
 """
 
 from __future__ import annotations
@@ -41,23 +42,25 @@ class Suite:
 
     codename: str
     release: str
-    updates: bool = True
-    security: bool = True
 
     def sources(self, mirror: str, security_mirror: str) -> tuple[str, ...]:
-        """The apt source lines of an image of this suite."""
-        out = [f"deb {mirror} {self.codename} main"]
-        if self.updates:
-            out.append(f"deb {mirror} {self.codename}-updates main")
-        if self.security:
-            out.append(f"deb {security_mirror} {self.codename}-security main")
-        return tuple(out)
+        """The apt source lines of an image of this suite (the suite, its -updates and its -security)."""
+        return (
+            f"deb {mirror} {self.codename} main",
+            f"deb {mirror} {self.codename}-updates main",
+            f"deb {security_mirror} {self.codename}-security main",
+        )
 
 
 OFFLINE: dict[str, Suite] = {
     "3.11": Suite("bookworm", "Debian 12"),
     "3.13": Suite("trixie", "Debian 13"),
-    "3.14": Suite("forky", "Debian testing", updates=False, security=False),
+}
+#: Why Debian's archive cannot provide the other supported series.
+NOT_OFFLINE = {
+    "3.10": "no Debian release packages it",
+    "3.12": "no Debian release packages it",
+    "3.14": "only Debian testing (forky) packages it, and testing's signed Release file expires within a week",
 }
 
 
@@ -125,7 +128,7 @@ def offline_series(request: PythonRequest, why_no_registry: str | None = None) -
         )
     if request.series not in OFFLINE:
         raise InvalidError(
-            f"Python {request.series} cannot be built without a registry: no Debian release packages it. "
+            f"Python {request.series} cannot be built without a registry: {NOT_OFFLINE[request.series]}. "
             f"Available: {available}.{reason}"
         )
     return request.series
