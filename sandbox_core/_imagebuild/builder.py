@@ -70,9 +70,9 @@ _NONZERO_RE = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re
 
 def _failure(what: str, error: builds.BuildFailed, readable: tuple[str, ...]) -> ImageBuildError:
     """The error for a failed step: the instruction as the user wrote it (engine steps count our Dockerfile's
-    lines, plus the trailing LABEL), the engine's reason, and the tail of the log."""
+    lines when each holds one instruction), the engine's reason, and the tail of the log."""
     shown = error.instruction
-    if error.step is not None and error.steps == len(readable) + 1 and error.step <= len(readable):
+    if error.step is not None and error.steps == len(readable) and error.step <= len(readable):
         shown = readable[error.step - 1]
     reason = error.engine_message
     if (m := _NONZERO_RE.match(reason)) is not None and shown:
@@ -96,9 +96,17 @@ async def _build_one(
     buildargs: dict[str, str] | None,
     force: bool,
     on_line: builds.LineSink | None,
+    label_at: int | None = 1,
 ) -> str:
-    """Build one image tagged for ``address`` under the cross-process lock (re-checking the tag first)."""
+    """Build one image tagged for ``address`` under the cross-process lock (re-checking the tag first).
+
+    The ``LABEL`` instruction goes at ``label_at`` in ``dockerfile``: right after ``FROM`` for steps, so that the
+    labels are in the engine's cache key of every later instruction and on the containers that run them.
+    """
     tag = definition.step_tag(address)
+    at = len(dockerfile) if label_at is None else label_at
+    dockerfile = (*dockerfile[:at], label_line(labels), *dockerfile[at:])
+    readable = (*readable[:at], label_line(labels), *readable[at:])
 
     async def work() -> str:
         async with once.file_lock(tag, _emit(on_line, f"waiting for another process building {what}")):
@@ -106,7 +114,7 @@ async def _build_one(
                 return info.id
             if on_line is not None:
                 on_line(f"building {what}")
-            text = "\n".join([*dockerfile, label_line(labels)]) + "\n"
+            text = "\n".join(dockerfile) + "\n"
             files = (Entry.from_bytes(DOCKERFILE, text.encode()), *context)
             try:
                 return await builds.build(
@@ -161,6 +169,7 @@ async def _resolve_root(
         buildargs=dict(root.build_args) or None,
         force=force,
         on_line=on_line,
+        label_at=None,
     )
     return _Root(image_id, address, definition.step_tag(address))
 
