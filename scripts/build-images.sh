@@ -4,7 +4,11 @@
 #   sandbox-core/busybox:1       root user, sh + the busybox applets, CMD sleep 172800 (the default image)
 #   sandbox-core/busybox-user:1  the same, running as uid 1000 ("sandbox")
 #   sandbox-core/noshell:1       no shell at all: only a `sleep` binary, for archive-only code paths
+# and the Python base image of Image.debian_slim() (sandbox-core/debian-slim:py3.X-<recipe>), built from Debian's
+# archive with mmdebstrap (installed here when missing and run as root). SANDBOX_CORE_PYTHON_BASE=auto prefers the
+# official python image where a registry answers; SANDBOX_CORE_SKIP_PYTHON_BASE=1 skips it.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 owner_label='LABEL sandbox-core.owner=sandbox-core'
 kind_label='LABEL sandbox-core.kind=base-image'
@@ -64,5 +68,19 @@ fi
 if ! have_image sandbox-core/noshell:1; then
   make_rootfs "$work/noshell" noshell
   import_image sandbox-core/noshell:1 "$work/noshell" 'WORKDIR /'
+fi
+python_base() {
+  local py=${PYTHON:-.venv/bin/python}
+  [ -x "$py" ] || py=python3
+  if ! command -v mmdebstrap >/dev/null && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "build-images: installing Debian's mmdebstrap ..." >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; }
+  fi
+  SANDBOX_CORE_PYTHON_BASE=${SANDBOX_CORE_PYTHON_BASE:-build} "$py" -m sandbox_core._imagebuild
+}
+
+if [ "${SANDBOX_CORE_SKIP_PYTHON_BASE:-}" != 1 ]; then
+  python_base
 fi
 echo "build-images: images are present"
