@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ._runner import Settings, configure_logging
+from ._runner import Settings, apply_settings
 from .commands import files, images, maintenance, processes, sandboxes
 
 COMMAND_MODULES = (sandboxes, processes, files, maintenance, images)
@@ -38,7 +38,6 @@ def _show_version(value: bool) -> None:
 
 
 def _root(
-    ctx: typer.Context,
     debug: Annotated[
         bool, typer.Option("--debug", envvar="SANDBOX_CORE_DEBUG", help="Tracebacks and the library's debug log.")
     ] = False,
@@ -46,8 +45,7 @@ def _root(
         bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    ctx.obj = Settings(debug=debug)
-    configure_logging(debug)
+    apply_settings(Settings(debug=debug))
 
 
 def build_app() -> typer.Typer:

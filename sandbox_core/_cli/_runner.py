@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
 import attrs
-import click
 import typer
 
 from ._exitcodes import ExitCode, exit_code_for
@@ -17,16 +16,25 @@ from ._report import report_error
 
 @attrs.frozen
 class Settings:
-    """Options of the root command, shared by every subcommand (kept in the root click context's ``obj``)."""
+    """Options of the root command, shared by every subcommand."""
 
     debug: bool = False
 
 
+# One command line per process: the root command's options are set once, before any subcommand runs.
+_settings = Settings()
+
+
+def apply_settings(value: Settings) -> None:
+    """Record the root command's options (called by the root callback)."""
+    global _settings
+    _settings = value
+    configure_logging(value.debug)
+
+
 def settings() -> Settings:
-    """The root command's settings (defaults outside a command line, e.g. in unit tests)."""
-    ctx = click.get_current_context(silent=True)
-    obj = ctx.find_root().obj if ctx is not None else None
-    return obj if isinstance(obj, Settings) else Settings()
+    """The root command's options (defaults when no root command ran)."""
+    return _settings
 
 
 def configure_logging(debug: bool) -> None:
