@@ -24,7 +24,9 @@ def test_exec_passes_options_after_the_command_to_it(cli: Cli, sandbox_id: str) 
 def test_exec_by_name_with_env_and_workdir(cli: Cli) -> None:
     sid = cli.json("create", "--name", "named")["id"]
     try:
-        out = cli.ok("exec", "--app", cli.app, "-e", "GREETING=hi", "-w", "/tmp", "named", "sh", "-c", "echo $GREETING; pwd")
+        out = cli.ok(
+            "exec", "--app", cli.app, "-e", "GREETING=hi", "-w", "/tmp", "named", "sh", "-c", "echo $GREETING; pwd"
+        )
         assert out == "hi\n/tmp\n"
     finally:
         cli.ok("stop", sid)

@@ -115,9 +115,7 @@ def test_shell_window_resize_reaches_the_remote_terminal(terminal: Terminal, san
     assert terminal.exit_code() == 0
 
 
-def test_shell_ctrl_c_interrupts_the_remote_command_not_the_cli(
-    terminal: Terminal, cli: Cli, sandbox_id: str
-) -> None:
+def test_shell_ctrl_c_interrupts_the_remote_command_not_the_cli(terminal: Terminal, cli: Cli, sandbox_id: str) -> None:
     terminal.start("shell", sandbox_id)
     terminal.type("sleep 31; echo after-sleep")
     cli.ok("exec", "--timeout", "30", sandbox_id, "sh", "-c", SLEEP_RUNNING)
