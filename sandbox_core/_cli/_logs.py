@@ -10,12 +10,15 @@ source for that case once the library has it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from typing import Literal
 
 import attrs
 
 import sandbox_core as sc
+
+from ._output import FdSink
 
 #: Seconds without output after which a non-following read of a running sandbox's output ends.
 QUIET = 0.5
@@ -64,3 +67,11 @@ async def read_output(sb: sc.Sandbox, *, follow: bool) -> AsyncGenerator[LogLine
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def write_output(sb: sc.Sandbox, *, follow: bool) -> None:
+    """``read_output`` written out as it comes: stdout lines to fd 1, stderr lines to fd 2."""
+    sinks = {"stdout": FdSink(1), "stderr": FdSink(2)}
+    async with contextlib.aclosing(read_output(sb, follow=follow)) as lines:
+        async for line in lines:
+            sinks[line.stream].write(line.text.encode())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,26 @@ def is_tty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+class FdSink:
+    """Unbuffered output to a file descriptor (a remote process's bytes go out as they come). Once the reader has
+    gone (a closed pipe, e.g. ``| head``), further output is dropped quietly: the remote command runs to its end, as
+    it would with its output on a terminal."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except BrokenPipeError:
+            self.closed = True
 
 
 def emit_json(document: Any) -> None:

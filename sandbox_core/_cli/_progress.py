@@ -48,10 +48,16 @@ def status(message: str, *, enabled: bool = True) -> Iterator[None]:
 
 
 async def track_bytes(
-    label: str, total: int | None, probe: Callable[[], int | None], work: Awaitable[T], *, enabled: bool = True
+    label: str,
+    total: int | None,
+    probe: Callable[[], int | None],
+    work: Awaitable[T],
+    *,
+    enabled: bool = True,
+    plain_every: float = _PLAIN_EVERY,
 ) -> T:
     """Await ``work`` while showing ``probe()`` bytes of ``total`` (None: unknown): a bar on a terminal, a plain
-    line every few seconds otherwise. ``probe`` returns None while it cannot tell."""
+    line every ``plain_every`` seconds otherwise. ``probe`` returns None while it cannot tell."""
     if not enabled:
         return await work
     task = asyncio.ensure_future(work)
@@ -73,7 +79,7 @@ async def track_bytes(
         return task.result()
     started = time.monotonic()
     while not task.done():
-        await asyncio.wait([task], timeout=_PLAIN_EVERY)
+        await asyncio.wait([task], timeout=plain_every)
         done = probe()
         if not task.done() and done is not None:
             of = f" of {human_size(total)}" if total is not None else ""

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 
 import sandbox_core as sc
 
+from ._output import FdSink
 from ._stdin import StdinForwarder
 
 
@@ -51,12 +52,6 @@ def window_size(fd: int) -> tuple[int, int] | None:
     except OSError:
         return None
     return size.lines, size.columns
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 class _Resizer:
@@ -108,8 +103,9 @@ async def bridge(proc: sc.ContainerProcess[bytes], *, stdin_fd: int = 0, stdout_
         stack.enter_context(signal_handler(loop, signal.SIGINT, keys.interrupt))
         forwarding = loop.create_task(keys.run())
         try:
+            screen = FdSink(stdout_fd)
             async for chunk in proc.stdout:
-                _write_all(stdout_fd, chunk)
+                screen.write(chunk)
             return await proc.wait()
         finally:
             forwarding.cancel()

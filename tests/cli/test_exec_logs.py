@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 import time
 
 import sandbox_core_sync as scs
 
-from .conftest import Cli
+from .conftest import CLI, Cli
 
 WAIT_FOR_GO = "while [ ! -f /tmp/{0} ]; do sleep 0.05; done"
 
@@ -114,3 +116,16 @@ def test_logs_follow_streams_until_the_sandbox_ends(cli: Cli) -> None:
         proc.stdout.close()  # type: ignore[union-attr]
         proc.stderr.close()  # type: ignore[union-attr]
         cli("stop", sid)
+
+
+def test_exec_into_a_closed_pipe_runs_the_command_to_its_end(cli: Cli, sandbox_id: str) -> None:
+    line = shlex.join([*CLI, "exec", sandbox_id, "sh", "-c", "seq 1 200000; echo finished >&2; exit 6"])
+    proc = subprocess.run(
+        ["bash", "-c", f"{line} | head -n 2; echo cli-exit=${{PIPESTATUS[0]}} >&2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli.env,
+    )
+    assert proc.stdout == "1\n2\n"
+    assert proc.stderr == "finished\ncli-exit=6\n"  # no BrokenPipeError: the rest of stdout was dropped

@@ -14,8 +14,8 @@ import typer
 import sandbox_core as sc
 
 from .._exitcodes import UsageError, returncode_to_exit
-from .._logs import read_output
-from .._output import emit_json_line
+from .._logs import read_output, write_output
+from .._output import FdSink, emit_json_line
 from .._refs import DEFAULT_APP, parse_pairs, resolve
 from .._runner import run
 from .._stdin import StdinForwarder
@@ -24,15 +24,9 @@ from ._options import TRAILING_COMMAND, AppOption, EnvOption, ImageOption, RefAr
 from .sandboxes import image_of
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-async def _copy_out(reader: sc.StreamReader[bytes], fd: int) -> None:
+async def _copy_out(reader: sc.StreamReader[bytes], sink: FdSink) -> None:
     async for chunk in reader:
-        _write_all(fd, chunk)
+        sink.write(chunk)
 
 
 def exec_(
@@ -61,7 +55,7 @@ def exec_(
             proc.stdin.write_eof()
             await proc.stdin.drain()
         try:
-            await asyncio.gather(_copy_out(proc.stdout, sys.stdout.fileno()), _copy_out(proc.stderr, 2))
+            await asyncio.gather(_copy_out(proc.stdout, FdSink(1)), _copy_out(proc.stderr, FdSink(2)))
             return returncode_to_exit(await proc.wait())
         finally:
             if feeding is not None:
@@ -125,14 +119,12 @@ def logs(
 
     async def main() -> int:
         sb = await resolve(ref, app)
-        async with contextlib.aclosing(read_output(sb, follow=follow)) as lines:
-            async for line in lines:
-                if as_json:
+        if as_json:
+            async with contextlib.aclosing(read_output(sb, follow=follow)) as lines:
+                async for line in lines:
                     emit_json_line({"stream": line.stream, "text": line.text})
-                    continue
-                out = sys.stdout if line.stream == "stdout" else sys.stderr
-                out.write(line.text)
-                out.flush()
+        else:
+            await write_output(sb, follow=follow)
         return 0
 
     run(main, as_json=as_json)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import time
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ import sandbox_core as sc
 
 from .. import _inventory
 from .._exitcodes import returncode_to_exit
-from .._logs import read_output
+from .._logs import write_output
 from .._output import emit_json, emit_line, emit_table, format_tags, human_age, is_tty, iso_time
 from .._progress import status
 from .._refs import DEFAULT_APP, parse_pairs, resolve
@@ -194,11 +193,7 @@ def run_(
 
 
 async def _follow_to_end(sb: sc.Sandbox) -> int:
-    async with contextlib.aclosing(read_output(sb, follow=True)) as lines:
-        async for line in lines:
-            out = sys.stdout if line.stream == "stdout" else sys.stderr
-            out.write(line.text)
-            out.flush()
+    await write_output(sb, follow=True)
     try:
         await sb.wait(raise_on_termination=False)
     except sc.exception.SandboxTimeoutError:
