@@ -153,6 +153,9 @@ def test_shell_forwards_sigint_to_the_remote_terminal(terminal: Terminal, cli: C
     children = subprocess.run(["pgrep", "-P", pids[0]], capture_output=True, text=True).stdout.split()
     assert children, "the command line is not running"
     os.kill(int(children[0]), 2)
+    # The signal and typed keys reach the command line by different paths: type only once the remote terminal
+    # has taken the Ctrl-C (it echoes ^C), or the line discipline's flush on Ctrl-C could swallow the typing.
+    terminal.wait_for_line("^C")
     terminal.type("echo alive-$((2 + 2))")
     terminal.wait_for_line("alive-4")
     assert terminal.still_running()
