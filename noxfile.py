@@ -46,6 +46,19 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the user guide and API reference (mkdocs, strict: a broken link or reference fails) into build/site;
+    needs the ``docs`` extra."""
+    session.run(PY, "-m", "mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session
+def wheel(session: nox.Session) -> None:
+    """Build the sdist and wheel, install the wheel in a fresh venv and use it (tests/packaging, a slow test)."""
+    session.run(PY, "-m", "pytest", "-m", "slow", "tests/packaging/test_wheel.py", *session.posargs)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """Create a sandbox on the local engine, use it, print what happened, clean up."""
     session.run(PY, "scripts/demo.py", *session.posargs)
