@@ -72,10 +72,13 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def ci(session: nox.Session) -> None:
-    """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the benchmark
-    smoke run (so the harness never rots), then the tests (posargs go to pytest)."""
+    """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the docs in
+    strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to pytest), then the
+    wheel installed into a fresh venv and used."""
     gencheck(session)
     lint(session)
     typecheck(session)
+    docs(session)
     session.run(PY, "-m", "benchmarks", "--quick")
     tests(session)
+    wheel(session)
