@@ -58,7 +58,6 @@ func Serve(in io.Reader, out io.Writer, cfg Config) error {
 		s.enqueue(proto.Frame(proto.TypeGoAway, 0, 0, 0, proto.GoAwayPayload(proto.GoAwayProtocol, err.Error())))
 	}
 	s.shutdown()
-	close(s.wq)
 	s.writerW.Wait()
 	if err == io.EOF {
 		return nil
@@ -72,22 +71,36 @@ func (s *Session) Peer() proto.Hello { return s.peer }
 func (s *Session) writer(out io.Writer) {
 	defer s.writerW.Done()
 	w := bufio.NewWriterSize(out, 256<<10)
-	failed := false
-	for f := range s.wq {
-		if failed {
-			continue
-		}
+	write := func(f []byte) bool {
 		_, err := w.Write(f)
 		putBuf(f)
 		if err == nil && len(s.wq) == 0 {
 			err = w.Flush()
 		}
-		if err != nil {
-			failed = true
-			s.shutdown()
+		return err == nil
+	}
+	for {
+		select {
+		case f := <-s.wq:
+			if !write(f) {
+				s.shutdown()
+				return
+			}
+		case <-s.deadCh:
+			// wq is never closed (handlers may still enqueue); write what is queued now, then stop.
+			for {
+				select {
+				case f := <-s.wq:
+					if !write(f) {
+						return
+					}
+				default:
+					_ = w.Flush()
+					return
+				}
+			}
 		}
 	}
-	_ = w.Flush()
 }
 
 // enqueue hands a complete frame to the writer; false once the session is dead.

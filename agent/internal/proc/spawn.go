@@ -134,13 +134,16 @@ func Spawn(r *Reaper, self string, spec Spec) (*Process, error) {
 		return p, nil
 	}
 	statusR.Close()
-	<-shimStatus
+	ws := <-shimStatus
 	p.closeAll(nil, nil, nil)
 	if strings.HasPrefix(first, "e ") {
 		n, _ := strconv.Atoi(strings.TrimSpace(first[2:]))
 		return nil, startError(syscall.Errno(n), spec)
 	}
-	return nil, &SpawnError{Kind: "Io", Msg: "the exec shim ended before starting " + spec.Path}
+	// The shim is a Go program: it dies before reporting when it cannot get threads or memory, which in a
+	// container means the pids (or memory) limit is reached.
+	return nil, &SpawnError{Kind: "ResourceExhausted", Msg: fmt.Sprintf(
+		"the exec shim ended (code %d) before starting %s: the sandbox is probably at its process limit", ExitCode(ws), spec.Path)}
 }
 
 func startError(err error, spec Spec) error {
