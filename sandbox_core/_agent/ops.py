@@ -114,7 +114,14 @@ class ReadStream:
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            while chunk := await self._ch.stdout.read():
+            while True:
+                try:
+                    chunk = await self._ch.stdout.read()
+                except AgentLostError:
+                    await self._ch.expect("result")  # an error message explains the early close
+                    raise
+                if not chunk:
+                    break
                 yield chunk
             await self._ch.expect("result")
         finally:

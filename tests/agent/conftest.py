@@ -18,8 +18,9 @@ import pytest
 import pytest_asyncio
 
 from sandbox_core._agent import binary as agent_bin
-from sandbox_core._agent.client import Agent
+from sandbox_core._agent.client import DEFAULT_HELLO, Agent
 from sandbox_core._agent.engine_calls import EngineVolumeCalls, engine_arch
+from sandbox_core._agent.protocol import Hello
 from sandbox_core._agent.volume import AGENT_PATH, MOUNT_DIR, ensure_agent_volume
 from sandbox_core._engine.client import get_engine
 from tests.conftest import BUSYBOX, REPO, RUN_ID, TEST_RUN_LABEL
@@ -114,8 +115,8 @@ async def connect() -> AsyncIterator[Callable[..., asyncio.Future[Agent]]]:
     """Factory: ``await connect(cid, *docker_exec_args)`` -> a connected ``Agent``; all closed after the test."""
     agents: list[Agent] = []
 
-    async def make(cid: str, *args: str) -> Agent:
-        agent = await Agent.connect(DockerExecTransport(await spawn_agent(cid, *args)))
+    async def make(cid: str, *args: str, hello: Hello = DEFAULT_HELLO) -> Agent:
+        agent = await Agent.connect(DockerExecTransport(await spawn_agent(cid, *args)), local=hello)
         agents.append(agent)
         return agent
 
