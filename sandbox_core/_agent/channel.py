@@ -18,11 +18,18 @@ from .protocol import AgentLostError, AgentOpError, AgentProtocolError, FrameTyp
 Send = Callable[[bytes], None]
 
 
+#: The most credit a stream's window grows to for a reader that keeps up.
+MAX_WINDOW = 8 << 20
+
+
 class InboundStream:
     """Bytes from the agent on one stream of one channel (stdout or stderr), in order, with EOF.
 
     ``read`` returns b"" at EOF; it raises ``AgentLostError`` when the session ended before EOF. Credit is given
-    back to the agent once half a window has been read.
+    back to the agent once half a window has been read. The window starts at the client's HELLO window and
+    doubles (up to ``MAX_WINDOW``) whenever a grant finds the reader keeping up (less than a quarter of the window
+    buffered), so a fast reader is not throttled by the link's round trip, while a stream nobody reads never
+    holds more than the initial window.
     """
 
     def __init__(self, channel_id: int, stream: Stream, window: int, send: Send) -> None:
@@ -31,6 +38,7 @@ class InboundStream:
         self._window = window
         self._send = send
         self._chunks: collections.deque[bytes] = collections.deque()
+        self._buffered = 0
         self._credit = window
         self._ungranted = 0
         self._eof = False
@@ -45,7 +53,7 @@ class InboundStream:
     @property
     def buffered(self) -> int:
         """Bytes received and not yet read (at most one window)."""
-        return sum(len(c) for c in self._chunks)
+        return self._buffered
 
     def on_data(self, data: bytes) -> None:
         if self._eof:
@@ -55,6 +63,7 @@ class InboundStream:
         self._credit -= len(data)
         if data:
             self._chunks.append(data)
+            self._buffered += len(data)
             self._wake()
 
     def on_eof(self) -> None:
@@ -103,9 +112,13 @@ class InboundStream:
         return b"".join(parts)
 
     def _consumed(self, n: int) -> None:
+        self._buffered -= n
         self._ungranted += n
         if self._ungranted >= self._window // 2 and not self._eof:
             grant, self._ungranted = self._ungranted, 0
+            if self._buffered < self._window // 4 and self._window < MAX_WINDOW:
+                grant += self._window
+                self._window *= 2
             self._credit += grant
             self._send(encode_frame(FrameType.WINDOW, self._id, window_payload(grant), stream=self._stream))
 

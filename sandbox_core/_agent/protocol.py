@@ -174,39 +174,61 @@ def check_header(ftype: int, flags: int, stream: int, reserved: int, channel: in
 
 
 class FrameDecoder:
-    """Incremental decoder: ``feed`` bytes in any split, get whole validated frames out.
+    """Incremental decoder: ``feed`` bytes in any split, get validated frames out.
 
-    At most one partial frame is held (header plus at most ``max_frame`` payload bytes, a bound checked as soon
-    as the header is complete).
+    DATA payloads are passed on in pieces as they arrive (a DATA frame may come out as several ``Frame``s of
+    the same channel and stream whose payloads add up to the original): data is a byte stream, and not
+    re-assembling it saves a copy per byte. Other frames come out whole. At most one header (12 bytes) and one
+    control payload (bounded by ``max_frame``, checked as soon as its header is complete) are held.
     """
 
     def __init__(self, max_frame: int) -> None:
         self._max_frame = max_frame
-        self._buf = bytearray()
+        self._head = bytearray()
+        self._cur: tuple[FrameType, int, int, int] | None = None  # type, flags, stream, channel
+        self._left = 0
+        self._body = bytearray()
 
     def feed(self, data: bytes) -> list[Frame]:
-        """Append ``data``; return the frames it completes. Raises ``AgentProtocolError`` on invalid input."""
-        self._buf += data
+        """Consume ``data``; return the frames (and DATA pieces) it completes. Raises ``AgentProtocolError``."""
         frames: list[Frame] = []
-        pos = 0
-        buf = self._buf
-        while len(buf) - pos >= HEADER_SIZE:
-            ftype, flags, stream, reserved, channel, length = _HEADER.unpack_from(buf, pos)
-            check_header(ftype, flags, stream, reserved, channel, length, self._max_frame)
-            end = pos + HEADER_SIZE + length
-            if end > len(buf):
-                break
-            payload = bytes(buf[pos + HEADER_SIZE : end])
-            frames.append(Frame(FrameType(ftype), channel, payload, stream, flags))
-            pos = end
-        if pos:
-            del buf[:pos]
+        pos, n = 0, len(data)
+        while pos < n or (self._cur is not None and self._left == 0):
+            if self._cur is None:
+                take = min(HEADER_SIZE - len(self._head), n - pos)
+                self._head += data[pos : pos + take]
+                pos += take
+                if len(self._head) < HEADER_SIZE:
+                    break
+                self._start(_HEADER.unpack(self._head))
+                self._head.clear()
+                continue
+            ftype, flags, stream, channel = self._cur
+            take = min(self._left, n - pos)
+            if ftype is FrameType.DATA:
+                if take:
+                    frames.append(Frame(ftype, channel, data[pos : pos + take], stream, flags))
+            else:
+                self._body += data[pos : pos + take]
+            pos += take
+            self._left -= take
+            if self._left == 0:
+                if ftype is not FrameType.DATA:
+                    frames.append(Frame(ftype, channel, bytes(self._body), stream, flags))
+                    self._body.clear()
+                self._cur = None
         return frames
+
+    def _start(self, header: tuple[int, int, int, int, int, int]) -> None:
+        ftype, flags, stream, reserved, channel, length = header
+        check_header(ftype, flags, stream, reserved, channel, length, self._max_frame)
+        self._cur = (FrameType(ftype), flags, stream, channel)
+        self._left = length
 
     @property
     def pending(self) -> int:
-        """Bytes held for an incomplete frame."""
-        return len(self._buf)
+        """Bytes held for an incomplete header or control frame."""
+        return len(self._head) + len(self._body)
 
 
 def decode_msg(payload: bytes) -> dict[str, Any]:

@@ -52,6 +52,7 @@ func serve() int {
 		fmt.Fprintln(os.Stderr, "sandbox-agent: cannot find its own binary:", err)
 		return 1
 	}
+	proc.GrowPipe(os.Stdout) // a no-op unless stdout is a pipe or FIFO, as under an engine exec
 	srv := server.New(self, os.Environ(), features)
 	cfg := mux.Config{
 		Local: proto.Hello{

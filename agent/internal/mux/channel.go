@@ -205,8 +205,23 @@ func (c *Channel) spend(stream uint8, n int) {
 
 func (c *Channel) chunkLimit() int {
 	n := int(c.s.peer.MaxFrame)
-	if n > 64<<10 {
-		n = 64 << 10
+	if n > smallBuf {
+		n = smallBuf
+	}
+	return n
+}
+
+// pumpLimit is Pump's read size: small while reads come back short (an idle or chatty stream holds little
+// memory while it blocks), the peer's max frame (up to bigBuf) while they fill the buffer (a bulk stream
+// moves in fewer, larger frames).
+func (c *Channel) pumpLimit(bulk bool) int {
+	n := int(c.s.peer.MaxFrame)
+	max := smallBuf
+	if bulk {
+		max = bigBuf
+	}
+	if n > max {
+		n = max
 	}
 	return n
 }
@@ -237,13 +252,15 @@ func (c *Channel) Send(stream uint8, p []byte) error {
 // Pump copies r to stream until r ends (then sends EOF and returns nil) or the channel closes (ErrClosed).
 // It reads only as much as the peer's credit allows, so a slow peer stalls r's writer, not our memory.
 func (c *Channel) Pump(stream uint8, r io.Reader) error {
+	bulk := false
 	for {
-		n := c.awaitCredit(stream, c.chunkLimit())
+		n := c.awaitCredit(stream, c.pumpLimit(bulk))
 		if n == 0 {
 			return ErrClosed
 		}
 		b := getBuf(n)
 		k, err := r.Read(b[proto.HeaderSize:])
+		bulk = k == n
 		if k > 0 {
 			b = b[:proto.HeaderSize+k]
 			proto.PutHeader(b, proto.Header{Type: proto.TypeData, Stream: stream, Channel: c.ID, Length: uint32(k)})

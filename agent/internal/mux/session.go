@@ -230,20 +230,35 @@ func ErrorMsg(kind, message string) map[string]any {
 
 func decodeWindow(p []byte) uint32 { return binary.BigEndian.Uint32(p) }
 
-// Buffers of frames are pooled: the writer returns every frame it wrote.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, proto.HeaderSize+64<<10); return &b }}
+const (
+	smallBuf = 64 << 10
+	bigBuf   = 256 << 10
+)
 
-// getBuf returns a frame buffer with room for a payload of n bytes (n <= 64 KiB is pooled).
+// Buffers of frames are pooled by size: the writer returns every frame it wrote.
+var (
+	smallPool = sync.Pool{New: func() any { b := make([]byte, proto.HeaderSize+smallBuf); return &b }}
+	bigPool   = sync.Pool{New: func() any { b := make([]byte, proto.HeaderSize+bigBuf); return &b }}
+)
+
+// getBuf returns a frame buffer with room for a payload of n bytes.
 func getBuf(n int) []byte {
-	if n <= 64<<10 {
-		return (*bufPool.Get().(*[]byte))[:proto.HeaderSize+n]
+	switch {
+	case n <= smallBuf:
+		return (*smallPool.Get().(*[]byte))[:proto.HeaderSize+n]
+	case n <= bigBuf:
+		return (*bigPool.Get().(*[]byte))[:proto.HeaderSize+n]
 	}
 	return make([]byte, proto.HeaderSize+n)
 }
 
 func putBuf(b []byte) {
-	if cap(b) == proto.HeaderSize+64<<10 {
+	switch cap(b) {
+	case proto.HeaderSize + smallBuf:
 		b = b[:cap(b)]
-		bufPool.Put(&b)
+		smallPool.Put(&b)
+	case proto.HeaderSize + bigBuf:
+		b = b[:cap(b)]
+		bigPool.Put(&b)
 	}
 }

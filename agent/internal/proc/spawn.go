@@ -100,6 +100,8 @@ func Spawn(r *Reaper, self string, spec Spec) (*Process, error) {
 			p.closeAll(childIn, childOut, childErr)
 			return nil, &SpawnError{Kind: KindOf(err), Msg: "cannot make pipes: " + err.Error()}
 		}
+		growPipe(p.Stdout)
+		growPipe(p.Stderr)
 	}
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
@@ -265,3 +267,15 @@ func LookPath(file string, env []string, dir string) (string, error) {
 }
 
 var _ io.Reader = (*os.File)(nil)
+
+// growPipe raises a pipe's capacity to 1 MiB (best effort: the per-user pipe budget may refuse), so a bulk
+// writer and the agent's pump trade fewer, larger reads.
+func growPipe(f *os.File) { GrowPipe(f) }
+
+// GrowPipe is growPipe for callers outside the package (the agent's own stdout).
+func GrowPipe(f *os.File) {
+	const fSetPipeSz = 1031
+	if rc, err := f.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, 1<<20) })
+	}
+}
