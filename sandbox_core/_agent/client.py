@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterable
 from typing import Any
 
+from .. import exception as exc
 from .channel import Channel
 from .ops import Activity, ExecProcess, ReadStream, WatchStream, parse_entries
 from .protocol import (
@@ -179,11 +180,18 @@ class AgentClient:
         if self._error is not None:
             self._slots.release()
             raise self._error
+        payload = encode_json(request)
+        if len(payload) > self.peer.max_frame:
+            self._slots.release()
+            raise exc.InvalidError(
+                f"the request is {len(payload)} bytes encoded; the agent accepts at most {self.peer.max_frame} "
+                "(shorten argv/env)"
+            )
         cid = self._next_id
         self._next_id += 1
         ch = Channel(cid, self.local.window, self.peer.window, self.peer.max_frame, self._send, self._retire)
         self._channels[cid] = ch
-        self._send(encode_frame(FrameType.OPEN, cid, encode_json(request)))
+        self._send(encode_frame(FrameType.OPEN, cid, payload))
         return ch
 
     async def call(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -263,6 +271,9 @@ class Agent(AgentClient):
         try:
             msg = await ch.expect("started")
         except BaseException:
+            # Cancelled (or failed) before the caller got a handle: nobody could ever stop the program, so
+            # kill it if it started (the agent handles messages queued before our CLOSE).
+            ch.send_msg(encode_json({"t": "signal", "signal": 9, "tree": True}))
             ch.close()
             raise
         return ExecProcess(ch, int(msg.get("pid", 0)))

@@ -10,6 +10,7 @@ import pytest
 
 from sandbox_core._agent.client import Agent
 from sandbox_core._agent.protocol import AgentOpError
+from sandbox_core.exception import InvalidError
 from tests.conftest import BUSYBOX, BUSYBOX_USER, NOSHELL
 
 from .conftest import run
@@ -82,7 +83,7 @@ async def test_kill_takes_the_whole_tree_including_double_forked_daemons(agent: 
 
 async def _wait_for_procs(agent: Agent, n: int) -> None:
     for _ in range(200):
-        _, out, _ = await run(agent, "sh", "-c", "ps -o args | grep -c '^sleep 100[0-3]' || true")
+        _, out, _ = await run(agent, "sh", "-c", "ps -o args | grep -c '^sleep 100[0-9]' || true")
         if int(out) == n:
             return
         await asyncio.sleep(0.02)
@@ -113,7 +114,7 @@ async def test_tree_kill_works_at_the_pids_limit(
 async def test_100_concurrent_execs(agent: Agent) -> None:
     results = await asyncio.gather(*(run(agent, "sh", "-c", f"echo {i}") for i in range(100)))
     assert [r[1] for r in results] == [f"{i}\n".encode() for i in range(100)]
-    assert agent.open_channels == 0
+    assert await _channels_drain(agent)  # every id retired once the agent's CLOSE echoes arrive
 
 
 async def test_a_slow_reader_stalls_only_its_own_exec(agent: Agent) -> None:
@@ -159,3 +160,28 @@ async def test_activity_reports_running_execs_and_last_io(agent: Agent) -> None:
     p.close()
     after = await agent.activity()
     assert after.running == 0 and after.last_activity >= before.last_activity
+
+
+async def test_an_exec_cancelled_before_it_started_is_killed(agent: Agent) -> None:
+    task = asyncio.create_task(agent.exec(["sh", "-c", "sleep 1005 & sleep 1006"]))
+    await asyncio.sleep(0)  # the OPEN is queued; cancel while waiting for "started"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _wait_for_procs(agent, 0)
+    assert await _channels_drain(agent)
+
+
+async def _channels_drain(agent: Agent) -> bool:
+    """Whether every channel retires within a second."""
+    for _ in range(100):
+        if agent.open_channels == 0:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_an_oversized_request_is_refused_before_it_is_sent(agent: Agent) -> None:
+    with pytest.raises(InvalidError, match="at most"):
+        await agent.exec(["echo", "x" * (agent.peer.max_frame + 1)])
+    assert (await run(agent, "echo", "still", "alive"))[1] == b"still alive\n"
