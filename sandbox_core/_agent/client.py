@@ -55,6 +55,7 @@ class AgentClient:
         self._channels: dict[int, Channel] = {}
         self._next_id = 1
         self._slots = asyncio.Semaphore(peer.max_channels)
+        self._slot_waiters = 0
         self._out: collections.deque[bytes] = collections.deque()
         self._out_ready = asyncio.Event()
         self._pings: dict[int, asyncio.Future[None]] = {}
@@ -167,6 +168,8 @@ class AgentClient:
             if not fut.done():
                 fut.set_exception(error)
         self._pings.clear()
+        for _ in range(self._slot_waiters):  # wake every open() waiting for a slot: it then raises
+            self._slots.release()
         self.closed.set()
         self._out_ready.set()
 
@@ -176,7 +179,11 @@ class AgentClient:
         channel cap is reached."""
         if self._error is not None:
             raise self._error
-        await self._slots.acquire()
+        self._slot_waiters += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._slot_waiters -= 1
         if self._error is not None:
             self._slots.release()
             raise self._error
