@@ -2,7 +2,9 @@ package mux
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
+	"os"
 	"sync"
 
 	"sandboxcore/agent/internal/proto"
@@ -273,7 +275,7 @@ func (c *Channel) Pump(stream uint8, r io.Reader) error {
 			putBuf(b)
 		}
 		if err != nil {
-			if err == io.EOF || isEIO(err) {
+			if err == io.EOF || isEIO(err) || errors.Is(err, os.ErrDeadlineExceeded) {
 				return c.SendEOF(stream)
 			}
 			return err

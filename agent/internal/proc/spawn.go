@@ -32,6 +32,7 @@ type Process struct {
 	Stderr   *os.File // nil with a PTY
 	Master   *os.File // the PTY master, or nil
 	done     chan struct{}
+	shimDone chan struct{}
 	code     int
 }
 
@@ -80,7 +81,7 @@ func KindOf(err error) string {
 // Spawn starts spec under a shim (the binary at self, re-executed) and returns once the program runs or failed
 // to start. The reaper owns the shim's status.
 func Spawn(r *Reaper, self string, spec Spec) (*Process, error) {
-	p := &Process{done: make(chan struct{})}
+	p := &Process{done: make(chan struct{}), shimDone: make(chan struct{})}
 	var childIn, childOut, childErr *os.File
 	var err error
 	if spec.Pty {
@@ -191,7 +192,11 @@ func (p *Process) await(br *bufio.Reader, statusR *os.File, shimStatus <-chan sy
 		p.code = ExitCode(ws)
 		close(p.done)
 	}
+	close(p.shimDone)
 }
+
+// ShimDone is closed once the shim exited: every process it could attribute to the exec has ended.
+func (p *Process) ShimDone() <-chan struct{} { return p.shimDone }
 
 // Done is closed once the main program has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }

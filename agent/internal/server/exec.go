@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"sandboxcore/agent/internal/mux"
 	"sandboxcore/agent/internal/proc"
@@ -183,6 +184,9 @@ func (s *Server) serveExec(ch *mux.Channel, p *proc.Process) {
 	}
 	go s.feedStdin(ch, p)
 	go s.control(ch, p)
+	if p.Master != nil {
+		go endPtyOutput(ch, p)
+	}
 	exited := make(chan struct{})
 	go func() {
 		<-p.Done()
@@ -200,6 +204,19 @@ func (s *Server) serveExec(ch *mux.Channel, p *proc.Process) {
 	p.Release()
 	ch.Close()
 }
+
+// endPtyOutput bounds a PTY's output once the exec's processes are gone: runc's kernel reports the master's end
+// (EIO) by itself, but some runtimes (gVisor) never do, so the pump stops after a short drain.
+func endPtyOutput(ch *mux.Channel, p *proc.Process) {
+	select {
+	case <-p.ShimDone():
+		_ = p.Master.SetReadDeadline(time.Now().Add(ptyDrain))
+	case <-ch.Done():
+	}
+}
+
+// ptyDrain is how long a PTY's output may still arrive after the exec's last process ended.
+const ptyDrain = 200 * time.Millisecond
 
 func waitBoth(a, b <-chan struct{}) <-chan struct{} {
 	c := make(chan struct{})
