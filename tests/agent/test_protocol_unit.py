@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import struct
 
 import pytest
@@ -9,9 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox_core._agent.channel import Channel, InboundStream
+from sandbox_core._agent.client import Agent
 from sandbox_core._agent.protocol import (
     HEADER_SIZE,
     VERSION,
+    AgentLostError,
+    AgentOpError,
     AgentProtocolError,
     Frame,
     FrameDecoder,
@@ -171,3 +176,50 @@ async def test_channel_writes_respect_the_agents_credit_and_max_frame() -> None:
         await ch.write(b"more")
     with pytest.raises(AgentProtocolError):
         ch.on_frame(FrameType.DATA, 1, b"late", None)
+
+
+class ScriptedTransport:
+    """A transport replaying ``chunks`` from a fake agent, recording what the client writes."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.written: list[bytes] = []
+
+    async def read(self) -> bytes | None:
+        await asyncio.sleep(0)
+        return self.chunks.pop(0) if self.chunks else None
+
+    async def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def close_write(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+AGENT_HELLO = Hello(VERSION, 65536, 65536, 8, 63).encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=64), max_size=8), st.booleans())
+async def test_any_agent_byte_stream_ends_the_session_with_a_typed_error(chunks: list[bytes], opened: bool) -> None:
+    client = await Agent.connect(ScriptedTransport([AGENT_HELLO, *chunks]))
+    try:
+        if opened:
+            with contextlib.suppress(AgentLostError, AgentProtocolError, AgentOpError):
+                await asyncio.wait_for(client.stat("/x"), 5)
+        await asyncio.wait_for(client.closed.wait(), 5)
+        with pytest.raises((AgentLostError, AgentProtocolError)):
+            await client.info()
+    finally:
+        await client.close()
+
+
+async def test_the_client_answers_pings_and_times_its_own() -> None:
+    t = ScriptedTransport([AGENT_HELLO, encode_frame(FrameType.PING, 0, b"12345678")])
+    client = await Agent.connect(t)
+    await asyncio.wait_for(client.closed.wait(), 5)
+    assert encode_frame(FrameType.PING, 0, b"12345678", flags=1) in b"".join(t.written)
+    await client.close()
