@@ -213,7 +213,7 @@ async def measure(p: Probe, agent: Agent, ctr: Any, args: argparse.Namespace) ->
             "agent": lambda: timed(lambda: agent_exec(agent, argv), nbytes),
             "raw": lambda: timed(lambda: p.raw_exec(ctr, argv), nbytes),
         },
-        3,
+        args.rounds,
     )
     res[f"stdout_{args.mb}MiB"] = {k: {**stats(v), "MiB_per_s": args.mb / statistics.median(v)} for k, v in s.items()}
     res["watch_event"] = stats(await watch_latency(agent, 50))
@@ -253,6 +253,7 @@ def main() -> None:
     ap.add_argument("--echo", type=int, default=200, help="sequential echo rounds per arm")
     ap.add_argument("--tti", type=int, default=20, help="create+start rounds per arm")
     ap.add_argument("--mb", type=int, default=100, help="MiB of stdout per throughput run")
+    ap.add_argument("--rounds", type=int, default=7, help="throughput rounds per arm")
     ap.add_argument("--out", help="write the results as JSON here")
     args = ap.parse_args()
     res = asyncio.run(probe(args))

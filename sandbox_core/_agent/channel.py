@@ -211,6 +211,10 @@ class Channel:
                 self._msg_waiter = None
         return self._msgs.popleft()
 
+    def next_msg_nowait(self) -> dict[str, Any] | None:
+        """The next control message if one is queued, else None (never raises)."""
+        return self._msgs.popleft() if self._msgs else None
+
     async def expect(self, *types: str) -> dict[str, Any]:
         """The next message, which must be one of ``types``; an ``error`` message raises ``AgentOpError``."""
         msg = await self.next_msg()

@@ -5,6 +5,7 @@ Each handle owns one channel; ``close()`` (or ``async with``) releases it. Handl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal as _signal
 from collections.abc import AsyncIterator
@@ -48,6 +49,7 @@ class ExecProcess:
         self._ch = channel
         self.pid = pid
         self.returncode: int | None = None
+        self._wait_lock = asyncio.Lock()
 
     @property
     def stdout(self) -> InboundStream:
@@ -67,15 +69,25 @@ class ExecProcess:
         self._ch.write_eof()
 
     async def wait(self) -> int:
-        """The exit code, once the program exited. Raises ``AgentLostError`` if the session ended first."""
-        while self.returncode is None:
-            msg = await self._ch.next_msg()
-            if msg["t"] == "exit":
-                code = msg.get("code")
-                if not isinstance(code, int) or isinstance(code, bool):
-                    raise AgentProtocolError(f"exit message without an integer code: {msg!r}")
-                self.returncode = code
+        """The exit code, once the program exited (any number of tasks may wait). Raises ``AgentLostError`` if the
+        session ended first."""
+        async with self._wait_lock:
+            while self.returncode is None:
+                self._take(await self._ch.next_msg())
         return self.returncode
+
+    def poll(self) -> int | None:
+        """The exit code if the program has exited (as far as messages received so far tell), else None."""
+        while self.returncode is None and (msg := self._ch.next_msg_nowait()) is not None:
+            self._take(msg)
+        return self.returncode
+
+    def _take(self, msg: dict[str, Any]) -> None:
+        if msg["t"] == "exit":
+            code = msg.get("code")
+            if not isinstance(code, int) or isinstance(code, bool):
+                raise AgentProtocolError(f"exit message without an integer code: {msg!r}")
+            self.returncode = code
 
     def signal(self, sig: int, *, tree: bool = True) -> None:
         """Send ``sig`` to every process of the exec (``tree``), or to its main program only."""

@@ -185,3 +185,13 @@ async def test_an_oversized_request_is_refused_before_it_is_sent(agent: Agent) -
     with pytest.raises(InvalidError, match="at most"):
         await agent.exec(["echo", "x" * (agent.peer.max_frame + 1)])
     assert (await run(agent, "echo", "still", "alive"))[1] == b"still alive\n"
+
+
+async def test_wait_from_many_tasks_and_poll(agent: Agent) -> None:
+    p = await agent.exec(["sh", "-c", "read x; exit 7"])
+    async with p:
+        assert p.poll() is None
+        waiters = [asyncio.create_task(p.wait()) for _ in range(3)]
+        await p.write_stdin(b"go\n")
+        assert await asyncio.gather(*waiters) == [7, 7, 7]
+        assert p.poll() == 7
