@@ -103,3 +103,10 @@ async def test_an_unread_watch_overflows_into_one_unknown_event(
         assert 4096 < len(got) < 8001
         await run(agent, "touch", "/tmp/w7/after")  # after the Unknown, events flow again
         assert await collect(w, ev("Create", "/tmp/w7/after")) == [ev("Create", "/tmp/w7/after")]
+
+
+async def test_a_recursive_watch_of_the_root_skips_kernel_filesystems(agent: Agent) -> None:
+    async with asyncio.timeout(20):
+        async with await agent.watch("/", recursive=True, filter=["Create"]) as w:
+            await run(agent, "touch", "/tmp/rootwatch")
+            assert await collect(w, ev("Create", "/tmp/rootwatch")) == [ev("Create", "/tmp/rootwatch")]

@@ -147,7 +147,7 @@ func (h *Hub) scan(s *Sub, dir string, report bool) {
 			s.push(Event{Type: "Create", Paths: []string{p}})
 		}
 		var st syscall.Stat_t
-		if syscall.Lstat(p, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+		if syscall.Lstat(p, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFDIR && !pseudoFS(p) {
 			if _, err := h.add(s, p, subdirFlags); err == nil {
 				h.scan(s, p, report)
 			}
@@ -360,6 +360,20 @@ func (h *Hub) moveDir(s *Sub, src, dst string) {
 
 // Clean normalises a watch root.
 func Clean(p string) string { return filepath.Clean(p) }
+
+// pseudoFS reports kernel filesystems (/proc, /sys, cgroups, devpts, ...) that a recursive watch does not
+// descend into: their trees are large, synthetic, and never report file events.
+func pseudoFS(path string) bool {
+	var fs syscall.Statfs_t
+	if syscall.Statfs(path, &fs) != nil {
+		return false
+	}
+	switch uint64(fs.Type) {
+	case 0x9fa0, 0x62656572, 0x27e0eb, 0x63677270, 0x1cd1, 0x64626720, 0x74726163, 0x73636673, 0xcafe4a11:
+		return true // proc, sysfs, cgroup, cgroup2, devpts, debugfs, tracefs, securityfs, bpf
+	}
+	return false
+}
 
 func join(dir, name string) string {
 	if strings.HasSuffix(dir, "/") {
