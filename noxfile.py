@@ -46,6 +46,15 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def gotest(session: nox.Session) -> None:
+    """The Go tests of the in-sandbox programs (agent/), with short seed runs of the fuzz targets; offline."""
+    env = {"CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOWORK": "off"}
+    with session.chdir("agent"):
+        session.run("go", "vet", "./...", env=env, external=True)
+        session.run("go", "test", "./...", env=env, external=True)
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """Build the user guide and API reference (mkdocs, strict: a broken link or reference fails) into build/site;
     needs the ``docs`` extra."""
@@ -72,12 +81,13 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def ci(session: nox.Session) -> None:
-    """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the docs in
-    strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to pytest), then the
-    wheel installed into a fresh venv and used."""
+    """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the Go tests,
+    the docs in strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to
+    pytest), then the wheel installed into a fresh venv and used."""
     gencheck(session)
     lint(session)
     typecheck(session)
+    gotest(session)
     docs(session)
     session.run(PY, "-m", "benchmarks", "--quick")
     tests(session)
