@@ -128,7 +128,7 @@ class Relay:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def _track(self, connection: _Connection) -> bool:
+    def register(self, connection: _Connection) -> bool:
         """Register an accepted connection; False when the relay is closed or the peer is not allowed."""
         if self._closed or not self.allowlist.allows(peer_host(connection.client.get_extra_info("peername"))):
             return False
@@ -195,7 +195,7 @@ class _Connection:
     def made(self, side: _Side) -> None:
         if side is not self.client:
             return
-        if not self.relay._track(self):
+        if not self.relay.register(self):
             assert side.transport is not None
             side.transport.abort()
             return

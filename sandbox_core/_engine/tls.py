@@ -46,6 +46,9 @@ LEAF_RENEW_BEFORE = datetime.timedelta(days=30)
 BACKDATE = datetime.timedelta(hours=1)
 
 DEFAULT_NAMES = ("localhost", "127.0.0.1", "::1")
+#: ALPN offers: an ``h2_ports`` terminator prefers HTTP/2; any other encrypted port offers HTTP/1.1 only.
+ALPN_H2 = ("h2", "http/1.1")
+ALPN_HTTP1 = ("http/1.1",)
 _DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 
 
@@ -149,7 +152,7 @@ class LocalCA:
         return files.key.exists() and left > LEAF_RENEW_BEFORE and cert.issuer == self.cert.subject
 
 
-def server_context(leaf: CertFiles, alpn: Sequence[str] = ("http/1.1",)) -> ssl.SSLContext:
+def server_context(leaf: CertFiles, alpn: Sequence[str] = ALPN_HTTP1) -> ssl.SSLContext:
     """A TLS server context (TLS 1.2+) presenting ``leaf`` and offering ``alpn`` in preference order. A client
     offering none of them still completes the handshake, with no protocol selected."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -18,6 +18,7 @@ with another request.
 
 ``on_activity(key)`` is called for the grant's key on each request and, while bytes flow, at most once a second.
 ``close_key(key)`` cuts every open request and WebSocket of a key; remove its grants from ``lookup`` first.
+``lookup`` may raise a ``sandbox_core.exception.Error`` (its store is unreachable): the request then gets 503.
 """
 
 from __future__ import annotations
@@ -167,11 +168,10 @@ class TokenProxy:
     @property
     def address(self) -> tuple[str, int]:
         """The (host, port) the proxy listens on."""
-        server = self._site._server if self._site is not None else None
-        sockets = getattr(server, "sockets", None)
-        if not sockets:
+        addresses = self._runner.addresses if self._runner is not None else []
+        if not addresses:
             raise exc.ConflictError("the connect-token proxy is not listening")
-        host, port = sockets[0].getsockname()[:2]
+        host, port = addresses[0][:2]
         return str(host), int(port)
 
     @property
@@ -215,7 +215,11 @@ class TokenProxy:
         if token is None:
             return _unauthorized(f"missing connect token: send 'Authorization: Bearer <token>' or ?{TOKEN_PARAM}=")
         digest = hash_token(token)
-        grant = await self._lookup(digest)
+        try:
+            grant = await self._lookup(digest)
+        except exc.Error as e:
+            log.warning("connect-token lookup failed: %s", e)
+            return web.Response(status=503, text="the connect token cannot be checked right now\n")
         if grant is None or not hmac.compare_digest(grant.token_hash, digest) or grant.expired():
             return _unauthorized("invalid or expired connect token")
         if not grant.allowlist.allows(

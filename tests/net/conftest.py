@@ -166,7 +166,7 @@ async def upstream() -> AsyncIterator[Upstream]:
     await up.runner.setup()
     site = web.TCPSite(up.runner, LOOPBACK, 0)
     await site.start()
-    up.port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    up.port = int(up.runner.addresses[0][1])
     try:
         yield up
     finally:

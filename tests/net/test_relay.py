@@ -11,7 +11,7 @@ import pytest
 
 from sandbox_core._engine.inbound import CidrAllowlist
 from sandbox_core._engine.relay import Relay
-from sandbox_core._engine.tls import LocalCA, server_context
+from sandbox_core._engine.tls import ALPN_H2, LocalCA, server_context
 from sandbox_core.exception import InvalidError
 
 from .conftest import LOOPBACK, EchoServer
@@ -201,9 +201,7 @@ async def test_h2_is_negotiated_by_alpn_and_the_frames_pass_through(
 ) -> None:
     h2 = ssl.create_default_context(cafile=str(ca.cert_path))
     h2.set_alpn_protocols(["h2"])
-    async with await Relay.start(
-        LOOPBACK, echo.port, tls=server_context(ca.leaf_for(), alpn=("h2", "http/1.1"))
-    ) as relay:
+    async with await Relay.start(LOOPBACK, echo.port, tls=server_context(ca.leaf_for(), alpn=ALPN_H2)) as relay:
         reader, writer = await asyncio.open_connection(LOOPBACK, relay.port, ssl=h2, server_hostname="localhost")
         assert writer.get_extra_info("ssl_object").selected_alpn_protocol() == "h2"
         writer.write(H2_PREFACE + H2_EMPTY_SETTINGS)

@@ -16,7 +16,7 @@ from yarl import URL
 from sandbox_core._engine.inbound import CidrAllowlist
 from sandbox_core._engine.tls import LocalCA, server_context
 from sandbox_core._engine.token_proxy import TokenGrant, TokenProxy, hash_token, new_token
-from sandbox_core.exception import InvalidError
+from sandbox_core.exception import InvalidError, ServiceError
 
 from .conftest import LOOPBACK, Upstream
 
@@ -346,3 +346,12 @@ async def test_the_proxy_can_serve_tls(
             assert headers["x-verified-user-data"] == [METADATA]
             with pytest.raises(aiohttp.ClientConnectorCertificateError):
                 await s.get(f"https://localhost:{p.port}/headers", headers=bearer(token))
+
+
+async def test_a_lookup_that_fails_is_503(http: aiohttp.ClientSession) -> None:
+    async def broken(digest: str) -> TokenGrant | None:
+        raise ServiceError("engine unreachable")
+
+    async with await TokenProxy.start(broken) as p:
+        async with http.get(base(p) + "/", headers=bearer("whatever")) as resp:
+            assert resp.status == 503
