@@ -128,7 +128,6 @@ class TokenProxy:
         self._meters: dict[str, ActivityMeter] = {}
         self._live: dict[str, set[tuple[asyncio.Task[web.StreamResponse], asyncio.Transport | None]]] = {}
         self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
@@ -148,11 +147,11 @@ class TokenProxy:
         proxy = cls(lookup, on_activity)
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", proxy._handle)
-        proxy._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        # handler_cancellation: a client that goes away cancels its request, and so the upstream request too.
+        proxy._runner = web.AppRunner(app, handle_signals=False, access_log=None, handler_cancellation=True)
         await proxy._runner.setup()
-        proxy._site = web.TCPSite(proxy._runner, host, port, ssl_context=ssl_context)
         try:
-            await proxy._site.start()
+            await web.TCPSite(proxy._runner, host, port, ssl_context=ssl_context).start()
         except OSError as e:
             await proxy._runner.cleanup()
             raise exc.InvalidError(f"cannot listen on {host}:{port} for connect tokens: {e.strerror or e}") from None
@@ -226,7 +225,9 @@ class TokenProxy:
             peer_host(request.transport.get_extra_info("peername") if request.transport else None)
         ):
             return web.Response(status=403, text="this address may not connect to the sandbox\n")
-        meter = self._meters.setdefault(grant.key, ActivityMeter(lambda: self._on_activity(grant.key)))
+        meter = self._meters.get(grant.key)
+        if meter is None:
+            meter = self._meters[grant.key] = ActivityMeter(lambda: self._on_activity(grant.key))
         meter.touch()
         work = asyncio.create_task(self._forward(request, grant, from_query, meter))
         entry = (work, request.transport)

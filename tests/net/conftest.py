@@ -95,6 +95,7 @@ class Upstream:
         self.release = asyncio.Event()
         self.first_chunk = asyncio.Event()
         self.hanging = asyncio.Event()
+        self.hang_cancelled = asyncio.Event()
         self.runner: web.AppRunner | None = None
         self.port = 0
 
@@ -150,7 +151,11 @@ class Upstream:
         await resp.prepare(request)
         await resp.write(b"started")
         self.hanging.set()
-        await asyncio.Event().wait()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.hang_cancelled.set()
+            raise
         return resp
 
     async def big(self, request: web.Request) -> web.Response:

@@ -355,3 +355,18 @@ async def test_a_lookup_that_fails_is_503(http: aiohttp.ClientSession) -> None:
     async with await TokenProxy.start(broken) as p:
         async with http.get(base(p) + "/", headers=bearer("whatever")) as resp:
             assert resp.status == 503
+
+
+async def test_a_client_that_goes_away_ends_the_upstream_request(
+    proxy: TokenProxy, grants: Grants, upstream: Upstream, http: aiohttp.ClientSession
+) -> None:
+    token = grants.add(upstream, key="sb-gone")
+    resp = await http.get(base(proxy) + "/hang", headers=bearer(token))
+    assert await resp.content.readexactly(7) == b"started"
+    resp.close()  # drops the connection
+    await asyncio.wait_for(upstream.hang_cancelled.wait(), 5)
+    for _ in range(100):
+        if proxy.open_requests("sb-gone") == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert proxy.open_requests("sb-gone") == 0
