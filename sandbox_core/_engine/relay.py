@@ -158,7 +158,7 @@ class _Side(asyncio.Protocol):
         self.connection.made(self)
 
     def data_received(self, data: bytes) -> None:
-        if self.peer.transport is not None:
+        if self.peer.transport is not None and not self.peer.lost:
             self.peer.transport.write(data)
             self.connection.relay.meter.touch()
 
