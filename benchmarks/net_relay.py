@@ -11,8 +11,8 @@ front of it, and this client. Arms: ``direct`` (to the upstream), ``tcp-relay``,
 - Latency: sequential ``GET /`` (small body) with ``http.client``: ``keepalive`` reuses one connection,
   ``new-conn`` opens one per request (a TLS handshake each time for TLS arms). Rounds interleave the arms in a
   shuffled order; each mode/arm gets a warm-up. Reported: median, p90, and the median's ratio to ``direct``.
-- Throughput: ``req/s`` with 32 concurrent keep-alive clients (aiohttp) over a fixed request count, and ``MB/s``
-  downloading a 64 MiB body (3 times, best taken).
+- Throughput, one measurement per arm per round, arms shuffled each round, medians reported: ``req/s`` with 32
+  concurrent keep-alive clients (aiohttp) over ``--rps-total`` requests, and ``MB/s`` downloading a 64 MiB body.
 
 Output: ``summary.md`` and ``results.json`` in ``--out`` (default ``benchmarks/results/<date>-net``).
 """
@@ -219,14 +219,21 @@ def _measure(targets: dict[str, Target], rounds: int, per_round: int, rps_total:
         for t in targets.values():
             _latency(t, mode, 20)  # warm-up
         for _ in range(rounds):
-            order = list(ARMS)
-            rng.shuffle(order)
-            for arm in order:
+            for arm in rng.sample(ARMS, len(ARMS)):
                 samples.setdefault((mode, arm), []).extend(_latency(targets[arm], mode, per_round))
-    rps = {arm: asyncio.run(_rps(targets[arm], rps_total, 32)) for arm in ARMS}
-    bulk = {arm: max(_bulk(targets[arm]) for _ in range(3)) for arm in ARMS}
-    latency = {f"{mode}/{arm}": _stats(xs) for (mode, arm), xs in samples.items()}
-    return {"latency_ms": latency, "rps_c32": rps, "bulk_MBps": bulk}
+    rps: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    bulk: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    for _ in range(rounds):
+        for arm in rng.sample(ARMS, len(ARMS)):
+            rps[arm].append(asyncio.run(_rps(targets[arm], rps_total, 32)))
+            bulk[arm].append(_bulk(targets[arm]))
+    return {
+        "latency_ms": {f"{mode}/{arm}": _stats(xs) for (mode, arm), xs in samples.items()},
+        "rps_c32": {arm: statistics.median(xs) for arm, xs in rps.items()},
+        "bulk_MBps": {arm: statistics.median(xs) for arm, xs in bulk.items()},
+        "rps_c32_rounds": rps,
+        "bulk_MBps_rounds": bulk,
+    }
 
 
 def summary(result: dict[str, Any], meta: dict[str, Any]) -> str:
@@ -234,7 +241,7 @@ def summary(result: dict[str, Any], meta: dict[str, Any]) -> str:
         "# Tunnel and connect-token proxy overhead",
         "",
         f"{meta['date']} · {meta['machine']} · seed {meta['seed']} · {meta['rounds']} rounds x {meta['per_round']} "
-        "requests per arm and mode",
+        f"requests per arm and mode · load average {meta['loadavg_before']} before, {meta['loadavg_after']} after",
         "",
         "| arm | keep-alive median ms | p90 | x direct | new-conn median ms | p90 | x direct | req/s (c=32) | MB/s |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -274,7 +281,9 @@ def main() -> int:
         "rounds": args.rounds,
         "per_round": args.per_round,
     }
+    meta["loadavg_before"] = round(os.getloadavg()[0], 2)
     result = run(args.rounds, args.per_round, args.rps_total, args.seed)
+    meta["loadavg_after"] = round(os.getloadavg()[0], 2)
     text = summary(result, meta)
     print(text)
     out = args.out or Path(_repo()) / "benchmarks" / "results" / f"{meta['date']}-net"
