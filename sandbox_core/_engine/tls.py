@@ -32,6 +32,7 @@ from pathlib import Path
 
 import attrs
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -91,8 +92,8 @@ class LocalCA:
     def load_or_create(cls, directory: Path | None = None) -> LocalCA:
         """Load the CA in ``directory`` (default ``ca_dir()``), creating it on first use.
 
-        Raises ``InvalidError`` when the key is readable by other users or does not match the certificate, and
-        ``PermissionDeniedError`` when the directory cannot be created or read.
+        Raises ``InvalidError`` when the key is readable by other users, does not match the certificate or a file
+        is missing or damaged, and ``PermissionDeniedError`` when the directory cannot be created or read.
         """
         directory = directory or ca_dir()
         try:
@@ -104,6 +105,10 @@ class LocalCA:
                 cert, ca_key = _load_pair(CertFiles(ca_cert_path(directory), directory / "ca.key"))
         except PermissionError as e:
             raise exc.PermissionDeniedError(f"cannot use the CA directory {directory}: {e.strerror}") from None
+        except (OSError, ValueError) as e:
+            raise exc.InvalidError(
+                f"the CA in {directory} is damaged ({e}); delete the directory to make a new one"
+            ) from None
         return cls(directory, cert, ca_key)
 
     def issue(self, names: Sequence[str], *, validity: datetime.timedelta = LEAF_VALIDITY) -> tuple[bytes, bytes]:
@@ -132,7 +137,7 @@ class LocalCA:
 
     def leaf_for(self, names: Sequence[str] = DEFAULT_NAMES) -> CertFiles:
         """The on-disk leaf for ``names`` (order-insensitive), issuing one when there is none, it expires within
-        ``LEAF_RENEW_BEFORE``, or it was signed by another CA."""
+        ``LEAF_RENEW_BEFORE``, or this CA did not sign it."""
         names = _checked_names(names)
         digest = hashlib.sha256("\0".join(sorted(set(names))).encode()).hexdigest()[:16]
         files = CertFiles(self.directory / f"leaf-{digest}.pem", self.directory / f"leaf-{digest}.key")
@@ -149,7 +154,13 @@ class LocalCA:
         except (OSError, ValueError):
             return False
         left = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
-        return files.key.exists() and left > LEAF_RENEW_BEFORE and cert.issuer == self.cert.subject
+        if not files.key.exists() or left <= LEAF_RENEW_BEFORE:
+            return False
+        try:
+            cert.verify_directly_issued_by(self.cert)
+        except (ValueError, TypeError, InvalidSignature):
+            return False  # signed by an earlier CA of this directory
+        return True
 
 
 def server_context(leaf: CertFiles, alpn: Sequence[str] = ALPN_HTTP1) -> ssl.SSLContext:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from sandbox_core._engine import tls
 from sandbox_core._engine.tls import LocalCA, server_context
@@ -105,3 +106,22 @@ async def test_leaf_verifies_with_the_ca_and_not_without(ca: LocalCA, client_tls
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_a_new_ca_in_the_same_directory_reissues_the_leaves(tmp_path: Path) -> None:
+    d = tmp_path / "ca"
+    old_leaf = LocalCA.load_or_create(d).leaf_for(["localhost"]).cert.read_bytes()
+    (d / "ca.pem").unlink()
+    (d / "ca.key").unlink()
+    new_ca = LocalCA.load_or_create(d)
+    leaf = x509.load_pem_x509_certificate(new_ca.leaf_for(["localhost"]).cert.read_bytes())
+    assert leaf.public_bytes(serialization.Encoding.PEM) != old_leaf
+    leaf.verify_directly_issued_by(new_ca.cert)
+
+
+def test_a_damaged_ca_is_an_invalid_error(tmp_path: Path) -> None:
+    d = tmp_path / "ca"
+    LocalCA.load_or_create(d)
+    (d / "ca.key").unlink()
+    with pytest.raises(InvalidError, match="delete the directory"):
+        LocalCA.load_or_create(d)
