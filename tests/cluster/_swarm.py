@@ -8,9 +8,10 @@ Every object a test makes is named ``<prefix>-…`` and labelled ``sandbox-core.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import aiodocker
@@ -24,6 +25,7 @@ TEST_RUN_LABEL = "sandbox-core.test-run"
 TEST_LABEL = "sandbox-core.test"
 FINAL_STATES = ("complete", "failed", "shutdown", "rejected", "orphaned", "remove")
 T = TypeVar("T")
+MEASURED: dict[str, object] = {}  # numbers tests measured; printed in the terminal summary
 
 
 class Swarm:
@@ -201,3 +203,16 @@ def leftovers(cluster: harness.Cluster, run_id: str) -> list[str]:
         for c in UnixEngine(node.socket).request("GET", "containers/json", params=[("all", "1"), ("filters", label)]):
             found.append(f"container {c['Names'][0]} on {node.name}")
     return found
+
+
+@contextlib.asynccontextmanager
+async def extra_node(sw: Swarm, dockerd_args: tuple[str, ...]) -> AsyncIterator[harness.Node]:
+    """One more worker started with ``dockerd_args`` for the test; killed and removed from the swarm after it."""
+    node = await asyncio.to_thread(sw.cluster.add_node, extra_args=dockerd_args)
+    try:
+        yield node
+    finally:
+        await asyncio.to_thread(harness.remove_node, sw.cluster.instance, node.index)
+        # force: the manager still sees it ready for a heartbeat period or two
+        async with sw.manager._query(f"nodes/{node.node_id}", method="DELETE", params={"force": "1"}):
+            pass

@@ -17,7 +17,7 @@ import pytest_asyncio
 from tests.conftest import RUN_ID
 
 from . import harness
-from ._swarm import Swarm, leftovers, remove_leftovers
+from ._swarm import MEASURED, Swarm, leftovers, remove_leftovers
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -29,6 +29,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if str(item.path).startswith(here + os.sep):
             item.add_marker(pytest.mark.cluster)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if MEASURED:
+        terminalreporter.section("swarm measurements")
+        for what, value in MEASURED.items():
+            terminalreporter.write_line(f"{what}: {value}")
 
 
 @pytest.fixture(scope="session")

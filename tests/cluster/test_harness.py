@@ -20,6 +20,7 @@ from tests.conftest import REPO
 
 from . import _host, _node, harness
 from ._http import UnixEngine
+from ._swarm import MEASURED
 
 OUR_SUBNETS = ("10.213.", "10.214.", "10.215.")
 BRING_UP_BOUND = 30.0  # seconds; measured ≈ 1.5 s here, the slack is for slow CI machines
@@ -64,11 +65,9 @@ def _child(code: str) -> subprocess.Popen[str]:
     )
 
 
-def test_bring_up_is_bounded_and_measured(
-    swarm_cluster: harness.Cluster, record_property: Callable[[str, object], None]
-) -> None:
+def test_bring_up_is_bounded_and_measured(swarm_cluster: harness.Cluster) -> None:
     t = swarm_cluster.timings
-    record_property("swarm_bring_up", json.dumps(t))
+    MEASURED["bring-up phases (s)"] = t
     assert {"netns", "dockerd", "images", "swarm", "total"} <= set(t)
     assert 0 < t["total"] < BRING_UP_BOUND, t
     assert t["image_bytes"] > 0
