@@ -14,6 +14,7 @@ it, and nothing is left for the host's init to reap.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import subprocess
@@ -96,6 +97,9 @@ class NodeLayout:
             f"--containerd-namespace={self.name}",
             f"--containerd-plugins-namespace={self.name}-plugins",
             f"--cgroup-parent={self.cgroup_parent}",
+            # Never the systemd driver (dockerd's default on cgroup v2 hosts with systemd): it would hand pids of
+            # the node's PID namespace to the host's systemd. cgroupfs keeps the node's cgroups under its parent.
+            "--exec-opt=native.cgroupdriver=cgroupfs",
             *extra,
         ]
 
@@ -198,18 +202,40 @@ def init_pid(node: NodeLayout) -> int | None:
     return pids[0] if pids else None
 
 
+def shim_sockets(node: NodeLayout) -> list[str]:
+    """The host paths of the node's containerd shim sockets.
+
+    containerd 1.6 puts every shim's socket in the host's ``/run/containerd/s``, named by
+    sha256(<containerd address>/<namespace>/<container id>); a killed shim leaves its socket behind.
+    """
+    address = f"{node.run_dir}/x/containerd/containerd.sock"
+    tasks = f"{node.run_dir}/x/containerd/daemon/io.containerd.runtime.v2.task"
+    paths: list[str] = []
+    for ns in (node.name, f"{node.name}-plugins"):
+        with contextlib.suppress(FileNotFoundError):
+            for cid in os.listdir(f"{tasks}/{ns}"):
+                digest = hashlib.sha256(f"{address}/{ns}/{cid}".encode()).hexdigest()
+                paths.append(f"/run/containerd/s/{digest}")
+    return paths
+
+
 def kill_node(node: NodeLayout, deadline: float) -> set[int]:
     """SIGKILL every process of the node until none is left (or the deadline passes); returns survivors.
 
     The node's init goes first: the kernel then kills the rest of its PID namespace; the loop catches anything
     outside it (a node started by another version of the harness).
     """
+    sockets = shim_sockets(node)
     pid = init_pid(node)
     if pid is not None:
         _host.kill_all([pid])
     while True:
         pids = {p for p in node_pids(node) if _host.alive(p, None)}
         if not pids or time.monotonic() > deadline:
-            return pids
+            break
         _host.kill_all(pids)
         time.sleep(0.02)
+    for path in sockets:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    return pids

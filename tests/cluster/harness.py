@@ -519,6 +519,7 @@ def _node_indices(instance: str) -> list[int]:
 def _remove_nodes(instance: str, layouts: list[NodeLayout], deadline: float, removed: list[str]) -> list[str]:
     """Kill and remove ``layouts`` completely; returns the problems (what would not go)."""
     problems: list[str] = []
+    sockets = [path for layout in layouts for path in _node.shim_sockets(layout)]
     for layout in layouts:  # every node's init first: no manager may reschedule what the next steps kill
         pid = _node.init_pid(layout)
         if pid is not None:
@@ -529,6 +530,9 @@ def _remove_nodes(instance: str, layouts: list[NodeLayout], deadline: float, rem
         _reap(instance, layout.index)
         if survivors:
             problems.append(f"{layout.name}: processes survived SIGKILL: {sorted(survivors)}")
+    for path in sockets:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
     for layout in layouts:
         if left := _host.remove_cgroups(layout.cgroup_parent, deadline):
             problems.append(f"cgroups that would not go: {left}")

@@ -85,7 +85,7 @@ def test_nodes_are_separate_engines_in_one_swarm(swarm_cluster: harness.Cluster)
         assert info["Swarm"]["NodeID"] == node.node_id
         assert info["Swarm"]["ControlAvailable"] is (node.role == "manager")
         assert info["ID"] != main["ID"] and info["DockerRootDir"] != main["DockerRootDir"]
-        assert info["CgroupDriver"] == main["CgroupDriver"] and info["CgroupVersion"] == main["CgroupVersion"]
+        assert info["CgroupDriver"] == "cgroupfs" and info["CgroupVersion"] == main["CgroupVersion"]
         assert info["ServerVersion"] == main["ServerVersion"], "the same dockerd binary as the main engine"
     nodes = swarm_cluster.manager.engine().request("GET", "nodes")
     assert sorted(n["Spec"]["Role"] for n in nodes) == ["manager"] + ["worker"] * (len(infos) - 1)
@@ -138,10 +138,13 @@ def test_teardown_removes_everything_and_is_idempotent() -> None:
             "a task running on each node",
         )
         assert _traces(instance)
+        sockets = [p for n in cluster.nodes for p in _node.shim_sockets(cluster.layout(n.index))]
+        assert len(sockets) == 2 and all(os.path.exists(p) for p in sockets)
     finally:
         removed = cluster.down()
     assert any(r.startswith("netns") for r in removed) and any(r.startswith("dir") for r in removed)
     assert _traces(instance) == []
+    assert not any(os.path.exists(p) for p in sockets), "killed shims leave sockets in /run/containerd/s"
     assert harness.down(instance) == []
     assert _main_engine().ping()
 
