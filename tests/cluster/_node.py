@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 
@@ -115,6 +116,10 @@ def create_network(node: NodeLayout, hub: str) -> None:
     _host.ip("link", "set", f"n{node.index}", "master", "br0", "up", netns=hub)
 
 
+_procs: dict[NodeLayout, subprocess.Popen[bytes]] = {}  # launchers this process started, reaped in ``reap``
+_procs_lock = threading.Lock()
+
+
 def start_dockerd(node: NodeLayout, extra_args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     """Launch the node's dockerd in its namespaces (own session: a terminal's Ctrl-C reaches only the harness)."""
     for d in (node.run_dir, f"{node.run_dir}/etc", f"{node.run_dir}/stage", node.data_root):
@@ -150,7 +155,19 @@ def start_dockerd(node: NodeLayout, extra_args: tuple[str, ...] = ()) -> subproc
         *node.dockerd_args(extra_args),
     ]
     with open(node.log, "ab") as log:
-        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True)
+    with _procs_lock:
+        _procs[node] = proc
+    return proc
+
+
+def reap(node: NodeLayout) -> None:
+    """Collect the exit of the node's launcher if this process started it (no zombie, no ResourceWarning)."""
+    with _procs_lock:
+        proc = _procs.pop(node, None)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
 
 
 def log_tail(node: NodeLayout, lines: int = 15) -> str:

@@ -22,34 +22,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any
 
-from . import _host, _node
+from . import _host, _node, _state, _teardown
 from ._http import UnixEngine
-from ._node import PREFIX, RUN_ROOT, NodeLayout
+from ._node import PREFIX, NodeLayout
 
 DEFAULT_IMAGES = ("sandbox-core/busybox:1", "sandbox-core/busybox-user:1", "sandbox-core/noshell:1")
 ENGINE_LABEL = "sandbox-core.engine"
 NODE_LABEL = "sandbox-core.node"
 OVERLAY_POOL = "10.215.0.0/16"
 SWARM_PORT = 2377
-
-_procs: dict[tuple[str, int], subprocess.Popen[bytes]] = {}  # dockerds this process launched, to reap them
-_procs_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -95,7 +89,7 @@ class Cluster:
         """SIGKILL every process of node ``index`` (dockerd, containerd, shims, containers): a node lost at once."""
         layout = self.layout(index)
         survivors = _node.kill_node(layout, time.monotonic() + timeout)
-        _reap(self.instance, index)
+        _node.reap(layout)
         if survivors:
             raise _host.HostError(f"{layout.name}: processes survived SIGKILL: {sorted(survivors)}")
 
@@ -105,7 +99,7 @@ class Cluster:
 
     def set_link(self, index: int, up: bool) -> None:
         """Cut (or restore) node ``index``'s link to the others: a network partition, processes untouched."""
-        _host.ip("link", "set", f"n{index}", "up" if up else "down", netns=_hub(self.instance))
+        _host.ip("link", "set", f"n{index}", "up" if up else "down", netns=_state.hub(self.instance))
 
     def add_node(self, *, extra_args: tuple[str, ...] = (), timeout: float = 60.0) -> Node:
         """Start one more node (``extra_args`` go to its dockerd), load the images, join it as a worker."""
@@ -113,18 +107,6 @@ class Cluster:
 
     def down(self) -> list[str]:
         return down(self.instance)
-
-
-def _hub(instance: str) -> str:
-    return f"{PREFIX}-{instance}-hub"
-
-
-def _instance_dir(instance: str) -> str:
-    return f"{RUN_ROOT}/{instance}"
-
-
-def _state_path(instance: str) -> str:
-    return f"{_instance_dir(instance)}/state.json"
 
 
 def _main_engine() -> UnixEngine:
@@ -154,74 +136,6 @@ def unavailable_reason() -> str | None:
     return None
 
 
-# ---- state ----------------------------------------------------------------------------------------------------
-
-
-def read_state(instance: str) -> dict[str, Any] | None:
-    try:
-        with open(_state_path(instance)) as f:
-            state: dict[str, Any] = json.load(f)
-            return state
-    except (OSError, ValueError):
-        return None
-
-
-def _write_state(instance: str, state: dict[str, Any]) -> None:
-    os.makedirs(_instance_dir(instance), exist_ok=True)
-    tmp = _state_path(instance) + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(state, f, indent=1)
-    os.replace(tmp, _state_path(instance))
-
-
-def _update_node_state(instance: str, index: int, **values: Any) -> None:
-    state = read_state(instance) or {"instance": instance, "owner": None, "nodes": {}}
-    state["nodes"].setdefault(str(index), {}).update(values)
-    _write_state(instance, state)
-
-
-@contextlib.contextmanager
-def _lock() -> Iterator[None]:
-    """One harness operation at a time on this host (ups and downs of concurrent test runs serialise)."""
-    os.makedirs(RUN_ROOT, exist_ok=True)
-    with open(f"{RUN_ROOT}/.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def instances() -> list[str]:
-    """Every instance with anything left on this host: a state directory or a network namespace."""
-    names = set(os.listdir(RUN_ROOT)) if os.path.isdir(RUN_ROOT) else set()
-    names = {n for n in names if not n.startswith(".")}
-    for ns in _host.netns_list(f"{PREFIX}-"):
-        names.add(ns[len(PREFIX) + 1 :].rsplit("-", 1)[0])
-    if os.path.isdir(_node.DATA_ROOT):
-        names |= set(os.listdir(_node.DATA_ROOT))
-    return sorted(names)
-
-
-def owner_alive(instance: str) -> bool | None:
-    """True/False for an instance owned by a process (a test session); None for a manual one (no owner)."""
-    state = read_state(instance)
-    if state is None:
-        return False  # a crash before the state was written: nobody can own it
-    owner = state.get("owner")
-    if owner is None:
-        return None
-    return _host.alive(int(owner["pid"]), owner.get("start"))
-
-
-def sweep_stale() -> list[str]:
-    """Tear down every instance whose owner process is gone (a crashed or killed run); returns their names."""
-    stale = [name for name in instances() if owner_alive(name) is False]
-    for name in stale:
-        _down_unlocked(name)
-    return stale
-
-
 # ---- bring-up -------------------------------------------------------------------------------------------------
 
 
@@ -249,20 +163,9 @@ def load_images(node: NodeLayout, tarball: bytes) -> None:
 
 
 def _launch(instance: str, index: int, extra_args: tuple[str, ...]) -> subprocess.Popen[bytes]:
-    node = NodeLayout(instance, index)
-    proc = _node.start_dockerd(node, extra_args)
-    with _procs_lock:
-        _procs[(instance, index)] = proc
-    _update_node_state(instance, index, extra_args=list(extra_args))
+    proc = _node.start_dockerd(NodeLayout(instance, index), extra_args)
+    _state.update_node(instance, index, extra_args=list(extra_args))
     return proc
-
-
-def _reap(instance: str, index: int) -> None:
-    with _procs_lock:
-        proc = _procs.pop((instance, index), None)
-    if proc is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
 
 
 def _swarm_init(node: NodeLayout) -> str:
@@ -320,7 +223,7 @@ def _wait_nodes_ready(manager: NodeLayout, node_ids: set[str], deadline: float) 
 
 def _node_view(instance: str, index: int) -> Node:
     layout = NodeLayout(instance, index)
-    node = (read_state(instance) or {}).get("nodes", {}).get(str(index), {})
+    node = (_state.read(instance) or {}).get("nodes", {}).get(str(index), {})
     return Node(
         index=index,
         name=layout.name,
@@ -335,7 +238,7 @@ def _node_view(instance: str, index: int) -> Node:
 
 def _bring_up(instance: str, count: int, images: tuple[str, ...], deadline: float, timer: _Timer) -> None:
     layouts = [NodeLayout(instance, i) for i in range(count)]
-    hub = _hub(instance)
+    hub = _state.hub(instance)
     with ThreadPoolExecutor(max_workers=max(4, count + 1)) as pool:
         with timer.phase("netns"):
             _host.ip("netns", "add", hub)
@@ -362,7 +265,7 @@ def _bring_up(instance: str, count: int, images: tuple[str, ...], deadline: floa
             ids = {}
             for layout in layouts:
                 node_id, engine_id = _label_node(layouts[0], layout)
-                _update_node_state(instance, layout.index, node_id=node_id, engine_id=engine_id)
+                _state.update_node(instance, layout.index, node_id=node_id, engine_id=engine_id)
                 ids[node_id] = layout
             _wait_nodes_ready(layouts[0], set(ids), deadline)
 
@@ -388,18 +291,18 @@ def up(
     timings: dict[str, float] = {}
     timer = _Timer(timings)
     t0 = time.monotonic()
-    with _lock():
+    with _state.lock():
         with timer.phase("sweep"):
-            timings["stale_removed"] = len(sweep_stale())
-        if instance in instances():
+            timings["stale_removed"] = len(_teardown.sweep_stale_unlocked())
+        if instance in _state.instances():
             raise _host.HostError(f"swarm instance {instance!r} exists already (python -m tests.cluster.harness down)")
         owner = {"pid": os.getpid(), "start": _host.start_time(os.getpid())} if owned else None
-        _write_state(instance, {"instance": instance, "owner": owner, "nodes": {}, "created": time.time()})
+        _state.write(instance, {"instance": instance, "owner": owner, "nodes": {}, "created": time.time()})
         try:
             _bring_up(instance, nodes, images, t0 + timeout, timer)
         except BaseException:
-            with _sigint_deferred():
-                _down_unlocked(instance)
+            with _teardown.sigint_deferred():
+                _teardown.down_unlocked(instance)
             raise
     timings["total"] = round(time.monotonic() - t0, 3)
     return Cluster(instance, [_node_view(instance, i) for i in range(nodes)], timings)
@@ -407,7 +310,7 @@ def up(
 
 def attach(instance: str) -> Cluster:
     """A ``Cluster`` view of an instance that is up (e.g. one started with ``harness up``)."""
-    state = read_state(instance)
+    state = _state.read(instance)
     if state is None:
         raise _host.HostError(f"no swarm instance {instance!r}")
     indices = sorted(int(i) for i in state["nodes"])
@@ -417,23 +320,23 @@ def attach(instance: str) -> Cluster:
 def add_node(instance: str, *, extra_args: tuple[str, ...] = (), timeout: float = 60.0) -> Node:
     """Start one more node in ``instance`` and join it as a worker (images loaded first)."""
     deadline = time.monotonic() + timeout
-    state = read_state(instance)
+    state = _state.read(instance)
     if state is None:
         raise _host.HostError(f"no swarm instance {instance!r}")
     index = max(int(i) for i in state["nodes"]) + 1
     layout, manager = NodeLayout(instance, index), NodeLayout(instance, 0)
     try:
-        _node.create_network(layout, _hub(instance))
+        _node.create_network(layout, _state.hub(instance))
         proc = _launch(instance, index, extra_args)
         _node.wait_ready(layout, proc, deadline)
         load_images(layout, export_images(DEFAULT_IMAGES))
         token = str(UnixEngine(manager.socket).request("GET", "swarm")["JoinTokens"]["Worker"])
         _swarm_join(layout, manager, token)
         node_id, engine_id = _label_node(manager, layout)
-        _update_node_state(instance, index, node_id=node_id, engine_id=engine_id)
+        _state.update_node(instance, index, node_id=node_id, engine_id=engine_id)
         _wait_nodes_ready(manager, {node_id}, deadline)
     except BaseException:
-        with _sigint_deferred():
+        with _teardown.sigint_deferred():
             remove_node(instance, index)
         raise
     return _node_view(instance, index)
@@ -445,11 +348,9 @@ def remove_node(instance: str, index: int) -> None:
     The swarm keeps the node as ``down`` until it is removed there (``DELETE /nodes/<id>?force=1`` on the manager).
     """
     layout = NodeLayout(instance, index)
-    problems = _remove_nodes(instance, [layout], time.monotonic() + 30.0, [])
-    state = read_state(instance)
-    if state is not None:
-        state["nodes"].pop(str(index), None)
-        _write_state(instance, state)
+    with _state.lock(), _teardown.sigint_deferred():
+        problems = _teardown.remove_nodes(instance, [layout], time.monotonic() + 30.0, [])
+        _state.forget_node(instance, index)
     if problems:
         raise _host.HostError(f"{layout.name}: removal incomplete: " + "; ".join(problems))
 
@@ -469,7 +370,7 @@ def stop_engine(instance: str, index: int, *, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise _host.HostError(f"dockerd of {layout.name} did not stop within {timeout} s")
         time.sleep(0.02)
-    _reap(instance, index)
+    _node.reap(layout)
 
 
 def start_engine(instance: str, index: int, *, timeout: float = 30.0) -> None:
@@ -477,7 +378,7 @@ def start_engine(instance: str, index: int, *, timeout: float = 30.0) -> None:
     layout = NodeLayout(instance, index)
     if _node.dockerd_pid(layout) is not None:
         raise _host.HostError(f"dockerd of {layout.name} is running already")
-    node = (read_state(instance) or {}).get("nodes", {}).get(str(index), {})
+    node = (_state.read(instance) or {}).get("nodes", {}).get(str(index), {})
     proc = _launch(instance, index, tuple(node.get("extra_args", ())))
     _node.wait_ready(layout, proc, time.monotonic() + timeout)
 
@@ -485,117 +386,36 @@ def start_engine(instance: str, index: int, *, timeout: float = 30.0) -> None:
 # ---- teardown -------------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C until the block is done (a half-done teardown is worse than a second's delay)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-
-    def hold(signum: int, _frame: FrameType | None) -> None:
-        caught.append(signum)
-
-    previous = signal.signal(signal.SIGINT, hold)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            raise KeyboardInterrupt
-
-
-def _node_indices(instance: str) -> list[int]:
-    """Every node index with anything left: state, network namespace, run or data directory."""
-    found = {int(i) for i in ((read_state(instance) or {}).get("nodes") or {})}
-    ns_prefix = f"{PREFIX}-{instance}-n"
-    found |= {int(ns[len(ns_prefix) :]) for ns in _host.netns_list(ns_prefix) if ns[len(ns_prefix) :].isdigit()}
-    for root in (_instance_dir(instance), f"{_node.DATA_ROOT}/{instance}"):
-        if os.path.isdir(root):
-            found |= {int(d[1:]) for d in os.listdir(root) if d[:1] == "n" and d[1:].isdigit()}
-    return sorted(found)
-
-
-def _remove_nodes(instance: str, layouts: list[NodeLayout], deadline: float, removed: list[str]) -> list[str]:
-    """Kill and remove ``layouts`` completely; returns the problems (what would not go)."""
-    problems: list[str] = []
-    sockets = [path for layout in layouts for path in _node.shim_sockets(layout)]
-    for layout in layouts:  # every node's init first: no manager may reschedule what the next steps kill
-        pid = _node.init_pid(layout)
-        if pid is not None:
-            _host.kill_all([pid])
-            removed.append(f"node {layout.name} (init pid {pid})")
-    for layout in layouts:
-        survivors = _node.kill_node(layout, deadline)
-        _reap(instance, layout.index)
-        if survivors:
-            problems.append(f"{layout.name}: processes survived SIGKILL: {sorted(survivors)}")
-    for path in sockets:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-    for layout in layouts:
-        if left := _host.remove_cgroups(layout.cgroup_parent, deadline):
-            problems.append(f"cgroups that would not go: {left}")
-        if _host.netns_inode(layout.name) is not None:
-            _host.netns_delete(layout.name)
-            removed.append(f"netns {layout.name}")
-            if _host.netns_inode(layout.name) is not None:
-                problems.append(f"netns {layout.name} would not go")
-        problems += _remove_tree(layout.run_dir, removed) + _remove_tree(layout.data_root, removed)
-    return problems
-
-
-def _remove_tree(root: str, removed: list[str]) -> list[str]:
-    if not os.path.exists(root):
-        return []
-    _host.unmount_all(root)
-    if mounted := _host.mounts_under(root):
-        return [f"still mounted: {mounted}"]
-    _host.run(["rm", "-rf", "--one-file-system", root], timeout=120, check=False)
-    removed.append(f"dir {root}")
-    return [f"{root} would not go"] if os.path.exists(root) else []
-
-
-def _down_unlocked(instance: str) -> list[str]:
-    removed: list[str] = []
-    layouts = [NodeLayout(instance, i) for i in _node_indices(instance)]
-    problems = _remove_nodes(instance, layouts, time.monotonic() + 30.0, removed)
-    hub = _hub(instance)
-    if _host.netns_inode(hub) is not None:
-        _host.netns_delete(hub)
-        removed.append(f"netns {hub}")
-        if _host.netns_inode(hub) is not None:
-            problems.append(f"netns {hub} would not go")
-    for root in (_instance_dir(instance), f"{_node.DATA_ROOT}/{instance}"):
-        problems += _remove_tree(root, removed)
-    if problems:
-        raise _host.HostError(f"swarm {instance}: teardown incomplete: " + "; ".join(problems))
-    return removed
-
-
 def down(instance: str) -> list[str]:
     """Tear down ``instance`` completely (idempotent; works from names alone); returns what was removed."""
-    with _lock(), _sigint_deferred():
-        return _down_unlocked(instance)
+    with _state.lock(), _teardown.sigint_deferred():
+        return _teardown.down_unlocked(instance)
 
 
 def down_all() -> list[str]:
     """Tear down every instance on this host, owned by a live process or not."""
-    removed: list[str] = []
-    for name in instances():
-        removed += down(name)
-    return removed
+    return [removed for name in _state.instances() for removed in down(name)]
+
+
+def sweep_stale() -> list[str]:
+    """Tear down every instance whose owner process is gone (a crashed or killed run); returns their names."""
+    with _state.lock(), _teardown.sigint_deferred():
+        return _teardown.sweep_stale_unlocked()
+
+
+owner_alive = _state.owner_alive
+instances = _state.instances
 
 
 def status(instance: str) -> dict[str, Any]:
     """What is left of ``instance``: owner, and per node whether its dockerd runs and what swarm state it reports."""
-    alive = owner_alive(instance)
+    alive = _state.owner_alive(instance)
     report: dict[str, Any] = {
         "instance": instance,
         "owner": "manual" if alive is None else ("alive" if alive else "gone"),
     }
     nodes = []
-    for index in _node_indices(instance):
+    for index in _state.node_indices(instance):
         layout = NodeLayout(instance, index)
         entry: dict[str, Any] = {
             "node": layout.name,
@@ -636,13 +456,12 @@ def _cli(argv: list[str]) -> int:
         )
     elif args.cmd == "down":
         if args.stale:
-            with _lock():
-                print(json.dumps({"removed": sweep_stale()}))
+            print(json.dumps({"removed": sweep_stale()}))
         else:
             removed = down_all() if args.all else [r for n in (args.names or ["manual"]) for r in down(n)]
             print(json.dumps({"removed": removed}, indent=1))
     else:
-        print(json.dumps([status(n) for n in (args.names or instances())], indent=1))
+        print(json.dumps([status(n) for n in (args.names or _state.instances())], indent=1))
     return 0
 
 

@@ -156,8 +156,7 @@ def test_a_crashed_runs_instance_is_swept_and_a_live_one_kept(swarm_cluster: har
     assert child.returncode == 0 and "up" in out, err
     assert harness.owner_alive(instance) is False  # its owner exited without tearing down: a crash
     assert _traces(instance)
-    with harness._lock():
-        swept = harness.sweep_stale()
+    swept = harness.sweep_stale()
     assert instance in swept
     assert swarm_cluster.instance not in swept and harness.owner_alive(swarm_cluster.instance) is True
     assert _traces(instance) == []
