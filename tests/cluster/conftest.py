@@ -39,13 +39,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture(scope="session")
-def swarm_cluster() -> Iterator[harness.Cluster]:
-    """A 2-node swarm (manager n0 + worker n1) for the whole session; nothing of it survives the session."""
+def swarm_host() -> None:
+    """Skips (with the reason) unless this host can run the harness; for tests that bring up their own swarm."""
     if os.environ.get("SANDBOX_CORE_SWARM") == "0":
         pytest.skip("swarm tests disabled by SANDBOX_CORE_SWARM=0")
     reason = harness.unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def swarm_cluster(swarm_host: None) -> Iterator[harness.Cluster]:
+    """A 2-node swarm (manager n0 + worker n1) for the whole session; nothing of it survives the session."""
     cluster = harness.up(nodes=2)
     try:
         yield cluster

@@ -16,6 +16,8 @@ import time
 import uuid
 from collections.abc import Callable
 
+import pytest
+
 from tests.conftest import REPO
 
 from . import _host, _node, harness
@@ -121,6 +123,7 @@ def test_node_networking_stays_inside_the_node_namespaces(swarm_cluster: harness
         assert "-N DOCKER" in rules or ":DOCKER " in rules, f"{node.name}'s dockerd keeps its rules in its netns"
 
 
+@pytest.mark.usefixtures("swarm_host")
 def test_teardown_removes_everything_and_is_idempotent() -> None:
     instance = f"d{uuid.uuid4().hex[:6]}"
     cluster = harness.up(instance, nodes=2)
@@ -163,6 +166,7 @@ def test_a_crashed_runs_instance_is_swept_and_a_live_one_kept(swarm_cluster: har
     assert swarm_cluster.manager.engine().ping()
 
 
+@pytest.mark.usefixtures("swarm_host")
 def test_ctrl_c_during_bring_up_leaves_nothing() -> None:
     instance = f"i{uuid.uuid4().hex[:6]}"
     child = _child(f"from tests.cluster import harness; harness.up({instance!r}, nodes=2)")
@@ -178,6 +182,7 @@ def test_ctrl_c_during_bring_up_leaves_nothing() -> None:
     assert _traces(instance) == []
 
 
+@pytest.mark.usefixtures("swarm_host")
 def test_command_line_up_status_down() -> None:
     instance = f"m{uuid.uuid4().hex[:6]}"
     cli = [sys.executable, "-m", "tests.cluster.harness"]
