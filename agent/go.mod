@@ -1,0 +1,3 @@
+module sandbox-core/agent
+
+go 1.19
