@@ -121,12 +121,14 @@ if ! have_image sandbox-core/noshell:1; then
   import_image sandbox-core/noshell:1 "$work/noshell" 'WORKDIR /'
 fi
 if ! have_netpolicy; then
+  stale=$(docker image inspect -f '{{.Id}}' sandbox-core/netpolicy:1 2>/dev/null || true)
   make_netpolicy_rootfs "$work/netpolicy"
   tar -C "$work/netpolicy" --numeric-owner -cf - . | docker import \
     --change "$owner_label" --change 'LABEL sandbox-core.kind=netpolicy-image' \
     --change "LABEL sandbox-core.source=$(netpolicy_source_hash)" \
     --change 'ENV PATH=/usr/sbin:/' --change 'ENTRYPOINT ["/sandbox-egress"]' --change 'CMD ["run"]' \
     - sandbox-core/netpolicy:1 >/dev/null
+  [ -z "$stale" ] || docker image rm "$stale" >/dev/null 2>&1 || true  # in use by a holder: stays until then
   echo "build-images: built sandbox-core/netpolicy:1"
 fi
 echo "build-images: images are present"

@@ -127,6 +127,13 @@ func upstreams(configured []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		// A loopback resolver lives in the sandbox's own namespace: the engine's 127.0.0.11 on a user-defined
+		// network (which forwards from inside the namespace, into these very rules) or something the sandbox
+		// could bind itself.
+		if host, _, _ := net.SplitHostPort(a); net.ParseIP(host).IsLoopback() {
+			return nil, fmt.Errorf("DNS upstream %s is a loopback address in the sandbox's namespace; "+
+				"give the helper a resolver outside it (dns_upstream)", host)
+		}
 		out = append(out, a)
 	}
 	return out, nil
