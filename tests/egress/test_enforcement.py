@@ -15,8 +15,10 @@ from .conftest import Lab, client_hello, put_file, run
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-def allow(cidrs: list[str] | None = None, domains: list[str] | None = None) -> NetworkPolicy:
-    return NetworkPolicy(egress=EgressPolicy.build(cidrs, domains))
+def allow(cidrs: list[str] | None = None, domains: list[str] | None = None, isolate: bool = False) -> NetworkPolicy:
+    """An allowlist policy. Without isolation by default: the lab's targets live on a private network, which the
+    fence would keep the proxy from (an allowlist refuses everything unlisted with or without it)."""
+    return NetworkPolicy(egress=EgressPolicy.build(cidrs, domains), isolate=isolate)
 
 
 def http(ip_or_name: str, host: str = "x", port: int = 80) -> str:
@@ -80,6 +82,21 @@ async def test_domain_allowlist_by_name_whatever_address_the_sandbox_picks(lab: 
     assert "NXDOMAIN" in out and "403 Forbidden" in out
     log = await lab.dns_log()
     assert secret not in log and "query sub.t1.test" in log
+    await lab.remove(box)
+
+
+async def test_with_isolation_the_proxy_refuses_names_that_resolve_into_the_fence(lab: Lab) -> None:
+    """A name under "*" (or an allowed name) resolving to a host or private address does not bypass isolation."""
+    box = await lab.sandbox(allow([], ["*"], isolate=True))
+    _, out = await lab.sh(box, http(lab.ip["t1"], "t1.test"))
+    assert "403 Forbidden" in out and f"t1.test resolves to {lab.ip['t1']}, a host or private address" in out
+    _, out = await lab.sh(box, http(lab.ip["t1"], lab.ip["t1"]))
+    assert "403 Forbidden" in out and "T1" not in out
+    # Allowlisting the CIDR opens it again, through the proxy as directly.
+    await lab.remove(box)
+    box = await lab.sandbox(allow([f"{lab.ip['t1']}/32"], ["t2.test", "t1.test"], isolate=True))
+    _, out = await lab.sh(box, f"{http(lab.ip['t2'], 't1.test')}; {http(lab.ip['t2'], 't2.test')}")
+    assert "T1" in out and "t2.test resolves to" in out
     await lab.remove(box)
 
 

@@ -97,7 +97,7 @@ async def test_policy_change_cuts_connections_it_no_longer_allows(lab: Lab) -> N
         assert await proxied.ended(5) and await direct.ended(5)
         _, out = await lab.sh(box, f"{http(lab.ip['t1'])}; {http(lab.ip['t2'], port=9000)}; nslookup hold.test")
         assert out.count("Connection refused") == 2 and "NXDOMAIN" in out
-    # OPEN again (Modal: no arguments): the allowlist is gone; the fence still keeps neighbours out.
+    # OPEN again (Modal: no arguments), here without isolation: the allowlist is gone.
     await replace_policy(lab.api, box.holder, NetworkPolicy(isolate=False), network=lab.network)
     _, out = await lab.sh(box, f"{http(lab.ip['t2'])}; nslookup t2.test")
     assert "T2" in out and lab.ip["t2"] in out

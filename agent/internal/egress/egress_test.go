@@ -46,6 +46,10 @@ func TestPolicyDirect(t *testing.T) {
 			t.Errorf("DirectAllowed(%s) = %v, want %v", ip, got, want)
 		}
 	}
+	if p.UpstreamAllowed(net.ParseIP("10.2.0.1")) || !p.UpstreamAllowed(net.ParseIP("10.1.0.9")) ||
+		!p.UpstreamAllowed(net.ParseIP("8.8.8.8")) {
+		t.Error("the proxy may reach the fence only where a CIDR allows it")
+	}
 	c.Open = false
 	p, _ = c.Policy()
 	if p.DirectAllowed(net.ParseIP("8.8.8.8")) || !p.DirectAllowed(net.ParseIP("10.1.0.1")) {
@@ -130,8 +134,8 @@ func TestReadClientHello(t *testing.T) {
 func TestReadRequestHead(t *testing.T) {
 	cases := map[string]string{
 		"GET / HTTP/1.1\r\nHost: Example.com:8080\r\nX: y\r\n\r\nbody": "Example.com",
-		"GET http://abs.test/x HTTP/1.0\r\n\r\n":                        "abs.test",
-		"POST /x HTTP/1.1\r\nhost:[::1]:80\r\n\r\n":                     "::1",
+		"GET http://abs.test/x HTTP/1.0\r\n\r\n":                       "abs.test",
+		"POST /x HTTP/1.1\r\nhost:[::1]:80\r\n\r\n":                    "::1",
 	}
 	for req, want := range cases {
 		raw, host, err := readRequestHead(strings.NewReader(req))

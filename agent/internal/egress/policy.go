@@ -25,7 +25,8 @@ type Config struct {
 	Open bool `json:"open"`
 	// CIDRs are networks the sandbox may reach directly, whatever Open and Fence say.
 	CIDRs []string `json:"cidrs"`
-	// Fence lists networks refused in Open mode unless CIDRs allows them (host and neighbour addresses).
+	// Fence lists networks refused in Open mode, and to the proxy's upstream connections, unless CIDRs allows
+	// them (host and neighbour addresses). Empty when the sandbox is not isolated.
 	Fence []string `json:"fence"`
 	// Domains are the name patterns reachable through the proxy: "name", "*.name" (strict subdomains), "*".
 	Domains []string `json:"domains"`
@@ -99,6 +100,13 @@ func (p *Policy) Redirects() bool {
 // NameAllowed reports whether DNS answers name and the proxy may connect to it.
 func (p *Policy) NameAllowed(name string) bool {
 	return p.Open || p.Domains.Match(name)
+}
+
+// UpstreamAllowed reports whether the proxy may connect to ip for an allowed name: not into the fence (the host,
+// private and link-local ranges) unless a CIDR allows it, so that a name resolving there (a rebinding name
+// under "*", say) cannot carry the sandbox past isolation.
+func (p *Policy) UpstreamAllowed(ip net.IP) bool {
+	return containsIP(p.CIDRs, ip) || !containsIP(p.Fence, ip)
 }
 
 // DirectAllowed reports whether the rules let the sandbox reach ip directly.

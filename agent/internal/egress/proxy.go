@@ -14,7 +14,7 @@ import (
 )
 
 const (
-	maxInFlight   = 4096 // proxied connections plus DNS queries at once; more are refused
+	maxInFlight   = 1024 // proxied connections plus DNS queries at once; more are refused
 	handshakeWait = 10 * time.Second
 	dialWait      = 10 * time.Second
 )
@@ -163,6 +163,12 @@ func (p *proxy) handle(c net.Conn, tls bool) {
 		return
 	}
 	up, err := p.dial(name, port)
+	var fenced *fencedError
+	if errors.As(err, &fenced) {
+		log.Printf("proxy: refused %s:%s: %v", name, port, err)
+		refuse(c, tls, 403, err.Error())
+		return
+	}
 	if err != nil {
 		log.Printf("proxy: %s:%s unreachable: %v", name, port, err)
 		refuse(c, tls, 502, fmt.Sprintf("%s:%s is unreachable: %v", name, port, err))
@@ -181,7 +187,18 @@ func (p *proxy) handle(c net.Conn, tls bool) {
 	pipe(c, up)
 }
 
-// dial connects to name:port from a marked socket, trying each resolved address in turn.
+// fencedError says that every address of a name lies in the fence.
+type fencedError struct {
+	name string
+	ip   net.IP
+}
+
+func (e *fencedError) Error() string {
+	return fmt.Sprintf("%s resolves to %s, a host or private address the sandbox is fenced off from "+
+		"(allowlist its CIDR to reach it)", e.name, e.ip)
+}
+
+// dial connects to name:port from a marked socket, trying each resolved address outside the fence in turn.
 func (p *proxy) dial(name, port string) (net.Conn, error) {
 	var ips []net.IP
 	if ip := net.ParseIP(name); ip != nil {
@@ -193,7 +210,14 @@ func (p *proxy) dial(name, port string) (net.Conn, error) {
 		}
 	}
 	var lastErr error
+	pol := p.state.policy()
 	for _, ip := range ips {
+		if !pol.UpstreamAllowed(ip) {
+			if lastErr == nil {
+				lastErr = &fencedError{name, ip}
+			}
+			continue
+		}
 		c, err := p.dialer.Dial("tcp", net.JoinHostPort(ip.String(), port))
 		if err == nil {
 			return c, nil
