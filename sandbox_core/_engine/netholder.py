@@ -16,13 +16,14 @@ import asyncio
 import contextlib
 import json
 import struct
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
 
 from .. import exception as exc
-from .._netpolicy_types import NetworkPolicy
+from .._netpolicy_types import EgressPolicy, NetworkPolicy
 from . import containers, execs
 from . import labels as L
 from .client import Engine
@@ -34,6 +35,8 @@ from .netpolicy import (
     READY_LINE,
     NetworkFacts,
     helper_config,
+    policy_from_labels,
+    policy_labels,
 )
 
 #: Seconds to wait for the helper's ready line (it normally takes 10-30 ms after start).
@@ -50,7 +53,7 @@ class HolderEngine(Protocol):
     async def start(self, cid: str) -> None: ...
     async def remove(self, cid: str) -> bool: ...
     async def output_until(self, cid: str, line: str, timeout: float) -> tuple[bool, str]: ...
-    async def running(self, cid: str) -> bool: ...
+    async def inspect(self, cid: str) -> Mapping[str, Any] | None: ...
     async def exec(self, cid: str, argv: Sequence[str]) -> tuple[int, str]: ...
     async def network(self, name: str) -> Mapping[str, Any]: ...
     async def find(self, *label_pairs: str) -> list[Mapping[str, Any]]: ...
@@ -143,6 +146,7 @@ async def create_holder(
     """
     facts = await network_facts(eng, network)
     cfg = helper_config(policy, facts, initial=True, dns_upstream=dns_upstream)
+    labels = {**(labels or {}), **policy_labels(policy, dns_upstream)}
     body = holder_body(sandbox_id, cfg, network=network, port_bindings=port_bindings, dns=dns, labels=labels)
     try:
         return await eng.create(body, None)
@@ -164,13 +168,19 @@ async def start_holder(eng: HolderEngine, holder_id: str, *, timeout: float = RE
     if ready:
         return
     reason = output.strip().splitlines()[-1] if output.strip() else "it exited without a word"
-    if output or not await eng.running(holder_id):
+    info = await eng.inspect(holder_id)
+    if output or not (info and (info.get("State") or {}).get("Running")):
         raise exc.InvalidError(f"this engine cannot enforce the sandbox's network policy: {reason}")
     raise exc.TimeoutError(f"the network policy helper was not ready within {timeout:g} s")
 
 
 async def replace_policy(
-    eng: HolderEngine, holder_id: str, policy: NetworkPolicy, *, network: str = "bridge"
+    eng: HolderEngine,
+    holder_id: str,
+    policy: NetworkPolicy,
+    *,
+    network: str = "bridge",
+    dns_upstream: Sequence[str] = (),
 ) -> ReplaceResult:
     """Put ``policy`` in force in a running holder and cut the connections it no longer allows.
 
@@ -178,7 +188,8 @@ async def replace_policy(
     previous rules are then back in force).
     """
     facts = await network_facts(eng, network)
-    code, out = await eng.exec(holder_id, ["/sandbox-egress", "set", helper_config(policy, facts, initial=False)])
+    cfg = helper_config(policy, facts, initial=False, dns_upstream=dns_upstream)
+    code, out = await eng.exec(holder_id, ["/sandbox-egress", "set", cfg])
     answer: dict[str, Any] = {}
     for line in reversed(out.splitlines()):
         with contextlib.suppress(ValueError):
@@ -187,6 +198,18 @@ async def replace_policy(
     if code != 0 or not answer.get("ok"):
         raise exc.InternalError(f"changing the network policy failed: {answer.get('error') or out.strip()}")
     return ReplaceResult(flows_cut=int(answer.get("flows_cut", 0)), sockets_cut=int(answer.get("sockets_cut", 0)))
+
+
+async def replace_egress(eng: HolderEngine, holder_id: str, egress: EgressPolicy) -> ReplaceResult:
+    """``replace_policy`` with only the egress part new: the rest (isolation, inbound, network, DNS upstreams) is
+    read back from the holder, so any process can change any sandbox's egress. Raises ``NotFoundError`` when the
+    holder is gone, else as ``replace_policy``."""
+    info = await eng.inspect(holder_id)
+    if info is None:
+        raise exc.NotFoundError(f"the sandbox's network holder {holder_id[:12]} no longer exists")
+    policy, upstream = policy_from_labels((info.get("Config") or {}).get("Labels") or {}, egress)
+    network = str((info.get("HostConfig") or {}).get("NetworkMode") or "bridge")
+    return await replace_policy(eng, holder_id, policy, network=network, dns_upstream=upstream)
 
 
 async def remove_holder(eng: HolderEngine, holder_id: str) -> bool:
@@ -201,10 +224,19 @@ async def remove_holders_of(eng: HolderEngine, sandbox_id: str) -> int:
     return sum(removed)
 
 
-async def orphan_holders(eng: HolderEngine, live_sandbox_ids: set[str]) -> list[str]:
-    """Ids of holders whose sandbox is not among ``live_sandbox_ids`` (containers that still exist)."""
+async def orphan_holders(
+    eng: HolderEngine, live_sandbox_ids: set[str], *, now: float | None = None, min_age: float = 60.0
+) -> list[str]:
+    """Ids of holders whose sandbox is not among ``live_sandbox_ids`` (sandbox containers that still exist) and
+    that are older than ``min_age`` seconds: a younger one may belong to a create still under way."""
+    now = time.time() if now is None else now
     found = await eng.find(HOLDER_OF)
-    return [str(c["Id"]) for c in found if (c.get("Labels") or {}).get(HOLDER_OF) not in live_sandbox_ids]
+    return [
+        str(c["Id"])
+        for c in found
+        if (c.get("Labels") or {}).get(HOLDER_OF) not in live_sandbox_ids
+        and now - float(c.get("Created", now)) >= min_age
+    ]
 
 
 class EngineHolderAPI:
@@ -251,12 +283,11 @@ class EngineHolderAPI:
                 if want in seen.splitlines():
                     return True
 
-    async def running(self, cid: str) -> bool:
+    async def inspect(self, cid: str) -> Mapping[str, Any] | None:
         try:
-            info = await containers.inspect(self._eng, cid)
+            return await containers.inspect(self._eng, cid)
         except exc.NotFoundError:
-            return False
-        return bool((info.get("State") or {}).get("Running"))
+            return None
 
     async def exec(self, cid: str, argv: Sequence[str]) -> tuple[int, str]:
         exec_id = await execs.create_exec(self._eng, cid, argv, env={}, workdir=None, tty=False)

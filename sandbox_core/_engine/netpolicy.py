@@ -25,13 +25,14 @@ This module is pure: no engine calls (see ``netholder.py``).
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from .._netpolicy_types import Network, NetworkPolicy
+from .._netpolicy_types import EgressPolicy, InboundPolicy, Network, NetworkPolicy
 from . import labels as L
 
 HOLDER_IMAGE = "sandbox-core/netpolicy:1"
@@ -51,6 +52,12 @@ KIND_HOLDER = "net-holder"
 HOLDER_OF = L.PREFIX + "holder-of"
 NET_HOLDER = L.PREFIX + "net-holder"
 
+#: Holder labels recording the parts of its policy that a later egress change keeps.
+LABEL_ISOLATE = L.PREFIX + "net.isolate"
+LABEL_INBOUND = L.PREFIX + "net.inbound"
+LABEL_FENCE = L.PREFIX + "net.extra-fence"
+LABEL_DNS_UPSTREAM = L.PREFIX + "net.dns-upstream"
+
 FENCE_V4 = tuple(
     ipaddress.IPv4Network(n)
     for n in (
@@ -61,15 +68,27 @@ FENCE_V4 = tuple(
         "169.254.0.0/16",
         "172.16.0.0/12",
         "192.0.0.0/24",
+        "192.0.2.0/24",
         "192.168.0.0/16",
         "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
         "224.0.0.0/4",
         "240.0.0.0/4",
     )
 )
 FENCE_V6 = tuple(
     ipaddress.IPv6Network(n)
-    for n in ("::/127", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "fc00::/7", "fe80::/10", "ff00::/8")
+    for n in (
+        "::/127",
+        "::ffff:0:0/96",
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2001:db8::/32",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
 )
 
 
@@ -96,6 +115,30 @@ class NetworkFacts:
             if cfg.get("Gateway"):
                 facts[f"gateway_{fam}"] = ipaddress.ip_address(cfg["Gateway"].split("/")[0])
         return cls(**facts)
+
+
+def local_host_addresses(
+    fib_trie: str = "/proc/net/fib_trie", if_inet6: str = "/proc/net/if_inet6"
+) -> tuple[Network, ...]:
+    """This host's own addresses (IPv4 and IPv6), as single-address networks.
+
+    For a local engine they belong in ``NetworkPolicy.extra_fence``: the fence covers private ranges, but a host
+    with a public address on an interface would otherwise serve the sandbox on it. Unreadable files give ().
+    """
+    found: dict[Network, None] = {}
+    try:
+        with open(fib_trie) as f:
+            lines = f.read().splitlines()
+        for prev, line in itertools.pairwise(lines):
+            if line.strip() == "/32 host LOCAL" and "|--" in prev:
+                found[ipaddress.IPv4Network(prev.split("|--")[1].strip())] = None
+        with open(if_inet6) as f:
+            for row in f:
+                hexaddr = row.split()[0]
+                found[ipaddress.IPv6Network(ipaddress.IPv6Address(int(hexaddr, 16)))] = None
+    except (OSError, ValueError, IndexError):
+        pass
+    return tuple(n for n in found if not n.network_address.is_loopback)
 
 
 def _nets(policy: NetworkPolicy, v6: bool, nets: Sequence[Network] | None) -> list[Network]:
@@ -194,3 +237,31 @@ def helper_config(
         "dns_upstream": list(dns_upstream),
     }
     return json.dumps(cfg, separators=(",", ":"))
+
+
+def policy_labels(policy: NetworkPolicy, dns_upstream: Sequence[str] = ()) -> dict[str, str]:
+    """Labels that let any process rebuild ``policy`` around a new egress part (``policy_from_labels``)."""
+    labels = {
+        LABEL_ISOLATE: "1" if policy.isolate else "0",
+        LABEL_FENCE: ",".join(map(str, policy.extra_fence)),
+        LABEL_DNS_UPSTREAM: ",".join(dns_upstream),
+    }
+    if policy.inbound.cidrs is not None:
+        labels[LABEL_INBOUND] = ",".join(map(str, policy.inbound.cidrs))
+    return labels
+
+
+def policy_from_labels(labels: Mapping[str, str], egress: EgressPolicy) -> tuple[NetworkPolicy, list[str]]:
+    """The holder's policy with ``egress`` in place of its egress part, and its DNS upstreams."""
+
+    def nets(value: str) -> tuple[Network, ...]:
+        return tuple(ipaddress.ip_network(v) for v in value.split(",") if v)
+
+    inbound = InboundPolicy(nets(labels[LABEL_INBOUND])) if LABEL_INBOUND in labels else InboundPolicy()
+    policy = NetworkPolicy(
+        egress=egress,
+        inbound=inbound,
+        isolate=labels.get(LABEL_ISOLATE, "1") == "1",
+        extra_fence=nets(labels.get(LABEL_FENCE, "")),
+    )
+    return policy, [u for u in labels.get(LABEL_DNS_UPSTREAM, "").split(",") if u]

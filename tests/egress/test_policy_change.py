@@ -16,6 +16,7 @@ from sandbox_core._engine.netholder import (
     holder_body,
     orphan_holders,
     remove_holders_of,
+    replace_egress,
     replace_policy,
     start_holder,
 )
@@ -107,7 +108,8 @@ async def test_policy_change_cuts_connections_it_no_longer_allows(lab: Lab) -> N
 async def test_domain_removed_from_the_list_cuts_its_proxied_connection_only(lab: Lab) -> None:
     box = await lab.sandbox(allow([f"{lab.ip['t2']}/32"], ["hold.test"]))
     async with both_held(lab, box) as (proxied, direct):
-        res = await replace_policy(lab.api, box.holder, allow([f"{lab.ip['t2']}/32"], []), network=lab.network)
+        # Only the egress part is given: isolation, network and DNS upstream are read back from the holder.
+        res = await replace_egress(lab.api, box.holder, EgressPolicy.build([f"{lab.ip['t2']}/32"], []))
         assert (res.flows_cut, res.sockets_cut) == (1, 0)
         assert await proxied.ended(5)
         assert not await direct.ended(0.5), "the direct connection to an allowed CIDR must survive"
@@ -178,7 +180,8 @@ async def test_replace_on_a_stopped_holder_is_a_conflict_and_bad_config_an_inter
 async def test_orphans_are_found_and_nothing_is_left(lab: Lab) -> None:
     box = await lab.sandbox(allow([]))
     await containers.remove(lab.eng, box.sandbox)  # the sandbox is gone, its holder is not
-    orphans = await orphan_holders(lab.api, set())
+    assert box.holder not in await orphan_holders(lab.api, set()), "too young: its create may be under way"
+    orphans = await orphan_holders(lab.api, set(), min_age=0)
     assert box.holder in orphans
     sandbox_id = (await containers.inspect(lab.eng, box.holder))["Config"]["Labels"]["sandbox-core.holder-of"]
     assert await remove_holders_of(lab.api, sandbox_id) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import pathlib
 
 import pytest
 
@@ -15,6 +16,9 @@ from sandbox_core._engine.netpolicy import (
     TLS_PORT,
     NetworkFacts,
     helper_config,
+    local_host_addresses,
+    policy_from_labels,
+    policy_labels,
     render_rules,
 )
 from sandbox_core._netpolicy_types import (
@@ -203,3 +207,32 @@ def test_network_facts_from_inspect() -> None:
     )
     assert str(facts.subnet_v4) == "172.17.0.0/16" and str(facts.gateway_v4) == "172.17.0.1"
     assert str(facts.subnet_v6) == "fd00::/64" and facts.gateway_v6 is None
+
+
+def test_policy_labels_round_trip_with_a_new_egress() -> None:
+    p = NetworkPolicy(
+        egress=EgressPolicy.build([], ["a.test"]),
+        inbound=InboundPolicy.build(["198.51.100.0/24", "2001:db8::/32"]),
+        isolate=False,
+        extra_fence=(ipaddress.IPv4Network("203.0.113.9/32"),),
+    )
+    new = EgressPolicy.build(["192.0.2.0/24"], None)
+    back, upstream = policy_from_labels(policy_labels(p, ["192.0.2.53"]), new)
+    assert back == NetworkPolicy(egress=new, inbound=p.inbound, isolate=False, extra_fence=p.extra_fence)
+    assert upstream == ["192.0.2.53"]
+    plain, none = policy_from_labels(policy_labels(NetworkPolicy()), EgressPolicy())
+    assert plain == NetworkPolicy() and none == []
+
+
+def test_local_host_addresses(tmp_path: pathlib.Path) -> None:
+    fib = tmp_path / "fib_trie"
+    fib.write_text(
+        "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 127.0.0.1\n        /32 host LOCAL\n"
+        "     |-- 203.0.113.5\n        /32 host LOCAL\n     |-- 203.0.113.255\n        /32 link BROADCAST\n"
+    )
+    inet6 = tmp_path / "if_inet6"
+    inet6.write_text(
+        "00000000000000000000000000000001 01 80 10 80       lo\n20010db8000000000000000000000005 02 40 00 80     eth0\n"
+    )
+    assert [str(n) for n in local_host_addresses(str(fib), str(inet6))] == ["203.0.113.5/32", "2001:db8::5/128"]
+    assert local_host_addresses(str(tmp_path / "missing"), str(inet6)) == ()
