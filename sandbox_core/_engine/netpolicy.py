@@ -112,8 +112,9 @@ class NetworkFacts:
             net = ipaddress.ip_network(subnet, strict=False)
             fam = "v4" if net.version == 4 else "v6"
             facts[f"subnet_{fam}"] = net
-            if cfg.get("Gateway"):
-                facts[f"gateway_{fam}"] = ipaddress.ip_address(cfg["Gateway"].split("/")[0])
+            # The engine leaves an IPv6 gateway out of IPAM when it picked it: the subnet's first address.
+            gateway = cfg.get("Gateway") or str(net.network_address + 1)
+            facts[f"gateway_{fam}"] = ipaddress.ip_address(gateway.split("/")[0])
         return cls(**facts)
 
 
@@ -149,10 +150,20 @@ def _loopback(v6: bool) -> str:
     return "::1/128" if v6 else "127.0.0.0/8"
 
 
+def _neighbour_discovery(chain: str, types: Sequence[str]) -> list[str]:
+    """IPv6 needs these ICMPv6 messages to reach anything on the link; the kernel sends them (crafting one needs
+    NET_RAW, which the sandbox lacks) and they never leave the link."""
+    return [f"-A {chain} -p ipv6-icmp --icmpv6-type {t} -j ACCEPT" for t in types]
+
+
 def _out_rules(policy: NetworkPolicy, v6: bool) -> list[str]:
     # OUTPUT's -o is the interface chosen before nat redirected the packet, so traffic redirected to the helper
     # still shows the sandbox's eth0 there: accept it by its new destination.
     out = [f"-A {CHAIN_OUT} -o lo -j ACCEPT", f"-A {CHAIN_OUT} -d {_loopback(v6)} -j ACCEPT"]
+    if v6:
+        out += _neighbour_discovery(
+            CHAIN_OUT, ("router-solicitation", "neighbour-solicitation", "neighbour-advertisement")
+        )
     out.append(f"-A {CHAIN_OUT} -m mark --mark {MARK:#x} -j ACCEPT")
     out.append(f"-A {CHAIN_OUT} -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY -j ACCEPT")
     out += [f"-A {CHAIN_OUT} -d {n} -j ACCEPT" for n in _nets(policy, v6, policy.egress.cidrs)]
@@ -171,6 +182,10 @@ def _out_rules(policy: NetworkPolicy, v6: bool) -> list[str]:
 
 def _in_rules(policy: NetworkPolicy, facts: NetworkFacts, v6: bool) -> list[str]:
     rules = [f"-A {CHAIN_IN} -i lo -j ACCEPT", f"-A {CHAIN_IN} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"]
+    if v6:
+        rules += _neighbour_discovery(
+            CHAIN_IN, ("router-advertisement", "neighbour-solicitation", "neighbour-advertisement")
+        )
     gateway = facts.gateway_v6 if v6 else facts.gateway_v4
     subnet = facts.subnet_v6 if v6 else facts.subnet_v4
     new_reject = [

@@ -1,7 +1,7 @@
 """A lab for network-policy tests on the real engine.
 
-On one labelled user-defined network the lab starts three targets and a DNS server (``testdns``, built from
-agent/internal/egress/testdns, answering only the names it was given and logging every question):
+On one labelled user-defined network (IPv4 and IPv6) the lab starts three targets and a DNS server (``testdns``,
+built from agent/internal/egress/testdns, answering only the names it was given and logging every question):
 
 - ``t1``/``t2``: HTTP on 80 (a page saying T1/T2), a one-line answer on 443 (``T1-TLS``/``T2-TLS``), and on 9000
   a line (``T1-DIRECT``/``T2-DIRECT``) on a connection they then hold open;
@@ -295,9 +295,15 @@ async def lab(holder_image: str, go_tools: Path) -> AsyncIterator[Lab]:
     eng = await get_engine()
     tag = uuid.uuid4().hex[:8]
     network = f"sandbox-core-egress-test-{tag}"
-    await eng.request_json(
-        "POST", "networks/create", "create lab network", body={"Name": network, "Driver": "bridge", "Labels": LABELS}
-    )
+    v6 = f"fd5c:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::/64"
+    body = {
+        "Name": network,
+        "Driver": "bridge",
+        "Labels": LABELS,
+        "EnableIPv6": True,
+        "IPAM": {"Config": [{"Subnet": v6}]},
+    }
+    await eng.request_json("POST", "networks/create", "create lab network", body=body)
     made: list[str] = []
     try:
         ips: dict[str, str] = {}
@@ -308,8 +314,8 @@ async def lab(holder_image: str, go_tools: Path) -> AsyncIterator[Lab]:
         script = f"{_serve('T3-HOLD', 443, hold=True)} wait"
         made.append(await _start(eng, f"egress-{tag}-t3", network, ["sh", "-c", script]))
         for name, cid in zip(("t1", "t2", "t3"), made, strict=True):
-            info = await containers.inspect(eng, cid)
-            ips[name] = info["NetworkSettings"]["Networks"][network]["IPAddress"]
+            settings = (await containers.inspect(eng, cid))["NetworkSettings"]["Networks"][network]
+            ips[name], ips[f"{name}-v6"] = settings["IPAddress"], settings["GlobalIPv6Address"]
         names = [f"t1.test={ips['t1']}", f"sub.t1.test={ips['t1']}", f"t2.test={ips['t2']}", f"hold.test={ips['t3']}"]
         dns = await _start(eng, f"egress-{tag}-dns", network, ["/testdns", *names], {"/testdns": go_tools / "testdns"})
         made.append(dns)

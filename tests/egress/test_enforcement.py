@@ -212,6 +212,26 @@ async def test_inbound_allowlist_admits_listed_networks_and_the_host(lab: Lab) -
     await lab.remove(box)
 
 
+async def test_ipv6_is_filtered_like_ipv4(lab: Lab) -> None:
+    t1, t2 = lab.ip["t1-v6"], lab.ip["t2-v6"]
+    box = await lab.sandbox(allow([f"{t1}/128"]))
+    _, out = await lab.sh(box, f"{http(t1)}; {http(t2)}")
+    first, second = out.split("rc=", 1)
+    assert "T1" in first and "Connection refused" in second and "T2" not in second
+    await lab.remove(box)
+    # Isolated OPEN egress: neighbours by their ULA address and by their link-local address are fenced off.
+    _, addr = await run(lab.eng, lab.target["t2"], "ip -6 -o addr show dev eth0 scope link")
+    link_local = addr.split("inet6 ", 1)[1].split("/", 1)[0]
+    box = await lab.sandbox(NetworkPolicy())
+    _, out = await lab.sh(box, f"{http(t2)}; {http(link_local + '%eth0')}")
+    assert out.count("rc=1") == 2 and "T2" not in out
+    await lab.remove(box)
+    box = await lab.sandbox(NetworkPolicy(isolate=False))
+    _, out = await lab.sh(box, f"{http(t2)}; {http(link_local + '%eth0')}")
+    assert out.count("\nT2\n") == 2, f"without isolation both answer: {out}"
+    await lab.remove(box)
+
+
 async def test_ipv6_rules_are_installed_and_verified(lab: Lab) -> None:
     box = await lab.sandbox(allow([]))
     code, out = await lab.holder_tool(box, ["ip6tables-save"])

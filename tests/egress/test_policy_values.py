@@ -206,7 +206,7 @@ def test_network_facts_from_inspect() -> None:
         {"IPAM": {"Config": [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}, {"Subnet": "fd00::/64"}]}}
     )
     assert str(facts.subnet_v4) == "172.17.0.0/16" and str(facts.gateway_v4) == "172.17.0.1"
-    assert str(facts.subnet_v6) == "fd00::/64" and facts.gateway_v6 is None
+    assert str(facts.subnet_v6) == "fd00::/64" and str(facts.gateway_v6) == "fd00::1"
 
 
 def test_policy_labels_round_trip_with_a_new_egress() -> None:
