@@ -10,6 +10,8 @@ default hardening) in each arm:
 - ``holder-isolate`` a holder enforcing OPEN egress with isolation (the fence), the sandbox joined to it;
 - ``pooled-isolate`` the same with the holder created and started beforehand, untimed (what a pool of ready
                     holders gives: only the sandbox's own create, start and first exec are timed);
+- ``pooled-allow``  a pooled isolated holder switched to the allowlist (``sandbox-egress set``, timed) while
+                    the sandbox is created;
 - ``icc-off``       a user-defined bridge with ``enable_icc=false`` (blocks sandbox↔sandbox only; the host's
                     services stay reachable), for comparison.
 
@@ -36,12 +38,15 @@ from sandbox_core._engine.netholder import (
     EngineHolderAPI,
     create_holder,
     remove_holder,
+    replace_policy,
     sandbox_host_config,
     start_holder,
 )
 from sandbox_core._netpolicy_types import EgressPolicy, NetworkPolicy
 
-OWNER = {"sandbox-core.owner": "sandbox-core", "sandbox-core.kind": "bench-netpolicy"}
+#: On every container of this benchmark (holders keep their own kind label, so this one finds them too).
+BENCH_LABEL = "bench.netpolicy"
+OWNER = {"sandbox-core.owner": "sandbox-core", "sandbox-core.kind": "bench-netpolicy", BENCH_LABEL: "1"}
 ICC_NET = "sandbox-core-bench-icc-off"
 
 
@@ -80,8 +85,7 @@ async def arm_plain(eng: Engine, run_id: str, arm: str, network: str | None) -> 
     return [cid]
 
 
-async def arm_holder(eng: Engine, run_id: str, arm: str, policy: NetworkPolicy) -> list[str]:
-    api = EngineHolderAPI(eng)
+async def arm_holder(eng: Engine, api: EngineHolderAPI, run_id: str, arm: str, policy: NetworkPolicy) -> list[str]:
     holder = await create_holder(api, f"sb-bench-{uuid.uuid4().hex[:8]}", policy, labels=OWNER)
     try:
         started = asyncio.ensure_future(start_holder(api, holder))
@@ -95,14 +99,26 @@ async def arm_holder(eng: Engine, run_id: str, arm: str, policy: NetworkPolicy) 
     return [cid, holder]
 
 
-async def arm_pooled(eng: Engine, run_id: str, arm: str, policy: NetworkPolicy, t0: list[float]) -> list[str]:
-    """Holder made and started first (untimed: ``t0`` is reset after it), then the timed sandbox."""
-    api = EngineHolderAPI(eng)
+async def arm_pooled(
+    eng: Engine,
+    api: EngineHolderAPI,
+    run_id: str,
+    arm: str,
+    policy: NetworkPolicy,
+    t0: list[float],
+    then: NetworkPolicy | None = None,
+) -> list[str]:
+    """Holder made and started first (untimed: ``t0`` is reset after it), then the timed sandbox; with ``then``,
+    the holder's policy is replaced while the sandbox is created."""
     holder = await create_holder(api, f"sb-bench-{uuid.uuid4().hex[:8]}", policy, labels=OWNER)
     try:
         await start_holder(api, holder)
         t0[0] = time.perf_counter()
-        cid = await create_raw(eng, sandbox_body(run_id, arm, sandbox_host_config(holder)))
+        body = sandbox_body(run_id, arm, sandbox_host_config(holder))
+        if then is None:
+            cid = await create_raw(eng, body)
+        else:
+            cid, _ = await asyncio.gather(create_raw(eng, body), replace_policy(api, holder, then))
         await containers.start(eng, cid)
         await first_exec(eng, cid)
     except BaseException:
@@ -140,12 +156,14 @@ async def run(rounds: int) -> dict[str, Any]:
     await ensure_icc_network(eng)
     allow = NetworkPolicy(egress=EgressPolicy.build([], ["example.com"]))
     isolate = NetworkPolicy(egress=EgressPolicy(), isolate=True)
+    api = EngineHolderAPI(eng)  # one adapter, as the library would hold (it caches network inspections)
     t0 = [0.0]  # an arm may move the start of its timed section (pooled: after its holder is ready)
     arms: dict[str, Callable[[], Awaitable[list[str]]]] = {
         "plain": lambda: arm_plain(eng, run_id, "plain", None),
-        "holder-allow": lambda: arm_holder(eng, run_id, "holder-allow", allow),
-        "holder-isolate": lambda: arm_holder(eng, run_id, "holder-isolate", isolate),
-        "pooled-isolate": lambda: arm_pooled(eng, run_id, "pooled-isolate", isolate, t0),
+        "holder-allow": lambda: arm_holder(eng, api, run_id, "holder-allow", allow),
+        "holder-isolate": lambda: arm_holder(eng, api, run_id, "holder-isolate", isolate),
+        "pooled-isolate": lambda: arm_pooled(eng, api, run_id, "pooled-isolate", isolate, t0),
+        "pooled-allow": lambda: arm_pooled(eng, api, run_id, "pooled-allow", isolate, t0, then=allow),
         "icc-off": lambda: arm_plain(eng, run_id, "icc-off", ICC_NET),
     }
     names = list(arms)
@@ -163,7 +181,12 @@ async def run(rounds: int) -> dict[str, Any]:
                 await remove_all(eng, ids)
                 tti[a].append(t1 - t0[0])
                 rm[a].append(time.perf_counter() - t1)
-    finally:
+    finally:  # whatever a failed arm left (sandboxes first: a holder's namespace may still be in use)
+        for c in await containers.list_(eng, {"label": [BENCH_LABEL]}, all=True):
+            if c.get("HostConfig", {}).get("NetworkMode", "").startswith("container:"):
+                await containers.remove(eng, c["Id"])
+        for c in await containers.list_(eng, {"label": [BENCH_LABEL]}, all=True):
+            await containers.remove(eng, c["Id"])
         await eng.request_json("DELETE", f"networks/{ICC_NET}", "remove bench network")
     base = statistics.median(tti["plain"])
     return {

@@ -105,7 +105,8 @@ def holder_body(
 
 
 def sandbox_host_config(holder_id: str) -> dict[str, Any]:
-    """HostConfig fields of a sandbox joining its holder's namespace (no ports, DNS or hostname of its own)."""
+    """HostConfig fields of a sandbox joining its holder's namespace. The sandbox must set no PortBindings, Dns,
+    ExtraHosts or Hostname of its own (the engine refuses them with this mode; ports go on the holder)."""
     return {"NetworkMode": f"container:{holder_id}"}
 
 
@@ -114,16 +115,9 @@ def sandbox_labels(holder_id: str) -> dict[str, str]:
     return {NET_HOLDER: holder_id}
 
 
-_facts_cache: dict[str, NetworkFacts] = {}
-
-
 async def network_facts(eng: HolderEngine, network: str) -> NetworkFacts:
-    """The subnets and gateways of ``network`` (cached: they do not change while the network exists)."""
-    facts = _facts_cache.get(network)
-    if facts is None:
-        facts = NetworkFacts.from_inspect(await eng.network(network))
-        _facts_cache[network] = facts
-    return facts
+    """The subnets and gateways of ``network``."""
+    return NetworkFacts.from_inspect(await eng.network(network))
 
 
 async def create_holder(
@@ -185,11 +179,16 @@ async def replace_policy(
     """Put ``policy`` in force in a running holder and cut the connections it no longer allows.
 
     Raises ``ConflictError`` when the holder no longer runs, ``InternalError`` when the helper failed (its
-    previous rules are then back in force).
+    message says whether the new rules are in force: rules that fail to apply are rolled back), ``TimeoutError``
+    when it did not answer within ``READY_TIMEOUT``.
     """
     facts = await network_facts(eng, network)
     cfg = helper_config(policy, facts, initial=False, dns_upstream=dns_upstream)
-    code, out = await eng.exec(holder_id, ["/sandbox-egress", "set", cfg])
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            code, out = await eng.exec(holder_id, ["/sandbox-egress", "set", cfg])
+    except TimeoutError:
+        raise exc.TimeoutError(f"the network policy helper did not answer within {READY_TIMEOUT:g} s") from None
     answer: dict[str, Any] = {}
     for line in reversed(out.splitlines()):
         with contextlib.suppress(ValueError):
@@ -240,10 +239,15 @@ async def orphan_holders(
 
 
 class EngineHolderAPI:
-    """``HolderEngine`` over this package's engine client."""
+    """``HolderEngine`` over this package's engine client. Network inspections are cached for
+    ``NETWORK_CACHE_SECONDS`` (a network keeps its subnets for its life; a short bound covers one re-created
+    under the same name)."""
+
+    NETWORK_CACHE_SECONDS = 30.0
 
     def __init__(self, eng: Engine) -> None:
         self._eng = eng
+        self._networks: dict[str, tuple[float, Mapping[str, Any]]] = {}
 
     async def create(self, body: Mapping[str, Any], name: str | None) -> str:
         params = {"name": name} if name else None
@@ -303,7 +307,11 @@ class EngineHolderAPI:
         return (-1 if code is None else code), out.decode(errors="replace")
 
     async def network(self, name: str) -> Mapping[str, Any]:
+        cached = self._networks.get(name)
+        if cached is not None and time.monotonic() - cached[0] < self.NETWORK_CACHE_SECONDS:
+            return cached[1]
         res: dict[str, Any] = await self._eng.request_json("GET", f"networks/{name}", f"inspect network {name}")
+        self._networks[name] = (time.monotonic(), res)
         return res
 
     async def find(self, *label_pairs: str) -> list[Mapping[str, Any]]:
