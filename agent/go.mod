@@ -1,3 +1,3 @@
-module sandbox-core/agent
+module sandboxcore/agent
 
 go 1.19

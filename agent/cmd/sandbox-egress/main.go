@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"sandbox-core/agent/internal/egress"
+	"sandboxcore/agent/internal/egress"
 )
 
 func main() {
