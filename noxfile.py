@@ -46,6 +46,28 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def gotest(session: nox.Session) -> None:
+    """The Go tests of the in-sandbox programs (agent/), with short seed runs of the fuzz targets; offline."""
+    env = {"CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOWORK": "off"}
+    with session.chdir("agent"):
+        session.run("go", "vet", "./...", env=env, external=True)
+        session.run("go", "test", "./...", env=env, external=True)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the user guide and API reference (mkdocs, strict: a broken link or reference fails) into build/site;
+    needs the ``docs`` extra."""
+    session.run(PY, "-m", "mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session
+def wheel(session: nox.Session) -> None:
+    """Build the sdist and wheel, install the wheel in a fresh venv and use it (tests/packaging, a slow test)."""
+    session.run(PY, "-m", "pytest", "-m", "slow", "tests/packaging/test_wheel.py", *session.posargs)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """Create a sandbox on the local engine, use it, print what happened, clean up."""
     session.run(PY, "scripts/demo.py", *session.posargs)
@@ -59,10 +81,14 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def ci(session: nox.Session) -> None:
-    """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the benchmark
-    smoke run (so the harness never rots), then the tests (posargs go to pytest)."""
+    """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the Go tests,
+    the docs in strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to
+    pytest), then the wheel installed into a fresh venv and used."""
     gencheck(session)
     lint(session)
     typecheck(session)
+    gotest(session)
+    docs(session)
     session.run(PY, "-m", "benchmarks", "--quick")
     tests(session)
+    wheel(session)

@@ -5,12 +5,18 @@ The blocking twin of every name here lives in ``sandbox_core_sync``.
 
 from __future__ import annotations
 
+# Modal's module names (modal.container_process, ...), reachable as attributes of the package as in Modal.
+from . import container_process as container_process
 from . import exception
+from . import io_streams as io_streams
+from . import output as output
+from . import stream_type as stream_type
 from ._sweep import sweep
 from .app import App
 from .file_io import FileIO
 from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, SandboxFilesystem
 from .image import Image
+from .output import enable_output
 from .process import ContainerProcess
 from .sandbox import Sandbox
 from .secret import Secret
@@ -31,6 +37,7 @@ __all__ = [
     "StreamReader",
     "StreamType",
     "StreamWriter",
+    "enable_output",
     "exception",
     "sweep",
 ]

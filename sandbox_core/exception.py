@@ -36,6 +36,7 @@ The tree mirrors ``modal.exception`` so that code written against Modal catches 
           └── UnimplementedError
 
     UserWarning
+     ├── AsyncUsageWarning                a blocking sandbox_core_sync call made inside a running event loop
      └── DeprecationError                 warning category for deprecated API (raised by deprecation_error)
 
 The SandboxFilesystem* classes are deliberately *not* OSError subclasses (as in Modal); the deprecated ``FileIO``
@@ -47,10 +48,12 @@ layer raises the classes above, or subclasses of them that say more (``sandbox_c
 from __future__ import annotations
 
 import datetime
-import warnings
+
+from . import _warnings
 
 __all__ = [
     "AlreadyExistsError",
+    "AsyncUsageWarning",
     "AuthError",
     "ClientClosed",
     "ConflictError",
@@ -225,11 +228,27 @@ class DeprecationError(UserWarning):
     """Warning category for deprecated API; ``deprecation_error`` raises it as an exception."""
 
 
-def deprecation_warning(deprecated_on: datetime.date, msg: str, *, stacklevel: int = 3) -> None:
-    """Warn with ``DeprecationError`` and the message ``"YYYY-MM-DD: msg"`` (Modal's format)."""
-    warnings.warn(f"{deprecated_on.isoformat()}: {msg}", DeprecationError, stacklevel=stacklevel)
+class AsyncUsageWarning(UserWarning):
+    """A blocking ``sandbox_core_sync`` interface was used inside a running event loop (the call still runs).
+
+    ``warnings.simplefilter("error", AsyncUsageWarning)`` (or ``-W error::sandbox_core.exception.AsyncUsageWarning``)
+    makes such calls raise it instead, before anything runs.
+    """
+
+
+def deprecation_warning(deprecated_on: datetime.date, msg: str, *, stacklevel: int | None = None) -> None:
+    """Warn with ``DeprecationError`` and the message ``"YYYY-MM-DD: msg"`` (Modal's format), at the user's line.
+
+    The user's line is found by walking the stack (``sandbox_core._warnings``); ``stacklevel`` is not needed and
+    is ignored (it remains for existing callers).
+    """
+    _warnings.warn(f"{deprecated_on.isoformat()}: {msg}", DeprecationError)
 
 
 def deprecation_error(deprecated_on: datetime.date, msg: str) -> DeprecationError:
     """Return (for the caller to raise) ``DeprecationError("Deprecated on YYYY-MM-DD: msg")``."""
     return DeprecationError(f"Deprecated on {deprecated_on.isoformat()}: {msg}")
+
+
+# ``-W error::sandbox_core.exception.AsyncUsageWarning`` (Python drops such options at startup; see _warnings).
+_warnings.apply_startup_options(AsyncUsageWarning, DeprecationError)

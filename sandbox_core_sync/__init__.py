@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 9707c51c598a5cfe
+# Generator sha256: b77b26bc076bb98e
 """Blocking facade of ``sandbox_core``: the same API, with every async method blocking and its
 coroutine form under ``.aio`` (``sb.exec(...)`` / ``await sb.exec.aio(...)``).
 
@@ -22,7 +22,16 @@ if TYPE_CHECKING:
     from sandbox_core import Image as Image
     from sandbox_core import Secret as Secret
     from sandbox_core import StreamType as StreamType
+    from sandbox_core import enable_output as enable_output
+    from sandbox_core_sync import app as app
+    from sandbox_core_sync import container_process as container_process
     from sandbox_core_sync import exception as exception
+    from sandbox_core_sync import image as image
+    from sandbox_core_sync import io_streams as io_streams
+    from sandbox_core_sync import output as output
+    from sandbox_core_sync import sandbox as sandbox
+    from sandbox_core_sync import secret as secret
+    from sandbox_core_sync import stream_type as stream_type
     from sandbox_core_sync._generated import App as App
     from sandbox_core_sync._generated import ContainerProcess as ContainerProcess
     from sandbox_core_sync._generated import FileIO as FileIO
@@ -49,6 +58,7 @@ __all__ = [
     "StreamReader",
     "StreamType",
     "StreamWriter",
+    "enable_output",
     "exception",
     "sweep",
 ]
@@ -62,6 +72,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Image": ("sandbox_core", "Image"),
     "Secret": ("sandbox_core", "Secret"),
     "StreamType": ("sandbox_core", "StreamType"),
+    "enable_output": ("sandbox_core", "enable_output"),
     "exception": ("sandbox_core_sync.exception", None),
     "App": ("sandbox_core_sync._generated", "App"),
     "Sandbox": ("sandbox_core_sync._generated", "Sandbox"),
@@ -71,6 +82,14 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "SandboxFilesystem": ("sandbox_core_sync._generated", "SandboxFilesystem"),
     "FileIO": ("sandbox_core_sync._generated", "FileIO"),
     "sweep": ("sandbox_core_sync._generated", "sweep"),
+    "app": ("sandbox_core_sync.app", None),
+    "container_process": ("sandbox_core_sync.container_process", None),
+    "image": ("sandbox_core_sync.image", None),
+    "io_streams": ("sandbox_core_sync.io_streams", None),
+    "output": ("sandbox_core_sync.output", None),
+    "sandbox": ("sandbox_core_sync.sandbox", None),
+    "secret": ("sandbox_core_sync.secret", None),
+    "stream_type": ("sandbox_core_sync.stream_type", None),
 }
 
 if not TYPE_CHECKING:
@@ -88,4 +107,4 @@ if not TYPE_CHECKING:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *__all__, *_LAZY})

@@ -27,6 +27,10 @@ sync method                                            plain method, run on the 
 ``@overload`` s                                        copied to ``__call__`` and ``aio``
 =====================================================  ===========================================================
 
+Besides ``_generated.py`` (the facade classes), ``__init__.py`` (lazy top-level names) and ``exception.py``, one
+module per manifest ``submodules`` entry mirrors Modal's module layout (``sandbox_core_sync.sandbox.Sandbox`` is the
+blocking ``Sandbox``); a generated file the manifest no longer produces is deleted by a regeneration.
+
 Values annotated with a wrapped class ``X`` (``X``, ``X[...]``, ``X | None``, ``list[X]``, ``tuple[X, ...]``,
 ``dict[K, X]``, elements of async iterators) are wrapped on the way out and unwrapped on the way in; any other
 annotation that mentions a wrapped class is a generation error. Output is deterministic (manifest and source order,
@@ -79,6 +83,10 @@ class Manifest:
     - ``member_exclude``: ``{"Class": {"member": "reason"}}`` for members of wrapped classes left out.
     - ``thread_safe``: ``{"Class": ("member", ...)}`` sync methods/properties that may run in the caller's thread.
     - ``exception_module``: submodule of ``package`` re-exported as ``<output_package>.<same name>``.
+    - ``submodules``: submodules of ``package`` mirrored as ``<output_package>.<same name>`` (Modal's module
+      names: ``modal.sandbox``, ``modal.container_process``, ...). Each exports the submodule's public names
+      (its ``__all__``, else the package's public names defined in it): the facade class or function for a
+      wrapped name, the very same object for a re-exported one or a plain constant. Adding a module is one line.
     """
 
     package: str
@@ -89,6 +97,7 @@ class Manifest:
     member_exclude: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
     thread_safe: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     exception_module: str | None = "exception"
+    submodules: tuple[str, ...] = ()
     runtime_module: str = "sandbox_core_sync._runtime"
     #: The command line that regenerates this manifest's output (written in the header).
     command: str = f"python -m {GENERATOR_MODULE}"
@@ -117,7 +126,18 @@ MANIFEST = Manifest(
         "Image",
         "Secret",
         "StreamType",
+        "enable_output",
         "exception",
+    ),
+    submodules=(
+        "app",
+        "container_process",
+        "image",
+        "io_streams",
+        "output",
+        "sandbox",
+        "secret",
+        "stream_type",
     ),
     exclude={},
     member_exclude={
@@ -756,6 +776,11 @@ class _Renderer:
             obj = getattr(g.pkg, name, None)
             if isinstance(obj, type) and _has_async_members(obj):
                 g.error(f"{m.package}.{name} has async members: it must be wrapped, not re-exported")
+        for sub in m.submodules:
+            if not sub.isidentifier() or sub.startswith("_") or m.submodules.count(sub) > 1:
+                g.error(f"submodule {sub!r}: must be a public module name, listed once")
+            elif sub == m.exception_module or sub in public:
+                g.error(f"submodule {sub!r} clashes with the exception module or a public name of {m.package}")
         self._raise_errors()
 
         g.taken.add("_rt")
@@ -808,6 +833,9 @@ class _Renderer:
         }
         if m.exception_module:
             files[f"{m.exception_module}.py"] = self._exception_text()
+        for sub in m.submodules:
+            files[f"{sub}.py"] = self._submodule_text(sub)
+        self._raise_errors()
         return files
 
     def _raise_errors(self) -> None:
@@ -855,6 +883,9 @@ class _Renderer:
         lines.append("")
         lines.append(f"__all__ = {sorted(self.m.wrap)!r}")
         lines.append("")
+        lines.append("# Warnings name the user's line: frames of these packages are skipped when looking for it.")
+        lines.append(f"_rt.register_library_packages({self.m.package!r}, {self.m.output_package!r})")
+        lines.append("")
         lines.extend(self.body)
         return "\n".join(lines) + "\n"
 
@@ -876,6 +907,8 @@ class _Renderer:
             lazy[name] = (f"{m.output_package}._generated", name)
         extra = ["BlockingCallInEventLoopError", "ForkedObjectError"]
         names = sorted([*lazy, *extra])
+        for sub in m.submodules:  # attributes of the package, as in Modal; not part of ``import *``
+            lazy[sub] = (f"{m.output_package}.{sub}", None)
         lines = [
             self.header().rstrip("\n"),
             f'"""Blocking facade of ``{m.package}``: the same API, with every async method blocking and its',
@@ -919,7 +952,7 @@ class _Renderer:
             "",
             "",
             "def __dir__() -> list[str]:",
-            "    return sorted({*globals(), *__all__})",
+            "    return sorted({*globals(), *__all__, *_LAZY})",
         ]
         return "\n".join(lines) + "\n"
 
@@ -937,6 +970,60 @@ class _Renderer:
         lines += [f"from {modname} import {n} as {n}" for n in names]
         lines += ["", f"__all__ = {names!r}"]
         return "\n".join(lines) + "\n"
+
+    def _submodule_text(self, sub: str) -> str:
+        """``<output_package>.<sub>``: the public names of ``<package>.<sub>`` in their facade form."""
+        g, m = self.g, self.m
+        modname = f"{m.package}.{sub}"
+        try:
+            mod = importlib.import_module(modname)
+        except ImportError as e:
+            g.error(f"the manifest lists submodule {sub!r}, but {modname} cannot be imported: {e}")
+            return ""
+        public: list[str] = list(g.pkg.__all__)
+        names = getattr(mod, "__all__", None)
+        if names is None:
+            names = [n for n in public if getattr(getattr(g.pkg, n), "__module__", None) == modname]
+        if not names:
+            g.error(f"{modname} exports nothing: give it an __all__ (or define a public name of {m.package} in it)")
+        imports: list[str] = []
+        for name in names:
+            line = self._submodule_import(modname, name, public)
+            if line is not None:
+                imports.append(line)
+        listed = [n for n in names if n not in m.exclude]
+        lines = [
+            self.header().rstrip("\n"),
+            f'"""``{modname}`` in the blocking facade (generated): the same names as in ``{m.output_package}``."""',
+            "",
+            *imports,
+            "",
+            f"__all__ = {listed!r}",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def _submodule_import(self, modname: str, name: str, public: list[str]) -> str | None:
+        g, m = self.g, self.m
+        missing = object()
+        obj = getattr(importlib.import_module(modname), name, missing)
+        if obj is missing:
+            g.error(f"{modname}.__all__ lists {name!r}, which it does not define")
+            return None
+        top = next((n for n in public if getattr(g.pkg, n) is obj), None)
+        if top in m.exclude:
+            return None
+        if top in m.wrap:
+            return f"from {m.output_package}._generated import {top} as {name}"
+        if top in m.reexport and not isinstance(obj, types.ModuleType):
+            return f"from {modname} import {name} as {name}"
+        if top is None and not callable(obj) and not isinstance(obj, types.ModuleType):
+            return f"from {modname} import {name} as {name}"  # a plain constant
+        g.error(
+            f"{modname}.{name} is exported by submodule {modname.rpartition('.')[2]!r} but is not a wrapped or "
+            f"re-exported public name of {m.package} (modules are not supported): add it to {m.package}.__all__ "
+            "and to the manifest"
+        )
+        return None
 
     # -- classes
 
@@ -1137,7 +1224,7 @@ class _Renderer:
                 f"    def __call__(self, {sig.params}) -> {gen_t}[{elem_s}, None, None]:".replace("(self, )", "(self)"),
             ]
             out += _docstring(sig.doc, "        ")
-            out.append(f"        return _rt.iter_sync({make}{wrap_fn})")
+            out.append(f"        return _rt.iter_sync({make}{wrap_fn}, name={fn.__name__!r})")
             out += ["", f"    def aio(self, {sig.params}) -> {agen_t}[{elem_s}, None]:".replace("(self, )", "(self)")]
             out.append(f"        return _rt.iter_async({make}{wrap_fn})")
             return out
@@ -1434,10 +1521,25 @@ def render_files(manifest: Manifest, out_dir: Path | None = None) -> dict[Path, 
     return {out / name: format_source(text, real / name) for name, text in generate(manifest).items()}
 
 
+def _orphans(manifest: Manifest, out: Path, rendered: Mapping[Path, str]) -> list[Path]:
+    """Files in ``out`` generated from ``manifest``'s package that it no longer produces (a dropped submodule)."""
+    marker = f"# GENERATED from `{manifest.package}` by {GENERATOR_MODULE}"
+    found = []
+    for path in sorted(out.glob("*.py")):
+        if path not in rendered:
+            with path.open() as f:
+                if f.readline().startswith(marker):
+                    found.append(path)
+    return found
+
+
 def check(manifest: Manifest, out_dir: Path | None = None) -> list[str]:
     """Unified diffs of every stale generated file (empty when everything is up to date)."""
     diffs = []
-    for path, text in render_files(manifest, out_dir).items():
+    rendered = render_files(manifest, out_dir)
+    for path in _orphans(manifest, out_dir if out_dir is not None else output_dir(manifest), rendered):
+        diffs.append(f"--- {path.name} (checked in)\n+++ {path.name} (no longer generated: delete it)\n")
+    for path, text in rendered.items():
         current = path.read_text() if path.exists() else ""
         if current != text:
             name = path.name
@@ -1455,9 +1557,13 @@ def check(manifest: Manifest, out_dir: Path | None = None) -> list[str]:
 
 
 def write(manifest: Manifest, out_dir: Path | None = None) -> list[Path]:
-    """(Re)write the generated files; returns the paths that changed."""
+    """(Re)write the generated files and delete those no longer generated; returns the paths that changed."""
     changed = []
-    for path, text in render_files(manifest, out_dir).items():
+    rendered = render_files(manifest, out_dir)
+    for path in _orphans(manifest, out_dir if out_dir is not None else output_dir(manifest), rendered):
+        path.unlink()
+        changed.append(path)
+    for path, text in rendered.items():
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             changed.append(path)
@@ -1489,7 +1595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         changed = write(manifest)
         for path in changed:
-            print(f"wrote {path}")
+            print(f"wrote {path}" if path.exists() else f"deleted {path} (no longer generated)")
         if not changed:
             print(f"{manifest.output_package} was already up to date")
         return 0

@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 9707c51c598a5cfe
+# Generator sha256: b77b26bc076bb98e
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -36,6 +36,9 @@ from sandbox_core.streams import StreamType, T
 from sandbox_core.types import FileInfo
 
 __all__ = ["App", "ContainerProcess", "FileIO", "Sandbox", "SandboxFilesystem", "StreamReader", "StreamWriter", "sweep"]
+
+# Warnings name the user's line: frames of these packages are skipped when looking for it.
+_rt.register_library_packages("sandbox_core", "sandbox_core_sync")
 
 
 class _App_lookup(_rt.Function):
@@ -341,7 +344,7 @@ class _Sandbox_list(_rt.Function):
     ) -> Generator[Sandbox, None, None]:
         """Yield the **running** sandboxes (of ``app_id`` if given) having at least the ``tags`` given, newest first."""
         return _rt.iter_sync(
-            lambda: _i_sandbox.Sandbox.list(app_id=app_id, tags=tags, client=client), Sandbox._from_impl
+            lambda: _i_sandbox.Sandbox.list(app_id=app_id, tags=tags, client=client), Sandbox._from_impl, name="list"
         )
 
     def aio(
@@ -721,7 +724,7 @@ class _Sandbox_watch(_rt.BoundMethod[_i_sandbox.Sandbox]):
         timeout: int | None = None,
     ) -> Generator[FileWatchEvent, None, None]:
         """Deprecated: watch ``path`` for changes (use ``filesystem.watch``)."""
-        return _rt.iter_sync(lambda: self._impl.watch(path, filter, recursive, timeout))
+        return _rt.iter_sync(lambda: self._impl.watch(path, filter, recursive, timeout), name="watch")
 
     def aio(
         self,
@@ -1446,7 +1449,9 @@ class _SandboxFilesystem_watch(_rt.BoundMethod[_i_filesystem.SandboxFilesystem])
         ``[src, dst]``. Raises ``SandboxFilesystemNotFoundError``/``…PermissionError`` at the start. Needs
         ``/bin/sh`` in the image; see the module docstring for the polling approximation.
         """
-        return _rt.iter_sync(lambda: self._impl.watch(remote_path, filter=filter, recursive=recursive, timeout=timeout))
+        return _rt.iter_sync(
+            lambda: self._impl.watch(remote_path, filter=filter, recursive=recursive, timeout=timeout), name="watch"
+        )
 
     def aio(
         self,

@@ -8,8 +8,13 @@ per call. Contracts:
   tasks are cancelled, async generators and engine clients closed) and joined for at most ``EXIT_JOIN_TIMEOUT`` s.
 - **fork().** The child starts with no loop; the first call starts a fresh one. Facade objects created before the fork
   raise :class:`ForkedObjectError` on use in the child (their loop is gone); new objects work.
-- **No blocking inside a loop.** A blocking call made in a thread that runs an event loop (including the runtime's own
-  loop thread) raises :class:`BlockingCallInEventLoopError`, which names the ``.aio`` form to use instead.
+- **Blocking inside a loop warns, as in Modal.** A blocking call made in a thread that runs an event loop warns
+  ``AsyncUsageWarning`` (once per call site, naming the ``.aio`` rewrite; see ``_usage``) and then runs, blocking
+  that loop meanwhile; an ``error`` warnings filter makes it raise instead, before anything runs. Only on the
+  runtime's own loop thread, where waiting would deadlock, it raises :class:`BlockingCallInEventLoopError`.
+- **Warnings name the caller's line.** Each call runs in a copy of the caller's context in which
+  ``sandbox_core._warnings.call_origin`` names the calling frame, so a warning the implementation emits on the loop
+  thread is attributed to the user's line (and filtered by the user's module and registry); see that module.
 - **Ctrl-C.** A ``KeyboardInterrupt`` during a blocking call cancels the coroutine on the loop, waits for its
   cleanup (``finally`` blocks, ``__aexit__``) to finish, then re-raises it. A second Ctrl-C stops waiting.
 - **Tracebacks.** Exceptions are re-raised in the caller's thread as the same object, with the runtime's
@@ -34,6 +39,8 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator
 from typing import Any, Generic, TypeVar, final, overload
 
+from sandbox_core import _warnings
+
 __all__ = [
     "BlockingCallInEventLoopError",
     "BoundMethod",
@@ -45,6 +52,7 @@ __all__ = [
     "iter_sync",
     "next_async",
     "next_sync",
+    "register_library_packages",
     "run_async",
     "run_sync",
     "unwrap",
@@ -66,7 +74,10 @@ _get_running_loop = asyncio.events._get_running_loop
 
 
 class BlockingCallInEventLoopError(RuntimeError):
-    """A blocking facade method was called from a thread that is running an event loop; use its ``.aio`` form."""
+    """A blocking facade method was called on the facade's own loop thread (it would deadlock); use its ``.aio`` form.
+
+    A blocking call inside any *other* running event loop only warns (``sandbox_core.exception.AsyncUsageWarning``).
+    """
 
 
 class ForkedObjectError(RuntimeError):
@@ -176,6 +187,12 @@ def loop_thread_id() -> int | None:
     return _LT.thread_id
 
 
+def register_library_packages(*names: str) -> None:
+    """Called by each generated facade with its own and its implementation's package: warnings skip their frames."""
+    for name in names:
+        _warnings.register_internal_package(name)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Submission, blocking calls, .aio
 
@@ -221,38 +238,49 @@ def _cancel(call: _Call) -> None:
         task.cancel()
 
 
-def _submit(coro: Coroutine[Any, Any, T]) -> _Call:
+def _context(origin: _warnings.CallOrigin) -> contextvars.Context:
+    # The caller's context (contextvars flow to the loop), naming the calling frame for warnings.
+    ctx = contextvars.copy_context()
+    ctx.run(_warnings.call_origin.set, origin)
+    return ctx
+
+
+def _submit(coro: Coroutine[Any, Any, T], origin: _warnings.CallOrigin) -> _Call:
     loop = _LT.get()
     call = _Call()
     call.task = None
     try:
-        loop.call_soon_threadsafe(_start, loop, coro, call, contextvars.copy_context())
+        loop.call_soon_threadsafe(_start, loop, coro, call, _context(origin))
     except BaseException:
         coro.close()
         raise
     return call
 
 
-def _describe(coro: Coroutine[Any, Any, Any]) -> str:
-    name = getattr(coro, "__qualname__", None) or getattr(coro, "__name__", "this call")
-    return f"{name}()"
-
-
-def _refuse_in_loop(coro: Coroutine[Any, Any, Any] | None, what: str | None = None) -> None:
-    what = what or (_describe(coro) if coro is not None else "this call")
+def _deadlock(coro: Coroutine[Any, Any, Any] | None, what: str) -> None:
     if coro is not None:
         coro.close()
-    if threading.get_ident() == _LT.thread_id:
-        raise BlockingCallInEventLoopError(
-            f"{what} is a blocking sandbox_core_sync call made on the facade's own event-loop thread (from a "
-            "coroutine or callback that the facade runs); it would deadlock. Await the `.aio` form instead, "
-            "e.g. `await sb.exec.aio(...)`."
-        )
     raise BlockingCallInEventLoopError(
-        f"{what} is a blocking sandbox_core_sync call, but this thread is running an event loop, which it would "
-        "block. Inside async code use the `.aio` form instead, e.g. `await sb.exec.aio(...)` / "
-        "`await Sandbox.create.aio(...)`, or use `sandbox_core` directly."
+        f"{what} is a blocking sandbox_core_sync call made on the facade's own event-loop thread (from a "
+        "coroutine or callback that the facade runs); it would deadlock. Await the `.aio` form instead, "
+        "e.g. `await sb.exec.aio(...)`."
     )
+
+
+def _in_running_loop(coro: Coroutine[Any, Any, Any] | None, name: str, kind: str) -> None:
+    """A blocking use ``kind`` of ``name`` in a thread running an event loop: refuse on ours, else warn (Modal)."""
+    if threading.get_ident() == _LT.thread_id:
+        _deadlock(coro, f"{name}()" if kind == "call" else f"{kind} {name}")
+    if name == "__aexit__":
+        return  # the ``with`` statement warned at ``__aenter__`` already (as Modal skips it)
+    from . import _usage  # only on this slow path
+
+    try:
+        _usage.warn_blocking(name, kind, _warnings.user_frame(sys._getframe(1)))
+    except BaseException:  # an ``error`` filter: nothing runs
+        if coro is not None:
+            coro.close()
+        raise
 
 
 def _full_tracebacks() -> bool:
@@ -292,20 +320,30 @@ def _interrupt(call: _Call, coro: Coroutine[Any, Any, Any]) -> None:
         coro.close()
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+def run_sync(coro: Coroutine[Any, Any, T], *, _use: str | None = "call") -> T:
     """Run ``coro`` on the runtime loop and block until it is done (one thread crossing); re-raise its exception.
 
-    Raises BlockingCallInEventLoopError if this thread is running an event loop (nothing is run then). On
+    In a thread running an event loop it first warns ``AsyncUsageWarning`` (raised instead under an ``error``
+    filter; nothing runs then); on the runtime's own loop thread it raises BlockingCallInEventLoopError. On
     KeyboardInterrupt the coroutine is cancelled and its cleanup awaited before the KeyboardInterrupt propagates.
+    ``_use`` is the kind of blocking use for the warning (see ``_usage``); None for the steps of an iteration,
+    which warned when it started.
     """
     if _get_running_loop() is not None:
-        _refuse_in_loop(coro)
+        if _use is None:
+            if threading.get_ident() == _LT.thread_id:
+                _deadlock(coro, "iterating")
+        else:
+            name = "__anext__" if _use == "next" else getattr(coro, "__name__", "call")
+            _in_running_loop(coro, name, "enter" if name == "__aenter__" else _use)
     loop = _LT.get()
     call = _Call()
     call.task = None
+    # The caller stays suspended in this call, so its frame shows the calling line until the call returns.
+    origin = _warnings.CallOrigin(sys._getframe(1))
     try:
         try:
-            loop.call_soon_threadsafe(_start, loop, coro, call, contextvars.copy_context())
+            loop.call_soon_threadsafe(_start, loop, coro, call, _context(origin))
             return call.result()  # type: ignore[no-any-return]
         except KeyboardInterrupt:
             try:
@@ -319,6 +357,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
             raise
     except BaseException as e:
         raise _clean(e)  # noqa: B904 - the same exception object, re-raised with a trimmed traceback
+    finally:
+        origin.frame = None
 
 
 def call_sync(fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
@@ -340,11 +380,14 @@ def call_sync(fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         except BaseException as e:
             fut.set_exception(e)
 
-    loop.call_soon_threadsafe(run)
+    origin = _warnings.CallOrigin(sys._getframe(1))
     try:
+        loop.call_soon_threadsafe(run, context=_context(origin))
         return fut.result()
     except BaseException as e:
         raise _clean(e)  # noqa: B904 - the same exception object, re-raised with a trimmed traceback
+    finally:
+        origin.frame = None
 
 
 async def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -356,7 +399,9 @@ async def run_async(coro: Coroutine[Any, Any, T]) -> T:
     running = asyncio.get_running_loop()
     if running is _LT.loop:
         return await coro
-    call = _submit(coro)
+    # Found now: a suspended coroutine's frame no longer links to its caller.
+    origin = _warnings.CallOrigin(_warnings.user_frame(sys._getframe(1)))
+    call = _submit(coro, origin)
     try:
         # Cancelling this await cancels only the local future (a started call cannot be cancelled that way).
         return await asyncio.wrap_future(call, loop=running)
@@ -370,6 +415,8 @@ async def run_async(coro: Coroutine[Any, Any, T]) -> T:
         raise
     except BaseException as e:
         raise _clean(e)  # noqa: B904 - the same exception object, re-raised with a trimmed traceback
+    finally:
+        origin.frame = None
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -416,9 +463,9 @@ def _close_from_any_thread(ait: AsyncIterator[Any]) -> None:
         loop = _LT.loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
-                _submit(_aclose(ait))
+                _submit(_aclose(ait), _warnings.CallOrigin(None))
         return
-    call = _submit(_aclose(ait))
+    call = _submit(_aclose(ait), _warnings.CallOrigin(None))
     # The generator was abandoned; a failure of its cleanup must not mask what the caller is doing.
     with contextlib.suppress(Exception):
         call.result(timeout=ACLOSE_TIMEOUT)
@@ -430,7 +477,7 @@ def _identity(x: T) -> T:
 
 def next_sync(ait: AsyncIterator[T]) -> T:
     """One blocking ``__anext__`` step of ``ait``; raises StopIteration at the end (for ``__next__``)."""
-    item = run_sync(_anext(ait))
+    item = run_sync(_anext(ait), _use="next")
     if isinstance(item, _Done):
         raise StopIteration
     return item
@@ -445,28 +492,31 @@ async def next_async(ait: AsyncIterator[T]) -> T:
 
 
 @overload
-def iter_sync(make: Callable[[], AsyncIterator[T]]) -> Generator[T, None, None]: ...
+def iter_sync(make: Callable[[], AsyncIterator[T]], *, name: str | None = None) -> Generator[T, None, None]: ...
 @overload
-def iter_sync(make: Callable[[], AsyncIterator[T]], wrap: Callable[[T], R]) -> Generator[R, None, None]: ...
 def iter_sync(
-    make: Callable[[], AsyncIterator[Any]], wrap: Callable[[Any], Any] = _identity
+    make: Callable[[], AsyncIterator[T]], wrap: Callable[[T], R], *, name: str | None = None
+) -> Generator[R, None, None]: ...
+def iter_sync(
+    make: Callable[[], AsyncIterator[Any]], wrap: Callable[[Any], Any] = _identity, *, name: str | None = None
 ) -> Generator[Any, None, None]:
     """A blocking generator over the async iterator that ``make()`` returns (``make`` runs on the loop thread).
 
     Each step is one thread crossing. Closing the generator early (``break``, garbage collection) closes an async
     *generator* on the loop (``aclose()``), so its cleanup runs; other async iterators are left as they are.
+    ``name`` is the facade method that returned it (for the ``AsyncUsageWarning``; ``make``'s name otherwise).
     """
     if _get_running_loop() is not None:
-        _refuse_in_loop(None, f"iterating {getattr(make, '__qualname__', 'an async iterator')}")
+        _in_running_loop(None, name or str(getattr(make, "__name__", "__aiter__")), "iter")
     return _iter_sync(make, wrap)
 
 
 def _iter_sync(make: Callable[[], AsyncIterator[Any]], wrap: Callable[[Any], Any]) -> Generator[Any, None, None]:
-    ait, item = run_sync(_first(make))
+    ait, item = run_sync(_first(make), _use=None)
     try:
         while not isinstance(item, _Done):
             yield wrap(item)
-            item = run_sync(_anext(ait))
+            item = run_sync(_anext(ait), _use=None)
     finally:
         _close_from_any_thread(ait)
 

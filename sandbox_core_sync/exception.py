@@ -1,10 +1,11 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 9707c51c598a5cfe
+# Generator sha256: b77b26bc076bb98e
 """The exceptions of ``sandbox_core.exception``, re-exported: the same classes, caught the same way in both APIs."""
 
 from sandbox_core.exception import AlreadyExistsError as AlreadyExistsError
+from sandbox_core.exception import AsyncUsageWarning as AsyncUsageWarning
 from sandbox_core.exception import AuthError as AuthError
 from sandbox_core.exception import ClientClosed as ClientClosed
 from sandbox_core.exception import ConflictError as ConflictError
@@ -41,6 +42,7 @@ from sandbox_core.exception import deprecation_warning as deprecation_warning
 
 __all__ = [
     "AlreadyExistsError",
+    "AsyncUsageWarning",
     "AuthError",
     "ClientClosed",
     "ConflictError",

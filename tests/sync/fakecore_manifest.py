@@ -8,5 +8,6 @@ MANIFEST = Manifest(
     wrap=("Sandbox", "ContainerProcess", "StreamReader", "StreamWriter", "FileIO", "sweep"),
     reexport=("Info", "StreamType", "exception"),
     thread_safe={"StreamWriter": ("write",)},
+    submodules=("sandbox", "streams"),
     command="python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST",
 )

@@ -68,7 +68,7 @@ def test_check_cli_exits_0_when_fresh_and_1_with_a_diff_when_stale(tmp_path: Pat
     # A stale copy: write the facade into a scratch directory, then damage it.
     out = tmp_path / "out"
     out.mkdir()
-    assert len(_codegen.write(FAKE, out)) == 3
+    assert len(_codegen.write(FAKE, out)) == 5  # _generated, __init__, exception, sandbox, streams
     assert _codegen.check(FAKE, out) == []
     generated = out / "_generated.py"
     generated.write_text(generated.read_text().replace("def __call__", "def __call_", 1))
@@ -286,6 +286,65 @@ def test_an_unannotated_parameter_fails_generation(scratch: Path) -> None:
     )
     with pytest.raises(GenerationError, match=r"cg_ann\.Thing\.go: parameter 'x' has no annotation"):
         generate(_manifest("cg_ann", wrap=("Thing",)))
+
+
+def test_submodules_mirror_the_implementations_module_names(scratch: Path) -> None:
+    _write_package(
+        scratch,
+        "cg_sub",
+        """
+        from .things import Thing, Value, Hidden, LIMIT
+        __all__ = ["Thing", "Value", "Hidden"]
+        """,
+    )
+    (scratch / "cg_sub" / "things.py").write_text(
+        textwrap.dedent(
+            """
+            import enum
+            __all__ = ["Thing", "Value", "LIMIT"]
+            LIMIT = 5
+            class Value(enum.Enum):
+                A = 1
+            class Thing:
+                async def go(self) -> Value: ...
+            class Hidden:
+                async def go(self) -> None: ...
+            """
+        )
+    )
+    (scratch / "cg_sub" / "empty.py").write_text("")
+    base = _manifest("cg_sub", wrap=("Thing",), reexport=("Value",), exclude={"Hidden": "internal"})
+    out = generate(attrs.evolve(base, submodules=("things",)))["things.py"]
+    assert "from cg_sub_sync._generated import Thing as Thing" in out  # the blocking class
+    assert "from cg_sub.things import Value as Value" in out  # the same value type
+    assert "from cg_sub.things import LIMIT as LIMIT" in out  # a plain constant
+    with pytest.raises(GenerationError, match=r"cg_sub\.empty exports nothing"):
+        generate(attrs.evolve(base, submodules=("empty",)))
+    with pytest.raises(GenerationError, match=r"submodule 'gone', but cg_sub\.gone cannot be imported"):
+        generate(attrs.evolve(base, submodules=("gone",)))
+    with pytest.raises(GenerationError, match=r"submodule 'Thing' clashes"):
+        generate(attrs.evolve(base, submodules=("Thing",)))
+    (scratch / "cg_sub" / "things.py").write_text(
+        (scratch / "cg_sub" / "things.py").read_text().replace('"LIMIT"]', '"LIMIT", "Helper"]')
+        + "class Helper:\n    pass\n"
+    )
+    sys.modules.pop("cg_sub.things", None)
+    sys.modules.pop("cg_sub", None)
+    with pytest.raises(GenerationError, match=r"cg_sub\.things\.Helper is exported by submodule 'things' but is not"):
+        generate(attrs.evolve(base, submodules=("things",)))
+
+
+def test_a_submodule_dropped_from_the_manifest_is_deleted_by_regeneration(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    _codegen.write(FAKE, out)
+    assert (out / "streams.py").exists()
+    fewer = attrs.evolve(FAKE, submodules=("sandbox",))
+    (diff,) = [d for d in _codegen.check(fewer, out) if "streams.py" in d]
+    assert "no longer generated" in diff
+    assert out / "streams.py" in _codegen.write(fewer, out)
+    assert not (out / "streams.py").exists() and (out / "sandbox.py").exists()
+    assert _codegen.check(fewer, out) == []
 
 
 def test_generation_errors_are_reported_by_the_cli(scratch: Path) -> None:

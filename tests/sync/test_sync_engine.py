@@ -17,7 +17,7 @@ import pytest
 import sandbox_core
 import sandbox_core_sync
 from sandbox_core._engine import labels as L
-from sandbox_core_sync import App, BlockingCallInEventLoopError, ContainerProcess, ForkedObjectError, Sandbox
+from sandbox_core_sync import App, ContainerProcess, ForkedObjectError, Sandbox
 from tests.conftest import BUSYBOX, REPO, app_name
 
 pytestmark = pytest.mark.usefixtures("engine")
@@ -156,11 +156,6 @@ def test_aio_forms_from_asyncio_run(sync_app: App) -> None:
         assert await sandbox.poll.aio() == 137
 
     asyncio.run(main())
-
-
-async def test_blocking_call_inside_a_running_loop_points_to_aio(sync_app: App) -> None:
-    with pytest.raises(BlockingCallInEventLoopError, match=r"Sandbox.create\.aio"):
-        Sandbox.create("sleep", "1", app=sync_app)
 
 
 def test_many_threads_use_one_sandbox_at_once(sb: Sandbox) -> None:

@@ -18,7 +18,7 @@ import fakecore_sync
 import pytest
 from fakecore_sync import BlockingCallInEventLoopError, ForkedObjectError, Sandbox
 
-from sandbox_core.exception import InvalidError
+from sandbox_core.exception import AsyncUsageWarning, InvalidError
 from sandbox_core_sync import _runtime as rt
 
 from .conftest import REPO, subprocess_env
@@ -194,14 +194,15 @@ def test_aio_cancellation_is_forwarded_and_waits_for_cleanup(fake_name: str, eve
     asyncio.run(main())
 
 
-async def test_blocking_call_inside_a_running_loop_raises(fake_name: str) -> None:
+async def test_blocking_call_inside_a_running_loop_warns_and_runs(fake_name: str) -> None:
+    """Modal's behaviour (details in test_sync_warnings): AsyncUsageWarning, then the call runs."""
     sb = await Sandbox.create.aio(name=fake_name)
-    with pytest.raises(BlockingCallInEventLoopError, match=r"\.aio"):
-        sb.noop()
-    with pytest.raises(BlockingCallInEventLoopError, match=r"\.aio"):
-        Sandbox.create(name=fake_name + "-2")
-    with pytest.raises(BlockingCallInEventLoopError, match=r"\.aio"):
-        list(sb.watch("/p"))
+    with pytest.warns(AsyncUsageWarning, match=r"await sb\.noop\.aio\(\)"):
+        assert sb.noop() == 1
+    with pytest.warns(AsyncUsageWarning, match=r"await Sandbox\.create\.aio\("):
+        assert Sandbox.create(name=fake_name + "-2").object_id == fake_name + "-2"
+    with pytest.warns(AsyncUsageWarning, match=r"async for"):
+        assert list(sb.watch("/p")) == ["/p:0", "/p:1", "/p:2"]
     assert await sb.noop.aio() == 1
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from typing import assert_type
 
+import sandbox_core_sync
 from sandbox_core_sync import App, ContainerProcess, Sandbox, StreamReader, StreamWriter
+from sandbox_core_sync.container_process import ContainerProcess as ModalContainerProcess
+from sandbox_core_sync.exception import AsyncUsageWarning
+from sandbox_core_sync.io_streams import StreamReader as ModalStreamReader
+from sandbox_core_sync.sandbox import Sandbox as ModalSandbox
+from sandbox_core_sync.stream_type import StreamType
 
 
 def blocking(app: App) -> None:
@@ -43,3 +49,16 @@ async def asynchronous(app: App) -> None:
     assert_type(await p.wait.aio(), int)
     assert_type(await Sandbox.from_id.aio(sb.object_id), Sandbox)
     assert_type(Sandbox.list.aio(), AsyncGenerator[Sandbox, None])
+
+
+def modal_module_names(app: App) -> None:
+    """The Modal-named submodules carry the same, typed, names."""
+    sb = ModalSandbox.create("sleep", "100", app=app)
+    assert_type(sb, Sandbox)
+    p = sb.exec("ls", stdout=StreamType.PIPE)
+    assert_type(p, ModalContainerProcess[str])
+    assert_type(p.stdout, ModalStreamReader[str])
+    assert_type(sandbox_core_sync.sandbox.Sandbox.from_id("x"), Sandbox)
+    with sandbox_core_sync.enable_output():
+        pass
+    assert issubclass(AsyncUsageWarning, UserWarning)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import datetime
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, Generic, Literal, TypeVar, overload
 
 import attrs
+
+from sandbox_core import _warnings
+from sandbox_core.exception import deprecation_warning
 
 from . import streams
 from ._loopcheck import LoopBound
@@ -21,6 +25,12 @@ T = TypeVar("T", str, bytes)
 EVENTS: list[tuple[str, str]] = []
 _REGISTRY: dict[str, Sandbox] = {}
 _DEFAULT_TIMEOUT = 300
+_DEPRECATED_ON = datetime.date(2025, 1, 2)
+
+
+async def _deprecate(what: str) -> None:
+    await asyncio.sleep(0)
+    deprecation_warning(_DEPRECATED_ON, f"`{what}` is deprecated")
 
 
 @attrs.frozen
@@ -211,6 +221,40 @@ class Sandbox(LoopBound):
     async def maybe_process(self, proc: ContainerProcess[str] | None) -> ContainerProcess[str] | None:
         """Optional wrapped value in and out."""
         return proc
+
+    async def deprecated(self, *, old: int | None = None, in_subtask: bool = False) -> int:
+        """Warn DeprecationError when ``old`` is given (from a gathered subtask if ``in_subtask``), then run."""
+        if old is not None:
+            if in_subtask:
+                await asyncio.gather(_deprecate("old"))
+            else:
+                deprecation_warning(_DEPRECATED_ON, "`old` is deprecated")
+        EVENTS.append(("deprecated-ran", self._name))
+        return 1
+
+    async def warn_later(self) -> None:
+        """Start a task that warns once ``release()`` is called, after this call has returned."""
+        self._release = asyncio.Event()
+
+        async def later() -> None:
+            await self._release.wait()
+            origin = _warnings.call_origin.get()
+            EVENTS.append(("origin-frame", "none" if origin is None or origin.frame is None else "kept"))
+            deprecation_warning(_DEPRECATED_ON, "`later` is deprecated")
+            EVENTS.append(("warned-later", self._name))
+
+        self._later = asyncio.get_running_loop().create_task(later())
+
+    async def release(self) -> None:
+        """Let the task of ``warn_later`` warn, and wait for it."""
+        self._release.set()
+        await self._later
+
+    async def noisy(self) -> AsyncIterator[str]:
+        """Yield "a", warn DeprecationError, yield "b"."""
+        yield "a"
+        deprecation_warning(_DEPRECATED_ON, "`noisy` is deprecated")
+        yield "b"
 
     def label(self, key: str) -> str | None:
         """A sync method (run on the loop thread by the facade)."""

@@ -1,7 +1,7 @@
 # GENERATED from `fakecore` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST
 # Check:      python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST --check
-# Generator sha256: 9707c51c598a5cfe
+# Generator sha256: b77b26bc076bb98e
 """Blocking facade of ``fakecore``: the same API, with every async method blocking and its
 coroutine form under ``.aio`` (``sb.exec(...)`` / ``await sb.exec.aio(...)``).
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from fakecore import Info as Info
     from fakecore import StreamType as StreamType
     from fakecore_sync import exception as exception
+    from fakecore_sync import sandbox as sandbox
+    from fakecore_sync import streams as streams
     from fakecore_sync._generated import ContainerProcess as ContainerProcess
     from fakecore_sync._generated import FileIO as FileIO
     from fakecore_sync._generated import Sandbox as Sandbox
@@ -50,6 +52,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "StreamWriter": ("fakecore_sync._generated", "StreamWriter"),
     "FileIO": ("fakecore_sync._generated", "FileIO"),
     "sweep": ("fakecore_sync._generated", "sweep"),
+    "sandbox": ("fakecore_sync.sandbox", None),
+    "streams": ("fakecore_sync.streams", None),
 }
 
 if not TYPE_CHECKING:
@@ -67,4 +71,4 @@ if not TYPE_CHECKING:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *__all__, *_LAZY})

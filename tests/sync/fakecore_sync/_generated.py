@@ -1,7 +1,7 @@
 # GENERATED from `fakecore` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST
 # Check:      python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST --check
-# Generator sha256: 9707c51c598a5cfe
+# Generator sha256: b77b26bc076bb98e
 """Blocking facade of ``fakecore`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -26,6 +26,9 @@ from fakecore.streams import T as T_2
 import sandbox_core_sync._runtime as _rt
 
 __all__ = ["ContainerProcess", "FileIO", "Sandbox", "StreamReader", "StreamWriter", "sweep"]
+
+# Warnings name the user's line: frames of these packages are skipped when looking for it.
+_rt.register_library_packages("fakecore", "fakecore_sync")
 
 
 class _Sandbox_create(_rt.Function):
@@ -94,7 +97,7 @@ class _Sandbox_list(_rt.Function):
 
     def __call__(self, *, tags: dict[str, str] | None = None) -> Generator[Sandbox, None, None]:
         """Every sandbox having ``tags``."""
-        return _rt.iter_sync(lambda: _i_sandbox.Sandbox.list(tags=tags), Sandbox._from_impl)
+        return _rt.iter_sync(lambda: _i_sandbox.Sandbox.list(tags=tags), Sandbox._from_impl, name="list")
 
     def aio(self, *, tags: dict[str, str] | None = None) -> AsyncGenerator[Sandbox, None]:
         return _rt.iter_async(lambda: _i_sandbox.Sandbox.list(tags=tags), Sandbox._from_impl)
@@ -276,7 +279,7 @@ class _Sandbox_watch(_rt.BoundMethod[_i_sandbox.Sandbox]):
 
     def __call__(self, path: str, *, limit: int = 3) -> Generator[str, None, None]:
         """Yield ``limit`` events for ``path``; records ("aclose", path) when closed."""
-        return _rt.iter_sync(lambda: self._impl.watch(path, limit=limit))
+        return _rt.iter_sync(lambda: self._impl.watch(path, limit=limit), name="watch")
 
     def aio(self, path: str, *, limit: int = 3) -> AsyncGenerator[str, None]:
         return _rt.iter_async(lambda: self._impl.watch(path, limit=limit))
@@ -316,6 +319,70 @@ class _Sandbox_maybe_process(_rt.BoundMethod[_i_sandbox.Sandbox]):
     async def aio(self, proc: ContainerProcess[str] | None) -> ContainerProcess[str] | None:
         _r = await _rt.run_async(self._impl.maybe_process(_rt.unwrap(proc)))
         return None if _r is None else ContainerProcess._from_impl(_r)
+
+
+class _Sandbox_deprecated(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Warn DeprecationError when ``old`` is given (from a gathered subtask if ``in_subtask``), then run.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, old: int | None = None, in_subtask: bool = False) -> int:
+        """Warn DeprecationError when ``old`` is given (from a gathered subtask if ``in_subtask``), then run."""
+        return _rt.run_sync(self._impl.deprecated(old=old, in_subtask=in_subtask))
+
+    async def aio(self, *, old: int | None = None, in_subtask: bool = False) -> int:
+        return await _rt.run_async(self._impl.deprecated(old=old, in_subtask=in_subtask))
+
+
+class _Sandbox_warn_later(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Start a task that warns once ``release()`` is called, after this call has returned.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        """Start a task that warns once ``release()`` is called, after this call has returned."""
+        _rt.run_sync(self._impl.warn_later())
+
+    async def aio(self) -> None:
+        await _rt.run_async(self._impl.warn_later())
+
+
+class _Sandbox_release(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Let the task of ``warn_later`` warn, and wait for it.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        """Let the task of ``warn_later`` warn, and wait for it."""
+        _rt.run_sync(self._impl.release())
+
+    async def aio(self) -> None:
+        await _rt.run_async(self._impl.release())
+
+
+class _Sandbox_noisy(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Yield "a", warn DeprecationError, yield "b".
+
+    Call it to block; ``.aio(...)`` is the async generator.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> Generator[str, None, None]:
+        """Yield "a", warn DeprecationError, yield "b"."""
+        return _rt.iter_sync(lambda: self._impl.noisy(), name="noisy")
+
+    def aio(self) -> AsyncGenerator[str, None]:
+        return _rt.iter_async(lambda: self._impl.noisy())
 
 
 class Sandbox(_rt.Wrapper):
@@ -397,6 +464,26 @@ class Sandbox(_rt.Wrapper):
     def maybe_process(self) -> _Sandbox_maybe_process:
         """Optional wrapped value in and out."""
         return _Sandbox_maybe_process(self)
+
+    @property
+    def deprecated(self) -> _Sandbox_deprecated:
+        """Warn DeprecationError when ``old`` is given (from a gathered subtask if ``in_subtask``), then run."""
+        return _Sandbox_deprecated(self)
+
+    @property
+    def warn_later(self) -> _Sandbox_warn_later:
+        """Start a task that warns once ``release()`` is called, after this call has returned."""
+        return _Sandbox_warn_later(self)
+
+    @property
+    def release(self) -> _Sandbox_release:
+        """Let the task of ``warn_later`` warn, and wait for it."""
+        return _Sandbox_release(self)
+
+    @property
+    def noisy(self) -> _Sandbox_noisy:
+        """Yield "a", warn DeprecationError, yield "b"."""
+        return _Sandbox_noisy(self)
 
     def label(self, key: str) -> str | None:
         """A sync method (run on the loop thread by the facade)."""

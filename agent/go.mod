@@ -1,0 +1,3 @@
+module sandboxcore/agent
+
+go 1.19

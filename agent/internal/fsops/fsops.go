@@ -1,0 +1,213 @@
+// Package fsops implements the filesystem operations without a shell, with the semantics of Modal's
+// modal-sandbox-fs-tools: lstat-based entries, sorted listings, error kinds a client maps to typed errors.
+package fsops
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"sandboxcore/agent/internal/proc"
+	"sandboxcore/agent/internal/users"
+)
+
+// Error is an operation failure with a kind from PROTOCOL.md and a message without the path.
+type Error struct {
+	Kind string
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Kind + ": " + e.Msg }
+
+func fail(kind, msg string) *Error { return &Error{Kind: kind, Msg: msg} }
+
+// wrap maps an OS error to an Error.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe
+	}
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		return fail(proc.KindOf(en), en.Error())
+	}
+	return fail("Io", err.Error())
+}
+
+// CheckPath refuses paths that are not absolute or contain NUL.
+func CheckPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fail("InvalidArgument", "path must be absolute")
+	}
+	if strings.IndexByte(p, 0) >= 0 {
+		return fail("InvalidArgument", "path contains a NUL byte")
+	}
+	return nil
+}
+
+// Entry is one FileEntry (Appendix A of modal-sandbox-api.md).
+type Entry struct {
+	Name          string  `json:"name"`
+	Path          string  `json:"path"`
+	Type          string  `json:"type"`
+	Size          int64   `json:"size"`
+	Mode          uint32  `json:"mode"`
+	Permissions   string  `json:"permissions"`
+	Owner         string  `json:"owner"`
+	Group         string  `json:"group"`
+	ModifiedTime  float64 `json:"modified_time"`
+	SymlinkTarget *string `json:"symlink_target,omitempty"`
+}
+
+func entryOf(name, path string, st *syscall.Stat_t, db *users.DB) Entry {
+	e := Entry{
+		Name:         name,
+		Path:         path,
+		Size:         st.Size,
+		Mode:         st.Mode,
+		Permissions:  fmt.Sprintf("%04o", st.Mode&0o7777),
+		Owner:        db.UserName(int(st.Uid)),
+		Group:        db.GroupName(int(st.Gid)),
+		ModifiedTime: float64(st.Mtim.Sec) + float64(st.Mtim.Nsec)/1e9,
+	}
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		e.Type = "directory"
+	case syscall.S_IFLNK:
+		e.Type = "symlink"
+		if t, err := os.Readlink(path); err == nil {
+			e.SymlinkTarget = &t
+		} else {
+			empty := ""
+			e.SymlinkTarget = &empty
+		}
+	default:
+		e.Type = "file"
+	}
+	return e
+}
+
+// Stat describes path itself (lstat): name is the base name of path without trailing slashes.
+func Stat(path string) (Entry, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(path, &st); err != nil {
+		return Entry{}, wrap(err)
+	}
+	name := filepath.Base(strings.TrimRight(path, "/"))
+	if strings.TrimRight(path, "/") == "" {
+		name = ""
+	}
+	return entryOf(name, path, &st, users.Load("/")), nil
+}
+
+// List emits the entries of directory path (followed if a symlink), sorted by name, each from lstat.
+func List(path string, emit func(Entry) error) error {
+	d, err := os.Open(path)
+	if err != nil {
+		return wrap(err)
+	}
+	defer d.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(d.Fd()), &st); err != nil {
+		return wrap(err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+		return fail("NotDirectory", "not a directory")
+	}
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return wrap(err)
+	}
+	sort.Strings(names)
+	db := users.Load("/")
+	for _, n := range names {
+		p := filepath.Join(path, n)
+		var cst syscall.Stat_t
+		if err := syscall.Lstat(p, &cst); err != nil {
+			continue // removed meanwhile
+		}
+		if err := emit(entryOf(n, p, &cst, db)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Mkdir creates path; with parents like `mkdir -p` (an existing directory is fine).
+func Mkdir(path string, parents bool) error {
+	if !parents {
+		err := syscall.Mkdir(path, 0o755)
+		if err == syscall.EEXIST {
+			return fail("PathAlreadyExists", "path already exists")
+		}
+		return wrap(err)
+	}
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return nil
+		}
+		return fail("PathAlreadyExists", "path already exists and is not a directory")
+	}
+	err := os.MkdirAll(path, 0o755)
+	if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTDIR) {
+		if st, serr := os.Lstat(path); serr == nil && !st.IsDir() {
+			return fail("PathAlreadyExists", "path already exists and is not a directory")
+		}
+		return fail("NotDirectory", "a component of the path is not a directory")
+	}
+	return wrap(err)
+}
+
+// Remove removes path itself (a symlink is never followed); a non-empty directory only when recursive.
+func Remove(path string, recursive bool) error {
+	if strings.TrimRight(path, "/") == "" {
+		return fail("InvalidArgument", "refusing to remove the root directory")
+	}
+	var st syscall.Stat_t
+	if err := syscall.Lstat(path, &st); err != nil {
+		return wrap(err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+		return wrap(syscall.Unlink(path))
+	}
+	if !recursive {
+		err := syscall.Rmdir(path)
+		if err == syscall.ENOTEMPTY || err == syscall.EEXIST {
+			return fail("DirectoryNotEmpty", "directory not empty")
+		}
+		return wrap(err)
+	}
+	return wrap(os.RemoveAll(path))
+}
+
+// OpenRead opens path for a streamed read of at most maxSize bytes.
+func OpenRead(path string, maxSize int64) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, wrap(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, 0, wrap(err)
+	}
+	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+		f.Close()
+		return nil, 0, fail("IsDirectory", "is a directory")
+	}
+	if st.Size > maxSize {
+		f.Close()
+		return nil, 0, fail("FileTooLarge", fmt.Sprintf("file is %d bytes, the limit is %d", st.Size, maxSize))
+	}
+	return f, st.Size, nil
+}
+
+// Wrap maps an OS error to an Error (an Error passes through).
+func Wrap(err error) error { return wrap(err) }

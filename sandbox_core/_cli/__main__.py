@@ -1,0 +1,5 @@
+"""``python -m sandbox_core._cli``: the same as the ``sandbox-core`` console script."""
+
+from . import main
+
+main()

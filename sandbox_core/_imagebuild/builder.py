@@ -1,0 +1,240 @@
+"""Build an ``ImageDefinition`` on the engine, one image per step, each at most once.
+
+``build`` resolves the root (the Python base via ``base``, a registry image, a Dockerfile, or scratch), computes
+the chain of content addresses, reuses the longest prefix of steps whose images exist (tag
+``sandbox-core/image:<address>``), and builds the rest in order, each ``FROM`` the previous step's image with a
+streamed tar context. A step's build is shared by concurrent callers (``once``); the engine's log goes to the
+``on_line`` of the caller that started it, the others get one line saying they wait.
+
+A failing step raises ``ImageBuildError`` naming the step (its number and the method call that made it) with the
+tail of its log; nothing of the failed build is left on the engine (``_engine.builds``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+
+import attrs
+
+from .._engine import builds
+from .._engine.client import Engine
+from .._engine.labels import KIND, KIND_IMAGE, OWNER, OWNER_VALUE, PREFIX
+from ..exception import ImageBuildError, InvalidError, NotFoundError
+from . import base, definition, once
+from .buildca import BuildCA
+from .definition import DebianSlim, FromDockerfile, FromImage, FromScratch, ImageDefinition
+from .steps import LocalSource, Prepared, label_line
+from .tarstream import Entry, stream_tar
+
+ADDRESS_LABEL = PREFIX + "image-address"
+DOCKERFILE = ".sandbox-core/Dockerfile"
+LOG_TAIL = 25
+
+
+@attrs.frozen
+class BuiltImage:
+    """A definition built on the engine. ``image_id`` is the engine id (``sha256:…``) of the last step's image, or
+    of the root when there are no steps; ``tag`` its content-addressed tag (None for a root used as is);
+    ``mounts`` are still to be copied into each container (``mounts.apply_mounts``)."""
+
+    image_id: str
+    tag: str | None
+    address: str
+    mounts: tuple[LocalSource, ...]
+
+
+@attrs.frozen
+class _Root:
+    image: str  # what the first step builds FROM: an engine id, or "scratch"
+    address: str
+    tag: str | None
+
+
+def _emit(on_line: builds.LineSink | None, text: str) -> Callable[[], None] | None:
+    return None if on_line is None else (lambda: on_line(text))
+
+
+def _prepare(defn: ImageDefinition, ca: BuildCA | None) -> tuple[Prepared | None, tuple[Prepared, ...]]:
+    root = defn.root.prepare() if isinstance(defn.root, FromDockerfile) else None
+    return root, tuple(step.prepare(ca) for step in defn.steps)
+
+
+def _labels(defn: ImageDefinition, address: str) -> dict[str, str]:
+    return {**dict(defn.labels), OWNER: OWNER_VALUE, KIND: KIND_IMAGE, ADDRESS_LABEL: address}
+
+
+_NONZERO_RE = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.DOTALL)
+
+
+def _failure(what: str, error: builds.BuildFailed, readable: tuple[str, ...]) -> ImageBuildError:
+    """The error for a failed step: the instruction as the user wrote it (engine steps count our Dockerfile's
+    lines when each holds one instruction), the engine's reason, and the tail of the log."""
+    shown = error.instruction
+    if error.step is not None and error.steps == len(readable) and error.step <= len(readable):
+        shown = readable[error.step - 1]
+    reason = error.engine_message
+    if (m := _NONZERO_RE.match(reason)) is not None and shown:
+        reason = f"`{shown}` returned a non-zero code: {m.group(1)}"
+    elif shown:
+        reason = f"`{shown}`: {reason}"
+    tail = "\n".join(error.log_tail[-LOG_TAIL:]).strip()
+    log = f"\n--- last lines of the build log ---\n{tail}" if tail else ""
+    return ImageBuildError(f"Image build failed at {what}: {reason}{log}")
+
+
+async def _build_one(
+    eng: Engine,
+    *,
+    what: str,
+    address: str,
+    dockerfile: tuple[str, ...],
+    readable: tuple[str, ...],
+    context: tuple[Entry, ...],
+    labels: dict[str, str],
+    buildargs: dict[str, str] | None,
+    force: bool,
+    on_line: builds.LineSink | None,
+    label_at: int | None = 1,
+) -> str:
+    """Build one image tagged for ``address`` under the cross-process lock (re-checking the tag first).
+
+    The ``LABEL`` instruction goes at ``label_at`` in ``dockerfile``: right after ``FROM`` for steps, so that the
+    labels are in the engine's cache key of every later instruction and on the containers that run them.
+    """
+    tag = definition.step_tag(address)
+    at = len(dockerfile) if label_at is None else label_at
+    dockerfile = (*dockerfile[:at], label_line(labels), *dockerfile[at:])
+    readable = (*readable[:at], label_line(labels), *readable[at:])
+
+    async def work() -> str:
+        async with once.file_lock(tag, _emit(on_line, f"waiting for another process building {what}")):
+            if not force and (info := await builds.inspect(eng, tag)) is not None:
+                return info.id
+            if on_line is not None:
+                on_line(f"building {what}")
+            text = "\n".join(dockerfile) + "\n"
+            files = (Entry.from_bytes(DOCKERFILE, text.encode()), *context)
+            try:
+                return await builds.build(
+                    eng,
+                    stream_tar(files),
+                    dockerfile=DOCKERFILE,
+                    tag=tag,
+                    buildargs=buildargs,
+                    nocache=force,
+                    on_line=on_line,
+                )
+            except builds.BuildFailed as e:
+                raise _failure(what, e, readable) from None
+
+    return await once.run_once(tag, work, _emit(on_line, f"waiting for the build of {what} started by another caller"))
+
+
+async def _resolve_root(
+    eng: Engine, defn: ImageDefinition, prepared: Prepared | None, force: bool, on_line: builds.LineSink | None
+) -> _Root:
+    root = defn.root
+    if isinstance(root, FromScratch):
+        return _Root("scratch", definition.root_address("scratch", defn.labels), None)
+    if isinstance(root, DebianSlim):
+        made = await base.ensure_python_base(eng, root.python_version, on_line=on_line)
+        return _Root(made.image_id, definition.root_address(made.image_id, defn.labels), None)
+    if isinstance(root, FromImage):
+        info = await builds.inspect(eng, root.ref)
+        if info is None and not root.ref.startswith("sha256:"):
+            if on_line is not None:
+                on_line(f"pulling {root.ref}")
+            try:
+                await builds.pull(eng, root.ref, on_line=on_line)
+            except builds.PullFailed as e:
+                raise NotFoundError(
+                    f"Image {root.ref!r} is not on the local engine and could not be pulled: {e}"
+                ) from None
+            info = await builds.inspect(eng, root.ref)
+        if info is None:
+            raise NotFoundError(f"Image {root.ref!r} does not exist on the local engine")
+        return _Root(info.id, definition.root_address(info.id, defn.labels), None)
+    assert prepared is not None
+    address = definition.root_address(prepared.material, defn.labels)
+    image_id = await _build_one(
+        eng,
+        what=prepared.description,
+        address=address,
+        dockerfile=prepared.instructions,
+        readable=prepared.readable(),
+        context=prepared.context,
+        labels=_labels(defn, address),
+        buildargs=dict(root.build_args) or None,
+        force=force,
+        on_line=on_line,
+        label_at=None,
+    )
+    return _Root(image_id, address, definition.step_tag(address))
+
+
+async def _first_missing(
+    eng: Engine, addresses: tuple[str, ...], limit: int, root: _Root
+) -> tuple[int, str, str | None]:
+    """The index of the first step to build (steps before ``limit`` may be reused), its parent image and tag."""
+    for index in range(min(limit, len(addresses)) - 1, -1, -1):
+        tag = definition.step_tag(addresses[index])
+        info = await builds.inspect(eng, tag)
+        if info is not None:
+            return index + 1, info.id, tag
+    return 0, root.image, root.tag
+
+
+async def build(
+    eng: Engine, defn: ImageDefinition, *, force: bool = False, on_line: builds.LineSink | None = None
+) -> BuiltImage:
+    """Build ``defn`` (only the steps whose images are missing, or all of them with ``force``); see the module
+    docstring. Raises ``InvalidError`` for an empty definition, ``NotFoundError`` for a missing root image,
+    ``ImageBuildError`` for a failed step."""
+    if defn.is_empty:
+        raise InvalidError("Image.from_scratch() without build steps has no filesystem to build")
+    ca = BuildCA.from_env()
+    root_prepared, prepared = await asyncio.to_thread(_prepare, defn, ca)
+    root = await _resolve_root(eng, defn, root_prepared, force, on_line)
+    addresses = definition.chain(root.address, prepared)
+    forced = [i for i, p in enumerate(prepared) if p.force_build]
+    limit = 0 if force else (forced[0] if forced else len(prepared))
+    start, parent, tag = await _first_missing(eng, addresses, limit, root)
+    for index in range(start, len(prepared)):
+        step = prepared[index]
+        args = ca.arg_lines() if ca is not None and step.uses_build_arg else ()
+        parent = await _build_one(
+            eng,
+            what=f"step {index + 1} of {len(prepared)}, {step.description}",
+            address=addresses[index],
+            dockerfile=(f"FROM {parent}", *args, *step.instructions),
+            readable=(f"FROM {parent}", *args, *step.readable()),
+            context=step.context,
+            labels=_labels(defn, addresses[index]),
+            buildargs=ca.build_args() if ca is not None and args else None,
+            force=force or index >= limit,
+            on_line=on_line,
+        )
+        tag = definition.step_tag(addresses[index])
+    address = addresses[-1] if addresses else root.address
+    return BuiltImage(parent, tag, address, defn.mounts)
+
+
+async def remove_images(eng: Engine, *labels: str) -> int:
+    """Remove every image carrying all ``labels`` (children before parents); returns how many were removed.
+    Images a container still uses are left (``ConflictError`` is not raised)."""
+    removed = 0
+    for _ in range(20):
+        found = await builds.list_by_label(eng, *labels)
+        progress = 0
+        for image in found:
+            for ref in image.tags or (image.id,):
+                try:
+                    progress += await builds.remove(eng, ref)
+                except (InvalidError, ImageBuildError):
+                    continue  # in use (ConflictError is an InvalidError) or a parent of a not yet removed image
+        removed += progress
+        if not found or not progress:
+            break
+    return removed

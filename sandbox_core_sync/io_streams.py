@@ -1,0 +1,10 @@
+# GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
+# Regenerate: python -m sandbox_core_sync._codegen
+# Check:      python -m sandbox_core_sync._codegen --check
+# Generator sha256: b77b26bc076bb98e
+"""``sandbox_core.io_streams`` in the blocking facade (generated): the same names as in ``sandbox_core_sync``."""
+
+from sandbox_core_sync._generated import StreamReader as StreamReader
+from sandbox_core_sync._generated import StreamWriter as StreamWriter
+
+__all__ = ["StreamReader", "StreamWriter"]
