@@ -21,7 +21,7 @@ from sandbox_core import exception as exc
 from sandbox_core._engine import errors as E
 from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
-from sandbox_core._engine.values import ExecSpec
+from sandbox_core._engine.values import ContainerSpec, ExecSpec
 
 from .conftest import BUSYBOX, RUN_ID, TEST_RUN_LABEL, app_name, container_id, docker_engine
 
@@ -276,9 +276,80 @@ async def test_volumes_and_networks_are_listed_by_label_and_removed(app: sc.App)
         assert (await eng.volumes.inspect(name)) == next(v for v in volumes if v.name == name)
         networks = await eng.networks.list({TEST_RUN_LABEL: RUN_ID})
         assert [n.name for n in networks if n.name == name] == [name]
+        inspected = await eng.networks.inspect(name)
+        assert inspected is not None and inspected.pools and "/" in inspected.pools[0].subnet
     finally:
         assert await eng.volumes.remove(name) is True
         assert await eng.networks.remove(name) is True
     assert await eng.volumes.remove(name) is False
     assert await eng.networks.remove(name) is False
     assert await eng.volumes.inspect(name) is None
+
+
+async def test_volume_create_is_first_writer_wins(app: sc.App) -> None:
+    eng = await get_engine()
+    name = f"sandbox-core-test-{RUN_ID}-{os.getpid()}-fww"
+    labels = {TEST_RUN_LABEL: RUN_ID}
+    try:
+        first, second = await asyncio.gather(
+            eng.volumes.create(name, {**labels, "writer": "a"}), eng.volumes.create(name, {**labels, "writer": "b"})
+        )
+        assert first.labels["writer"] == second.labels["writer"]
+        assert (await eng.volumes.inspect(name)) == first
+        opts = await eng.volumes.create(name + "-tmp", labels, options={"type": "tmpfs", "device": "tmpfs"})
+        assert opts.options == {"type": "tmpfs", "device": "tmpfs"}
+    finally:
+        await eng.volumes.remove(name)
+        await eng.volumes.remove(name + "-tmp")
+
+
+async def test_engine_info_names_the_architecture_and_runtimes() -> None:
+    info = await (await get_engine()).info()
+    assert info.architecture == os.uname().machine and "runc" in info.runtimes
+
+
+async def test_images_are_tagged_listed_by_label_and_removed() -> None:
+    eng = await get_engine()
+    repo = f"sandbox-core-test-{RUN_ID}/tagged"
+    busybox = await eng.images.inspect(BUSYBOX)
+    assert busybox is not None and BUSYBOX in busybox.repo_tags
+    await eng.images.tag(BUSYBOX, repo, "1")
+    try:
+        tagged = await eng.images.inspect(f"{repo}:1")
+        assert tagged is not None and tagged.id == busybox.id
+        listed = await eng.images.list({L.KIND: None})
+        assert any(i.id == busybox.id and f"{repo}:1" in i.repo_tags for i in listed)
+    finally:
+        assert await eng.images.remove(f"{repo}:1") is True
+    assert await eng.images.remove(f"{repo}:1") is False
+    assert await eng.images.inspect(BUSYBOX) is not None
+
+
+async def test_a_joined_container_shares_the_namespace_and_both_outputs_are_followed(app: sc.App) -> None:
+    eng = await get_engine()
+    labels = {L.OWNER: L.OWNER_VALUE, TEST_RUN_LABEL: RUN_ID}
+    script = "echo out; echo err >&2; sleep 60"
+    first = await eng.containers.create(ContainerSpec(image=BUSYBOX, labels=labels, cmd=("sh", "-c", script)))
+    try:
+        await eng.containers.start(first)
+        joined_spec = ContainerSpec(
+            image=BUSYBOX, labels=labels, cmd=("sleep", "60"), network_mode=f"container:{first}"
+        )
+        joined = await eng.containers.create(joined_spec)
+        try:
+            await eng.containers.start(joined)
+            info = await eng.containers.inspect(joined)
+            assert info.network_mode == f"container:{first}" and info.networks == ()
+            assert (await eng.containers.inspect(first)).endpoint("bridge") is not None
+            source = await eng.containers.follow_output(first, fd=None, tty=False)
+            seen: list[tuple[int, bytes]] = []
+            try:
+                while len(seen) < 2 and (frame := await source.read_frame()) is not None:
+                    seen.append(frame)
+            finally:
+                await source.close()
+            assert sorted(seen) == [(1, b"out\n"), (2, b"err\n")]
+        finally:
+            await eng.containers.remove(joined)
+    finally:
+        await eng.containers.remove(first)

@@ -18,7 +18,7 @@ second engine — Podman's quirks, a Swarm cluster, Kubernetes — is a second i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -30,9 +30,11 @@ from .values import (
     ContainerSpec,
     ContainerSummary,
     EngineEvent,
+    EngineInfo,
     ExecInfo,
     ExecSpec,
     ImageInfo,
+    ImageSummary,
     LabelQuery,
     NetworkInfo,
     PathStat,
@@ -43,6 +45,9 @@ from .values import (
 #: Frame stream numbers: 1 is stdout, 2 is stderr (a TTY sends everything as 1).
 STDOUT = 1
 STDERR = 2
+
+#: Receives progress or build output, one line at a time (without its newline), as it arrives.
+LineSink = Callable[[str], None]
 
 
 class FrameSource(Protocol):
@@ -88,9 +93,9 @@ class ArchiveDownload:
 
 
 class ContainersAPI(Protocol):
-    async def create(self, spec: ContainerSpec, name: str) -> str:
-        """Create (not start) a container named ``name``; returns its ref. ``NameConflict`` when the name is taken,
-        ``NoSuchImage`` when the image is missing."""
+    async def create(self, spec: ContainerSpec, name: str | None = None) -> str:
+        """Create (not start) a container named ``name`` (None: a name the engine picks); returns its ref.
+        ``NameConflict`` when the name is taken, ``NoSuchImage`` when the image is missing."""
         ...
 
     async def start(self, ref: str) -> None:
@@ -125,9 +130,9 @@ class ContainersAPI(Protocol):
         """Set a TTY container's window size."""
         ...
 
-    async def follow_output(self, ref: str, *, fd: int, tty: bool) -> FrameSource:
-        """The container's output ``fd`` (STDOUT or STDERR) from its first byte, following it until the container
-        stops. Each call is an independent reader."""
+    async def follow_output(self, ref: str, *, fd: int | None, tty: bool) -> FrameSource:
+        """The container's output ``fd`` (STDOUT or STDERR; None: both, interleaved in the order written) from its
+        first byte, following it until the container stops. Each call is an independent reader."""
         ...
 
     async def attach_stdin(self, ref: str, *, tty: bool) -> ExecStream:
@@ -192,16 +197,56 @@ class ArchiveAPI(Protocol):
 
 
 class ImagesAPI(Protocol):
+    """Local images: look up, pull, build, import, tag, list and remove. Calls that take a body stream it (neither
+    a build context nor a root filesystem is held in memory) and hand each line of output to ``on_line`` as it
+    arrives."""
+
     async def inspect(self, ref: str) -> ImageInfo | None:
-        """The image, or None when it is not present on the engine."""
+        """The image (an id or a reference), or None when it is not present on the engine."""
         ...
 
-    async def pull(self, ref: str, *, timeout: float) -> None:
-        """Pull ``ref`` from its registry; ``ImagePullError`` when it cannot be provided."""
+    async def list(self, labels: LabelQuery) -> list[ImageSummary]:
+        """Images carrying ``labels``, untagged ones included."""
         ...
 
-    async def remove(self, ref: str) -> None:
-        """Remove an image (forced); a missing one is not an error."""
+    async def pull(self, ref: str, *, timeout: float | None = None, on_line: LineSink | None = None) -> str:
+        """Pull ``ref`` from its registry, reporting progress lines (``<layer>: <status> <progress>``); returns the
+        image id. ``ImagePullError`` (``reachable`` False when no registry answered at all) when it cannot be
+        provided; ``timeout`` bounds the wait for the registry's first answer (None: the request deadline)."""
+        ...
+
+    async def build(
+        self,
+        context: AsyncIterable[bytes],
+        *,
+        dockerfile: str,
+        tag: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        build_args: Mapping[str, str] | None = None,
+        no_cache: bool = False,
+        on_line: LineSink | None = None,
+    ) -> str:
+        """Build the image that ``dockerfile`` (a path inside the tar ``context``) describes; returns its id,
+        tagged ``tag`` when given and carrying ``labels``. Nothing of a build is left behind: no intermediate
+        container, and no image committed by a build that failed. ``BuildFailed`` names the instruction that failed
+        and carries the tail of the log."""
+        ...
+
+    async def import_rootfs(
+        self, body: AsyncIterable[bytes], *, repo: str, tag: str, changes: Sequence[str] = (), message: str = ""
+    ) -> str:
+        """Create an image from the root filesystem tar ``body``, tagged ``repo:tag``, with the Dockerfile-style
+        ``changes`` applied (``CMD``, ``ENV``, ``LABEL``, ``WORKDIR`` …); returns its id. An exception raised by
+        ``body`` itself propagates as is."""
+        ...
+
+    async def tag(self, image: str, repo: str, tag: str) -> None:
+        """Point ``repo:tag`` at ``image`` (an id or a reference); an existing tag of that name moves."""
+        ...
+
+    async def remove(self, ref: str, *, force: bool = False) -> bool:
+        """Remove the image (or the tag) ``ref``; False when it did not exist. ``ConflictError`` when a container
+        still uses it, unless ``force``."""
         ...
 
 
@@ -237,6 +282,13 @@ class EventsAPI(Protocol):
 
 
 class VolumesAPI(Protocol):
+    async def create(
+        self, name: str, labels: Mapping[str, str], *, driver: str = "local", options: Mapping[str, str] | None = None
+    ) -> VolumeInfo:
+        """Create volume ``name`` unless it exists; returns the volume as it is. Creation by name is atomic and
+        first-writer-wins: when it existed, the labels and options returned are the first creator's."""
+        ...
+
     async def inspect(self, name: str) -> VolumeInfo | None:
         """The volume, or None."""
         ...
@@ -251,6 +303,10 @@ class VolumesAPI(Protocol):
 
 
 class NetworksAPI(Protocol):
+    async def inspect(self, ref: str) -> NetworkInfo | None:
+        """The network (a name or an id) with its address pools, or None."""
+        ...
+
     async def list(self, labels: LabelQuery) -> list[NetworkInfo]:
         """Networks carrying ``labels``."""
         ...
@@ -283,6 +339,10 @@ class EngineAPI(Protocol):
     @property
     def endpoint(self) -> str:
         """Identifies the engine (its address): equal for every client of the same engine."""
+        ...
+
+    async def info(self) -> EngineInfo:
+        """The engine host's architecture and the container runtimes it offers."""
         ...
 
     def child_environment(self) -> dict[str, str]:

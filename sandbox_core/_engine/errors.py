@@ -9,11 +9,13 @@ Each subclasses the ``sandbox_core.exception`` class a caller would catch anyway
      ├── NoSuchExec             the exec is unknown (the engine forgets finished execs after a while)
      ├── NoSuchVolume           the volume (or record) does not exist
      ├── NoSuchNetwork
-     └── ImagePullError         the image could not be pulled
+     └── ImagePullError         the image could not be pulled (``reachable``: whether a registry answered)
     ConflictError
      ├── ContainerNotRunning    the operation needs a running container (also: paused)
      ├── NameConflict           the name is held by another object
      └── RemovalInProgress      someone else is removing the object
+    ImageBuildError
+     └── BuildFailed            an image build stopped at an instruction (which, and the tail of its log)
     Error
      └── ArchivePathError       an archive operation failed because of the path; ``kind`` says how
 
@@ -49,7 +51,40 @@ class NoSuchNetwork(exc.NotFoundError):
 
 
 class ImagePullError(exc.NotFoundError):
-    """The image could not be pulled from its registry (missing there, registry unreachable, …)."""
+    """The image could not be pulled from its registry (missing there, registry unreachable, …).
+
+    ``reachable`` is False when no registry answered at all (as opposed to one that answered without the image).
+    """
+
+    def __init__(self, message: str, *, reachable: bool = True) -> None:
+        super().__init__(message)
+        self.reachable = reachable
+
+
+class BuildFailed(exc.ImageBuildError):
+    """An image build stopped.
+
+    ``instruction`` is the Dockerfile instruction that failed (None when the build failed before one ran, e.g. a
+    Dockerfile the engine cannot parse), ``step``/``steps`` its position as the engine counts it, ``log_tail`` the
+    last lines of output, ``engine_message`` the engine's error text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        engine_message: str,
+        instruction: str | None = None,
+        step: int | None = None,
+        steps: int | None = None,
+        log_tail: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.engine_message = engine_message
+        self.instruction = instruction
+        self.step = step
+        self.steps = steps
+        self.log_tail = log_tail
 
 
 class ContainerNotRunning(exc.ConflictError):

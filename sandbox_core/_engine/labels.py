@@ -13,6 +13,9 @@ KIND = PREFIX + "kind"
 
 KIND_SANDBOX = "sandbox"
 KIND_RECORD = "record"
+#: Images the image builder makes (``_imagebuild``): a Python base image, and the image of one build step.
+KIND_BASE_IMAGE = "base-image"
+KIND_IMAGE = "image"
 
 SANDBOX_ID = PREFIX + "sandbox-id"
 APP_ID = PREFIX + "app-id"

@@ -41,6 +41,18 @@ def parse_engine_time(text: str | None) -> float | None:
     return None if ns is None else ns / 1e9
 
 
+def split_image_ref(ref: str) -> tuple[str, str]:
+    """An image reference ``repo[:tag]`` or ``repo@digest`` as (repo, tag or digest); the tag defaults to
+    ``latest``."""
+    name, _, digest = ref.partition("@")
+    if digest:
+        return name, digest
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon > slash:
+        return name[:colon], name[colon + 1 :]
+    return name, "latest"
+
+
 def _frozen_map(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return types.MappingProxyType(dict(value or {}))
 
@@ -61,29 +73,134 @@ LabelQuery = Mapping[str, str | None]
 # ------------------------------------------------------------------------------------------------ what goes in
 
 
+_MOUNT_TYPES = ("volume", "bind")
+_PROTOCOLS = ("tcp", "udp", "sctp")
+_CAP_RE = re.compile(r"^(ALL|[A-Z][A-Z_]*)$")
+
+
+def _absolute_path(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValueError(f"{attribute.name} must be an absolute path, got {value!r}")
+
+
+def _port_number(_inst: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+        raise ValueError(f"{attribute.name} must be a port number (0-65535), got {value!r}")
+
+
+def _capabilities(_inst: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
+    for cap in value:
+        if not _CAP_RE.match(cap):
+            raise ValueError(f"{attribute.name}: {cap!r} is not a capability name (e.g. NET_ADMIN, or ALL)")
+
+
+@attrs.frozen
+class Mount:
+    """A volume or a host path mounted into a container at ``target``.
+
+    ``type`` ``volume``: ``source`` is a volume name (created on first use when missing); ``no_copy`` keeps the
+    engine from copying the image's files at ``target`` into a new, empty volume. ``type`` ``bind``: ``source`` is
+    an absolute host path.
+    """
+
+    type: str = attrs.field(validator=attrs.validators.in_(_MOUNT_TYPES))
+    source: str = attrs.field(
+        validator=attrs.validators.and_(attrs.validators.instance_of(str), attrs.validators.min_len(1))
+    )
+    target: str = attrs.field(validator=_absolute_path)
+    read_only: bool = False
+    no_copy: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.type == "bind" and not self.source.startswith("/"):
+            raise ValueError(f"a bind mount's source must be an absolute host path, got {self.source!r}")
+        if self.no_copy and self.type != "volume":
+            raise ValueError("no_copy applies to volume mounts only")
+
+
+@attrs.frozen
+class PortBinding:
+    """Publish ``container_port``/``protocol`` on the host at ``host_ip``:``host_port`` (0: a free port the engine
+    picks; ``host_ip`` empty: every address)."""
+
+    container_port: int = attrs.field(validator=_port_number)
+    protocol: str = attrs.field(default="tcp", validator=attrs.validators.in_(_PROTOCOLS))
+    host_ip: str = ""
+    host_port: int = attrs.field(default=0, validator=_port_number)
+
+    def __attrs_post_init__(self) -> None:
+        if self.container_port == 0:
+            raise ValueError("container_port must be a port number (1-65535), got 0")
+
+
+def _mounts(value: Iterable[Mount] | None) -> tuple[Mount, ...]:
+    return tuple(value or ())
+
+
+def _ports(value: Iterable[PortBinding] | None) -> tuple[PortBinding, ...]:
+    return tuple(value or ())
+
+
 @attrs.frozen
 class ContainerSpec:
-    """Everything the engine needs to create one sandbox container. Policy (the hardening values) is chosen above."""
+    """Everything the engine needs to create one container. Policy (the hardening values) is chosen above.
+
+    ``network_mode``: None for the engine's default network, ``"none"``, a network's name, or
+    ``"container:<ref>"`` to join another container's network namespace (which then owns ports and DNS: such a
+    spec may set neither). ``cmd``/``entrypoint``: None keeps the image's. ``tmpfs``: mount point -> mount options.
+    ``log_max_size``/``log_max_files`` bound the json-file log the engine keeps of the main process.
+    """
 
     image: str = attrs.field(
         validator=attrs.validators.and_(attrs.validators.instance_of(str), attrs.validators.min_len(1))
     )
     labels: Mapping[str, str] = attrs.field(converter=_frozen_map)
     cmd: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_str_tuple)
+    entrypoint: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_str_tuple)
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
     workdir: str | None = None
     tty: bool = False
     open_stdin: bool = True
     network_disabled: bool = False
+    network_mode: str | None = None
+    ports: tuple[PortBinding, ...] = attrs.field(default=(), converter=_ports)
+    dns: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    mounts: tuple[Mount, ...] = attrs.field(default=(), converter=_mounts)
+    tmpfs: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    read_only_rootfs: bool = False
+    runtime: str | None = None
     nano_cpus: int | None = None
     cpu_shares: int | None = None
     memory_bytes: int | None = None
+    #: Memory plus swap; None: the engine's default (twice ``memory_bytes``), equal to ``memory_bytes``: no swap.
+    memory_swap_bytes: int | None = None
     memory_reservation_bytes: int | None = None
     pids_limit: int | None = None
-    cap_drop: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    cap_drop: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_capabilities)
+    cap_add: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_capabilities)
     no_new_privileges: bool = True
     init: bool = True
     log_max_size: str = "64m"
+    log_max_files: int = attrs.field(default=2, validator=attrs.validators.ge(1))
+
+    def __attrs_post_init__(self) -> None:
+        mode = self.network_mode
+        if mode is not None and not mode:
+            raise ValueError("network_mode must be None or a non-empty network mode")
+        if self.network_disabled and mode not in (None, "none"):
+            raise ValueError(f"network_disabled conflicts with network_mode {mode!r}")
+        if mode is not None and (mode == "none" or mode.startswith("container:")):
+            if mode.startswith("container:") and not mode.removeprefix("container:"):
+                raise ValueError("network_mode 'container:' needs the container's ref")
+            if self.ports or self.dns:
+                raise ValueError(f"a container with network_mode {mode!r} cannot publish ports or set DNS servers")
+        for path in (*self.tmpfs, *(m.target for m in self.mounts)):
+            if not path.startswith("/"):
+                raise ValueError(f"mount points must be absolute paths, got {path!r}")
+        if self.memory_swap_bytes is not None and (
+            self.memory_bytes is None or self.memory_swap_bytes < self.memory_bytes
+        ):
+            raise ValueError("memory_swap_bytes needs memory_bytes and must be at least as large")
 
 
 @attrs.frozen
@@ -142,6 +259,19 @@ class MountInfo:
 
 
 @attrs.frozen
+class NetworkEndpoint:
+    """A container's attachment to one network: its addresses there (empty when it has none)."""
+
+    network: str
+    ip_address: str
+    ipv6_address: str
+
+
+def _endpoints(value: Iterable[NetworkEndpoint] | None) -> tuple[NetworkEndpoint, ...]:
+    return tuple(value or ())
+
+
+@attrs.frozen
 class ContainerInfo:
     """One container, as the engine describes it (a full inspect)."""
 
@@ -160,6 +290,12 @@ class ContainerInfo:
     network_mode: str
     ports: tuple[PublishedPort, ...] = ()
     mounts: tuple[MountInfo, ...] = ()
+    #: The networks the container is attached to (none for ``network_mode`` ``none`` or ``container:<ref>``).
+    networks: tuple[NetworkEndpoint, ...] = attrs.field(default=(), converter=_endpoints)
+
+    def endpoint(self, network: str) -> NetworkEndpoint | None:
+        """The attachment to ``network``, or None."""
+        return next((e for e in self.networks if e.network == network), None)
 
     @property
     def runs_as_root(self) -> bool:
@@ -169,13 +305,17 @@ class ContainerInfo:
 
 @attrs.frozen
 class ContainerSummary:
-    """One container as listed (cheaper than ``ContainerInfo``): ``status`` as in ``ContainerState.status``."""
+    """One container as listed (cheaper than ``ContainerInfo``): ``status`` as in ``ContainerState.status``;
+    ``image`` the image as the container was created from it (a reference, or an id when that reference has since
+    moved), ``image_id`` the engine's id of that image."""
 
     id: str
     name: str
     labels: Mapping[str, str] = attrs.field(converter=_frozen_map)
     status: str
     created_at: float
+    image: str = ""
+    image_id: str = ""
 
 
 @attrs.frozen
@@ -204,6 +344,17 @@ class ImageInfo:
 
 
 @attrs.frozen
+class ImageSummary:
+    """A local image as listed (cheaper than ``ImageInfo``); ``repo_tags`` without the engine's ``<none>:<none>``."""
+
+    id: str
+    repo_tags: tuple[str, ...] = attrs.field(converter=_str_tuple)
+    labels: Mapping[str, str] = attrs.field(converter=_frozen_map)
+    size: int
+    created_at: float | None
+
+
+@attrs.frozen
 class RecordInfo:
     """A record (``RecordsAPI``): its ``name`` as given to ``put``, its labels, when it was written."""
 
@@ -220,16 +371,41 @@ class VolumeInfo:
     labels: Mapping[str, str] = attrs.field(converter=_frozen_map)
     created_at: float | None
     driver: str
+    #: The driver's options the volume was created with.
+    options: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+
+
+@attrs.frozen
+class AddressPool:
+    """One address range of a network: ``subnet`` in CIDR notation and its ``gateway`` (empty when the engine
+    reports none)."""
+
+    subnet: str
+    gateway: str
+
+
+def _pools(value: Iterable[AddressPool] | None) -> tuple[AddressPool, ...]:
+    return tuple(value or ())
 
 
 @attrs.frozen
 class NetworkInfo:
-    """A network."""
+    """A network; ``pools`` are its address ranges (IPv4 and IPv6), as inspected (a listing may leave them out)."""
 
     id: str
     name: str
     labels: Mapping[str, str] = attrs.field(converter=_frozen_map)
     driver: str
+    pools: tuple[AddressPool, ...] = attrs.field(default=(), converter=_pools)
+
+
+@attrs.frozen
+class EngineInfo:
+    """The engine host: its CPU ``architecture`` as the engine reports it (``x86_64``, ``aarch64`` …) and the
+    container ``runtimes`` it offers (``runc``, ``runsc`` …)."""
+
+    architecture: str
+    runtimes: tuple[str, ...] = attrs.field(converter=_str_tuple)
 
 
 @attrs.frozen

@@ -8,32 +8,68 @@ from typing import Any
 from ... import exception as exc
 from ..api import ExecStream, FrameSource
 from ..errors import ContainerNotRunning, NoSuchContainer, RemovalInProgress
-from ..values import ContainerInfo, ContainerSpec, ContainerSummary, LabelQuery
+from ..values import ContainerInfo, ContainerSpec, ContainerSummary, LabelQuery, Mount, PortBinding
 from . import output, parse
 from .http import DockerClient, filters_param, label_filters
 
 
-def create_body(spec: ContainerSpec) -> dict[str, Any]:
-    """The JSON body of ``POST /containers/create`` for ``spec``."""
+def _host_config(spec: ContainerSpec) -> dict[str, Any]:
     host: dict[str, Any] = {
         "Init": spec.init,
         "CapDrop": list(spec.cap_drop),
         "SecurityOpt": ["no-new-privileges"] if spec.no_new_privileges else [],
         # Explicit json-file keeps the entrypoint's output replayable through the logs API whatever the daemon's
         # default driver is; the size bound keeps a chatty sandbox from filling the disk.
-        "LogConfig": {"Type": "json-file", "Config": {"max-size": spec.log_max_size, "max-file": "2"}},
+        "LogConfig": {
+            "Type": "json-file",
+            "Config": {"max-size": spec.log_max_size, "max-file": str(spec.log_max_files)},
+        },
     }
     if spec.network_disabled:
         host["NetworkMode"] = "none"
+    elif spec.network_mode is not None:
+        host["NetworkMode"] = spec.network_mode
     for key, value in (
         ("NanoCpus", spec.nano_cpus),
         ("CpuShares", spec.cpu_shares),
         ("Memory", spec.memory_bytes),
+        ("MemorySwap", spec.memory_swap_bytes),
         ("MemoryReservation", spec.memory_reservation_bytes),
         ("PidsLimit", spec.pids_limit),
+        ("Runtime", spec.runtime),
     ):
         if value is not None:
             host[key] = value
+    for key, items in (("CapAdd", list(spec.cap_add)), ("Dns", list(spec.dns)), ("Tmpfs", dict(spec.tmpfs))):
+        if items:
+            host[key] = items
+    if spec.read_only_rootfs:
+        host["ReadonlyRootfs"] = True
+    if spec.mounts:
+        host["Mounts"] = [_mount(m) for m in spec.mounts]
+    if spec.ports:
+        host["PortBindings"] = _port_bindings(spec.ports)
+    return host
+
+
+def _mount(m: Mount) -> dict[str, Any]:
+    out: dict[str, Any] = {"Type": m.type, "Source": m.source, "Target": m.target, "ReadOnly": m.read_only}
+    if m.no_copy:
+        out["VolumeOptions"] = {"NoCopy": True}
+    return out
+
+
+def _port_bindings(ports: tuple[PortBinding, ...]) -> dict[str, list[dict[str, str]]]:
+    out: dict[str, list[dict[str, str]]] = {}
+    for p in ports:
+        out.setdefault(f"{p.container_port}/{p.protocol}", []).append(
+            {"HostIp": p.host_ip, "HostPort": str(p.host_port) if p.host_port else ""}
+        )
+    return out
+
+
+def create_body(spec: ContainerSpec) -> dict[str, Any]:
+    """The JSON body of ``POST /containers/create`` for ``spec``."""
     body: dict[str, Any] = {
         "Image": spec.image,
         "Labels": dict(spec.labels),
@@ -46,12 +82,16 @@ def create_body(spec: ContainerSpec) -> dict[str, Any]:
         "AttachStdout": False,
         "AttachStderr": False,
         "NetworkDisabled": spec.network_disabled,
-        "HostConfig": host,
+        "HostConfig": _host_config(spec),
     }
     if spec.cmd is not None:
         body["Cmd"] = list(spec.cmd)
+    if spec.entrypoint is not None:
+        body["Entrypoint"] = list(spec.entrypoint)
     if spec.workdir is not None:
         body["WorkingDir"] = spec.workdir
+    if spec.ports:
+        body["ExposedPorts"] = {key: {} for key in _port_bindings(spec.ports)}
     return body
 
 
@@ -63,9 +103,13 @@ class DockerContainers:
     def __init__(self, client: DockerClient) -> None:
         self._client = client
 
-    async def create(self, spec: ContainerSpec, name: str) -> str:
+    async def create(self, spec: ContainerSpec, name: str | None = None) -> str:
         res = await self._client.request_json(
-            "POST", "containers/create", f"create container {name}", params={"name": name}, body=create_body(spec)
+            "POST",
+            "containers/create",
+            f"create container {name or 'from ' + spec.image}",
+            params={"name": name} if name else None,
+            body=create_body(spec),
         )
         return str(res["Id"])
 
@@ -119,7 +163,7 @@ class DockerContainers:
             "POST", f"containers/{ref}/resize", f"resize container {ref[:12]}", params={"h": str(rows), "w": str(cols)}
         )
 
-    async def follow_output(self, ref: str, *, fd: int, tty: bool) -> FrameSource:
+    async def follow_output(self, ref: str, *, fd: int | None, tty: bool) -> FrameSource:
         return await output.follow_logs(self._client, ref, fd=fd, tty=tty)
 
     async def attach_stdin(self, ref: str, *, tty: bool) -> ExecStream:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..values import EngineInfo
+from . import parse
 from .archive import DockerArchive
 from .containers import DockerContainers
 from .events import DockerEvents
@@ -86,6 +88,9 @@ class DockerEngine:
     @property
     def closed(self) -> bool:
         return self.client.closed
+
+    async def info(self) -> EngineInfo:
+        return parse.engine_info(await self.client.request_json("GET", "info", "read the engine's description"))
 
     def child_environment(self) -> dict[str, str]:
         return {"DOCKER_HOST": self.client.address.url}

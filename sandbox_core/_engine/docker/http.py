@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from collections.abc import AsyncIterator, Mapping
@@ -138,13 +139,20 @@ class DockerClient:
         *,
         params: Params | None = None,
         timeout: float | None = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> aiohttp.ClientResponse:
         """Start a streaming request; returns the response once its headers arrived (within ``timeout``, default
-        the request deadline). The caller reads the body (``lines``) and releases the response."""
+        the request deadline; a request with a body ``data`` is answered only once the body is sent). The caller
+        reads the body (``lines``, ``json_messages``) and releases the response."""
         async with engine_errors(what, self.request_timeout if timeout is None else timeout):
             # Identity: the engine would otherwise gzip on the fly, which is slow.
             return await self.docker._do_query(
-                self.url(path, params), method, headers={"Accept-Encoding": "identity"}, timeout=None
+                self.url(path, params),
+                method,
+                data=data,
+                headers={"Accept-Encoding": "identity", **(headers or {})},
+                timeout=None,
             )
 
 
@@ -159,6 +167,32 @@ async def lines(resp: aiohttp.ClientResponse, what: str) -> AsyncIterator[bytes]
             return
         if line.strip():
             yield line
+
+
+async def json_messages(resp: aiohttp.ClientResponse, what: str) -> AsyncIterator[dict[str, Any]]:
+    """The JSON objects of a streaming response body, decoded as they arrive (a message may span chunks, and a
+    chunk may hold several messages). ``ServiceError`` when the body ends inside a message."""
+    decoder = json.JSONDecoder()
+    text = codecs.getincrementaldecoder("utf-8")("replace")  # a character may span two chunks
+    buf = ""
+    while True:
+        try:
+            chunk = await resp.content.readany()
+        except (aiohttp.ClientError, OSError) as e:
+            raise translate(e, what) from e
+        if not chunk:
+            break
+        buf += text.decode(chunk)
+        while buf := buf.lstrip():
+            try:
+                msg, end = decoder.raw_decode(buf)
+            except ValueError:
+                break  # an incomplete message: wait for more
+            buf = buf[end:]
+            if isinstance(msg, dict):
+                yield msg
+    if buf.strip():
+        raise exc.ServiceError(f"{what}: the engine's answer ended inside a message: {buf[:200]!r}")
 
 
 _api_versions: dict[str, str] = {}

@@ -1,7 +1,8 @@
 """A container's main process: its output replayed from the engine's log store, and a stdin-only attach.
 
-- Output: ``GET /containers/{id}/logs?follow=1`` from the beginning, one stream (stdout *or* stderr) per request,
-  so each reader is independent (reading only stdout never stalls on unread stderr). Logs are multiplexed frames
+- Output: ``GET /containers/{id}/logs?follow=1`` from the beginning, one stream (stdout *or* stderr, or both
+  interleaved when the caller asks for both) per request, so each reader is independent (reading only stdout never
+  stalls on unread stderr). Logs are multiplexed frames
   for a non-TTY container and raw bytes for a TTY one. ``follow`` ends when the container stops and, unlike
   ``attach?stream=1``, does not hang on a stopped container (docker-engine-notes §3).
 - Input: ``POST /containers/{id}/attach?stdin=1&stream=1`` with no stdout/stderr, so nothing on this connection can
@@ -47,7 +48,7 @@ class LogStream:
 
     __slots__ = ("_caught_up", "_cid", "_client", "_closed", "_fd", "_last_count", "_last_ts", "_resp", "_skip", "_tty")
 
-    def __init__(self, client: DockerClient, cid: str, fd: int, tty: bool, resp: aiohttp.ClientResponse) -> None:
+    def __init__(self, client: DockerClient, cid: str, fd: int | None, tty: bool, resp: aiohttp.ClientResponse) -> None:
         self._client = client
         self._cid = cid
         self._fd = fd
@@ -135,12 +136,12 @@ class LogStream:
 
 
 async def _logs_request(
-    client: DockerClient, cid: str, fd: int, *, tty: bool, follow: bool, since: str | None
+    client: DockerClient, cid: str, fd: int | None, *, tty: bool, follow: bool, since: str | None
 ) -> aiohttp.ClientResponse:
     params = {
         "follow": "1" if follow else "0",
-        "stdout": "1" if fd == STDOUT else "0",
-        "stderr": "1" if fd == STDERR else "0",
+        "stdout": "1" if fd in (STDOUT, None) else "0",
+        "stderr": "1" if fd in (STDERR, None) else "0",
         # TTY logs are one raw stream: timestamps could not be told from the output there.
         "timestamps": "0" if tty else "1",
     }
@@ -149,7 +150,7 @@ async def _logs_request(
     return await client.open_stream("GET", f"containers/{cid}/logs", f"read the output of {cid[:12]}", params=params)
 
 
-async def follow_logs(client: DockerClient, cid: str, *, fd: int, tty: bool) -> LogStream:
+async def follow_logs(client: DockerClient, cid: str, *, fd: int | None, tty: bool) -> LogStream:
     """Open the container's output ``fd`` from its first byte, following until the container stops."""
     resp = await _logs_request(client, cid, fd, tty=tty, follow=True, since=None)
     return LogStream(client, cid, fd, tty, resp)

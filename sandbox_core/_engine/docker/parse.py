@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from ..values import (
+    AddressPool,
     ContainerInfo,
     ContainerState,
     ContainerSummary,
     EngineEvent,
+    EngineInfo,
     ExecInfo,
     ImageInfo,
+    ImageSummary,
     MountInfo,
+    NetworkEndpoint,
     NetworkInfo,
     PublishedPort,
     VolumeInfo,
@@ -77,6 +83,13 @@ def _mounts(raw: Sequence[Json] | None) -> tuple[MountInfo, ...]:
     )
 
 
+def _endpoints(raw: Json | None) -> tuple[NetworkEndpoint, ...]:
+    return tuple(
+        NetworkEndpoint(str(name), str(e.get("IPAddress") or ""), str(e.get("GlobalIPv6Address") or ""))
+        for name, e in (raw or {}).items()
+    )
+
+
 def container_info(raw: Json) -> ContainerInfo:
     """``GET /containers/{id}/json``."""
     config: Json = raw.get("Config") or {}
@@ -98,6 +111,7 @@ def container_info(raw: Json) -> ContainerInfo:
         network_mode=str(host.get("NetworkMode") or ""),
         ports=_ports(network.get("Ports")),
         mounts=_mounts(raw.get("Mounts")),
+        networks=_endpoints(network.get("Networks")),
     )
 
 
@@ -110,6 +124,8 @@ def container_summary(raw: Json) -> ContainerSummary:
         labels=_labels(raw.get("Labels")),
         status=str(raw.get("State") or ""),
         created_at=float(raw.get("Created") or 0),
+        image=str(raw.get("Image") or ""),
+        image_id=str(raw.get("ImageID") or ""),
     )
 
 
@@ -121,12 +137,16 @@ def exec_info(raw: Json) -> ExecInfo:
     )
 
 
+def _tags(raw: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(str(t) for t in raw or () if t != "<none>:<none>")
+
+
 def image_info(raw: Json) -> ImageInfo:
     """``GET /images/{ref}/json``."""
     config: Json = raw.get("Config") or {}
     return ImageInfo(
         id=str(raw["Id"]),
-        repo_tags=raw.get("RepoTags") or (),
+        repo_tags=_tags(raw.get("RepoTags")),
         labels=_labels(config.get("Labels")),
         cmd=config.get("Cmd"),
         entrypoint=config.get("Entrypoint"),
@@ -138,6 +158,18 @@ def image_info(raw: Json) -> ImageInfo:
     )
 
 
+def image_summary(raw: Json) -> ImageSummary:
+    """One item of ``GET /images/json``."""
+    created = raw.get("Created")
+    return ImageSummary(
+        id=str(raw["Id"]),
+        repo_tags=_tags(raw.get("RepoTags")),
+        labels=_labels(raw.get("Labels")),
+        size=_int(raw.get("Size")),
+        created_at=None if created is None else float(created),
+    )
+
+
 def volume_info(raw: Json) -> VolumeInfo:
     """``GET /volumes/{name}`` or one item of ``GET /volumes``."""
     return VolumeInfo(
@@ -145,6 +177,7 @@ def volume_info(raw: Json) -> VolumeInfo:
         labels=_labels(raw.get("Labels")),
         created_at=parse_engine_time(raw.get("CreatedAt")),
         driver=str(raw.get("Driver") or ""),
+        options=_labels(raw.get("Options")),
     )
 
 
@@ -154,12 +187,56 @@ def volumes(raw: Json | None) -> list[VolumeInfo]:
 
 
 def network_info(raw: Json) -> NetworkInfo:
-    """One item of ``GET /networks``."""
+    """``GET /networks/{id}`` or one item of ``GET /networks``."""
+    pools = [
+        AddressPool(str(c.get("Subnet")), str(c.get("Gateway") or ""))
+        for c in (raw.get("IPAM") or {}).get("Config") or ()
+        if c.get("Subnet")
+    ]
     return NetworkInfo(
         id=str(raw["Id"]),
         name=str(raw.get("Name") or ""),
         labels=_labels(raw.get("Labels")),
         driver=str(raw.get("Driver") or ""),
+        pools=pools,
+    )
+
+
+def engine_info(raw: Json) -> EngineInfo:
+    """``GET /info``."""
+    return EngineInfo(architecture=str(raw.get("Architecture") or ""), runtimes=sorted(raw.get("Runtimes") or {}))
+
+
+@attrs.frozen
+class StreamMessage:
+    """One message of the JSON stream a build, an import or a pull answers with. ``error`` is set when the
+    operation failed; ``stream`` is build output (any part of a line, or several lines); ``image_id`` the id a
+    build reports (``aux``) at its end; ``status``/``layer``/``progress`` a pull's or an import's progress (an
+    import reports the new image's id as ``status``)."""
+
+    error: str | None
+    stream: str | None
+    image_id: str | None
+    status: str
+    layer: str
+    progress: str
+
+
+def stream_message(raw: Json) -> StreamMessage:
+    """One message of ``POST /build`` or ``POST /images/create``."""
+    error: str | None = None
+    if "error" in raw or "errorDetail" in raw:
+        detail: Json = raw.get("errorDetail") or {}
+        error = str(raw.get("error") or detail.get("message") or "unknown error").strip()
+    aux = raw.get("aux")
+    stream = raw.get("stream")
+    return StreamMessage(
+        error=error,
+        stream=None if stream is None else str(stream),
+        image_id=str(aux["ID"]) if isinstance(aux, Mapping) and "ID" in aux else None,
+        status=str(raw.get("status") or ""),
+        layer=str(raw.get("id") or ""),
+        progress=str(raw.get("progress") or ""),
     )
 
 

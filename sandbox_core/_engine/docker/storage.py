@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..errors import NoSuchNetwork, NoSuchVolume
 from ..values import LabelQuery, NetworkInfo, VolumeInfo
 from . import parse
@@ -15,6 +17,14 @@ class DockerVolumes:
 
     def __init__(self, client: DockerClient) -> None:
         self._client = client
+
+    async def create(
+        self, name: str, labels: Mapping[str, str], *, driver: str = "local", options: Mapping[str, str] | None = None
+    ) -> VolumeInfo:
+        body = {"Name": name, "Driver": driver, "Labels": dict(labels), "DriverOpts": dict(options or {})}
+        return parse.volume_info(
+            await self._client.request_json("POST", "volumes/create", f"create volume {name}", body=body)
+        )
 
     async def inspect(self, name: str) -> VolumeInfo | None:
         try:
@@ -42,6 +52,13 @@ class DockerNetworks:
 
     def __init__(self, client: DockerClient) -> None:
         self._client = client
+
+    async def inspect(self, ref: str) -> NetworkInfo | None:
+        try:
+            res = await self._client.request_json("GET", f"networks/{ref}", f"inspect network {ref}")
+        except NoSuchNetwork:
+            return None
+        return parse.network_info(res)
 
     async def list(self, labels: LabelQuery) -> list[NetworkInfo]:
         params = {"filters": filters_param(label=label_filters(labels))}
