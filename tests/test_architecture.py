@@ -123,6 +123,22 @@ def test_no_transport_import_or_docker_json_above_the_seam() -> None:
     assert offenders == {}
 
 
+#: Engine-neutral modules of ``_engine/`` that use aiohttp for something other than the engine, and why.
+NEUTRAL_TRANSPORT_USERS = {
+    "token_proxy.py": "the connect-token reverse proxy is an aiohttp *server* (HTTP headers, not engine JSON)",
+}
+
+
+def test_only_the_docker_implementation_speaks_the_engine_api_inside_the_engine_layer() -> None:
+    """``_engine/`` outside ``docker/`` (the interface, values, the network holder, tunnels) is engine-neutral."""
+    offenders = {
+        path.name: found
+        for path in sorted(ENGINE.glob("*.py"))
+        if path.name not in NEUTRAL_TRANSPORT_USERS and (found := _seam_violations(path.read_text()))
+    }
+    assert offenders == {}
+
+
 # ------------------------------------------------------------------------------------------- import cycles
 
 

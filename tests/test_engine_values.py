@@ -43,13 +43,13 @@ def test_mounts_and_ports_validate() -> None:
         Mount(type="bind", source="rel", target="/x")
     with pytest.raises(ValueError, match="volume mounts only"):
         Mount(type="bind", source="/h", target="/x", no_copy=True)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be in"):
         Mount(type="tmpfs", source="x", target="/x")
     with pytest.raises(ValueError, match="port number"):
         PortBinding(70000)
     with pytest.raises(ValueError, match="1-65535"):
         PortBinding(0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be in"):
         PortBinding(80, protocol="icmp")
 
 
