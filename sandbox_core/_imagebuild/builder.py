@@ -7,7 +7,7 @@ streamed tar context. A step's build is shared by concurrent callers (``once``);
 ``on_line`` of the caller that started it, the others get one line saying they wait.
 
 A failing step raises ``ImageBuildError`` naming the step (its number and the method call that made it) with the
-tail of its log; nothing of the failed build is left on the engine (``_engine.builds``).
+tail of its log; nothing of the failed build is left on the engine (``ImagesAPI.build``).
 """
 
 from __future__ import annotations
