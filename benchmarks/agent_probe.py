@@ -29,9 +29,9 @@ import aiohttp
 
 from sandbox_core._agent import binary as agent_bin
 from sandbox_core._agent.client import Agent
-from sandbox_core._agent.engine_calls import EngineVolumeCalls, engine_arch, open_agent_stream
-from sandbox_core._agent.volume import agent_mount, ensure_agent_volume
-from sandbox_core._engine.client import get_engine
+from sandbox_core._agent.transport import open_agent_stream
+from sandbox_core._agent.volume import MOUNT_DIR, ensure_agent_volume
+from sandbox_core._engine import EngineAPI, get_engine
 
 from . import common as c
 
@@ -60,7 +60,9 @@ class Probe:
         body = c.create_body(self.run_id, "agent-probe")
         body["Labels"]["sandbox-core.owner"] = "sandbox-core"
         if mounted:
-            body["HostConfig"]["Mounts"] = [agent_mount(self.volume)]
+            # As ``agent_mount`` mounts it for sandboxes, spelled for the raw arm.
+            mount = {"Type": "volume", "Source": self.volume, "Target": MOUNT_DIR, "ReadOnly": True}
+            body["HostConfig"]["Mounts"] = [{**mount, "VolumeOptions": {"NoCopy": True}}]
         return body
 
     async def create(self, mounted: bool) -> tuple[Any, float]:
@@ -111,12 +113,11 @@ async def interleave(arms: dict[str, Callable[[], Awaitable[float]]], rounds: in
 async def probe(args: argparse.Namespace) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
     eng = await get_engine()
-    binary = agent_bin.agent_binary(await engine_arch(eng))
-    calls = EngineVolumeCalls(eng, c.IMAGE, {c.RUN_LABEL: run_id})
+    binary = agent_bin.agent_binary((await eng.info()).architecture)
     t0 = time.perf_counter()
-    volume = await ensure_agent_volume(calls, binary)
+    volume = await ensure_agent_volume(eng, binary, helper_image=c.IMAGE)
     ensure_first = time.perf_counter() - t0
-    fill_ms = await fresh_fill_ms(calls, binary, run_id)
+    fill_ms = await fresh_fill_ms(eng, binary, run_id)
     connector = aiohttp.UnixConnector(c.DOCKER_SOCKET, limit=0)
     docker = aiodocker.Docker(url="unix://localhost", connector=connector)
     p = Probe(docker, run_id, volume)
@@ -158,15 +159,16 @@ async def probe(args: argparse.Namespace) -> dict[str, Any]:
     return res
 
 
-async def fresh_fill_ms(calls: EngineVolumeCalls, binary: agent_bin.AgentBinary, run_id: str) -> float:
+async def fresh_fill_ms(eng: EngineAPI, binary: agent_bin.AgentBinary, run_id: str) -> float:
     """The one-time cost per engine and build: create, fill and mark a volume that does not exist yet."""
     prefix = f"bench-agent-{run_id}"
     t0 = time.perf_counter()
-    name = await ensure_agent_volume(calls, binary, prefix=prefix, extra_labels={c.RUN_LABEL: run_id})
+    name = await ensure_agent_volume(
+        eng, binary, helper_image=c.IMAGE, prefix=prefix, extra_labels={c.RUN_LABEL: run_id}
+    )
     took = (time.perf_counter() - t0) * 1000
-    eng = await get_engine()
     for v in (name, name + ".ready"):
-        await eng.request_json("DELETE", f"volumes/{v}", "remove the probe's volume")
+        await eng.volumes.remove(v)
     return took
 
 

@@ -31,17 +31,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from benchmarks.common import create_body
-from sandbox_core._engine import containers, execs
-from sandbox_core._engine.client import Engine, get_engine
+from benchmarks.common import CAP_DROP, IMAGE, PIDS_LIMIT, raw_labels
+from sandbox_core._engine import EngineAPI, get_engine
+from sandbox_core._engine.docker.engine import DockerEngine
 from sandbox_core._engine.netholder import (
-    EngineHolderAPI,
     create_holder,
+    holder_exec,
     remove_holder,
     replace_policy,
-    sandbox_host_config,
+    sandbox_network_mode,
     start_holder,
 )
+from sandbox_core._engine.values import ContainerSpec
 from sandbox_core._netpolicy_types import EgressPolicy, NetworkPolicy
 
 #: On every container of this benchmark (holders keep their own kind label, so this one finds them too).
@@ -50,58 +51,47 @@ OWNER = {"sandbox-core.owner": "sandbox-core", "sandbox-core.kind": "bench-netpo
 ICC_NET = "sandbox-core-bench-icc-off"
 
 
-async def first_exec(eng: Engine, cid: str) -> None:
-    exec_id = await execs.create_exec(eng, cid, ["echo", "hi"], env={}, workdir=None, tty=False)
-    stream = await execs.start_exec(eng, exec_id, tty=False)
-    out = b""
-    try:
-        while (frame := await stream.read_frame()) is not None:
-            out += frame[1]
-    finally:
-        await stream.close()
-    code = await execs.exit_code(eng, exec_id)
-    if out != b"hi\n" or code != 0:
+async def first_exec(eng: EngineAPI, ref: str) -> None:
+    code, out = await holder_exec(eng, ref, ["echo", "hi"])
+    if out != "hi\n" or code != 0:
         raise RuntimeError(f"first exec gave {out!r} / {code}")
 
 
-def sandbox_body(run_id: str, arm: str, host_extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    body = create_body(run_id, arm)
-    body["Labels"].update(OWNER)
-    body["Cmd"] = ["sleep", "600"]
-    body["HostConfig"].update(host_extra or {})
-    return body
+def sandbox_spec(run_id: str, arm: str, network_mode: str | None = None) -> ContainerSpec:
+    """sandbox_core's default hardening (as ``benchmarks.common.create_body``), running ``sleep 600``."""
+    return ContainerSpec(
+        image=IMAGE,
+        labels={**raw_labels(run_id, arm), **OWNER},
+        cmd=("sleep", "600"),
+        cap_drop=CAP_DROP,
+        pids_limit=PIDS_LIMIT,
+        network_mode=network_mode,
+    )
 
 
-async def create_raw(eng: Engine, body: dict[str, Any]) -> str:
-    res = await eng.request_json("POST", "containers/create", "bench create", body=body)
-    return str(res["Id"])
+async def arm_plain(eng: EngineAPI, run_id: str, arm: str, network: str | None) -> list[str]:
+    ref = await eng.containers.create(sandbox_spec(run_id, arm, network))
+    await eng.containers.start(ref)
+    await first_exec(eng, ref)
+    return [ref]
 
 
-async def arm_plain(eng: Engine, run_id: str, arm: str, network: str | None) -> list[str]:
-    extra = {"NetworkMode": network} if network else None
-    cid = await create_raw(eng, sandbox_body(run_id, arm, extra))
-    await containers.start(eng, cid)
-    await first_exec(eng, cid)
-    return [cid]
-
-
-async def arm_holder(eng: Engine, api: EngineHolderAPI, run_id: str, arm: str, policy: NetworkPolicy) -> list[str]:
-    holder = await create_holder(api, f"sb-bench-{uuid.uuid4().hex[:8]}", policy, labels=OWNER)
+async def arm_holder(eng: EngineAPI, run_id: str, arm: str, policy: NetworkPolicy) -> list[str]:
+    holder = await create_holder(eng, f"sb-bench-{uuid.uuid4().hex[:8]}", policy, labels=OWNER)
     try:
-        started = asyncio.ensure_future(start_holder(api, holder))
-        cid = await create_raw(eng, sandbox_body(run_id, arm, sandbox_host_config(holder)))
+        started = asyncio.ensure_future(start_holder(eng, holder))
+        ref = await eng.containers.create(sandbox_spec(run_id, arm, sandbox_network_mode(holder)))
         await started
-        await containers.start(eng, cid)
-        await first_exec(eng, cid)
+        await eng.containers.start(ref)
+        await first_exec(eng, ref)
     except BaseException:
-        await remove_holder(api, holder)
+        await remove_holder(eng, holder)
         raise
-    return [cid, holder]
+    return [ref, holder]
 
 
 async def arm_pooled(
-    eng: Engine,
-    api: EngineHolderAPI,
+    eng: EngineAPI,
     run_id: str,
     arm: str,
     policy: NetworkPolicy,
@@ -110,26 +100,26 @@ async def arm_pooled(
 ) -> list[str]:
     """Holder made and started first (untimed: ``t0`` is reset after it), then the timed sandbox; with ``then``,
     the holder's policy is replaced while the sandbox is created."""
-    holder = await create_holder(api, f"sb-bench-{uuid.uuid4().hex[:8]}", policy, labels=OWNER)
+    holder = await create_holder(eng, f"sb-bench-{uuid.uuid4().hex[:8]}", policy, labels=OWNER)
     try:
-        await start_holder(api, holder)
+        await start_holder(eng, holder)
         t0[0] = time.perf_counter()
-        body = sandbox_body(run_id, arm, sandbox_host_config(holder))
+        spec = sandbox_spec(run_id, arm, sandbox_network_mode(holder))
         if then is None:
-            cid = await create_raw(eng, body)
+            ref = await eng.containers.create(spec)
         else:
-            cid, _ = await asyncio.gather(create_raw(eng, body), replace_policy(api, holder, then))
-        await containers.start(eng, cid)
-        await first_exec(eng, cid)
+            ref, _ = await asyncio.gather(eng.containers.create(spec), replace_policy(eng, holder, then))
+        await eng.containers.start(ref)
+        await first_exec(eng, ref)
     except BaseException:
-        await remove_holder(api, holder)
+        await remove_holder(eng, holder)
         raise
-    return [cid, holder]
+    return [ref, holder]
 
 
-async def remove_all(eng: Engine, ids: list[str]) -> None:
-    for cid in ids:  # the sandbox first, then its holder
-        await containers.remove(eng, cid)
+async def remove_all(eng: EngineAPI, refs: list[str]) -> None:
+    for ref in refs:  # the sandbox first, then its holder
+        await eng.containers.remove(ref)
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -137,17 +127,17 @@ def summary(samples: list[float]) -> dict[str, float]:
     return {"median_ms": statistics.median(samples) * 1e3, "p10_ms": qs[0] * 1e3, "p90_ms": qs[-1] * 1e3}
 
 
-async def ensure_icc_network(eng: Engine) -> None:
-    try:
-        await eng.request_json("GET", f"networks/{ICC_NET}", "inspect bench network")
-    except Exception:
+async def ensure_icc_network(eng: EngineAPI) -> None:
+    """The comparison network (creating networks is no part of the engine interface: raw, as a test would)."""
+    if await eng.networks.inspect(ICC_NET) is None:
+        assert isinstance(eng, DockerEngine)
         body = {
             "Name": ICC_NET,
             "Driver": "bridge",
             "Labels": OWNER,
             "Options": {"com.docker.network.bridge.enable_icc": "false"},
         }
-        await eng.request_json("POST", "networks/create", "create bench network", body=body)
+        await eng.client.request_json("POST", "networks/create", "create bench network", body=body)
 
 
 async def run(rounds: int) -> dict[str, Any]:
@@ -156,14 +146,13 @@ async def run(rounds: int) -> dict[str, Any]:
     await ensure_icc_network(eng)
     allow = NetworkPolicy(egress=EgressPolicy.build([], ["example.com"]))
     isolate = NetworkPolicy(egress=EgressPolicy(), isolate=True)
-    api = EngineHolderAPI(eng)  # one adapter, as the library would hold (it caches network inspections)
     t0 = [0.0]  # an arm may move the start of its timed section (pooled: after its holder is ready)
     arms: dict[str, Callable[[], Awaitable[list[str]]]] = {
         "plain": lambda: arm_plain(eng, run_id, "plain", None),
-        "holder-allow": lambda: arm_holder(eng, api, run_id, "holder-allow", allow),
-        "holder-isolate": lambda: arm_holder(eng, api, run_id, "holder-isolate", isolate),
-        "pooled-isolate": lambda: arm_pooled(eng, api, run_id, "pooled-isolate", isolate, t0),
-        "pooled-allow": lambda: arm_pooled(eng, api, run_id, "pooled-allow", isolate, t0, then=allow),
+        "holder-allow": lambda: arm_holder(eng, run_id, "holder-allow", allow),
+        "holder-isolate": lambda: arm_holder(eng, run_id, "holder-isolate", isolate),
+        "pooled-isolate": lambda: arm_pooled(eng, run_id, "pooled-isolate", isolate, t0),
+        "pooled-allow": lambda: arm_pooled(eng, run_id, "pooled-allow", isolate, t0, then=allow),
         "icc-off": lambda: arm_plain(eng, run_id, "icc-off", ICC_NET),
     }
     names = list(arms)
@@ -182,12 +171,11 @@ async def run(rounds: int) -> dict[str, Any]:
                 tti[a].append(t1 - t0[0])
                 rm[a].append(time.perf_counter() - t1)
     finally:  # whatever a failed arm left (sandboxes first: a holder's namespace may still be in use)
-        for c in await containers.list_(eng, {"label": [BENCH_LABEL]}, all=True):
-            if c.get("HostConfig", {}).get("NetworkMode", "").startswith("container:"):
-                await containers.remove(eng, c["Id"])
-        for c in await containers.list_(eng, {"label": [BENCH_LABEL]}, all=True):
-            await containers.remove(eng, c["Id"])
-        await eng.request_json("DELETE", f"networks/{ICC_NET}", "remove bench network")
+        left = await eng.containers.list({BENCH_LABEL: None}, all=True)
+        holders = [c for c in left if c.labels.get("sandbox-core.kind") == "net-holder"]
+        for c in [*(c for c in left if c not in holders), *holders]:
+            await eng.containers.remove(c.id)
+        await eng.networks.remove(ICC_NET)
     base = statistics.median(tti["plain"])
     return {
         "rounds": rounds,

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import fcntl
 import hashlib
 import os
@@ -21,12 +20,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from typing import Any
 
-from ._engine import containers, records
+import attrs
+
+from ._engine import EngineAPI
 from ._engine import labels as L
-from ._engine.client import Engine
-from .exception import InvalidError, NotFoundError
+from ._engine.errors import NoSuchContainer
+from ._engine.values import ContainerInfo, ContainerSummary
+from .exception import InvalidError
 
 TERMINATED = "terminated"
 TIMEOUT = "timeout"
@@ -52,33 +53,20 @@ def retention_seconds() -> int:
     return value
 
 
-def parse_engine_time(value: str | None) -> float | None:
-    """Unix time from the engine's RFC 3339 timestamps (nanoseconds trimmed); None for the zero time."""
-    if not value or value.startswith("0001-01-01"):
-        return None
-    main, _, frac = value.rstrip("Z").partition(".")
-    frac = (frac[:6]).ljust(6, "0") if frac else "000000"
-    tz = datetime.UTC
-    if "+" in main[10:] or main[10:].count("-") > 0:
-        # Offsets other than Z do not occur in engine output; fall back to fromisoformat for safety.
-        return datetime.datetime.fromisoformat(value).timestamp()
-    return datetime.datetime.strptime(f"{main}.{frac}", "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=tz).timestamp()
-
-
 def tags_from_labels(lbl: Mapping[str, str]) -> dict[str, str]:
     """The tags set at creation, from the container's labels."""
     n = len(L.TAG_PREFIX)
     return {k[n:]: v for k, v in lbl.items() if k.startswith(L.TAG_PREFIX)}
 
 
-async def latest_tag_records(eng: Engine, sandbox_id: str | None = None) -> dict[str, dict[str, str]]:
+async def latest_tag_records(eng: EngineAPI, sandbox_id: str | None = None) -> dict[str, dict[str, str]]:
     """sandbox id → tags from its newest ``set_tags`` record (only sandboxes whose tags were ever set)."""
-    pairs = [f"{L.RECORD_TYPE}=tags"]
+    query: dict[str, str | None] = {L.RECORD_TYPE: "tags"}
     if sandbox_id is not None:
-        pairs.append(f"{L.SANDBOX_ID}={sandbox_id}")
+        query[L.SANDBOX_ID] = sandbox_id
     best: dict[str, tuple[str, dict[str, str]]] = {}
-    for rec in await records.find(eng, *pairs):
-        lbl = rec.get("Labels") or {}
+    for rec in await eng.records.find(query):
+        lbl = rec.labels
         sid, seq = lbl.get(L.SANDBOX_ID), lbl.get(SEQ, "")
         if sid is None:
             continue
@@ -87,22 +75,21 @@ async def latest_tag_records(eng: Engine, sandbox_id: str | None = None) -> dict
     return {sid: tags for sid, (_, tags) in best.items()}
 
 
-async def write_tags(eng: Engine, sandbox_id: str, app_id: str, tags: Mapping[str, str]) -> None:
+async def write_tags(eng: EngineAPI, sandbox_id: str, app_id: str, tags: Mapping[str, str]) -> None:
     """Record ``tags`` as the sandbox's tag set, superseding earlier ones (which are then removed)."""
     seq = f"{time.time_ns():020d}"
     lbl = L.owned(L.KIND_RECORD, **{L.RECORD_TYPE: "tags", L.SANDBOX_ID: sandbox_id, L.APP_ID: app_id, SEQ: seq})
     for k, v in tags.items():
         lbl[L.TAG_PREFIX + k] = v
-    await records.put(eng, f"tags.{sandbox_id}.{seq}", lbl)
-    for rec in await records.find(eng, f"{L.RECORD_TYPE}=tags", f"{L.SANDBOX_ID}={sandbox_id}"):
-        if (rec.get("Labels") or {}).get(SEQ, "") < seq:
-            await records.remove(eng, rec["Name"])
+    await eng.records.put(f"tags.{sandbox_id}.{seq}", lbl)
+    for rec in await eng.records.find({L.RECORD_TYPE: "tags", L.SANDBOX_ID: sandbox_id}):
+        if rec.labels.get(SEQ, "") < seq:
+            await eng.records.remove(rec.name)
 
 
-async def end_sandbox(eng: Engine, sandbox_id: str, cid: str, app_id: str, reason: str) -> None:
+async def end_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, reason: str) -> None:
     """Record why the sandbox ends, then kill it. The first recorded reason wins."""
-    await records.put(
-        eng,
+    await eng.records.put(
         f"end.{sandbox_id}",
         L.owned(
             L.KIND_RECORD,
@@ -115,128 +102,151 @@ async def end_sandbox(eng: Engine, sandbox_id: str, cid: str, app_id: str, reaso
             },
         ),
     )
-    await containers.kill(eng, cid)
+    await eng.containers.kill(cid)
 
 
-async def result_of(eng: Engine, sandbox_id: str, info: Mapping[str, Any]) -> tuple[str | None, int | None]:
-    """(status, returncode) of a sandbox from its inspect document: (None, None) while it runs."""
-    state = info.get("State") or {}
-    if state.get("Running") or state.get("Status") in ("created", "running", "restarting", "paused"):
+async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tuple[str | None, int | None]:
+    """(status, returncode) of a sandbox from its container: (None, None) while it runs."""
+    state = info.state
+    if state.is_live:
         return None, None
-    code = int(state.get("ExitCode", -1))
-    rec = await records.get(eng, f"end.{sandbox_id}")
+    code = state.exit_code
+    rec = await eng.records.get(f"end.{sandbox_id}")
     if rec is not None:
-        finished = parse_engine_time(state.get("FinishedAt"))
-        at = float(rec.get(AT, "0"))
+        finished = state.finished_at
+        at = float(rec.labels.get(AT, "0"))
         # A record written after the container had already exited on its own describes a kill that did
         # nothing: the natural exit code stands. One second of slack absorbs clock granularity.
         if finished is None or finished >= at - 1.0:
-            reason = rec.get(REASON, EXITED)
+            reason = rec.labels.get(REASON, EXITED)
             return reason, _RETURNCODES.get(reason, code)
     return EXITED, code
 
 
-async def remove_sandbox(eng: Engine, sandbox_id: str, cid: str) -> None:
+async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str) -> None:
     """Remove the container and every record of the sandbox."""
-    await containers.remove(eng, cid)
-    for rec in await records.find(eng, f"{L.SANDBOX_ID}={sandbox_id}"):
-        await records.remove(eng, rec["Name"])
+    await eng.containers.remove(cid)
+    for rec in await eng.records.find({L.SANDBOX_ID: sandbox_id}):
+        await eng.records.remove(rec.name)
+
+
+@attrs.frozen
+class SweepResult:
+    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed."""
+
+    timed_out: int
+    removed: int
+    records_removed: int
+
+
+@attrs.frozen
+class PassResult:
+    """One pass of the policy: what it did, when the next deadline or expiry falls (Unix time, None: none), and
+    how many sandboxes it saw."""
+
+    swept: SweepResult
+    next_wake: float | None
+    sandboxes: int
+
+
+class _Pass:
+    """The state of one ``enforce`` pass: counters, the earliest wake-up, the sandboxes still alive."""
+
+    def __init__(self, eng: EngineAPI, now: float, finished_cache: dict[str, float] | None) -> None:
+        self.eng = eng
+        self.now = now
+        self.finished_cache = finished_cache
+        self.timed_out = self.removed = self.records_removed = 0
+        self.next_wake: float | None = None
+        self.live_ids: set[str] = set()
+
+    def wake_at(self, t: float) -> None:
+        self.next_wake = t if self.next_wake is None else min(self.next_wake, t)
+
+    async def remove(self, sid: str, cid: str) -> None:
+        await remove_sandbox(self.eng, sid, cid)
+        self.live_ids.discard(sid)
+        self.removed += 1
+
+    async def running(self, item: ContainerSummary, sid: str) -> None:
+        deadline = float(item.labels.get(L.DEADLINE, "inf"))
+        if self.now >= deadline:
+            await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TIMEOUT)
+            self.timed_out += 1
+        else:
+            self.wake_at(deadline)
+
+    async def created(self, item: ContainerSummary, sid: str) -> None:
+        # Created but never started: a create that died midway. Leftover once it is a minute old.
+        if self.now - item.created_at > 60:
+            await self.remove(sid, item.id)
+            return
+        # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if the
+        # start event never reaches the supervisor.
+        deadline = float(item.labels.get(L.DEADLINE, "inf"))
+        self.wake_at(min(item.created_at + 61, deadline) if deadline > self.now else item.created_at + 61)
+
+    async def finished(self, item: ContainerSummary, sid: str) -> None:
+        finished = (self.finished_cache or {}).get(item.id)
+        if finished is None:
+            try:
+                info = await self.eng.containers.inspect(item.id)
+            except NoSuchContainer:
+                return
+            finished = info.state.finished_at or self.now
+            if self.finished_cache is not None:
+                self.finished_cache[item.id] = finished
+        expiry = finished + float(item.labels.get(L.RETENTION, str(retention_seconds())))
+        if self.now >= expiry:
+            await self.remove(sid, item.id)
+        else:
+            self.wake_at(expiry)
+
+    async def orphaned_records(self, app_id: str | None, everything: bool) -> None:
+        """Remove records whose sandbox is gone (given a minute, unless ``everything``: a record written just before
+        its container was listed is not an orphan)."""
+        for rec in await self.eng.records.find({} if app_id is None else {L.APP_ID: app_id}):
+            sid = rec.labels.get(L.SANDBOX_ID)
+            if sid is not None and sid not in self.live_ids and (everything or self.now - (rec.created_at or 0.0) > 60):
+                await self.eng.records.remove(rec.name)
+                self.records_removed += 1
 
 
 async def enforce(
-    eng: Engine,
+    eng: EngineAPI,
     now: float,
     *,
     app_id: str | None = None,
     everything: bool = False,
     finished_cache: dict[str, float] | None = None,
-) -> dict[str, Any]:
+) -> PassResult:
     """One pass of the policy: end sandboxes past their deadline, remove finished ones past retention
     (all of them with ``everything=True``, running ones included), drop records whose sandbox is gone.
 
-    Returns counts (``timed_out``, ``removed``, ``records_removed``) and ``next_wake`` (unix time of the next
-    deadline or expiry, or None).
+    ``finished_cache`` (container id → finish time) saves an inspect per finished sandbox across passes.
     """
-    pairs = [f"{L.KIND}={L.KIND_SANDBOX}"]
+    query: dict[str, str | None] = {L.KIND: L.KIND_SANDBOX}
     if app_id is not None:
-        pairs.append(f"{L.APP_ID}={app_id}")
-    items = await containers.list_(eng, L.label_filter(*pairs), all=True)
-    timed_out = removed = 0
-    next_wake: float | None = None
-    live_ids: set[str] = set()
-
-    def wake_at(t: float) -> None:
-        nonlocal next_wake
-        next_wake = t if next_wake is None else min(next_wake, t)
-
+        query[L.APP_ID] = app_id
+    items = await eng.containers.list(query, all=True)
+    p = _Pass(eng, now, finished_cache)
     for item in items:
-        lbl = item.get("Labels") or {}
-        sid = lbl.get(L.SANDBOX_ID, "")
-        cid = item["Id"]
-        running = item.get("State") == "running"
+        sid = item.labels.get(L.SANDBOX_ID, "")
         if everything:
-            if running:
-                await end_sandbox(eng, sid, cid, lbl.get(L.APP_ID, ""), TERMINATED)
-            await remove_sandbox(eng, sid, cid)
-            removed += 1
+            if item.status == "running":
+                await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED)
+            await p.remove(sid, item.id)
             continue
-        live_ids.add(sid)
-        if running:
-            deadline = float(lbl.get(L.DEADLINE, "inf"))
-            if now >= deadline:
-                await end_sandbox(eng, sid, cid, lbl.get(L.APP_ID, ""), TIMEOUT)
-                timed_out += 1
-            else:
-                wake_at(deadline)
-            continue
-        if item.get("State") == "created":
-            # Created but never started: a create that died midway. Leftover once it is a minute old.
-            created = float(item.get("Created", now))
-            if now - created > 60:
-                await remove_sandbox(eng, sid, cid)
-                removed += 1
-                continue
-            # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if
-            # the start event never reaches the supervisor.
-            deadline = float(lbl.get(L.DEADLINE, "inf"))
-            wake_at(min(created + 61, deadline) if deadline > now else created + 61)
-            continue
-        if item.get("State") in ("restarting", "paused"):
-            continue
-        finished = (finished_cache or {}).get(cid)
-        if finished is None:
-            try:
-                info = await containers.inspect(eng, cid)
-            except NotFoundError:
-                continue
-            finished = parse_engine_time((info.get("State") or {}).get("FinishedAt")) or now
-            if finished_cache is not None:
-                finished_cache[cid] = finished
-        expiry = finished + float(lbl.get(L.RETENTION, str(retention_seconds())))
-        if now >= expiry:
-            await remove_sandbox(eng, sid, cid)
-            live_ids.discard(sid)
-            removed += 1
-        else:
-            wake_at(expiry)
-    records_removed = 0
-    rec_pairs = [f"{L.APP_ID}={app_id}"] if app_id is not None else []
-    for rec in await records.find(eng, *rec_pairs):
-        lbl = rec.get("Labels") or {}
-        sid = lbl.get(L.SANDBOX_ID)
-        if sid is not None and sid not in live_ids:
-            # Written just before its container was listed? Give it a minute unless we sweep everything.
-            created = parse_engine_time(rec.get("CreatedAt")) or 0.0
-            if everything or now - created > 60:
-                await records.remove(eng, rec["Name"])
-                records_removed += 1
-    return {
-        "timed_out": timed_out,
-        "removed": removed,
-        "records_removed": records_removed,
-        "next_wake": next_wake,
-        "sandboxes": len(items),
-    }
+        p.live_ids.add(sid)
+        if item.status == "running":
+            await p.running(item, sid)
+        elif item.status == "created":
+            await p.created(item, sid)
+        elif item.status not in ("restarting", "paused"):
+            await p.finished(item, sid)
+    await p.orphaned_records(app_id, everything)
+    swept = SweepResult(timed_out=p.timed_out, removed=p.removed, records_removed=p.records_removed)
+    return PassResult(swept=swept, next_wake=p.next_wake, sandboxes=len(items))
 
 
 # ------------------------------------------------------------------------------------------------ supervisor
@@ -272,14 +282,14 @@ def supervisor_running(engine_url: str) -> bool:
         os.close(fd)
 
 
-def ensure_supervisor(eng: Engine) -> None:
+def ensure_supervisor(eng: EngineAPI) -> None:
     """Start the detached supervisor for this engine unless one runs. Cheap (one flock) when it does.
 
     Set ``SANDBOX_CORE_SUPERVISOR=0`` to disable (then deadlines are only enforced by ``sweep()``).
     """
     if os.environ.get("SANDBOX_CORE_SUPERVISOR", "1") == "0":
         return
-    url = eng.address.url
+    url = eng.endpoint
     if time.monotonic() - _last_spawn.get(url, -1e9) < 5.0 or supervisor_running(url):
         return
     _last_spawn[url] = time.monotonic()
@@ -287,7 +297,7 @@ def ensure_supervisor(eng: Engine) -> None:
         with contextlib.suppress(ChildProcessError):
             if os.waitpid(pid, os.WNOHANG)[0]:
                 _children.discard(pid)
-    env = dict(os.environ, DOCKER_HOST=url)
+    env = dict(os.environ, **eng.child_environment())
     log_path = os.path.join(tempfile.gettempdir(), f"sandbox-core-supervisor-{os.getuid()}.log")
     # posix_spawn with setsid: the supervisor is in its own session, so it survives this process and its
     # terminal; no Popen object means no "still running" ResourceWarning when this process exits first.

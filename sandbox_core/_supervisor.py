@@ -15,16 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import sys
 import time
 
 from . import _lifecycle
-from ._engine import containers
+from ._engine import EngineAPI, close_engine, get_engine
 from ._engine import labels as L
-from ._engine.client import Engine, close_engine, get_engine
+from ._engine.values import EngineEvent
 from .exception import Error
 
 log = logging.getLogger("sandbox_core.supervisor")
@@ -39,18 +38,14 @@ class _Activity:
         self.running: dict[str, set[str]] = {}
         self.wake = asyncio.Event()
 
-    def on_event(self, ev: dict[str, object]) -> None:
-        action = str(ev.get("Action") or ev.get("status") or "")
-        actor = ev.get("Actor")
-        attrs = actor.get("Attributes", {}) if isinstance(actor, dict) else {}
-        cid = str(ev.get("id") or (actor.get("ID") if isinstance(actor, dict) else "") or "")
-        exec_id = str(attrs.get("execID", "")) if isinstance(attrs, dict) else ""
-        if action.startswith("exec_create"):
+    def on_event(self, ev: EngineEvent) -> None:
+        cid, exec_id = ev.actor_id, ev.attributes.get("execID", "")
+        if ev.action == "exec_create":
             self.last[cid] = time.time()  # an exec about to start, or a client noting stdin activity
-        elif action.startswith("exec_start"):
+        elif ev.action == "exec_start":
             self.running.setdefault(cid, set()).add(exec_id)
             self.last[cid] = time.time()
-        elif action.startswith("exec_die"):
+        elif ev.action == "exec_die":
             self.running.setdefault(cid, set()).discard(exec_id)
             self.last[cid] = time.time()
         else:
@@ -66,41 +61,28 @@ class _Activity:
         return max(self.last.get(cid, 0.0), started_at, self.started if started_at < self.started else 0.0)
 
 
-async def _follow_events(eng: Engine, activity: _Activity) -> None:
-    filters = json.dumps({"type": ["container"], "label": [f"{L.OWNER}={L.OWNER_VALUE}"]})
-    since = f"{time.time():.3f}"
-    while True:
-        try:
-            async with eng.stream(
-                "GET", "events", "follow engine events", params={"filters": filters, "since": since}
-            ) as resp:
-                async for line in resp.content:
-                    if line.strip():
-                        ev = json.loads(line)
-                        since = str(ev.get("time", since))
-                        activity.on_event(ev)
-        except (Error, ValueError) as e:
-            log.warning("event stream ended (%s); reconnecting", e)
-        await asyncio.sleep(1.0)
+async def _follow_events(eng: EngineAPI, activity: _Activity) -> None:
+    async for ev in eng.events.follow(types=("container",), labels={}, since=time.time()):
+        activity.on_event(ev)
 
 
-async def _enforce_idle(eng: Engine, activity: _Activity, now: float, started: dict[str, float]) -> float | None:
+async def _enforce_idle(eng: EngineAPI, activity: _Activity, now: float, started: dict[str, float]) -> float | None:
     """End sandboxes idle past their ``idle_timeout``; returns the next time an idle deadline could pass."""
-    items = await containers.list_(eng, L.label_filter(L.IDLE_TIMEOUT), all=False)
+    items = await eng.containers.list({L.IDLE_TIMEOUT: None}, all=False)
     next_wake: float | None = None
     for item in items:
-        lbl = item.get("Labels") or {}
+        lbl = item.labels
         idle_timeout = float(lbl[L.IDLE_TIMEOUT])
-        if item["Id"] not in started:
-            # The list's "Created" is whole seconds and precedes the start: idling is counted from StartedAt.
-            info = await containers.inspect(eng, item["Id"])
-            started[item["Id"]] = _lifecycle.parse_engine_time(info["State"].get("StartedAt")) or now
-        since = activity.idle_since(item["Id"], started[item["Id"]])
+        if item.id not in started:
+            # The list's creation time is whole seconds and precedes the start: idling is counted from the start.
+            info = await eng.containers.inspect(item.id)
+            started[item.id] = info.state.started_at or now
+        since = activity.idle_since(item.id, started[item.id])
         if since is None:
             continue
         if now - since >= idle_timeout:
             await _lifecycle.end_sandbox(
-                eng, lbl.get(L.SANDBOX_ID, ""), item["Id"], lbl.get(L.APP_ID, ""), _lifecycle.IDLE_TIMEOUT
+                eng, lbl.get(L.SANDBOX_ID, ""), item.id, lbl.get(L.APP_ID, ""), _lifecycle.IDLE_TIMEOUT
             )
         else:
             t = since + idle_timeout
@@ -120,7 +102,7 @@ def _try_lock(path: str) -> int | None:
 
 async def run() -> int:
     eng = await get_engine()
-    path = _lifecycle.supervisor_lock_path(eng.address.url)
+    path = _lifecycle.supervisor_lock_path(eng.endpoint)
     fd = _try_lock(path)
     if fd is None:
         return 0  # another supervisor serves this engine
@@ -141,8 +123,9 @@ async def run() -> int:
                 idle_wake = await _enforce_idle(eng, activity, now, started)
             except Error as e:
                 log.warning("enforcement pass failed: %s", e)
-                result, idle_wake = {"next_wake": now + 2, "sandboxes": 1}, None
-            if result["sandboxes"]:
+                result = _lifecycle.PassResult(_lifecycle.SweepResult(0, 0, 0), next_wake=now + 2, sandboxes=1)
+                idle_wake = None
+            if result.sandboxes:
                 empty_since = None
             else:
                 empty_since = empty_since or now
@@ -150,10 +133,10 @@ async def run() -> int:
                     os.close(fd)  # release, then look once more: a create racing our exit must not be orphaned
                     fd = None
                     again = await _lifecycle.enforce(eng, time.time())
-                    if not again["sandboxes"] or (fd := _try_lock(path)) is None:
+                    if not again.sandboxes or (fd := _try_lock(path)) is None:
                         return 0
                     empty_since = None
-            wakes = [t for t in (result["next_wake"], idle_wake) if t is not None]
+            wakes = [t for t in (result.next_wake, idle_wake) if t is not None]
             delay = min([*(t - time.time() for t in wakes), 10.0])
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(activity.wake.wait(), timeout=max(0.05, delay))

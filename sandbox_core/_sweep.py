@@ -7,18 +7,11 @@ import time
 import attrs
 
 from . import _lifecycle
+from ._engine import get_engine
 from ._engine import labels as L
-from ._engine import records
-from ._engine.client import get_engine
+from ._lifecycle import SweepResult
 
-
-@attrs.frozen
-class SweepResult:
-    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed."""
-
-    timed_out: int
-    removed: int
-    records_removed: int
+__all__ = ["SweepResult", "sweep"]
 
 
 async def sweep(*, app_id: str | None = None, everything: bool = False) -> SweepResult:
@@ -28,10 +21,10 @@ async def sweep(*, app_id: str | None = None, everything: bool = False) -> Sweep
     records — and, with ``app_id``, the app's registry entry: a clean slate, as tests and benchmarks need.
     """
     eng = await get_engine()
-    res = await _lifecycle.enforce(eng, time.time(), app_id=app_id, everything=everything)
-    removed_records = int(res["records_removed"])
+    swept = (await _lifecycle.enforce(eng, time.time(), app_id=app_id, everything=everything)).swept
     if everything and app_id is not None:
-        for rec in await records.find(eng, f"{L.RECORD_TYPE}=app", f"{L.APP_ID}={app_id}"):
-            await records.remove(eng, rec["Name"])
-            removed_records += 1
-    return SweepResult(timed_out=int(res["timed_out"]), removed=int(res["removed"]), records_removed=removed_records)
+        registry = await eng.records.find({L.RECORD_TYPE: "app", L.APP_ID: app_id})
+        for rec in registry:
+            await eng.records.remove(rec.name)
+        swept = attrs.evolve(swept, records_removed=swept.records_removed + len(registry))
+    return swept

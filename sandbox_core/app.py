@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from ._engine import get_engine
 from ._engine import labels as L
-from ._engine import records
-from ._engine.client import get_engine
 from ._ids import is_valid_object_name, new_id
 from .exception import InvalidError, NotFoundError
 
@@ -46,16 +45,15 @@ class App:
                 "and underscores, must be shorter than 64 characters, and cannot conflict with App ID strings."
             )
         eng = await get_engine()
-        rec = await records.get(eng, f"app.{name}")
+        rec = await eng.records.get(f"app.{name}")
         if rec is None:
             if not create_if_missing:
                 raise NotFoundError(f"App '{name}' not found")
-            rec = await records.put(
-                eng,
+            rec = await eng.records.put(
                 f"app.{name}",
                 L.owned(L.KIND_RECORD, **{L.RECORD_TYPE: "app", L.APP_NAME: name, L.APP_ID: new_id("ap")}),
             )
-        return App._from_record(name, rec[L.APP_ID])
+        return App._from_record(name, rec.labels[L.APP_ID])
 
     @property
     def app_id(self) -> str:

@@ -31,7 +31,7 @@ The tree mirrors ``modal.exception`` so that code written against Modal catches 
           ├── ServiceError                the engine answered with a transient/unexpected failure
           ├── SnapshotCreationError
           ├── TimeoutError                an operation's deadline passed (not builtins.TimeoutError)
-          │    ├── ExecTimeoutError       internal: an exec passed its deadline (surfaces as -1)
+          │    ├── ExecTimeoutError       never raised here: an exec past its timeout reports -1, as in Modal
           │    └── SandboxTimeoutError    the sandbox passed its lifetime ``timeout`` (returncode 124)
           └── UnimplementedError
 
@@ -41,7 +41,8 @@ The tree mirrors ``modal.exception`` so that code written against Modal catches 
 
 The SandboxFilesystem* classes are deliberately *not* OSError subclasses (as in Modal); the deprecated ``FileIO``
 raises the builtin OSError family instead. No ``aiodocker``/``aiohttp`` exception ever reaches a caller: the engine
-layer translates them into the classes above.
+layer raises the classes above, or subclasses of them that say more (``sandbox_core._engine.errors``:
+``NoSuchContainer`` is a ``NotFoundError``, ``ContainerNotRunning`` a ``ConflictError`` …).
 """
 
 from __future__ import annotations
@@ -183,7 +184,8 @@ class SandboxTimeoutError(TimeoutError):
 
 
 class ExecTimeoutError(TimeoutError):
-    """Internal: an exec passed its deadline. Users see returncode -1 and quietly ended streams."""
+    """Part of Modal's tree, so that code catching it runs unchanged; never raised here: an exec past its
+    ``timeout`` reports returncode -1 with quietly ended streams, as Modal's client does."""
 
 
 class SandboxTerminatedError(Error):

@@ -21,19 +21,14 @@ import posixpath
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import IO, Any, Generic, cast
 
 from . import exception as exc
-from ._engine import containers
-from ._engine.client import get_engine
-from .filesystem import UNAVAILABLE
+from ._fs.base import check_path
+from ._fs.ops import FileOps
+from ._fs.watch import watch
+from .streams import T
 from .types import FileWatchEvent, FileWatchEventType
-
-if TYPE_CHECKING:
-    from .filesystem import SandboxFilesystem
-    from .sandbox import Sandbox
-
-T = TypeVar("T", str, bytes)
 
 #: Largest single ``read(n)`` request (Modal's limit).
 READ_FILE_SIZE_LIMIT = 100 * 1024 * 1024
@@ -86,9 +81,9 @@ class FileIO(Generic[T]):
     own writes); writes reach the sandbox on ``flush``/``close``.
     """
 
-    __slots__ = ("_append", "_binary", "_closed", "_dirty", "_fs", "_local", "_path", "_readable", "_writable")
+    __slots__ = ("_append", "_binary", "_closed", "_dirty", "_local", "_ops", "_path", "_readable", "_writable")
 
-    _fs: SandboxFilesystem
+    _ops: FileOps
     _path: str
     _readable: bool
     _writable: bool
@@ -102,10 +97,10 @@ class FileIO(Generic[T]):
         raise exc.InvalidError("FileIO has no public constructor; use `Sandbox.open(path, mode)`.")
 
     @classmethod
-    async def _create(cls, sb: Sandbox, path: str, mode: str) -> FileIO[Any]:
+    async def _create(cls, ops: FileOps, path: str, mode: str) -> FileIO[Any]:
         readable, writable, append, binary = _validate_mode(mode)
         obj = cls.__new__(cls)
-        obj._fs = sb.filesystem
+        obj._ops = ops
         obj._path = path
         obj._readable, obj._writable, obj._append, obj._binary = readable, writable, append, binary
         obj._closed = False
@@ -120,7 +115,6 @@ class FileIO(Generic[T]):
         return obj
 
     async def _load(self, mode: str) -> None:
-        fs = self._fs
         try:
             if "r" in mode or "a" in mode:
                 try:
@@ -128,30 +122,36 @@ class FileIO(Generic[T]):
                 except exc.SandboxFilesystemNotFoundError:
                     if "r" in mode:
                         raise
-                    await fs.write_bytes(b"", self._path)
+                    await self._truncate()
                 if "a" in mode:
                     self._local.seek(0, io.SEEK_END)
             elif "x" in mode:
                 try:
-                    await fs.stat(self._path)
+                    await self._ops.stat(self._path, check_path("open", self._path))
                 except exc.SandboxFilesystemNotFoundError:
                     pass
                 else:
                     raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self._path)
-                await fs.write_bytes(b"", self._path)
+                await self._truncate()
             else:  # "w": truncate now, as open(2) with O_TRUNC does
-                await fs.write_bytes(b"", self._path)
+                await self._truncate()
         except exc.Error as e:
             raise _as_os_error(e, self._path) from None
 
+    async def _truncate(self) -> None:
+        async def nothing() -> AsyncIterator[bytes]:
+            return
+            yield
+
+        await self._ops.write("open", self._path, check_path("open", self._path), 0, nothing)
+
     async def _download(self) -> None:
-        path = self._fs._check_path_for("open", self._path)
         local = self._local
 
         async def sink(chunk: bytes) -> None:
             local.write(chunk)
 
-        await self._fs._download("open", self._path, path, sink)
+        await self._ops.read("open", self._path, check_path("open", self._path), sink)
         local.seek(0)
 
     def __repr__(self) -> str:
@@ -252,8 +252,7 @@ class FileIO(Generic[T]):
                 yield chunk
 
         try:
-            path = self._fs._check_path_for("open", self._path)
-            await self._fs._upload("open", self._path, path, size, chunks)
+            await self._ops.write("open", self._path, check_path("open", self._path), size, chunks)
         except exc.Error as e:
             raise _as_os_error(e, self._path) from None
         finally:
@@ -287,21 +286,16 @@ class FileIO(Generic[T]):
         await self.close()
 
 
-async def _absolute(sb: Sandbox, path: str) -> str:
+async def _absolute(ops: FileOps, path: str) -> str:
     """The legacy API takes paths relative to the sandbox's working directory too (the new one does not)."""
     if not isinstance(path, str):
         raise TypeError(f"path must be a str, got {type(path).__name__}")
     if path.startswith("/"):
         return path
-    try:
-        info = await containers.inspect(await get_engine(), sb._container)
-    except exc.NotFoundError:
-        raise exc.NotFoundError(UNAVAILABLE) from None
-    workdir = str((info.get("Config") or {}).get("WorkingDir") or "/")
-    return posixpath.join(workdir, path)
+    return posixpath.join(await ops.workdir(), path)
 
 
-async def open_file(sb: Sandbox, path: str, mode: str) -> FileIO[Any]:
+async def open_file(ops: FileOps, path: str, mode: str) -> FileIO[Any]:
     """``Sandbox.open``: warn, validate ``mode`` (``ValueError``) and open ``path``."""
     exc.deprecation_warning(
         _OPEN_DEPRECATED,
@@ -309,21 +303,22 @@ async def open_file(sb: Sandbox, path: str, mode: str) -> FileIO[Any]:
         stacklevel=4,
     )
     _validate_mode(mode)
-    return await FileIO._create(sb, await _absolute(sb, path), mode)
+    return await FileIO._create(ops, await _absolute(ops, path), mode)
 
 
-async def legacy_ls(sb: Sandbox, path: str) -> list[str]:
+async def legacy_ls(ops: FileOps, path: str) -> list[str]:
     """``Sandbox.ls``: the names of the entries of directory ``path``, sorted."""
     exc.deprecation_warning(
         _LS_DEPRECATED, "`Sandbox.ls` is deprecated; use `Sandbox.filesystem.list_files` instead.", stacklevel=4
     )
     try:
-        return [info.name for info in await sb.filesystem.list_files(await _absolute(sb, path))]
+        target = await _absolute(ops, path)
+        return [info.name for info in await ops.list_files(target, check_path("list_files", target))]
     except exc.Error as e:
         raise _as_os_error(e, path) from None
 
 
-async def legacy_mkdir(sb: Sandbox, path: str, parents: bool) -> None:
+async def legacy_mkdir(ops: FileOps, path: str, parents: bool) -> None:
     """``Sandbox.mkdir``: create directory ``path`` (``mkdir -p`` with ``parents``)."""
     exc.deprecation_warning(
         _LS_DEPRECATED,
@@ -331,24 +326,26 @@ async def legacy_mkdir(sb: Sandbox, path: str, parents: bool) -> None:
         stacklevel=4,
     )
     try:
-        await sb.filesystem.make_directory(await _absolute(sb, path), create_parents=parents)
+        target = await _absolute(ops, path)
+        await ops.make_directory(target, check_path("make_directory", target), parents=parents)
     except exc.Error as e:
         raise _as_os_error(e, path) from None
 
 
-async def legacy_rm(sb: Sandbox, path: str, recursive: bool) -> None:
+async def legacy_rm(ops: FileOps, path: str, recursive: bool) -> None:
     """``Sandbox.rm``: remove ``path`` (a non-empty directory only with ``recursive``)."""
     exc.deprecation_warning(
         _LS_DEPRECATED, "`Sandbox.rm` is deprecated; use `Sandbox.filesystem.remove` instead.", stacklevel=4
     )
     try:
-        await sb.filesystem.remove(await _absolute(sb, path), recursive=recursive)
+        target = await _absolute(ops, path)
+        await ops.remove(target, check_path("remove", target), recursive=recursive)
     except exc.Error as e:
         raise _as_os_error(e, path) from None
 
 
 async def legacy_watch(
-    sb: Sandbox,
+    ops: FileOps,
     path: str,
     filter: list[FileWatchEventType] | None,
     recursive: bool | None,
@@ -360,8 +357,8 @@ async def legacy_watch(
     )
     wanted = set(filter) if filter else None
     try:
-        target = await _absolute(sb, path)
-        async for event in sb.filesystem._watch(target, filter=None, recursive=bool(recursive), timeout=timeout):
+        target = await _absolute(ops, path)
+        async for event in watch(ops, target, filter=None, recursive=bool(recursive), timeout=timeout):
             if wanted is None or event.type in wanted:
                 yield event
     except exc.SandboxFilesystemError as e:

@@ -6,8 +6,9 @@ import os
 import re
 from typing import Any
 
-from ._engine import images as engine_images
-from ._engine.client import Engine
+from ._engine import EngineAPI
+from ._engine.errors import ImagePullError
+from ._engine.values import ImageInfo
 from .exception import InvalidError, NotFoundError
 
 #: The image used when ``Sandbox.create`` gets no ``image`` (built by scripts/build-images.sh).
@@ -18,11 +19,10 @@ _IMAGE_ID_RE = re.compile(r"^im-([0-9a-f]{64})$")
 class Image:
     """A reference to an engine image, resolved lazily (at ``Sandbox.create``) and then cached."""
 
-    __slots__ = ("_config", "_image_id", "_ref")
+    __slots__ = ("_info", "_ref")
 
     _ref: str
-    _image_id: str | None
-    _config: dict[str, Any]
+    _info: ImageInfo | None
 
     def __init__(self) -> None:
         raise InvalidError("Class Image has no constructor. Use class constructor methods instead.")
@@ -31,8 +31,7 @@ class Image:
     def _new(cls, ref: str) -> Image:
         obj = object.__new__(cls)
         obj._ref = ref
-        obj._image_id = None
-        obj._config = {}
+        obj._info = None
         return obj
 
     @staticmethod
@@ -68,37 +67,45 @@ class Image:
     @property
     def object_id(self) -> str:
         """``im-`` + the engine image id. Raises ``AttributeError`` before the image was resolved."""
-        if self._image_id is None:
+        if self._info is None:
             raise AttributeError(f"Attempting to get object_id of unhydrated {self!r}")
-        return "im-" + self._image_id.removeprefix("sha256:")
+        return "im-" + self._info.id.removeprefix("sha256:")
 
     @property
     def is_hydrated(self) -> bool:
         """True once the image has been resolved against the engine."""
-        return self._image_id is not None
+        return self._info is not None
 
-    async def _resolve(self, eng: Engine, pull_timeout: float = 300.0) -> str:
-        """Resolve to an engine image id (pulling when missing). Raises ``NotFoundError`` when impossible."""
-        if self._image_id is not None:
-            return self._image_id
-        info = await engine_images.inspect(eng, self._ref)
+    async def _resolve(self, eng: EngineAPI, pull_timeout: float = 300.0) -> ImageInfo:
+        """Resolve against the engine (pulling when missing); cached. Raises ``NotFoundError`` when impossible."""
+        if self._info is not None:
+            return self._info
+        info = await eng.images.inspect(self._ref)
         if info is None:
             if self._ref.startswith("sha256:"):
                 raise NotFoundError(f"Image {self._ref} does not exist on the local engine")
             try:
-                await engine_images.pull(eng, self._ref, pull_timeout)
-            except NotFoundError as e:
+                await eng.images.pull(self._ref, timeout=pull_timeout)
+            except ImagePullError as e:
                 raise NotFoundError(
                     f"Image {self._ref!r} is not present on the local engine and could not be pulled ({e}). "
                     "Build or load it locally first (scripts/build-images.sh builds the project's images)."
                 ) from None
-            info = await engine_images.inspect(eng, self._ref)
+            info = await eng.images.inspect(self._ref)
             if info is None:
                 raise NotFoundError(f"Image {self._ref!r} is missing after a successful pull")
-        image_id = str(info["Id"])
-        self._image_id = image_id
-        self._config = dict(info.get("Config") or {})
-        return image_id
+        self._info = info
+        return info
 
     def __repr__(self) -> str:
         return f"Image({self._ref!r})"
+
+
+async def resolve_image(image: Image | None, eng: EngineAPI) -> ImageInfo:
+    """The image a sandbox runs: ``image``, or the default one when None, resolved on ``eng`` (pulled when missing;
+    cached on the ``Image``). Raises ``InvalidError`` for anything but an ``Image``, ``NotFoundError`` when the image
+    can be neither found nor pulled."""
+    img = image if image is not None else Image._default()
+    if not isinstance(img, Image):
+        raise InvalidError(f"image must be an Image, got {type(img).__name__}")
+    return await img._resolve(eng)

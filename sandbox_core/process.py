@@ -1,8 +1,8 @@
 """``ContainerProcess`` (what ``Sandbox.exec`` returns) and ``start_exec``, which validates and starts an exec.
 
-One exec is: exec create, start (one hijacked stream), read to EOF, one inspect. A **pump** task per exec reads the
-engine's frames and feeds the stdout/stderr ``StreamReader``s, pausing while a reader is full (see ``streams``).
-After EOF it asks the engine for the exit code once (polling only while the engine still says "running").
+One exec is: exec create, start (one engine stream), read to EOF, one inspect. A task per exec runs the **pump**
+(``_pump``), which feeds the stdout/stderr ``StreamReader``s and is held while a reader is full (see ``streams``);
+after EOF it asks the engine for the exit code once (polling only while the engine still says "running").
 
 The exec ``timeout`` is enforced by a separate task, independent of anyone reading: at the deadline it SIGKILLs
 every process carrying the exec's marker variable (the command and everything it started, backgrounded or not,
@@ -16,26 +16,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import logging
 import time
 import uuid
 import weakref
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic
 
-from ._engine import execs
-from ._engine.client import get_engine
-from ._validation import validate_argv
-from .exception import ConflictError, Error, InvalidError, NotFoundError, deprecation_warning
+from ._engine import EngineAPI, get_engine
+from ._engine.api import STDERR, STDOUT, ExecStream
+from ._engine.errors import ContainerNotRunning, NoSuchContainer, NoSuchExec
+from ._engine.values import ExecSpec
+from ._pump import pump
+from ._tasks import TaskSet
+from ._validation import check_window_size, check_workdir, pty_from_info, validate_argv
+from .exception import ConflictError, Error, InvalidError
 from .secret import Secret, merge_env
-from .streams import StreamReader, StreamType, StreamWriter
+from .streams import StreamReader, StreamType, StreamWriter, T
 
-if TYPE_CHECKING:
-    from ._engine.client import Engine
-    from .sandbox import Sandbox
-
-T = TypeVar("T", str, bytes)
 logger = logging.getLogger("sandbox_core")
 
 #: Environment variable marking every process of one exec (value: the exec's uuid), for the timeout kill.
@@ -47,15 +45,8 @@ _RETURNCODE_MSG = (
     "instead."
 )
 
-# Strong references to running pump/deadline tasks (the loop only keeps weak ones).
-_tasks: set[asyncio.Task[Any]] = set()
-
-
-def _spawn(coro: Any, name: str) -> asyncio.Task[Any]:
-    task = asyncio.get_running_loop().create_task(coro, name=name)
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
-    return task
+# Every exec's pump and deadline task: they run for as long as the process does, whoever holds it.
+_background = TaskSet()
 
 
 class ContainerProcess(Generic[T]):
@@ -67,7 +58,6 @@ class ContainerProcess(Generic[T]):
 
     __slots__ = (
         "__weakref__",
-        "_cid",
         "_deadline",
         "_deadline_task",
         "_eng",
@@ -90,11 +80,11 @@ class ContainerProcess(Generic[T]):
     def __init__(
         self,
         *,
-        eng: Engine,
-        cid: str,
+        eng: EngineAPI,
+        ref: str,
         process_id: str,
         exec_id: str,
-        stream: execs.HijackedStream,
+        stream: ExecStream,
         stdout: StreamReader[T],
         stderr: StreamReader[T],
         pty: bool,
@@ -102,7 +92,6 @@ class ContainerProcess(Generic[T]):
     ) -> None:
         """Internal: built by ``start_exec``, which also starts the pump."""
         self._eng = eng
-        self._cid = cid
         self._process_id = process_id
         self._exec_id = exec_id
         self._stream = stream
@@ -117,12 +106,12 @@ class ContainerProcess(Generic[T]):
         self._error: BaseException | None = None
         self._timed_out = False
         self._finished = asyncio.Event()
-        self._pump_task = _spawn(self._pump(), f"exec-pump-{process_id}")
+        self._pump_task = _background.spawn(self._pump(), f"exec-pump-{process_id}")
         self._deadline_task: asyncio.Task[Any] | None = None
         if deadline is not None:
             # The deadline task holds only a weak reference: a dropped process (and its unread output) is freed.
-            enforce = _enforce_deadline(weakref.ref(self), eng, cid, process_id, exec_id, self._pump_task, deadline)
-            self._deadline_task = _spawn(enforce, f"exec-deadline-{process_id}")
+            enforce = _enforce_deadline(weakref.ref(self), eng, ref, process_id, exec_id, self._pump_task, deadline)
+            self._deadline_task = _background.spawn(enforce, f"exec-deadline-{process_id}")
 
     def __repr__(self) -> str:
         return f"ContainerProcess(process_id={self._process_id!r})"
@@ -152,29 +141,19 @@ class ContainerProcess(Generic[T]):
     # --------------------------------------------------------------------------------------------- the pump
 
     async def _pump(self) -> None:
-        stream, out, err = self._stream, self._stdout, self._stderr
         try:
-            while (frame := await stream.read_frame()) is not None:
-                fd, data = frame
-                reader = err if fd == execs.STDERR else out
-                reader.feed_data(data)
-                if reader._over_limit():
-                    await reader._wait_for_space()
-            # EOF. Close before asking for the exit code: only now is the engine's ExitCode trustworthy.
-            await stream.close()
-            self._exit_code = await execs.exit_code(self._eng, self._exec_id)
+            # The exit code is asked for after EOF: only then is the engine's answer trustworthy.
+            await pump(self._stream, self._stdout, self._stderr, at_eof=self._learn_exit_code)
         except asyncio.CancelledError:
             if not self._timed_out:
                 raise
-        except Exception as e:  # delivered to readers and to wait()
+        except Exception as e:  # the pump gave it to the readers; wait() raises it too
             self._error = e
-            out.set_exception(e)
-            err.set_exception(e)
         finally:
-            await stream.close()
-            out.feed_eof()
-            err.feed_eof()
             self._finished.set()
+
+    async def _learn_exit_code(self) -> None:
+        self._exit_code = await self._eng.execs.exit_code(self._exec_id)
 
     async def _send_stdin(self, data: bytes, eof: bool) -> None:
         try:
@@ -218,10 +197,10 @@ class ContainerProcess(Generic[T]):
         if self._past_deadline():
             self._returncode = -1
             return -1
-        info = await execs.inspect_exec(self._eng, self._exec_id)
-        if not info.get("Running") and info.get("ExitCode") is not None:
+        info = await self._eng.execs.inspect(self._exec_id)
+        if not info.running and info.exit_code is not None:
             # The stream is still open (we never abandon it), so this is the real code, not the 126 of a drop.
-            self._returncode = int(info["ExitCode"])
+            self._returncode = info.exit_code
             return self._returncode
         return None
 
@@ -231,8 +210,8 @@ class ContainerProcess(Generic[T]):
         status")`` when the engine reports none. Cancelling the caller does not affect the process."""
         if self._returncode is not None:
             return self._returncode
-        self._stdout._release_unread()
-        self._stderr._release_unread()
+        self._stdout.release_unread()
+        self._stderr.release_unread()
         await self._finished.wait()
         if self._returncode is not None:  # set by a concurrent poll()
             return self._returncode
@@ -242,9 +221,8 @@ class ContainerProcess(Generic[T]):
         """Set the window size of a ``pty=True`` process. Raises ``InvalidError`` without a PTY."""
         if not self._pty:
             raise InvalidError("resize() needs a process started with pty=True")
-        if not (isinstance(rows, int) and isinstance(cols, int) and rows > 0 and cols > 0):
-            raise InvalidError(f"rows and cols must be positive integers, got {rows!r} x {cols!r}")
-        await execs.resize_exec(self._eng, self._exec_id, rows=rows, cols=cols)
+        check_window_size(rows, cols)
+        await self._eng.execs.resize(self._exec_id, rows=rows, cols=cols)
 
     async def attach(self) -> None:
         """Interactive terminal bridge (``modal shell``): not supported by the local backend."""
@@ -252,67 +230,59 @@ class ContainerProcess(Generic[T]):
 
 
 async def _enforce_deadline(
-    ref: weakref.ref[ContainerProcess[Any]],
-    eng: Engine,
-    cid: str,
+    process: weakref.ref[ContainerProcess[Any]],
+    eng: EngineAPI,
+    ref: str,
     process_id: str,
     exec_id: str,
-    pump: asyncio.Task[None],
+    pump_task: asyncio.Task[None],
     deadline: float,
 ) -> None:
     await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-    proc = ref()
-    if proc is not None and not pump.done():
+    proc = process()
+    if proc is not None and not pump_task.done():
         proc._timed_out = True
     del proc
     # Also when the command already ended: what it left running in the background dies at the deadline.
     try:
         root_pid: int | None = None
         with contextlib.suppress(Error):
-            info = await execs.inspect_exec(eng, exec_id)
-            if info.get("Running") and info.get("Pid"):
-                root_pid = int(info["Pid"])
-        await execs.kill_marked_processes(eng, cid, MARKER_ENV, process_id, root_pid=root_pid)
+            info = await eng.execs.inspect(exec_id)
+            if info.running and info.pid:
+                root_pid = info.pid
+        await eng.execs.kill_marked(ref, MARKER_ENV, process_id, root_pid=root_pid)
     except Exception:
         # Nobody awaits this task: report here. The sandbox's own deadline still bounds the processes.
         logger.warning("could not kill exec %s at its timeout", process_id, exc_info=True)
     finally:
         # The streams end quietly, keeping what was already received.
-        pump.cancel()
-
-
-def _reader(fd: int, stream_type: StreamType, text: bool, by_line: bool) -> StreamReader[Any]:
-    return StreamReader(file_descriptor=fd, text=text, by_line=by_line, stream_type=stream_type)
+        pump_task.cancel()
 
 
 async def start_exec(
-    sb: Sandbox,
+    ref: str,
     args: tuple[str, ...],
     *,
-    stdout: StreamType,
-    stderr: StreamType,
-    timeout: int | None,
-    workdir: str | None,
-    env: dict[str, str | None] | None,
-    secrets: Collection[Secret] | None,
-    text: bool,
-    bufsize: int,
-    pty: bool,
-    pty_info: Any,
+    stdout: StreamType = StreamType.PIPE,
+    stderr: StreamType = StreamType.PIPE,
+    timeout: int | None = None,
+    workdir: str | None = None,
+    env: dict[str, str | None] | None = None,
+    secrets: Collection[Secret] | None = None,
+    text: bool = True,
+    bufsize: int = -1,
+    pty: bool = False,
+    pty_info: Any = None,
 ) -> ContainerProcess[Any]:
-    """Validate (Modal's order and messages) and start ``args`` in ``sb``; returns its ``ContainerProcess``.
+    """Validate (Modal's order and messages) and start ``args`` in container ``ref``; returns its process.
 
-    Raises, in this order: ``ClientClosed`` (detached handle); ``InvalidError`` for a relative ``workdir``, non-str
-    arguments or more than 65536 bytes of them, bad ``env``/``secrets``, a negative or non-numeric ``timeout``;
-    ``ValueError`` for ``bufsize=1`` without ``text`` and for an unsupported ``StreamType``; ``ConflictError("Sandbox
-    already finished")`` when the sandbox is not running (learned from the engine's answer, no extra round trip).
+    Raises, in this order: ``InvalidError`` for a relative ``workdir``, non-str arguments or more than 65536 bytes of
+    them, bad ``env``/``secrets``, a negative or non-numeric ``timeout``; ``ValueError`` for ``bufsize=1`` without
+    ``text`` and for an unsupported ``StreamType``; ``ConflictError("Sandbox already finished")`` when the sandbox is
+    not running (learned from the engine's answer, no extra round trip).
     """
-    cid = sb._container  # ClientClosed on a detached handle
-    if pty_info is not None:
-        deprecation_warning(datetime.date(2025, 9, 12), "The `pty_info` parameter is deprecated; use `pty=True`.")
-        pty = True
-    if workdir is not None and (not isinstance(workdir, str) or not workdir.startswith("/")):
-        raise InvalidError(f"workdir must be an absolute path, got: {workdir}")
+    pty = pty_from_info(pty, pty_info, stacklevel=5)  # the caller of Sandbox.exec
+    check_workdir(workdir)
     validate_argv(args)
     merged_env = merge_env(secrets, env)
     if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0):
@@ -327,22 +297,19 @@ async def start_exec(
     deadline = time.monotonic() + int(timeout) if timeout else None
     if deadline is not None:
         merged_env[MARKER_ENV] = process_id
-    by_line = bufsize == 1
-    out = _reader(1, stdout, text, by_line)
-    err = _reader(2, stderr, text, by_line)
+    out: StreamReader[Any] = StreamReader(file_descriptor=STDOUT, text=text, by_line=bufsize == 1, stream_type=stdout)
+    err: StreamReader[Any] = StreamReader(file_descriptor=STDERR, text=text, by_line=bufsize == 1, stream_type=stderr)
 
     eng = await get_engine()
     try:
-        exec_id = await execs.create_exec(eng, cid, args, env=merged_env, workdir=workdir, tty=pty)
-        stream = await execs.start_exec(eng, exec_id, tty=pty)
-    except (ConflictError, NotFoundError) as e:
-        if isinstance(e, NotFoundError) or "not running" in str(e) or "is paused" in str(e):
-            raise ConflictError("Sandbox already finished") from None
-        raise
+        exec_id = await eng.execs.create(ref, ExecSpec(cmd=args, env=merged_env, workdir=workdir, tty=pty))
+        stream = await eng.execs.start(exec_id, tty=pty)
+    except (ContainerNotRunning, NoSuchContainer, NoSuchExec):
+        raise ConflictError("Sandbox already finished") from None
     try:
         proc: ContainerProcess[Any] = ContainerProcess(
             eng=eng,
-            cid=cid,
+            ref=ref,
             process_id=process_id,
             exec_id=exec_id,
             stream=stream,

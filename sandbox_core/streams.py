@@ -5,12 +5,13 @@ Modelled on ``asyncio.StreamReader``/``StreamWriter``: a reader is **fed from be
 ``readexactly``, ``at_eof``, ``async for``). The feeding side knows nothing of lines or text; the reading side nothing
 of sockets.
 
-Flow control: after feeding, the pump awaits ``_wait_for_space()``, which holds it while the reader buffers more than
+Flow control is the reader's own: a feeder that uses ``await feed(data)`` is held while the reader buffers more than
 its limit (``DEFAULT_LIMIT``), so a slow consumer slows the process (through the engine's socket) instead of growing
 memory. A reader nobody has read from yet gets a larger allowance (``UNREAD_LIMIT``, so reading only stdout does not
-stall on a chatty stderr). While ``ContainerProcess.wait`` runs, never-read readers are unbounded and the others get
-``UNREAD_LIMIT``, so waiting without reading (or after reading a little) does not deadlock: Modal keeps such output
-server-side. Reading everything concurrently keeps memory within ``DEFAULT_LIMIT`` per stream.
+stall on a chatty stderr). Once its owner calls ``release_unread`` (``ContainerProcess.wait`` does), a never-read
+reader is unbounded and the others get ``UNREAD_LIMIT``, so waiting without reading (or after reading a little) does
+not deadlock: Modal keeps such output server-side. Reading everything concurrently keeps memory within
+``DEFAULT_LIMIT`` per stream.
 
 Objects here never touch the event loop when they are built or in their synchronous methods (``write``,
 ``write_eof``, properties), so the blocking facade may create and use them from any thread.
@@ -197,7 +198,7 @@ class StreamReader(Generic[T]):
     # ---------------------------------------------------------------------------------------------- feeding side
 
     def feed_data(self, data: bytes) -> None:
-        """Append output (called by the pump). ``STDOUT`` readers print it; ``DEVNULL`` readers drop it."""
+        """Append output, without waiting (see ``feed``). ``STDOUT`` readers print it; ``DEVNULL`` readers drop it."""
         if not data or self._eof:
             return
         if self._stream_type is StreamType.STDOUT:
@@ -208,8 +209,16 @@ class StreamReader(Generic[T]):
         self._buf.append(bytes(data) if type(data) is not bytes else data)
         self._wake_reader()
 
+    async def feed(self, data: bytes) -> None:
+        """Append output, then wait while this reader holds more than it may (see the module docstring): a feeder
+        that awaits this goes at the pace of the reader's consumer. Returns at once for DEVNULL/STDOUT readers and
+        after EOF."""
+        self.feed_data(data)
+        if self._over_limit():
+            await self._wait_for_space()
+
     def feed_eof(self) -> None:
-        """Mark the end of output (called by the pump). Idempotent."""
+        """Mark the end of output. Idempotent."""
         if self._stream_type is StreamType.STDOUT and self._print_decoder is not None:
             tail = self._print_decoder.decode(b"", True)
             if tail:
@@ -242,9 +251,9 @@ class StreamReader(Generic[T]):
             finally:
                 self._space_waiter = None
 
-    def _release_unread(self) -> None:
-        """``wait()`` is waiting, so the output must go somewhere: a never-read reader now buffers without bound,
-        one being read up to ``UNREAD_LIMIT``."""
+    def release_unread(self) -> None:
+        """The owner waits for the producer to finish, so its output must go somewhere: from now on a never-read
+        reader buffers without bound, one being read up to ``UNREAD_LIMIT`` (a waiting feeder resumes)."""
         self._unbounded = True
         self._wake_feeder()
 

@@ -142,9 +142,11 @@ MANIFEST = Manifest(
     exclude={},
     member_exclude={
         "StreamReader": {
-            "feed_data": "feeding side: called by the exec pump on the loop, never by users",
-            "feed_eof": "feeding side: called by the exec pump on the loop, never by users",
-            "set_exception": "feeding side: called by the exec pump on the loop, never by users",
+            "feed": "feeding side: called by the pump on the loop, never by users",
+            "feed_data": "feeding side: called by the pump on the loop, never by users",
+            "feed_eof": "feeding side: called by the pump on the loop, never by users",
+            "set_exception": "feeding side: called by the pump on the loop, never by users",
+            "release_unread": "feeding side: called by the reader's owner (ContainerProcess.wait), never by users",
         },
     },
     thread_safe={
@@ -755,31 +757,7 @@ class _Renderer:
 
     def render(self) -> dict[str, str]:
         g, m = self.g, self.m
-        public = getattr(g.pkg, "__all__", None)
-        if public is None:
-            raise GenerationError(f"{m.package} has no __all__: the facade needs an explicit list of public names")
-        listed = [*m.wrap, *m.reexport, *m.exclude]
-        for name in public:
-            if listed.count(name) == 0:
-                g.error(
-                    f"{m.package}.{name} is public (in __all__) but the manifest neither wraps, re-exports nor "
-                    f"excludes it: add it to `wrap`, `reexport` or `exclude` in the manifest ({m.command})"
-                )
-            elif listed.count(name) > 1:
-                g.error(f"{m.package}.{name} is listed more than once in the manifest")
-        for name in listed:
-            if name not in public:
-                g.error(f"the manifest lists {name!r}, which is not in {m.package}.__all__ (stale manifest?)")
-        for name in m.reexport:
-            obj = getattr(g.pkg, name, None)
-            if isinstance(obj, type) and _has_async_members(obj):
-                g.error(f"{m.package}.{name} has async members: it must be wrapped, not re-exported")
-        for sub in m.submodules:
-            if not sub.isidentifier() or sub.startswith("_") or m.submodules.count(sub) > 1:
-                g.error(f"submodule {sub!r}: must be a public module name, listed once")
-            elif sub == m.exception_module or sub in public:
-                g.error(f"submodule {sub!r} clashes with the exception module or a public name of {m.package}")
-        self._raise_errors()
+        self._check_manifest()
 
         g.taken.add("_rt")
         g.ref_module("typing")  # the generated code spells typing.overload, typing.cast, ...
@@ -835,6 +813,35 @@ class _Renderer:
             files[f"{sub}.py"] = self._submodule_text(sub)
         self._raise_errors()
         return files
+
+    def _check_manifest(self) -> None:
+        """Every public name listed once, nothing stale listed, no async class re-exported, sane submodules."""
+        g, m = self.g, self.m
+        public = getattr(g.pkg, "__all__", None)
+        if public is None:
+            raise GenerationError(f"{m.package} has no __all__: the facade needs an explicit list of public names")
+        listed = [*m.wrap, *m.reexport, *m.exclude]
+        for name in public:
+            if listed.count(name) == 0:
+                g.error(
+                    f"{m.package}.{name} is public (in __all__) but the manifest neither wraps, re-exports nor "
+                    f"excludes it: add it to `wrap`, `reexport` or `exclude` in the manifest ({m.command})"
+                )
+            elif listed.count(name) > 1:
+                g.error(f"{m.package}.{name} is listed more than once in the manifest")
+        for name in listed:
+            if name not in public:
+                g.error(f"the manifest lists {name!r}, which is not in {m.package}.__all__ (stale manifest?)")
+        for name in m.reexport:
+            obj = getattr(g.pkg, name, None)
+            if isinstance(obj, type) and _has_async_members(obj):
+                g.error(f"{m.package}.{name} has async members: it must be wrapped, not re-exported")
+        for sub in m.submodules:
+            if not sub.isidentifier() or sub.startswith("_") or m.submodules.count(sub) > 1:
+                g.error(f"submodule {sub!r}: must be a public module name, listed once")
+            elif sub == m.exception_module or sub in public:
+                g.error(f"submodule {sub!r} clashes with the exception module or a public name of {m.package}")
+        self._raise_errors()
 
     def _raise_errors(self) -> None:
         if self.g.errors:

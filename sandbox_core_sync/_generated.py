@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: b77b26bc076bb98e
+# Generator sha256: 7fbd7b6caeeba36f
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -27,15 +27,12 @@ import sandbox_core.process as _i_process
 import sandbox_core.sandbox as _i_sandbox
 import sandbox_core.streams as _i_streams
 import sandbox_core_sync._runtime as _rt
-from sandbox_core._sweep import SweepResult
-from sandbox_core.file_io import T as T_3
+from sandbox_core._create import DEFAULT_PIDS_LIMIT
+from sandbox_core._lifecycle import SweepResult
 from sandbox_core.filesystem import FileWatchEvent, FileWatchEventType
 from sandbox_core.image import Image
-from sandbox_core.process import T
-from sandbox_core.sandbox import DEFAULT_PIDS_LIMIT
 from sandbox_core.secret import Secret
-from sandbox_core.streams import StreamType
-from sandbox_core.streams import T as T_2
+from sandbox_core.streams import StreamType, T
 from sandbox_core.types import FileInfo
 
 __all__ = ["App", "ContainerProcess", "FileIO", "Sandbox", "SandboxFilesystem", "StreamReader", "StreamWriter", "sweep"]
@@ -1015,7 +1012,7 @@ class ContainerProcess(_rt.Wrapper, typing.Generic[T]):
         return _ContainerProcess_attach(self)
 
 
-class _StreamReader_read(_rt.BoundMethod[_i_streams.StreamReader[T_2]]):
+class _StreamReader_read(_rt.BoundMethod[_i_streams.StreamReader[T]]):
     """Read until EOF (``n`` < 0, the default), or at most ``n`` bytes (characters for text) once some arrived.
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1023,7 +1020,7 @@ class _StreamReader_read(_rt.BoundMethod[_i_streams.StreamReader[T_2]]):
 
     __slots__ = ()
 
-    def __call__(self, n: int = -1) -> T_2:
+    def __call__(self, n: int = -1) -> T:
         """Read until EOF (``n`` < 0, the default), or at most ``n`` bytes (characters for text) once some arrived.
 
         Returns an empty value at EOF, so a second ``read()`` returns ``""``/``b""``. Raises ``ValueError``
@@ -1031,11 +1028,11 @@ class _StreamReader_read(_rt.BoundMethod[_i_streams.StreamReader[T_2]]):
         """
         return _rt.run_sync(self._impl.read(n))
 
-    async def aio(self, n: int = -1) -> T_2:
+    async def aio(self, n: int = -1) -> T:
         return await _rt.run_async(self._impl.read(n))
 
 
-class _StreamReader_readline(_rt.BoundMethod[_i_streams.StreamReader[T_2]]):
+class _StreamReader_readline(_rt.BoundMethod[_i_streams.StreamReader[T]]):
     """Read one line, through ``"\\n"`` (split on bytes, then decoded); the unterminated rest at EOF; empty
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1043,17 +1040,17 @@ class _StreamReader_readline(_rt.BoundMethod[_i_streams.StreamReader[T_2]]):
 
     __slots__ = ()
 
-    def __call__(self) -> T_2:
+    def __call__(self) -> T:
         """Read one line, through ``"\\n"`` (split on bytes, then decoded); the unterminated rest at EOF; empty
         at EOF.
         """
         return _rt.run_sync(self._impl.readline())
 
-    async def aio(self) -> T_2:
+    async def aio(self) -> T:
         return await _rt.run_async(self._impl.readline())
 
 
-class _StreamReader_readexactly(_rt.BoundMethod[_i_streams.StreamReader[T_2]]):
+class _StreamReader_readexactly(_rt.BoundMethod[_i_streams.StreamReader[T]]):
     """Read exactly ``n`` bytes (characters for text).
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1061,18 +1058,18 @@ class _StreamReader_readexactly(_rt.BoundMethod[_i_streams.StreamReader[T_2]]):
 
     __slots__ = ()
 
-    def __call__(self, n: int) -> T_2:
+    def __call__(self, n: int) -> T:
         """Read exactly ``n`` bytes (characters for text).
 
         Raises ``asyncio.IncompleteReadError`` (``.partial`` holds what was read) if EOF comes first.
         """
         return _rt.run_sync(self._impl.readexactly(n))
 
-    async def aio(self, n: int) -> T_2:
+    async def aio(self, n: int) -> T:
         return await _rt.run_async(self._impl.readexactly(n))
 
 
-class _StreamReader_aclose(_rt.BoundMethod[_i_streams.StreamReader[T_2]]):
+class _StreamReader_aclose(_rt.BoundMethod[_i_streams.StreamReader[T]]):
     """Stop reading: drop buffered and future output (the process is no longer held back by this reader).
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1088,7 +1085,7 @@ class _StreamReader_aclose(_rt.BoundMethod[_i_streams.StreamReader[T_2]]):
         await _rt.run_async(self._impl.aclose())
 
 
-class StreamReader(_rt.Wrapper, typing.Generic[T_2]):
+class StreamReader(_rt.Wrapper, typing.Generic[T]):
     """The output of a process (exec or the sandbox's entrypoint): ``str`` when text, else ``bytes``.
 
     Not constructed by users: obtain it from ``ContainerProcess.stdout``/``stderr`` or ``Sandbox.stdout``/``stderr``.
@@ -1099,10 +1096,10 @@ class StreamReader(_rt.Wrapper, typing.Generic[T_2]):
     """
 
     __slots__ = ()
-    _impl: _i_streams.StreamReader[T_2]
+    _impl: _i_streams.StreamReader[T]
 
     @classmethod
-    def _from_impl(cls, impl: _i_streams.StreamReader[T_2]) -> StreamReader[T_2]:
+    def _from_impl(cls, impl: _i_streams.StreamReader[T]) -> StreamReader[T]:
         return _rt.wrap_cached(cls, impl)
 
     @property
@@ -1111,7 +1108,7 @@ class StreamReader(_rt.Wrapper, typing.Generic[T_2]):
         return self._impl.file_descriptor
 
     @property
-    def read(self) -> _StreamReader_read[T_2]:
+    def read(self) -> _StreamReader_read[T]:
         """Read until EOF (``n`` < 0, the default), or at most ``n`` bytes (characters for text) once some arrived.
 
         Returns an empty value at EOF, so a second ``read()`` returns ``""``/``b""``. Raises ``ValueError``
@@ -1120,14 +1117,14 @@ class StreamReader(_rt.Wrapper, typing.Generic[T_2]):
         return _StreamReader_read(self)
 
     @property
-    def readline(self) -> _StreamReader_readline[T_2]:
+    def readline(self) -> _StreamReader_readline[T]:
         """Read one line, through ``"\\n"`` (split on bytes, then decoded); the unterminated rest at EOF; empty
         at EOF.
         """
         return _StreamReader_readline(self)
 
     @property
-    def readexactly(self) -> _StreamReader_readexactly[T_2]:
+    def readexactly(self) -> _StreamReader_readexactly[T]:
         """Read exactly ``n`` bytes (characters for text).
 
         Raises ``asyncio.IncompleteReadError`` (``.partial`` holds what was read) if EOF comes first.
@@ -1140,24 +1137,24 @@ class StreamReader(_rt.Wrapper, typing.Generic[T_2]):
         _r: bool = _rt.call_sync(self._impl.at_eof)
         return _r
 
-    def __iter__(self) -> Iterator[T_2]:
+    def __iter__(self) -> Iterator[T]:
         self._check()
         return _rt.iter_sync(self._impl.__aiter__)
 
-    def __aiter__(self) -> AsyncIterator[T_2]:
+    def __aiter__(self) -> AsyncIterator[T]:
         self._check()
         return _rt.iter_async(self._impl.__aiter__)
 
-    def __next__(self) -> T_2:
+    def __next__(self) -> T:
         self._check()
         return _rt.next_sync(self._impl)
 
-    async def __anext__(self) -> T_2:
+    async def __anext__(self) -> T:
         self._check()
         return await _rt.next_async(self._impl)
 
     @property
-    def aclose(self) -> _StreamReader_aclose[T_2]:
+    def aclose(self) -> _StreamReader_aclose[T]:
         """Stop reading: drop buffered and future output (the process is no longer held back by this reader)."""
         return _StreamReader_aclose(self)
 
@@ -1584,7 +1581,7 @@ class SandboxFilesystem(_rt.Wrapper):
         return _SandboxFilesystem_watch(self)
 
 
-class _FileIO_read(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+class _FileIO_read(_rt.BoundMethod[_i_file_io.FileIO[T]]):
     """Up to ``n`` bytes/characters' worth of data (the rest with ``None``); empty at end of file.
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1592,18 +1589,18 @@ class _FileIO_read(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
 
     __slots__ = ()
 
-    def __call__(self, n: int | None = None) -> T_3:
+    def __call__(self, n: int | None = None) -> T:
         """Up to ``n`` bytes/characters' worth of data (the rest with ``None``); empty at end of file.
 
         ``ValueError`` for ``n`` above 100 MiB or a closed file; ``io.UnsupportedOperation`` if not readable.
         """
         return _rt.run_sync(self._impl.read(n))
 
-    async def aio(self, n: int | None = None) -> T_3:
+    async def aio(self, n: int | None = None) -> T:
         return await _rt.run_async(self._impl.read(n))
 
 
-class _FileIO_readline(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+class _FileIO_readline(_rt.BoundMethod[_i_file_io.FileIO[T]]):
     """One line including its ``"\\n"`` (the last line may lack one); empty at end of file.
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1611,15 +1608,15 @@ class _FileIO_readline(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
 
     __slots__ = ()
 
-    def __call__(self) -> T_3:
+    def __call__(self) -> T:
         """One line including its ``"\\n"`` (the last line may lack one); empty at end of file."""
         return _rt.run_sync(self._impl.readline())
 
-    async def aio(self) -> T_3:
+    async def aio(self) -> T:
         return await _rt.run_async(self._impl.readline())
 
 
-class _FileIO_readlines(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+class _FileIO_readlines(_rt.BoundMethod[_i_file_io.FileIO[T]]):
     """The remaining lines, each with its ``"\\n"`` (the last may lack one).
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1627,15 +1624,15 @@ class _FileIO_readlines(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
 
     __slots__ = ()
 
-    def __call__(self) -> Sequence[T_3]:
+    def __call__(self) -> Sequence[T]:
         """The remaining lines, each with its ``"\\n"`` (the last may lack one)."""
         return _rt.run_sync(self._impl.readlines())
 
-    async def aio(self) -> Sequence[T_3]:
+    async def aio(self) -> Sequence[T]:
         return await _rt.run_async(self._impl.readlines())
 
 
-class _FileIO_write(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+class _FileIO_write(_rt.BoundMethod[_i_file_io.FileIO[T]]):
     """Write ``data`` at the current position (at the end in append mode); it reaches the sandbox on
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1656,7 +1653,7 @@ class _FileIO_write(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
         await _rt.run_async(self._impl.write(data))
 
 
-class _FileIO_flush(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+class _FileIO_flush(_rt.BoundMethod[_i_file_io.FileIO[T]]):
     """Upload this handle's writes (the whole file) to the sandbox. ``io.UnsupportedOperation`` if not
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1674,7 +1671,7 @@ class _FileIO_flush(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
         await _rt.run_async(self._impl.flush())
 
 
-class _FileIO_seek(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+class _FileIO_seek(_rt.BoundMethod[_i_file_io.FileIO[T]]):
     """Move the position: ``whence`` 0 (start), 1 (current), 2 (end); ``ValueError`` for any other value.
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1690,7 +1687,7 @@ class _FileIO_seek(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
         await _rt.run_async(self._impl.seek(offset, whence))
 
 
-class _FileIO_close(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
+class _FileIO_close(_rt.BoundMethod[_i_file_io.FileIO[T]]):
     """Flush pending writes and close; further operations raise ``ValueError``. Idempotent.
 
     Call it to block; ``.aio(...)`` is the coroutine.
@@ -1706,7 +1703,7 @@ class _FileIO_close(_rt.BoundMethod[_i_file_io.FileIO[T_3]]):
         await _rt.run_async(self._impl.close())
 
 
-class FileIO(_rt.Wrapper, typing.Generic[T_3]):
+class FileIO(_rt.Wrapper, typing.Generic[T]):
     """A file in the sandbox opened with the deprecated ``Sandbox.open`` (``str`` in text mode, ``bytes`` in
     binary mode). Use it as a context manager (``async with``, or ``with`` through the blocking facade).
 
@@ -1715,14 +1712,14 @@ class FileIO(_rt.Wrapper, typing.Generic[T_3]):
     """
 
     __slots__ = ()
-    _impl: _i_file_io.FileIO[T_3]
+    _impl: _i_file_io.FileIO[T]
 
     @classmethod
-    def _from_impl(cls, impl: _i_file_io.FileIO[T_3]) -> FileIO[T_3]:
+    def _from_impl(cls, impl: _i_file_io.FileIO[T]) -> FileIO[T]:
         return _rt.wrap_cached(cls, impl)
 
     @property
-    def read(self) -> _FileIO_read[T_3]:
+    def read(self) -> _FileIO_read[T]:
         """Up to ``n`` bytes/characters' worth of data (the rest with ``None``); empty at end of file.
 
         ``ValueError`` for ``n`` above 100 MiB or a closed file; ``io.UnsupportedOperation`` if not readable.
@@ -1730,17 +1727,17 @@ class FileIO(_rt.Wrapper, typing.Generic[T_3]):
         return _FileIO_read(self)
 
     @property
-    def readline(self) -> _FileIO_readline[T_3]:
+    def readline(self) -> _FileIO_readline[T]:
         """One line including its ``"\\n"`` (the last line may lack one); empty at end of file."""
         return _FileIO_readline(self)
 
     @property
-    def readlines(self) -> _FileIO_readlines[T_3]:
+    def readlines(self) -> _FileIO_readlines[T]:
         """The remaining lines, each with its ``"\\n"`` (the last may lack one)."""
         return _FileIO_readlines(self)
 
     @property
-    def write(self) -> _FileIO_write[T_3]:
+    def write(self) -> _FileIO_write[T]:
         """Write ``data`` at the current position (at the end in append mode); it reaches the sandbox on
         ``flush``/``close``.
 
@@ -1750,28 +1747,28 @@ class FileIO(_rt.Wrapper, typing.Generic[T_3]):
         return _FileIO_write(self)
 
     @property
-    def flush(self) -> _FileIO_flush[T_3]:
+    def flush(self) -> _FileIO_flush[T]:
         """Upload this handle's writes (the whole file) to the sandbox. ``io.UnsupportedOperation`` if not
         writable.
         """
         return _FileIO_flush(self)
 
     @property
-    def seek(self) -> _FileIO_seek[T_3]:
+    def seek(self) -> _FileIO_seek[T]:
         """Move the position: ``whence`` 0 (start), 1 (current), 2 (end); ``ValueError`` for any other value."""
         return _FileIO_seek(self)
 
     @property
-    def close(self) -> _FileIO_close[T_3]:
+    def close(self) -> _FileIO_close[T]:
         """Flush pending writes and close; further operations raise ``ValueError``. Idempotent."""
         return _FileIO_close(self)
 
-    def __enter__(self) -> FileIO[T_3]:
+    def __enter__(self) -> FileIO[T]:
         self._check()
         _r = _rt.run_sync(self._impl.__aenter__())
         return FileIO._from_impl(_r)
 
-    async def __aenter__(self) -> FileIO[T_3]:
+    async def __aenter__(self) -> FileIO[T]:
         self._check()
         _r = await _rt.run_async(self._impl.__aenter__())
         return FileIO._from_impl(_r)

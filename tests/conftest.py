@@ -1,4 +1,5 @@
-"""Shared fixtures: a real engine, per-run apps, and a session-end check that nothing was left behind.
+"""Shared fixtures: a real engine (opt-in: ``engine``), per-run apps, and a session-end check that nothing was left
+behind.
 
 Every app a test creates must be named with ``app_name(...)`` (prefix ``pytest-<run id>``) so that the
 session-end check can find what this run made, even while other runs use the same engine:
@@ -25,7 +26,9 @@ import pytest
 import pytest_asyncio
 
 import sandbox_core as sc
+from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
+from sandbox_core._engine.docker.engine import DockerEngine
 
 RUN_ID = os.environ.get("SANDBOX_CORE_TEST_RUN") or uuid.uuid4().hex[:10]
 os.environ["SANDBOX_CORE_TEST_RUN"] = RUN_ID
@@ -54,13 +57,30 @@ def _engine_answers() -> bool:
         return False
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _engine() -> None:
-    if not _engine_answers():
-        pytest.exit("no Docker engine answers: run scripts/ensure-engine.sh (the README's test command does)", 2)
-    for image in (BUSYBOX, BUSYBOX_USER, NOSHELL):
-        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
-            pytest.exit(f"image {image} is missing: run scripts/build-images.sh", 2)
+async def docker_engine() -> DockerEngine:
+    """The running loop's engine, which these tests know to be the Docker implementation."""
+    eng = await get_engine()
+    assert isinstance(eng, DockerEngine)
+    return eng
+
+
+def container_id(sb: sc.Sandbox) -> str:
+    """The engine id of ``sb``'s container, found by its sandbox-id label (as any client could)."""
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--no-trunc", "--filter", f"label={L.SANDBOX_ID}={sb.object_id}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert len(out) == 1, out
+    return out[0]
+
+
+def docker_inspect(sb: sc.Sandbox) -> dict[str, Any]:
+    """The engine's own description of ``sb``'s container (``docker inspect``), independent of our parsing."""
+    out = subprocess.run(["docker", "inspect", container_id(sb)], capture_output=True, text=True, check=True).stdout
+    info: dict[str, Any] = json.loads(out)[0]
+    return info
 
 
 def _volume_labels(name: str) -> dict[str, str] | None:
@@ -99,9 +119,21 @@ def _leftovers(app_ids: set[str], running_only: bool) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _nothing_left_behind() -> Iterator[None]:
+@pytest.fixture(scope="session")
+def engine() -> Iterator[None]:
+    """A Docker engine with the project's images; at the end of the session, the check that the run left nothing
+    behind. Every test that reaches the engine asks for it (``app`` and the sandbox fixtures do; modules say
+    ``pytest.mark.usefixtures("engine")``), so tests that need no engine run, and pass, without Docker."""
+    if not _engine_answers():
+        pytest.exit("no Docker engine answers: run scripts/ensure-engine.sh (the README's test command does)", 2)
+    for image in (BUSYBOX, BUSYBOX_USER, NOSHELL):
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+            pytest.exit(f"image {image} is missing: run scripts/build-images.sh", 2)
     yield
+    _check_nothing_left_behind()
+
+
+def _check_nothing_left_behind() -> None:
     app_ids = _run_app_ids()
     running = _leftovers(set(app_ids), running_only=True)
 
@@ -156,7 +188,7 @@ async def _loop_exception_guard() -> AsyncIterator[None]:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def app() -> sc.App:
+async def app(engine: None) -> sc.App:
     """The run's default app."""
     return await sc.App.lookup(app_name(), create_if_missing=True)
 
@@ -168,21 +200,19 @@ def image() -> sc.Image:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def sandbox(app: sc.App, image: sc.Image) -> AsyncIterator[sc.Sandbox]:
-    """A running busybox sandbox, terminated after the test."""
+async def own_sandbox(app: sc.App, image: sc.Image) -> AsyncIterator[sc.Sandbox]:
+    """A running busybox sandbox of the test's own (it may change its state, detach it…), terminated after it."""
     sb = await sc.Sandbox.create(app=app, image=image, timeout=300)
     try:
         yield sb
     finally:
-        if not sb._detached:
-            await sb.terminate()
-        else:
-            await (await sc.Sandbox.from_id(sb.object_id)).terminate()
+        # from_id: the test may have detached its handle
+        await (await sc.Sandbox.from_id(sb.object_id)).terminate()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def sb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
-    """One root busybox sandbox shared by a test module (its tests use distinct paths)."""
+async def shared_sandbox(app: sc.App) -> AsyncIterator[sc.Sandbox]:
+    """One root busybox sandbox shared by the tests of a module (they use distinct paths, and leave it running)."""
     s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), timeout=600)
     try:
         yield s

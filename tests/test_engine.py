@@ -18,9 +18,14 @@ import pytest
 
 import sandbox_core as sc
 from sandbox_core import exception as exc
-from sandbox_core._engine import client as engine_client
+from sandbox_core._engine import errors as E
+from sandbox_core._engine import get_engine
+from sandbox_core._engine import labels as L
+from sandbox_core._engine.values import ContainerSpec, ExecSpec
 
-from .conftest import BUSYBOX, RUN_ID, app_name
+from .conftest import BUSYBOX, RUN_ID, TEST_RUN_LABEL, app_name, container_id, docker_engine
+
+pytestmark = pytest.mark.usefixtures("engine")
 
 
 def _free_port() -> int:
@@ -85,13 +90,13 @@ def test_docker_host_tcp_is_honoured(run_py) -> None:  # type: ignore[no-untyped
 import asyncio, os
 os.environ["DOCKER_HOST"] = "tcp://127.0.0.1:{port}"
 import sandbox_core as sc
-from sandbox_core._engine.client import get_engine
+from sandbox_core._engine import get_engine
 async def main():
     eng = await get_engine()
     app = await sc.App.lookup({app_name("tcp")!r}, create_if_missing=True)
     sb = await sc.Sandbox.create("sh", "-c", "exit 7", app=app, image=sc.Image.from_registry({BUSYBOX!r}))
     await sb.wait()
-    print(eng.address.url, eng.address.is_local, eng.api_version, sb.returncode)
+    print(eng.client.address.url, eng.client.address.is_local, eng.client.api_version, sb.returncode)
 asyncio.run(main())
 """,
             timeout=120,
@@ -124,32 +129,32 @@ gc.collect()
 
 
 async def test_api_version_is_pinned() -> None:
-    eng = await engine_client.get_engine()
-    assert eng.api_version.startswith("v1.")
-    assert eng.docker.api_version == eng.api_version  # every URL carries it; no per-request negotiation
+    eng = await docker_engine()
+    assert eng.client.api_version.startswith("v1.")
+    assert eng.client.docker.api_version == eng.client.api_version  # every URL carries it
 
 
 async def test_engine_errors_are_translated() -> None:
-    eng = await engine_client.get_engine()
+    client = (await docker_engine()).client
     with pytest.raises(exc.NotFoundError) as info:
-        await eng.request_json("GET", "containers/does-not-exist/json", "inspect")
+        await client.request_json("GET", "containers/does-not-exist/json", "inspect")
     assert info.value.engine_status == 404
     with pytest.raises(exc.InvalidError) as bad:
-        await eng.request_json("POST", "containers/create", "create", body={"Image": ""})
+        await client.request_json("POST", "containers/create", "create", body={"Image": ""})
     assert bad.value.engine_status == 400
     assert type(bad.value).__module__ == "sandbox_core.exception"
 
 
 async def test_requests_have_a_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
-    eng = await engine_client.get_engine()
-    monkeypatch.setattr(eng, "request_timeout", 0.5)
+    client = (await docker_engine()).client
     # A wait on a running container never answers by itself: the deadline turns it into TimeoutError.
     app = await sc.App.lookup(app_name(), create_if_missing=True)
     sb = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX))
+    monkeypatch.setattr(client, "request_timeout", 0.5)  # after the create, which a loaded machine may slow
     try:
         t0 = time.monotonic()
         with pytest.raises(exc.TimeoutError, match="did not answer in time"):
-            await eng.request_json("POST", f"containers/{sb._container_id}/wait", "wait")
+            await client.request_json("POST", f"containers/{container_id(sb)}/wait", "wait")
         assert time.monotonic() - t0 < 10
     finally:
         monkeypatch.undo()
@@ -203,3 +208,148 @@ async def test_from_registry_pulls_only_when_missing(local_registry: str) -> Non
         subprocess.run(["docker", "rmi", ref], capture_output=True)
     with pytest.raises(exc.NotFoundError, match="could not be pulled"):
         await sc.Sandbox.create(app=app, image=sc.Image.from_registry(f"{local_registry}/nothing/here:1"))
+
+
+# ----------------------------------------------------------------------------------------- the typed interface
+
+
+async def test_engine_errors_say_what_went_wrong(own_sandbox: sc.Sandbox) -> None:
+    eng = await get_engine()
+    with pytest.raises(E.NoSuchContainer) as missing:
+        await eng.containers.inspect("sandbox-core-no-such-container")
+    assert missing.value.engine_status == 404 and isinstance(missing.value, exc.NotFoundError)
+    ref = container_id(own_sandbox)
+    await own_sandbox.terminate(wait=True)
+    with pytest.raises(E.ContainerNotRunning) as stopped:
+        await eng.execs.create(ref, ExecSpec(cmd=("true",)))
+    assert isinstance(stopped.value, exc.ConflictError)
+    info = await eng.containers.inspect(ref)
+    assert (info.state.running, info.state.status, info.state.exit_code) == (False, "exited", 137)
+    assert info.state.finished_at is not None and info.state.started_at is not None
+    assert info.state.finished_at >= info.state.started_at >= info.created_at > 0
+
+
+async def test_events_are_typed_and_replayed_from_since(own_sandbox: sc.Sandbox) -> None:
+    eng = await get_engine()
+    ref = container_id(own_sandbox)
+    before = time.time()
+    await eng.execs.note_activity(ref)
+    # Started after the event happened: following from ``since`` replays it.
+    events = eng.events.follow(types=("container",), labels={L.SANDBOX_ID: own_sandbox.object_id}, since=before - 1)
+    try:
+        async with asyncio.timeout(30):
+            async for event in events:
+                if event.action == "exec_create":
+                    break
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    assert event.type == "container" and event.actor_id == ref
+    assert before - 1 <= event.time <= time.time()
+    assert event.attributes.get(L.SANDBOX_ID) == own_sandbox.object_id
+
+
+def _labelled(kind: str, name: str) -> None:
+    subprocess.run(
+        [
+            "docker",
+            kind,
+            "create",
+            "--label",
+            f"{L.OWNER}={L.OWNER_VALUE}",
+            "--label",
+            f"{TEST_RUN_LABEL}={RUN_ID}",
+            name,
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+async def test_volumes_and_networks_are_listed_by_label_and_removed(app: sc.App) -> None:
+    eng = await get_engine()
+    name = f"sandbox-core-test-{RUN_ID}-{os.getpid()}"
+    _labelled("volume", name)
+    _labelled("network", name)
+    try:
+        volumes = await eng.volumes.list({TEST_RUN_LABEL: RUN_ID})
+        assert [v.name for v in volumes if v.name == name] == [name]
+        assert (await eng.volumes.inspect(name)) == next(v for v in volumes if v.name == name)
+        networks = await eng.networks.list({TEST_RUN_LABEL: RUN_ID})
+        assert [n.name for n in networks if n.name == name] == [name]
+        inspected = await eng.networks.inspect(name)
+        assert inspected is not None and inspected.pools and "/" in inspected.pools[0].subnet
+    finally:
+        assert await eng.volumes.remove(name) is True
+        assert await eng.networks.remove(name) is True
+    assert await eng.volumes.remove(name) is False
+    assert await eng.networks.remove(name) is False
+    assert await eng.volumes.inspect(name) is None
+
+
+async def test_volume_create_is_first_writer_wins(app: sc.App) -> None:
+    eng = await get_engine()
+    name = f"sandbox-core-test-{RUN_ID}-{os.getpid()}-fww"
+    labels = {TEST_RUN_LABEL: RUN_ID}
+    try:
+        first, second = await asyncio.gather(
+            eng.volumes.create(name, {**labels, "writer": "a"}), eng.volumes.create(name, {**labels, "writer": "b"})
+        )
+        assert first.labels["writer"] == second.labels["writer"]
+        assert (await eng.volumes.inspect(name)) == first
+        opts = await eng.volumes.create(name + "-tmp", labels, options={"type": "tmpfs", "device": "tmpfs"})
+        assert opts.options == {"type": "tmpfs", "device": "tmpfs"}
+    finally:
+        await eng.volumes.remove(name)
+        await eng.volumes.remove(name + "-tmp")
+
+
+async def test_engine_info_names_the_architecture_and_runtimes() -> None:
+    info = await (await get_engine()).info()
+    assert info.architecture == os.uname().machine and "runc" in info.runtimes
+
+
+async def test_images_are_tagged_listed_by_label_and_removed() -> None:
+    eng = await get_engine()
+    repo = f"sandbox-core-test-{RUN_ID}/tagged"
+    busybox = await eng.images.inspect(BUSYBOX)
+    assert busybox is not None and BUSYBOX in busybox.repo_tags
+    await eng.images.tag(BUSYBOX, repo, "1")
+    try:
+        tagged = await eng.images.inspect(f"{repo}:1")
+        assert tagged is not None and tagged.id == busybox.id
+        listed = await eng.images.list({L.KIND: None})
+        assert any(i.id == busybox.id and f"{repo}:1" in i.repo_tags for i in listed)
+    finally:
+        assert await eng.images.remove(f"{repo}:1") is True
+    assert await eng.images.remove(f"{repo}:1") is False
+    assert await eng.images.inspect(BUSYBOX) is not None
+
+
+async def test_a_joined_container_shares_the_namespace_and_both_outputs_are_followed(app: sc.App) -> None:
+    eng = await get_engine()
+    labels = {L.OWNER: L.OWNER_VALUE, TEST_RUN_LABEL: RUN_ID}
+    script = "echo out; echo err >&2; sleep 60"
+    first = await eng.containers.create(ContainerSpec(image=BUSYBOX, labels=labels, cmd=("sh", "-c", script)))
+    try:
+        await eng.containers.start(first)
+        joined_spec = ContainerSpec(
+            image=BUSYBOX, labels=labels, cmd=("sleep", "60"), network_mode=f"container:{first}"
+        )
+        joined = await eng.containers.create(joined_spec)
+        try:
+            await eng.containers.start(joined)
+            info = await eng.containers.inspect(joined)
+            assert info.network_mode == f"container:{first}" and info.networks == ()
+            assert (await eng.containers.inspect(first)).endpoint("bridge") is not None
+            source = await eng.containers.follow_output(first, fd=None, tty=False)
+            seen: list[tuple[int, bytes]] = []
+            try:
+                while len(seen) < 2 and (frame := await source.read_frame()) is not None:
+                    seen.append(frame)
+            finally:
+                await source.close()
+            assert sorted(seen) == [(1, b"out\n"), (2, b"err\n")]
+        finally:
+            await eng.containers.remove(joined)
+    finally:
+        await eng.containers.remove(first)

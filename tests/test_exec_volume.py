@@ -9,7 +9,7 @@ import pytest
 
 import sandbox_core as sc
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
 HALF = 50 << 20
 
@@ -23,9 +23,9 @@ def _rss() -> int:
 
 
 async def test_100mb_interleaved_stdout_stderr_with_a_slow_consumer_keeps_memory_bounded(
-    sandbox: sc.Sandbox,
+    own_sandbox: sc.Sandbox,
 ) -> None:
-    prep = await sandbox.exec("sh", "-c", f"head -c {HALF} /dev/urandom > /tmp/blob && sha256sum /tmp/blob")
+    prep = await own_sandbox.exec("sh", "-c", f"head -c {HALF} /dev/urandom > /tmp/blob && sha256sum /tmp/blob")
     expected = (await prep.stdout.read()).split()[0]
     assert await prep.wait() == 0
 
@@ -51,7 +51,7 @@ async def test_100mb_interleaved_stdout_stderr_with_a_slow_consumer_keeps_memory
 
     sampler = asyncio.ensure_future(sample())
     # Both cats run at once, so stdout and stderr frames interleave on the one exec stream.
-    p = await sandbox.exec("sh", "-c", "cat /tmp/blob & cat /tmp/blob >&2; wait", text=False)
+    p = await own_sandbox.exec("sh", "-c", "cat /tmp/blob & cat /tmp/blob >&2; wait", text=False)
     (n_out, h_out), (n_err, h_err) = await asyncio.gather(consume(p.stdout), consume(p.stderr))
     assert await p.wait() == 0
     stop.set()

@@ -13,7 +13,10 @@ from sandbox_core import file_io
 from sandbox_core.exception import DeprecationError, FilesystemExecutionError
 
 # async tests run on the session loop (asyncio_default_test_loop_scope); the mode-rule tests are plain functions
-pytestmark = pytest.mark.filterwarnings("ignore::sandbox_core.exception.DeprecationError")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sandbox_core.exception.DeprecationError"),
+    pytest.mark.usefixtures("engine"),
+]
 
 INVALID_MODES = ["", "invalid", "rr", "rab", "r++", "+", "x+r", "wx", "rbb", " r", "r ", "R", "W", "\n", "rt", "b"]
 VALID_MODES = ["r", "rb", "r+", "rb+", "r+b", "w", "wb", "w+", "wb+", "a", "ab", "a+", "ab+", "x", "xb", "x+", "xb+"]
@@ -60,17 +63,17 @@ def test_valid_modes_and_their_flags(mode: str) -> None:
 # ----------------------------------------------------------------------------------------- FileIO behaviour
 
 
-async def test_open_warns_and_rejects_invalid_modes_before_io(sb: sc.Sandbox) -> None:
+async def test_open_warns_and_rejects_invalid_modes_before_io(shared_sandbox: sc.Sandbox) -> None:
     with pytest.warns(DeprecationError, match="Sandbox.open"):
         with pytest.raises(ValueError, match="Invalid file mode"):
-            await sb.open("/tmp/fio/never", "rbb")
+            await shared_sandbox.open("/tmp/fio/never", "rbb")
     with pytest.raises(sc.exception.SandboxFilesystemNotFoundError):
-        await sb.filesystem.stat("/tmp/fio/never")
+        await shared_sandbox.filesystem.stat("/tmp/fio/never")
 
 
-async def test_read_methods(sb: sc.Sandbox) -> None:
-    await sb.filesystem.write_text("a\n\n\nlast", "/tmp/fio/lines.txt")
-    f = await sb.open("/tmp/fio/lines.txt")
+async def test_read_methods(shared_sandbox: sc.Sandbox) -> None:
+    await shared_sandbox.filesystem.write_text("a\n\n\nlast", "/tmp/fio/lines.txt")
+    f = await shared_sandbox.open("/tmp/fio/lines.txt")
     assert await f.readline() == "a\n"
     assert await f.readlines() == ["\n", "\n", "last"]
     assert await f.read() == ""
@@ -94,27 +97,27 @@ async def test_read_methods(sb: sc.Sandbox) -> None:
     for op in (f.read(), f.readline(), f.readlines(), f.seek(0)):
         with pytest.raises(ValueError, match="I/O operation on closed file"):
             await op
-    await sb.filesystem.write_text("a\n\n\n", "/tmp/fio/trail.txt")
-    async with await sb.open("/tmp/fio/trail.txt") as f2:
+    await shared_sandbox.filesystem.write_text("a\n\n\n", "/tmp/fio/trail.txt")
+    async with await shared_sandbox.open("/tmp/fio/trail.txt") as f2:
         assert await f2.readlines() == ["a\n", "\n", "\n"]
-    await sb.filesystem.write_text("cr\rstays\r\nx", "/tmp/fio/cr.txt")
-    async with await sb.open("/tmp/fio/cr.txt", "rb") as f3:
+    await shared_sandbox.filesystem.write_text("cr\rstays\r\nx", "/tmp/fio/cr.txt")
+    async with await shared_sandbox.open("/tmp/fio/cr.txt", "rb") as f3:
         assert await f3.readlines() == [b"cr\rstays\r\n", b"x"]
         await f3.seek(0)
         assert await f3.readline() == b"cr\rstays\r\n"
 
 
-async def test_binary_mode_returns_bytes(sb: sc.Sandbox) -> None:
-    await sb.filesystem.write_bytes(b"\x00\xffdata", "/tmp/fio/bin")
-    async with await sb.open("/tmp/fio/bin", "rb") as f:
+async def test_binary_mode_returns_bytes(shared_sandbox: sc.Sandbox) -> None:
+    await shared_sandbox.filesystem.write_bytes(b"\x00\xffdata", "/tmp/fio/bin")
+    async with await shared_sandbox.open("/tmp/fio/bin", "rb") as f:
         assert await f.read(2) == b"\x00\xff"
         assert await f.read() == b"data"
 
 
-async def test_write_modes(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_write_modes(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.write_text("old content", "/tmp/fio/w.txt")
-    f = await sb.open("/tmp/fio/w.txt", "w")
+    f = await shared_sandbox.open("/tmp/fio/w.txt", "w")
     assert await fs.read_text("/tmp/fio/w.txt") == ""  # truncated at open
     with pytest.raises(io.UnsupportedOperation, match="not readable"):
         await f.read()
@@ -130,17 +133,17 @@ async def test_write_modes(sb: sc.Sandbox) -> None:
     with pytest.raises(ValueError, match="I/O operation on closed file"):
         await f.write("x")
 
-    async with await sb.open("/tmp/fio/w.txt", "a") as a:
+    async with await shared_sandbox.open("/tmp/fio/w.txt", "a") as a:
         await a.write(" more")
     assert await fs.read_text("/tmp/fio/w.txt") == "hello world! more"
 
-    async with await sb.open("/tmp/fio/w.txt", "r+") as rp:
+    async with await shared_sandbox.open("/tmp/fio/w.txt", "r+") as rp:
         assert await rp.read(5) == "hello"
         await rp.seek(0)
         await rp.write("HELLO")
     assert await fs.read_text("/tmp/fio/w.txt") == "HELLO world! more"
 
-    async with await sb.open("/tmp/fio/new/dir/b.bin", "wb+") as wb:
+    async with await shared_sandbox.open("/tmp/fio/new/dir/b.bin", "wb+") as wb:
         with pytest.raises(TypeError, match="Expected bytes when in binary mode"):
             await wb.write("text")
         await wb.write(b"\x01\x02")
@@ -148,24 +151,24 @@ async def test_write_modes(sb: sc.Sandbox) -> None:
         assert await wb.read() == b"\x01\x02"
     assert await fs.read_bytes("/tmp/fio/new/dir/b.bin") == b"\x01\x02"
 
-    async with await sb.open("/tmp/fio/created-by-a", "a+") as ap:
+    async with await shared_sandbox.open("/tmp/fio/created-by-a", "a+") as ap:
         await ap.write("x")
         await ap.seek(0)
         await ap.write("y")  # append mode: always at the end
     assert await fs.read_text("/tmp/fio/created-by-a") == "xy"
 
 
-async def test_exclusive_creation(sb: sc.Sandbox) -> None:
-    async with await sb.open("/tmp/fio/x.txt", "x") as f:
+async def test_exclusive_creation(shared_sandbox: sc.Sandbox) -> None:
+    async with await shared_sandbox.open("/tmp/fio/x.txt", "x") as f:
         await f.write("once")
-    assert await sb.filesystem.read_text("/tmp/fio/x.txt") == "once"
+    assert await shared_sandbox.filesystem.read_text("/tmp/fio/x.txt") == "once"
     with pytest.raises(FileExistsError):
-        await sb.open("/tmp/fio/x.txt", "x")
+        await shared_sandbox.open("/tmp/fio/x.txt", "x")
 
 
-async def test_write_size_limit_warns_first(sb: sc.Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_write_size_limit_warns_first(shared_sandbox: sc.Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(file_io, "WRITE_FILE_SIZE_LIMIT", 10)
-    f = await sb.open("/tmp/fio/limit", "wb")
+    f = await shared_sandbox.open("/tmp/fio/limit", "wb")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(ValueError, match="Write request payload exceeds 1 GiB limit"):
@@ -174,42 +177,42 @@ async def test_write_size_limit_warns_first(sb: sc.Sandbox, monkeypatch: pytest.
     await f.close()
 
 
-async def test_errno_mapping(sb: sc.Sandbox) -> None:
-    await sb.filesystem.write_text("f", "/tmp/fio/errs/file")
+async def test_errno_mapping(shared_sandbox: sc.Sandbox) -> None:
+    await shared_sandbox.filesystem.write_text("f", "/tmp/fio/errs/file")
     with pytest.raises(FileNotFoundError):
-        await sb.open("/tmp/fio/errs/missing")
+        await shared_sandbox.open("/tmp/fio/errs/missing")
     with pytest.raises(IsADirectoryError):
-        await sb.open("/tmp/fio/errs")
+        await shared_sandbox.open("/tmp/fio/errs")
     with pytest.raises(IsADirectoryError):
-        await sb.open("/tmp/fio/errs", "w")
+        await shared_sandbox.open("/tmp/fio/errs", "w")
     with pytest.raises(NotADirectoryError):
-        await sb.open("/tmp/fio/errs/file/x", "w")
-    async with await sb.open("relative.txt", "w") as f:  # relative to the working directory (/ here)
+        await shared_sandbox.open("/tmp/fio/errs/file/x", "w")
+    async with await shared_sandbox.open("relative.txt", "w") as f:  # relative to the working directory (/ here)
         await f.write("rel")
-    assert await sb.filesystem.read_text("/relative.txt") == "rel"
-    await sb.rm("relative.txt")
+    assert await shared_sandbox.filesystem.read_text("/relative.txt") == "rel"
+    await shared_sandbox.rm("relative.txt")
 
 
 # ------------------------------------------------------------------------------------------ ls / mkdir / rm
 
 
-async def test_legacy_ls_mkdir_rm(sb: sc.Sandbox) -> None:
+async def test_legacy_ls_mkdir_rm(shared_sandbox: sc.Sandbox) -> None:
     with pytest.warns(DeprecationError, match="Sandbox.mkdir"):
-        await sb.mkdir("/tmp/leg/a/b", parents=True)
+        await shared_sandbox.mkdir("/tmp/leg/a/b", parents=True)
     with pytest.raises(FileNotFoundError):
-        await sb.mkdir("/tmp/leg/x/y")
+        await shared_sandbox.mkdir("/tmp/leg/x/y")
     with pytest.raises(FileExistsError):
-        await sb.mkdir("/tmp/leg/a")
-    await sb.filesystem.write_text("f", "/tmp/leg/a/f")
+        await shared_sandbox.mkdir("/tmp/leg/a")
+    await shared_sandbox.filesystem.write_text("f", "/tmp/leg/a/f")
     with pytest.warns(DeprecationError, match="Sandbox.ls"):
-        assert await sb.ls("/tmp/leg/a") == ["b", "f"]
+        assert await shared_sandbox.ls("/tmp/leg/a") == ["b", "f"]
     with pytest.raises(NotADirectoryError):
-        await sb.ls("/tmp/leg/a/f")
+        await shared_sandbox.ls("/tmp/leg/a/f")
     with pytest.raises(FileNotFoundError):
-        await sb.ls("/tmp/leg/missing")
+        await shared_sandbox.ls("/tmp/leg/missing")
     with pytest.raises(FilesystemExecutionError):
-        await sb.rm("/tmp/leg")  # not empty: no errno class for it in Modal's mapping
+        await shared_sandbox.rm("/tmp/leg")  # not empty: no errno class for it in Modal's mapping
     with pytest.warns(DeprecationError, match="Sandbox.rm"):
-        await sb.rm("/tmp/leg", recursive=True)
+        await shared_sandbox.rm("/tmp/leg", recursive=True)
     with pytest.raises(FileNotFoundError):
-        await sb.rm("/tmp/leg")
+        await shared_sandbox.rm("/tmp/leg")

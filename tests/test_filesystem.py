@@ -17,8 +17,10 @@ import pytest_asyncio
 
 import sandbox_core as sc
 from sandbox_core import filesystem as fsmod
-from sandbox_core._engine import archive
-from sandbox_core._engine.client import get_engine
+from sandbox_core._engine import tar
+from sandbox_core._engine.docker import archive
+from sandbox_core._fs import local
+from sandbox_core._fs.process import argv_path
 from sandbox_core.exception import (
     ClientClosed,
     InvalidError,
@@ -32,9 +34,9 @@ from sandbox_core.exception import (
     SandboxFilesystemPermissionError,
 )
 
-from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL
+from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL, container_id, docker_engine
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
 HOSTILE = [
     " lead and trail ",
@@ -56,24 +58,24 @@ async def usb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
     """A sandbox whose image runs as uid 1000, with root-only fixtures made through the engine (as root)."""
     s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX_USER), timeout=600)
     try:
-        eng = await get_engine()
+        eng = await docker_engine()
         body = b"".join(
             [
-                archive.tar_header(b"opt/" + b"secret", mode=0o700, directory=True),
-                archive.tar_header(b"opt/" + b"secret/f", size=3, mode=0o600),
-                b"abc" + archive.tar_padding(3),
-                archive.tar_header(b"opt/" + b"locked", mode=0o755, directory=True),
-                archive.tar_header(b"opt/" + b"locked/ro", size=2, mode=0o644),
-                b"ro" + archive.tar_padding(2),
-                archive.tar_header(b"opt/" + b"locked/sub", mode=0o755, directory=True),
-                archive.TAR_END,
+                tar.tar_header(b"opt/" + b"secret", mode=0o700, directory=True),
+                tar.tar_header(b"opt/" + b"secret/f", size=3, mode=0o600),
+                b"abc" + tar.tar_padding(3),
+                tar.tar_header(b"opt/" + b"locked", mode=0o755, directory=True),
+                tar.tar_header(b"opt/" + b"locked/ro", size=2, mode=0o644),
+                b"ro" + tar.tar_padding(2),
+                tar.tar_header(b"opt/" + b"locked/sub", mode=0o755, directory=True),
+                tar.TAR_END,
             ]
         )
 
         async def gen() -> AsyncIterator[bytes]:
             yield body
 
-        await archive.put_archive(eng, s._container, b"/", gen())
+        await eng.archive.put(container_id(s), b"/", gen())
         yield s
     finally:
         await s.terminate()
@@ -88,7 +90,7 @@ async def sh(s: sc.Sandbox, script: str, *args: str) -> tuple[int, bytes, bytes]
 
 def raw(path: str) -> str:
     """argv form of a path for ``sh``: exec args cannot carry non-UTF-8 bytes, so octal-escape like the library."""
-    return fsmod._arg(path.encode("utf-8", "surrogateescape"))
+    return argv_path(path.encode("utf-8", "surrogateescape"))
 
 
 def _names(directory: Path) -> list[str]:
@@ -112,13 +114,17 @@ DEC = 'p=$(printf "%bx" "$1"); p=${p%x}; '
         ("remove", ()),
     ],
 )
-async def test_relative_paths_are_refused_before_any_io(sb: sc.Sandbox, method: str, args: tuple[str, ...]) -> None:
+async def test_relative_paths_are_refused_before_any_io(
+    shared_sandbox: sc.Sandbox, method: str, args: tuple[str, ...]
+) -> None:
     with pytest.raises(InvalidError, match=rf"Sandbox.filesystem.{method}\(\) currently only supports absolute"):
-        await getattr(sb.filesystem, method)("tmp/x", *args)
+        await getattr(shared_sandbox.filesystem, method)("tmp/x", *args)
 
 
-async def test_relative_paths_are_refused_for_writes_copies_and_watch(sb: sc.Sandbox, tmp_path: Path) -> None:
-    fs = sb.filesystem
+async def test_relative_paths_are_refused_for_writes_copies_and_watch(
+    shared_sandbox: sc.Sandbox, tmp_path: Path
+) -> None:
+    fs = shared_sandbox.filesystem
     with pytest.raises(InvalidError, match="write_bytes"):
         await fs.write_bytes(b"x", "x")
     with pytest.raises(InvalidError, match="write_text"):
@@ -133,28 +139,28 @@ async def test_relative_paths_are_refused_for_writes_copies_and_watch(sb: sc.San
             pass
 
 
-async def test_write_type_errors(sb: sc.Sandbox) -> None:
+async def test_write_type_errors(shared_sandbox: sc.Sandbox) -> None:
     with pytest.raises(TypeError, match="data must be bytes-like"):
-        await sb.filesystem.write_bytes("text", "/tmp/t")  # type: ignore[arg-type]
+        await shared_sandbox.filesystem.write_bytes("text", "/tmp/t")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="data must be str"):
-        await sb.filesystem.write_text(b"bytes", "/tmp/t")  # type: ignore[arg-type]
+        await shared_sandbox.filesystem.write_text(b"bytes", "/tmp/t")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------------ payloads
 
 
 @pytest.mark.parametrize("size", [0, 1, 17 << 20])
-async def test_roundtrip_payload_sizes(sb: sc.Sandbox, size: int) -> None:
+async def test_roundtrip_payload_sizes(shared_sandbox: sc.Sandbox, size: int) -> None:
     data = os.urandom(size)
     path = f"/tmp/payload/{size}.bin"
-    await sb.filesystem.write_bytes(data, path)
-    assert await sb.filesystem.read_bytes(path) == data
-    code, out, _ = await sh(sb, 'sha256sum "$1"', path)
+    await shared_sandbox.filesystem.write_bytes(data, path)
+    assert await shared_sandbox.filesystem.read_bytes(path) == data
+    code, out, _ = await sh(shared_sandbox, 'sha256sum "$1"', path)
     assert code == 0 and out.split()[0].decode() == hashlib.sha256(data).hexdigest()
 
 
-async def test_non_utf8_content_and_text_decoding(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_non_utf8_content_and_text_decoding(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     blob = bytes(range(256)) * 3
     await fs.write_bytes(bytearray(blob), "/tmp/enc/blob")
     assert await fs.read_bytes("/tmp/enc/blob") == blob
@@ -167,32 +173,32 @@ async def test_non_utf8_content_and_text_decoding(sb: sc.Sandbox) -> None:
     assert await fs.read_text("/tmp/enc/mv") == "view"
 
 
-async def test_empty_file_reads_as_empty(sb: sc.Sandbox) -> None:
-    await sh(sb, ": > /tmp/empty")
-    assert await sb.filesystem.read_bytes("/tmp/empty") == b""
-    assert await sb.filesystem.read_text("/tmp/empty") == ""
+async def test_empty_file_reads_as_empty(shared_sandbox: sc.Sandbox) -> None:
+    await sh(shared_sandbox, ": > /tmp/empty")
+    assert await shared_sandbox.filesystem.read_bytes("/tmp/empty") == b""
+    assert await shared_sandbox.filesystem.read_text("/tmp/empty") == ""
 
 
-async def test_write_creates_parents_and_overwrites_keeping_mode_and_owner(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_write_creates_parents_and_overwrites_keeping_mode_and_owner(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.write_text("first version, longer", "/tmp/w/a/b/c/f.txt")
     code, out, _ = await sh(
-        sb, 'chmod 750 "$1" && chown 1000:1000 "$1" && stat -c "%a %u" /tmp/w/a/b', "/tmp/w/a/b/c/f.txt"
+        shared_sandbox, 'chmod 750 "$1" && chown 1000:1000 "$1" && stat -c "%a %u" /tmp/w/a/b', "/tmp/w/a/b/c/f.txt"
     )
     assert code == 0 and out.split()[0] == b"755"
     await fs.write_text("second", "/tmp/w/a/b/c/f.txt")
     assert await fs.read_text("/tmp/w/a/b/c/f.txt") == "second"
-    code, out, _ = await sh(sb, 'stat -c "%a %u %g" "$1"', "/tmp/w/a/b/c/f.txt")
+    code, out, _ = await sh(shared_sandbox, 'stat -c "%a %u %g" "$1"', "/tmp/w/a/b/c/f.txt")
     assert out.split() == [b"750", b"1000", b"1000"]
 
 
 # --------------------------------------------------------------------------------------------- read errors
 
 
-async def test_read_errors(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_read_errors(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await sh(
-        sb,
+        shared_sandbox,
         "mkdir -p /tmp/re/dir && echo x > /tmp/re/file && ln -s file /tmp/re/link && ln -s /nowhere /tmp/re/dangling",
     )
     with pytest.raises(SandboxFilesystemNotFoundError, match="No such file or directory: /tmp/re/missing"):
@@ -208,17 +214,17 @@ async def test_read_errors(sb: sc.Sandbox) -> None:
     assert await fs.read_text("/tmp/re/link") == "x\n"  # links are followed for reads
 
 
-async def test_proc_is_read_inside_the_sandbox(sb: sc.Sandbox) -> None:
-    assert b"sleep" in await sb.filesystem.read_bytes("/proc/1/cmdline")
-    assert (await sb.filesystem.read_text("/proc/sys/kernel/ostype")).strip() == "Linux"
+async def test_proc_is_read_inside_the_sandbox(shared_sandbox: sc.Sandbox) -> None:
+    assert b"sleep" in await shared_sandbox.filesystem.read_bytes("/proc/1/cmdline")
+    assert (await shared_sandbox.filesystem.read_text("/proc/sys/kernel/ostype")).strip() == "Linux"
 
 
 # -------------------------------------------------------------------------------------------- write errors
 
 
-async def test_write_errors(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
-    await sh(sb, "mkdir -p /tmp/we/dir && echo x > /tmp/we/file")
+async def test_write_errors(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
+    await sh(shared_sandbox, "mkdir -p /tmp/we/dir && echo x > /tmp/we/file")
     with pytest.raises(SandboxFilesystemIsADirectoryError, match="/tmp/we/dir"):
         await fs.write_bytes(b"x", "/tmp/we/dir")
     with pytest.raises(SandboxFilesystemIsADirectoryError):
@@ -228,26 +234,28 @@ async def test_write_errors(sb: sc.Sandbox) -> None:
     assert await fs.read_text("/tmp/we/file") == "x\n"
 
 
-async def test_copy_from_local_errors_are_native_and_remote_errors_mapped(sb: sc.Sandbox, tmp_path: Path) -> None:
-    fs = sb.filesystem
+async def test_copy_from_local_errors_are_native_and_remote_errors_mapped(
+    shared_sandbox: sc.Sandbox, tmp_path: Path
+) -> None:
+    fs = shared_sandbox.filesystem
     with pytest.raises(FileNotFoundError):
         await fs.copy_from_local(tmp_path / "missing", "/tmp/cfl/x")
     with pytest.raises(IsADirectoryError):
         await fs.copy_from_local(tmp_path, "/tmp/cfl/x")
     src = tmp_path / "src.bin"
     src.write_bytes(b"payload")
-    await sh(sb, "mkdir -p /tmp/cfl/dir")
+    await sh(shared_sandbox, "mkdir -p /tmp/cfl/dir")
     with pytest.raises(SandboxFilesystemIsADirectoryError):
         await fs.copy_from_local(src, "/tmp/cfl/dir")
 
 
-async def test_copy_both_ways_17_mib(sb: sc.Sandbox, tmp_path: Path) -> None:
+async def test_copy_both_ways_17_mib(shared_sandbox: sc.Sandbox, tmp_path: Path) -> None:
     data = os.urandom(17 << 20)
     src = tmp_path / "up.bin"
     src.write_bytes(data)
-    await sb.filesystem.copy_from_local(str(src), "/tmp/copy/deep/up.bin")
+    await shared_sandbox.filesystem.copy_from_local(str(src), "/tmp/copy/deep/up.bin")
     dst = tmp_path / "new" / "parents" / "down.bin"
-    await sb.filesystem.copy_to_local("/tmp/copy/deep/up.bin", dst)
+    await shared_sandbox.filesystem.copy_to_local("/tmp/copy/deep/up.bin", dst)
     assert dst.read_bytes() == data
     assert sorted(p.name for p in dst.parent.iterdir()) == ["down.bin"]
 
@@ -256,9 +264,9 @@ async def test_copy_both_ways_17_mib(sb: sc.Sandbox, tmp_path: Path) -> None:
 
 
 async def test_copy_to_local_failure_leaves_destination_untouched(
-    sb: sc.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shared_sandbox: sc.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fs = sb.filesystem
+    fs = shared_sandbox.filesystem
     dst = tmp_path / "keep.txt"
     dst.write_text("original")
     with pytest.raises(SandboxFilesystemNotFoundError):
@@ -270,17 +278,17 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
 
     # a failure in the middle of the stream: the engine connection breaks after the first chunk
     await fs.write_bytes(os.urandom(8 << 20), "/tmp/ctl/big")
-    real_read = archive.TarReader.read
+    real_read = tar.TarReader.read
     calls = 0
 
-    async def broken_read(self: archive.TarReader, n: int) -> bytes:
+    async def broken_read(self: tar.TarReader, n: int) -> bytes:
         nonlocal calls
         calls += 1
         if calls > 1:
             raise sc.exception.ServiceError("the archive stream from the engine broke off (simulated)")
         return await real_read(self, n)
 
-    monkeypatch.setattr(archive.TarReader, "read", broken_read)
+    monkeypatch.setattr(tar.TarReader, "read", broken_read)
     with pytest.raises(NotFoundError, match="The Sandbox is unavailable"):
         await fs.copy_to_local("/tmp/ctl/big", dst)
     assert calls == 2
@@ -291,9 +299,9 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
 
 @pytest.mark.parametrize("which", ["root", "user"])
 async def test_copy_to_local_local_disk_failure_leaves_nothing(
-    sb: sc.Sandbox, usb: sc.Sandbox, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shared_sandbox: sc.Sandbox, usb: sc.Sandbox, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = sb if which == "root" else usb
+    s = shared_sandbox if which == "root" else usb
     await s.filesystem.write_bytes(os.urandom(6 << 20), "/tmp/disk-full.bin")
     dst = tmp_path / "keep.bin"
     dst.write_bytes(b"original")
@@ -301,7 +309,7 @@ async def test_copy_to_local_local_disk_failure_leaves_nothing(
     def no_space(fd: int, chunks: list[bytes], offset: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fsmod, "_write_all", no_space)
+    monkeypatch.setattr(local, "write_all", no_space)
     with pytest.raises(OSError, match="No space left on device"):
         await asyncio.wait_for(s.filesystem.copy_to_local("/tmp/disk-full.bin", dst), 60)
     assert dst.read_bytes() == b"original"
@@ -309,31 +317,31 @@ async def test_copy_to_local_local_disk_failure_leaves_nothing(
 
 
 async def test_copy_to_local_writes_on_the_loop_until_a_write_is_slow(
-    sb: sc.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shared_sandbox: sc.Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import threading
 
     payload = os.urandom(6 << 20)
-    await sb.filesystem.write_bytes(payload, "/tmp/slow-disk.bin")
-    real_write = fsmod._write_all
+    await shared_sandbox.filesystem.write_bytes(payload, "/tmp/slow-disk.bin")
+    real_write = local.write_all
     threads: list[str] = []
     slow_after: int | None = None
 
     def recording(fd: int, chunks: list[bytes], offset: int) -> None:
         threads.append(threading.current_thread().name)
         if slow_after is not None and len(threads) > slow_after:
-            time.sleep(fsmod.SLOW_WRITE * 2)  # as a throttled disk would
+            time.sleep(local.SLOW_WRITE * 2)  # as a throttled disk would
         real_write(fd, chunks, offset)
 
-    monkeypatch.setattr(fsmod, "_write_all", recording)
+    monkeypatch.setattr(local, "write_all", recording)
     main = threading.current_thread().name
-    await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "fast.bin")
+    await shared_sandbox.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "fast.bin")
     assert (tmp_path / "fast.bin").read_bytes() == payload
     assert len(threads) >= 3 and set(threads) == {main}  # a fast disk: every write on the loop thread
 
     threads.clear()
     slow_after = 1  # the second write is slow: it still runs on the loop, every later one in a worker thread
-    await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "slow.bin")
+    await shared_sandbox.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "slow.bin")
     assert (tmp_path / "slow.bin").read_bytes() == payload
     assert threads[:2] == [main, main] and len(threads) >= 3 and main not in threads[2:], threads
 
@@ -341,20 +349,20 @@ async def test_copy_to_local_writes_on_the_loop_until_a_write_is_slow(
     def failing_in_threads(fd: int, chunks: list[bytes], offset: int) -> None:
         if threading.current_thread().name != main:
             raise OSError(28, "No space left on device")
-        time.sleep(fsmod.SLOW_WRITE * 2)
+        time.sleep(local.SLOW_WRITE * 2)
         real_write(fd, chunks, offset)
 
-    monkeypatch.setattr(fsmod, "_write_all", failing_in_threads)
+    monkeypatch.setattr(local, "write_all", failing_in_threads)
     with pytest.raises(OSError, match="No space left on device"):
-        await sb.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "full.bin")
+        await shared_sandbox.filesystem.copy_to_local("/tmp/slow-disk.bin", tmp_path / "full.bin")
     assert _names(tmp_path) == ["fast.bin", "slow.bin"]
 
 
 @pytest.mark.parametrize("which", ["root", "user"])
 async def test_copy_from_local_read_failure_is_raised_as_is(
-    sb: sc.Sandbox, usb: sc.Sandbox, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shared_sandbox: sc.Sandbox, usb: sc.Sandbox, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = sb if which == "root" else usb
+    s = shared_sandbox if which == "root" else usb
     src = tmp_path / "src.bin"
     src.write_bytes(os.urandom(3 << 20))
 
@@ -382,11 +390,11 @@ async def test_copy_from_local_read_failure_is_raised_as_is(
         await asyncio.wait_for(s.filesystem.copy_from_local(src, "/tmp/cfl-fail.bin"), 60)
 
 
-async def test_copy_to_local_onto_a_directory(sb: sc.Sandbox, tmp_path: Path) -> None:
-    await sb.filesystem.write_text("x", "/tmp/ctld/f")
+async def test_copy_to_local_onto_a_directory(shared_sandbox: sc.Sandbox, tmp_path: Path) -> None:
+    await shared_sandbox.filesystem.write_text("x", "/tmp/ctld/f")
     (tmp_path / "d").mkdir()
     with pytest.raises(IsADirectoryError):
-        await sb.filesystem.copy_to_local("/tmp/ctld/f", tmp_path / "d")
+        await shared_sandbox.filesystem.copy_to_local("/tmp/ctld/f", tmp_path / "d")
     assert _names(tmp_path) == ["d"]
     assert _names(tmp_path / "d") == []
 
@@ -394,8 +402,8 @@ async def test_copy_to_local_onto_a_directory(sb: sc.Sandbox, tmp_path: Path) ->
 # ----------------------------------------------------------------------------------------- make_directory
 
 
-async def test_make_directory(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_make_directory(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.make_directory("/tmp/md/a/b/c")
     await fs.make_directory("/tmp/md/a/b/c")  # idempotent with create_parents
     assert (await fs.stat("/tmp/md/a/b/c")).is_dir()
@@ -410,17 +418,17 @@ async def test_make_directory(sb: sc.Sandbox) -> None:
             await fs.make_directory("/tmp/md/file", create_parents=parents)
         with pytest.raises(SandboxFilesystemNotADirectoryError):
             await fs.make_directory("/tmp/md/file/sub", create_parents=parents)
-    _, out, _ = await sh(sb, 'stat -c "%a %U" "$1"', "/tmp/md/a/b/c/d")
+    _, out, _ = await sh(shared_sandbox, 'stat -c "%a %U" "$1"', "/tmp/md/a/b/c/d")
     assert out.split() == [b"755", b"root"]
 
 
 # ------------------------------------------------------------------------------------------------- remove
 
 
-async def test_remove(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_remove(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await sh(
-        sb,
+        shared_sandbox,
         "mkdir -p /tmp/rm/empty /tmp/rm/empty2 /tmp/rm/full/sub /tmp/rm/target && echo x > /tmp/rm/full/sub/f "
         "&& echo y > /tmp/rm/file && echo z > /tmp/rm/target/keep && ln -s /tmp/rm/target /tmp/rm/link",
     )
@@ -434,7 +442,7 @@ async def test_remove(sb: sc.Sandbox) -> None:
     assert await fs.read_text("/tmp/rm/target/keep") == "z\n"
     with pytest.raises(SandboxFilesystemNotFoundError, match="/tmp/rm/file"):
         await fs.remove("/tmp/rm/file")
-    _, out, _ = await sh(sb, "ls -A /tmp/rm")
+    _, out, _ = await sh(shared_sandbox, "ls -A /tmp/rm")
     assert out.split() == [b"target"]
     with pytest.raises(SandboxFilesystemPermissionError, match="root directory"):
         await fs.remove("//", recursive=True)
@@ -458,10 +466,10 @@ def _matches(info: sc.FileInfo, inside: list[bytes]) -> None:
     assert info.permissions == f"{int(perms, 8):04o}"
 
 
-async def test_stat_matches_stat_inside_the_sandbox(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_stat_matches_stat_inside_the_sandbox(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await sh(
-        sb,
+        shared_sandbox,
         "mkdir -p /tmp/st/dir && printf 12345 > /tmp/st/file && chown 1000:65534 /tmp/st/file && chmod 4750 "
         "/tmp/st/file && ln -s ../st/file /tmp/st/rel && ln -s /nowhere /tmp/st/dangling && chmod 1777 /tmp/st/dir",
     )
@@ -470,13 +478,13 @@ async def test_stat_matches_stat_inside_the_sandbox(sb: sc.Sandbox) -> None:
     assert (f.owner, f.group) == ("sandbox", "nogroup")
     assert f.is_file() and not f.is_dir() and not f.is_symlink() and f.symlink_target is None
     assert stat.S_ISREG(f.mode)
-    _matches(f, await _inside_stat(sb, "/tmp/st/file"))
+    _matches(f, await _inside_stat(shared_sandbox, "/tmp/st/file"))
     d = await fs.stat("/tmp/st/dir/")
     assert d.name == "dir" and d.path == "/tmp/st/dir/" and d.is_dir() and d.permissions == "1777"
-    _matches(d, await _inside_stat(sb, "/tmp/st/dir"))
+    _matches(d, await _inside_stat(shared_sandbox, "/tmp/st/dir"))
     rel = await fs.stat("/tmp/st/rel")
     assert rel.is_symlink() and rel.symlink_target == "../st/file" and stat.S_ISLNK(rel.mode)
-    _matches(rel, await _inside_stat(sb, "/tmp/st/rel"))
+    _matches(rel, await _inside_stat(shared_sandbox, "/tmp/st/rel"))
     dangling = await fs.stat("/tmp/st/dangling")
     assert dangling.is_symlink() and dangling.symlink_target == "/nowhere"
     with pytest.raises(SandboxFilesystemNotFoundError):
@@ -485,18 +493,18 @@ async def test_stat_matches_stat_inside_the_sandbox(sb: sc.Sandbox) -> None:
         await fs.stat("/tmp/st/file/x")
 
 
-async def test_file_info_is_frozen(sb: sc.Sandbox) -> None:
-    info = await sb.filesystem.stat("/tmp")
+async def test_file_info_is_frozen(shared_sandbox: sc.Sandbox) -> None:
+    info = await shared_sandbox.filesystem.stat("/tmp")
     with pytest.raises(AttributeError):
         info.size = 1  # type: ignore[misc]
     with pytest.raises(ValueError, match="permissions"):
         sc.FileInfo("n", "/n", sc.FileType.FILE, 0, 0, "644", "root", "root", 0.0)
 
 
-async def test_list_files_order_and_fields(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_list_files_order_and_fields(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await sh(
-        sb,
+        shared_sandbox,
         "mkdir -p /tmp/ls/sub /tmp/ls/emptydir && printf abc > /tmp/ls/b && printf '' > /tmp/ls/.hidden && "
         "printf 1 > /tmp/ls/A && ln -s b /tmp/ls/link && ln -s /nowhere /tmp/ls/dangling && ln -s /tmp/ls /tmp/lsl",
     )
@@ -505,7 +513,7 @@ async def test_list_files_order_and_fields(sb: sc.Sandbox) -> None:
     assert names == sorted(names) == [".hidden", "A", "b", "dangling", "emptydir", "link", "sub"]
     for i in infos:
         assert i.path == f"/tmp/ls/{i.name}"
-        _matches(i, await _inside_stat(sb, i.path))
+        _matches(i, await _inside_stat(shared_sandbox, i.path))
     by = {i.name: i for i in infos}
     assert by["link"].symlink_target == "b" and by["link"].is_symlink()
     assert by["dangling"].symlink_target == "/nowhere"
@@ -524,8 +532,8 @@ async def test_list_files_order_and_fields(sb: sc.Sandbox) -> None:
 # -------------------------------------------------------------------------------------------- hostile names
 
 
-async def test_hostile_names_round_trip(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_hostile_names_round_trip(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.make_directory("/tmp/hostile")
     for i, name in enumerate(HOSTILE):
         await fs.write_bytes(f"{i}".encode(), f"/tmp/hostile/{name}")
@@ -536,10 +544,10 @@ async def test_hostile_names_round_trip(sb: sc.Sandbox) -> None:
         assert await fs.read_bytes(path) == f"{i}".encode()
         info = await fs.stat(path)
         assert info.name == name and info.path == path and info.size == len(str(i))
-    code, _, _ = await sh(sb, "[ -e /PWNED ] || [ -e /tmp/hostile/PWNED ] || [ -e /tmp/PWNED ]")
+    code, _, _ = await sh(shared_sandbox, "[ -e /PWNED ] || [ -e /tmp/hostile/PWNED ] || [ -e /tmp/PWNED ]")
     assert code == 1  # no injected command ran
     # the names really are those bytes inside the sandbox
-    code, out, _ = await sh(sb, DEC + 'cat -- "$p"', raw("/tmp/hostile/caf\udce9-latin1"))
+    code, out, _ = await sh(shared_sandbox, DEC + 'cat -- "$p"', raw("/tmp/hostile/caf\udce9-latin1"))
     assert code == 0 and out == str(HOSTILE.index("caf\udce9-latin1")).encode()
     for name in HOSTILE:
         await fs.remove(f"/tmp/hostile/{name}")
@@ -554,12 +562,12 @@ async def test_hostile_names_round_trip(sb: sc.Sandbox) -> None:
 # -------------------------------------------------------------------------------------------- planted links
 
 
-async def test_planted_symlinks_cannot_redirect_writes(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_planted_symlinks_cannot_redirect_writes(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.write_text("mine", "/tmp/esc/target/file")
     passwd = await fs.read_bytes("/etc/passwd")
     # sandboxed code swaps the directory for a link to /etc
-    await sh(sb, "rm -rf /tmp/esc/target && ln -s /etc /tmp/esc/target")
+    await sh(shared_sandbox, "rm -rf /tmp/esc/target && ln -s /etc /tmp/esc/target")
     with pytest.raises(SandboxFilesystemError, match="symbolic link"):
         await fs.write_text("owned", "/tmp/esc/target/passwd")
     with pytest.raises(SandboxFilesystemError, match="symbolic link"):
@@ -568,7 +576,7 @@ async def test_planted_symlinks_cannot_redirect_writes(sb: sc.Sandbox) -> None:
     with pytest.raises(SandboxFilesystemNotFoundError):
         await fs.stat("/etc/newdir")
     # a link at the target itself is replaced, never written through
-    await sh(sb, "ln -s /etc/passwd /tmp/esc/file-link")
+    await sh(shared_sandbox, "ln -s /etc/passwd /tmp/esc/file-link")
     await fs.write_text("replaced", "/tmp/esc/file-link")
     assert await fs.read_bytes("/etc/passwd") == passwd
     info = await fs.stat("/tmp/esc/file-link")
@@ -718,28 +726,30 @@ async def test_engine_messages_are_sanitised() -> None:
         archive.sanitize("Could not find the file /nope in container 0619d82e8f6e") == "Could not find the file /nope"
     )
     hostile = 'Error processing tar file(exit status 1): cannot overwrite non-directory "/x cannot overwrite directory'
-    assert archive._classify(500, hostile + ' is a directory" with directory "/"').kind == "exists"  # type: ignore[union-attr]
+    assert archive.classify(500, hostile + ' is a directory" with directory "/"', "w").kind == "exists"  # type: ignore[attr-defined]
     real = 'Error processing tar file(exit status 1): cannot overwrite directory "/tmp/d/x" with non-directory "/tmp/d"'
-    assert archive._classify(500, real).kind == "is_a_directory"  # type: ignore[union-attr]
-    assert archive._classify(500, "lstat /tmp/a: not a directory: x/: no such file or directory").kind == "missing"  # type: ignore[union-attr]
-    assert isinstance(archive._classify(404, "No such container: abc"), NotFoundError)
+    assert archive.classify(500, real, "w").kind == "is_a_directory"  # type: ignore[attr-defined]
+    assert archive.classify(500, "lstat /tmp/a: not a directory: x/: no such file or directory", "r").kind == "missing"  # type: ignore[attr-defined]
+    assert isinstance(archive.classify(404, "No such container: abc", "r"), NotFoundError)
     assert archive.go_mode_to_posix(2147484141) == stat.S_IFDIR | 0o755
     assert archive.go_mode_to_posix(134218239) == stat.S_IFLNK | 0o777
     assert archive.go_mode_to_posix(420 | (1 << 23)) == stat.S_IFREG | stat.S_ISUID | 0o644
 
 
-async def test_link_targets_with_newlines(sb: sc.Sandbox) -> None:
-    await sh(sb, 'mkdir -p /tmp/lnl && ln -s "$(printf "a\\nb\\n\\nc")" /tmp/lnl/odd && ln -s plain /tmp/lnl/p')
-    listed = {i.name: i.symlink_target for i in await sb.filesystem.list_files("/tmp/lnl")}
+async def test_link_targets_with_newlines(shared_sandbox: sc.Sandbox) -> None:
+    await sh(
+        shared_sandbox, 'mkdir -p /tmp/lnl && ln -s "$(printf "a\\nb\\n\\nc")" /tmp/lnl/odd && ln -s plain /tmp/lnl/p'
+    )
+    listed = {i.name: i.symlink_target for i in await shared_sandbox.filesystem.list_files("/tmp/lnl")}
     assert listed == {"odd": "a\nb\n\nc", "p": "plain"}
-    assert (await sb.filesystem.stat("/tmp/lnl/odd")).symlink_target == "a\nb\n\nc"
+    assert (await shared_sandbox.filesystem.stat("/tmp/lnl/odd")).symlink_target == "a\nb\n\nc"
 
 
 @pytest.mark.parametrize("which", ["root", "user"])
 async def test_error_classes_are_the_same_for_root_and_non_root_sandboxes(
-    sb: sc.Sandbox, usb: sc.Sandbox, which: str
+    shared_sandbox: sc.Sandbox, usb: sc.Sandbox, which: str
 ) -> None:
-    s = sb if which == "root" else usb
+    s = shared_sandbox if which == "root" else usb
     fs = s.filesystem
     base = f"/tmp/parity-{which}"
     await fs.write_text("f", f"{base}/file")

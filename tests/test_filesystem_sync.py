@@ -11,6 +11,8 @@ import pytest
 import sandbox_core_sync as sync
 from tests.conftest import BUSYBOX, app_name
 
+pytestmark = pytest.mark.usefixtures("engine")
+
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[sync.Sandbox]:

@@ -10,13 +10,13 @@ from collections.abc import Callable
 import pytest
 
 import sandbox_core as sc
-from sandbox_core import filesystem as fsmod
+from sandbox_core._fs.process import SH_SNAPSHOT, ProcessTransport, argv_path, parse_snapshot
 from sandbox_core.exception import InvalidError, SandboxFilesystemNotFoundError
 from sandbox_core.types import FileWatchEvent, FileWatchEventType
 
-from .conftest import BUSYBOX_USER
+from .conftest import BUSYBOX_USER, container_id
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
 Create, Modify, Remove = FileWatchEventType.Create, FileWatchEventType.Modify, FileWatchEventType.Remove
 
@@ -75,15 +75,15 @@ def has(kind: FileWatchEventType, *paths: str) -> Callable[[list[FileWatchEvent]
     return lambda events: any(e.type == kind and e.paths == list(paths) for e in events)
 
 
-async def test_create_modify_rename_remove_in_a_directory(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_create_modify_rename_remove_in_a_directory(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.write_text("old", "/tmp/w1/existing")
     async with Watcher(fs, "/tmp/w1", filter=None, recursive=False, timeout=None) as w:
         await fs.write_text("new", "/tmp/w1/created")
         await w.until(has(Create, "/tmp/w1/created"))
-        await run(sb, "echo more >> /tmp/w1/existing")
+        await run(shared_sandbox, "echo more >> /tmp/w1/existing")
         await w.until(has(Modify, "/tmp/w1/existing"))
-        await run(sb, "mv /tmp/w1/created /tmp/w1/moved")
+        await run(shared_sandbox, "mv /tmp/w1/created /tmp/w1/moved")
         await w.until(has(Modify, "/tmp/w1/created", "/tmp/w1/moved"))  # a rename is a Modify [src, dst]
         await fs.remove("/tmp/w1/existing")
         await w.until(has(Remove, "/tmp/w1/existing"))
@@ -91,8 +91,8 @@ async def test_create_modify_rename_remove_in_a_directory(sb: sc.Sandbox) -> Non
     assert not any(e.paths == ["/tmp/w1"] for e in w.events)  # the directory's own mtime is not reported
 
 
-async def test_recursive_sees_descendants_and_non_recursive_does_not(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_recursive_sees_descendants_and_non_recursive_does_not(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.make_directory("/tmp/w2/sub/deeper")
     async with (
         Watcher(fs, "/tmp/w2", filter=None, recursive=True, timeout=None) as deep,
@@ -106,8 +106,8 @@ async def test_recursive_sees_descendants_and_non_recursive_does_not(sb: sc.Sand
     assert not any("/tmp/w2/sub/deeper/f" in e.paths for e in flat.events)
 
 
-async def test_watching_a_file(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_watching_a_file(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.write_text("1", "/tmp/w3/f")
     async with Watcher(fs, "/tmp/w3/f", filter=None, recursive=False, timeout=None) as w:
         await fs.write_text("2", "/tmp/w3/f")
@@ -117,20 +117,20 @@ async def test_watching_a_file(sb: sc.Sandbox) -> None:
         await asyncio.wait_for(w.task, 5)  # the watched path is gone: the watch ends
 
 
-async def test_filter_selects_event_types(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_filter_selects_event_types(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.write_text("x", "/tmp/w4/a")
     await fs.write_text("y", "/tmp/w4/b")
     async with Watcher(fs, "/tmp/w4", filter=[Remove], recursive=False, timeout=None) as w:
         await fs.write_text("z", "/tmp/w4/c")  # Create: filtered out
         await fs.write_text("yy", "/tmp/w4/b")  # Modify: filtered out
-        await run(sb, "sleep 0.5; rm /tmp/w4/a")
+        await run(shared_sandbox, "sleep 0.5; rm /tmp/w4/a")
         await w.until(has(Remove, "/tmp/w4/a"))
     assert {e.type for e in w.events} == {Remove}
 
 
-async def test_empty_filter_yields_nothing_until_timeout(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_empty_filter_yields_nothing_until_timeout(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.make_directory("/tmp/w5")
     got: list[FileWatchEvent] = []
 
@@ -145,8 +145,8 @@ async def test_empty_filter_yields_nothing_until_timeout(sb: sc.Sandbox) -> None
     assert got == []
 
 
-async def test_timeout_ends_without_raising(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_timeout_ends_without_raising(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.make_directory("/tmp/w6")
     t0 = time.monotonic()
     events = [e async for e in fs.watch("/tmp/w6", timeout=1)]
@@ -159,8 +159,8 @@ async def test_timeout_ends_without_raising(sb: sc.Sandbox) -> None:
     assert time.monotonic() - t0 < 2
 
 
-async def test_break_stops_the_watch_promptly(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_break_stops_the_watch_promptly(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.make_directory("/tmp/w7")
     gen = fs.watch("/tmp/w7", recursive=True)
     poker = asyncio.create_task(keep_creating(fs, "/tmp/w7"))
@@ -172,12 +172,12 @@ async def test_break_stops_the_watch_promptly(sb: sc.Sandbox) -> None:
     await gen.aclose()
     assert time.monotonic() - t0 < 3
     # nothing of the watch keeps running in the sandbox: no find/stat of it is left
-    p = await sb.exec("sh", "-c", "ps -o args | grep -c '[f]ind -H' || true")
+    p = await shared_sandbox.exec("sh", "-c", "ps -o args | grep -c '[f]ind -H' || true")
     assert (await p.stdout.read()).strip() == "0"
 
 
-async def test_watch_errors(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_watch_errors(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     with pytest.raises(SandboxFilesystemNotFoundError, match="/tmp/w8/missing"):
         async for _ in fs.watch("/tmp/w8/missing"):
             pass
@@ -186,11 +186,11 @@ async def test_watch_errors(sb: sc.Sandbox) -> None:
             pass
 
 
-async def test_legacy_watch_treats_an_empty_filter_as_everything(sb: sc.Sandbox) -> None:
-    await sb.filesystem.make_directory("/tmp/w9")
+async def test_legacy_watch_treats_an_empty_filter_as_everything(shared_sandbox: sc.Sandbox) -> None:
+    await shared_sandbox.filesystem.make_directory("/tmp/w9")
 
-    poker = asyncio.create_task(keep_creating(sb.filesystem, "/tmp/w9"))
-    gen = sb.watch("/tmp/w9", filter=[], timeout=10)
+    poker = asyncio.create_task(keep_creating(shared_sandbox.filesystem, "/tmp/w9"))
+    gen = shared_sandbox.watch("/tmp/w9", filter=[], timeout=10)
     with pytest.warns(sc.exception.DeprecationError, match="Sandbox.watch"):
         event = await anext(gen)
     poker.cancel()
@@ -198,8 +198,8 @@ async def test_legacy_watch_treats_an_empty_filter_as_everything(sb: sc.Sandbox)
     assert event.type == Create and event.paths[0].startswith("/tmp/w9/x")
 
 
-async def test_hostile_names_in_a_watched_tree(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_hostile_names_in_a_watched_tree(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.make_directory("/tmp/w10/locked")
     # a directory whose name looks like a stat line must not disturb the snapshots
     await fs.make_directory("/tmp/w10/x\n1 81a4 0 2020-01-01 00:00:00.0 +0000")
@@ -222,15 +222,17 @@ async def test_watch_in_a_non_root_sandbox_with_an_unsearchable_directory(app: s
         await s.terminate()
 
 
-async def test_both_snapshot_forms_agree(sb: sc.Sandbox) -> None:
-    fs = sb.filesystem
+async def test_both_snapshot_forms_agree(shared_sandbox: sc.Sandbox) -> None:
+    fs = shared_sandbox.filesystem
     await fs.write_text("1", "/tmp/w11/a/b")
     await fs.write_text("2", "/tmp/w11/new\nline")
     snaps = []
     for form in ("batch", "each"):
-        code, out, err = await fs._run(fsmod._SH_SNAPSHOT, [fsmod._arg(b"/tmp/w11"), "1", form])
+        code, out, err = await ProcessTransport(container_id(shared_sandbox)).run(
+            SH_SNAPSHOT, [argv_path(b"/tmp/w11"), "1", form]
+        )
         assert code == 0
-        snap = fsmod._parse_snapshot(out, err)
+        snap = parse_snapshot(out, err)
         assert snap is not None
         snaps.append(snap)
     assert snaps[0] == snaps[1]

@@ -8,22 +8,26 @@ import json
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 import sandbox_core as sc
+from sandbox_core import _lifecycle
 from sandbox_core import exception as exc
-from sandbox_core._engine import containers
+from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
-from sandbox_core._engine.client import get_engine
-from sandbox_core._ids import SANDBOX_ID_RE
-from sandbox_core._lifecycle import parse_engine_time
+from sandbox_core._engine.values import ContainerSpec, parse_engine_time
+from sandbox_core._ids import SANDBOX_ID_RE, new_id
+from sandbox_core.image import resolve_image
 
-from .conftest import BUSYBOX, REPO, app_name
+from .conftest import BUSYBOX, REPO, app_name, docker_inspect
+
+pytestmark = pytest.mark.usefixtures("engine")
 
 
 async def inspect(sb: sc.Sandbox) -> dict:
-    return await containers.inspect(await get_engine(), sb._container_id)
+    return docker_inspect(sb)
 
 
 async def lifetime(sb: sc.Sandbox) -> float:
@@ -46,11 +50,11 @@ async def run_to_end(app: sc.App, script: str, **kw: object) -> int:
 # ------------------------------------------------------------------------------------------ create & exit codes
 
 
-async def test_create_returns_running_sandbox_with_modal_shaped_id(sandbox: sc.Sandbox) -> None:
-    assert SANDBOX_ID_RE.match(sandbox.object_id)
-    assert await sandbox.poll() is None
-    assert sandbox.returncode is None
-    info = await inspect(sandbox)
+async def test_create_returns_running_sandbox_with_modal_shaped_id(own_sandbox: sc.Sandbox) -> None:
+    assert SANDBOX_ID_RE.match(own_sandbox.object_id)
+    assert await own_sandbox.poll() is None
+    assert own_sandbox.returncode is None
+    info = await inspect(own_sandbox)
     assert info["State"]["Running"]
     assert info["Config"]["Cmd"] == ["sleep", "172800"]  # no command: stays alive like Modal's default
 
@@ -188,13 +192,13 @@ async def test_workdir_is_applied(app: sc.App) -> None:
 # ------------------------------------------------------------------------------------------------- hardening
 
 
-async def test_hardening_defaults(sandbox: sc.Sandbox) -> None:
-    host = (await inspect(sandbox))["HostConfig"]
+async def test_hardening_defaults(own_sandbox: sc.Sandbox) -> None:
+    host = (await inspect(own_sandbox))["HostConfig"]
     assert host["Init"] is True
     assert set(host["CapDrop"]) == {"NET_RAW", "MKNOD", "AUDIT_WRITE"}
     assert "no-new-privileges" in host["SecurityOpt"]
     assert host["PidsLimit"] == 4096
-    assert not host.get("Binds") and not (await inspect(sandbox))["Mounts"]
+    assert not host.get("Binds") and not (await inspect(own_sandbox))["Mounts"]
 
 
 async def test_capabilities_and_no_new_privileges_inside(app: sc.App) -> None:
@@ -370,7 +374,7 @@ async def test_image_missing_and_unpullable_is_not_found(app: sc.App) -> None:
         await sc.Sandbox.create(app=app, image=sc.Image.from_registry("127.0.0.1:9/sandbox-core/none:1"))
 
 
-async def test_image_from_id_round_trips(app: sc.App, sandbox: sc.Sandbox) -> None:
+async def test_image_from_id_round_trips(app: sc.App, own_sandbox: sc.Sandbox) -> None:
     image = sc.Image.from_registry(BUSYBOX)
     with pytest.raises(AttributeError):
         _ = image.object_id
@@ -455,13 +459,13 @@ async def test_list_filters_by_app_and_tags(app: sc.App, image: sc.Image) -> Non
         await b.terminate()
 
 
-async def test_set_tags_is_seen_by_another_process_and_replaces(sandbox: sc.Sandbox, app: sc.App, run_py) -> None:  # type: ignore[no-untyped-def]
-    await sandbox.set_tags({"stage": "two"})
+async def test_set_tags_is_seen_by_another_process_and_replaces(own_sandbox: sc.Sandbox, app: sc.App, run_py) -> None:  # type: ignore[no-untyped-def]
+    await own_sandbox.set_tags({"stage": "two"})
     out = run_py(
         f"""
 import asyncio, json, sandbox_core as sc
 async def main():
-    sb = await sc.Sandbox.from_id({sandbox.object_id!r})
+    sb = await sc.Sandbox.from_id({own_sandbox.object_id!r})
     listed = [s.object_id async for s in sc.Sandbox.list(app_id={app.app_id!r}, tags={{"stage": "two"}})]
     print(json.dumps([await sb.get_tags(), listed]))
     await sb.set_tags({{"stage": "three", "by": "child"}})
@@ -469,12 +473,12 @@ asyncio.run(main())
 """
     ).stdout
     tags, listed = json.loads(out)
-    assert tags == {"stage": "two"} and listed == [sandbox.object_id]
-    assert await sandbox.get_tags() == {"stage": "three", "by": "child"}
-    await sandbox.set_tags({})
-    assert await sandbox.get_tags() == {}
+    assert tags == {"stage": "two"} and listed == [own_sandbox.object_id]
+    assert await own_sandbox.get_tags() == {"stage": "three", "by": "child"}
+    await own_sandbox.set_tags({})
+    assert await own_sandbox.get_tags() == {}
     with pytest.raises(exc.InvalidError, match="tags must be a dict"):
-        await sandbox.set_tags({"a": 1})  # type: ignore[dict-item]
+        await own_sandbox.set_tags({"a": 1})  # type: ignore[dict-item]
 
 
 async def test_code_inside_the_sandbox_cannot_change_tags(app: sc.App) -> None:
@@ -542,9 +546,7 @@ async def test_sweep_removes_finished_sandboxes_after_retention(app: sc.App, ima
     with pytest.raises(exc.NotFoundError):
         await sc.Sandbox.from_id(sb.object_id)
     eng = await get_engine()
-    from sandbox_core._engine import records
-
-    assert await records.find(eng, f"{L.SANDBOX_ID}={sb.object_id}") == []
+    assert await eng.records.find({L.SANDBOX_ID: sb.object_id}) == []
 
 
 async def test_sweep_everything_clears_an_app(image: sc.Image) -> None:
@@ -561,23 +563,18 @@ async def test_sweep_everything_clears_an_app(image: sc.Image) -> None:
 async def test_enforce_wakes_at_the_deadline_of_a_sandbox_still_being_started(app: sc.App, image: sc.Image) -> None:
     """A sandbox listed between create and start must still bring the supervisor back by its deadline, even when
     the start event is never seen (CI once lost it and the sandbox outlived its timeout by 6 s)."""
-    import time
-
-    from sandbox_core import _lifecycle
-    from sandbox_core._ids import new_id
-
     eng = await get_engine()
     deadline = time.time() + 4
     sid = new_id("sb")
     labels = L.owned(L.KIND_SANDBOX, **{L.SANDBOX_ID: sid, L.APP_ID: app.app_id, L.DEADLINE: f"{deadline:.3f}"})
-    image_id = await image._resolve(eng)
-    cid = await containers.create(eng, containers.ContainerSpec(image=image_id, labels=labels), f"sandbox-core.{sid}")
+    image_id = (await resolve_image(image, eng)).id
+    cid = await eng.containers.create(ContainerSpec(image=image_id, labels=labels), f"sandbox-core.{sid}")
     try:
         result = await _lifecycle.enforce(eng, time.time(), app_id=app.app_id)
-        assert result["next_wake"] == pytest.approx(deadline, abs=1e-3)
-        assert (await containers.inspect(eng, cid))["State"]["Status"] == "created"
+        assert result.next_wake == pytest.approx(deadline, abs=1e-3)
+        assert (await eng.containers.inspect(cid)).state.status == "created"
     finally:
-        await containers.remove(eng, cid)
+        await eng.containers.remove(cid)
 
 
 # ------------------------------------------------------------------------------------------- engine errors
@@ -587,6 +584,7 @@ def test_unreachable_engine_raises_connection_error(run_py) -> None:  # type: ig
     out = run_py(
         """
 import asyncio, os, sandbox_core as sc
+
 os.environ["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
 try:
     asyncio.run(sc.App.lookup("x"))
@@ -629,7 +627,7 @@ async def test_cancelled_create_leaves_no_container(image: sc.Image) -> None:
             await sb.terminate(wait=True)
             await sc.sweep(app_id=app.app_id, everything=True)
             app = await sc.App.lookup(app_name("cancel"), create_if_missing=True)
-        left = await containers.list_(eng, L.label_filter(f"{L.APP_ID}={app.app_id}"), all=True)
+        left = await eng.containers.list({L.APP_ID: app.app_id}, all=True)
         assert left == [], (delay, left)
     assert cancelled >= 3  # the early delays really did interrupt create midway
 

@@ -11,7 +11,7 @@ import pytest_asyncio
 
 import sandbox_core as sc
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -110,10 +110,8 @@ async def test_pty_sandbox_merges_output_and_ends_input_with_ctrl_d(make: Callab
 
 
 async def test_pty_sandbox_window_size(make: Callable[..., Any]) -> None:
-    from sandbox_core._stdio import resize_tty
-
     sb = await make("sh", "-c", "read x; stty size", pty=True)
-    await resize_tty(sb, 40, 120)
+    await sb._stdio.resize(40, 120)
     sb.stdin.write("go\n")
     await sb.stdin.drain()
     assert "40 120" in await asyncio.wait_for(sb.stdout.read(), 20)

@@ -236,7 +236,7 @@ async def test_unread_reader_has_a_larger_allowance_lifted_by_wait() -> None:
     r.feed_data(b"z" * UNREAD_LIMIT)
     fut = await _feeder_blocked(r)
     assert not fut.done()
-    r._release_unread()  # what ContainerProcess.wait() does
+    r.release_unread()  # what ContainerProcess.wait() does
     await asyncio.sleep(0)
     assert fut.done()
 
@@ -318,7 +318,7 @@ async def test_wait_raises_a_read_readers_limit_to_the_unread_allowance() -> Non
     await r.read(1)
     r.feed_data(b"y" * 100)
     assert r._over_limit()
-    r._release_unread()
+    r.release_unread()
     assert not r._over_limit()
     r.feed_data(b"z" * UNREAD_LIMIT)
     assert r._over_limit()

@@ -2,14 +2,16 @@
 
 Layout: ``protocol`` (wire format), ``transport`` (the byte-stream seam), ``channel`` (per-channel flow
 control), ``client`` (the session and its operations), ``ops`` (typed handles), ``binary`` (the packaged
-agent binaries), ``volume`` + ``engine_calls`` (getting the binary into sandboxes and reaching it). The agent
-itself is the Go module under ``agent/`` at the repository root; ``agent/PROTOCOL.md`` specifies the protocol.
+agent binaries), ``volume`` (getting the binary into sandboxes) and ``transport.open_agent_stream`` (reaching
+it). The agent itself is the Go module under ``agent/`` at the repository root; ``agent/PROTOCOL.md`` specifies
+the protocol.
 
 Use::
 
-    volume = await ensure_agent_volume(EngineVolumeCalls(eng, image), agent_binary(await engine_arch(eng)))
-    # create the container with agent_mount(volume) in HostConfig.Mounts, start it, then:
-    agent = await Agent.connect(await open_agent_stream(eng, cid))      # AgentProtocolError -> engine fallback
+    binary = agent_binary((await eng.info()).architecture)
+    volume = await ensure_agent_volume(eng, binary, helper_image=image)
+    # create the container with agent_mount(volume) among its ContainerSpec.mounts, start it, then:
+    agent = await Agent.connect(await open_agent_stream(eng, ref))     # AgentProtocolError -> engine fallback
     p = await agent.exec(["sh", "-c", "..."], env=..., workdir=..., pty=None)
     await p.write_stdin(b"..."); p.close_stdin()
     out = await p.stdout.read(); code = await p.wait(); p.kill(); p.close()

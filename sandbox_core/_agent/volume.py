@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Mapping
 
+from .._engine.api import EngineAPI
+from .._engine.tar import tar_header, tar_padding
+from .._engine.values import ContainerSpec, Mount
 from .binary import AgentBinary
 
 #: Where sandboxes see the volume, and the agent inside it.
@@ -26,25 +28,12 @@ AGENT_PATH = MOUNT_DIR + "/sandbox-agent"
 
 LABEL_KIND = "sandbox-core.kind"
 KIND_AGENT = "agent-binary"
+KIND_FILL = "agent-fill"
 LABEL_SHA = "sandbox-core.agent-sha256"
 LABEL_NONCE = "sandbox-core.agent-nonce"
 OWNER_LABELS = {"sandbox-core.owner": "sandbox-core"}
-
-
-class VolumeEngine(Protocol):
-    """What ``ensure_agent_volume`` needs from the engine (``engine_calls.EngineVolumeCalls`` implements it)."""
-
-    async def create_volume(self, name: str, labels: Mapping[str, str]) -> Mapping[str, str]:
-        """Create volume ``name`` unless it exists; return the labels it actually holds."""
-        ...
-
-    async def volume_exists(self, name: str) -> bool:
-        """Whether volume ``name`` exists."""
-        ...
-
-    async def put_file(self, volume: str, name: str, data: bytes, mode: int) -> None:
-        """Write ``data`` as file ``name`` (mode ``mode``) at the root of ``volume``."""
-        ...
+#: Where the fill container sees the volume.
+_FILL_DIR = "/fill"
 
 
 def volume_name(binary: AgentBinary, prefix: str = "sandbox-core-agent") -> str:
@@ -52,15 +41,44 @@ def volume_name(binary: AgentBinary, prefix: str = "sandbox-core-agent") -> str:
     return f"{prefix}-{binary.sha256[:24]}"
 
 
-def agent_mount(volume: str) -> dict[str, Any]:
-    """The engine ``Mounts`` entry that puts the agent at ``AGENT_PATH``, read-only, without copy-up."""
-    return {
-        "Type": "volume",
-        "Source": volume,
-        "Target": MOUNT_DIR,
-        "ReadOnly": True,
-        "VolumeOptions": {"NoCopy": True},
-    }
+def agent_mount(volume: str) -> Mount:
+    """The mount that puts the agent at ``AGENT_PATH``, read-only, without copy-up."""
+    return Mount(type="volume", source=volume, target=MOUNT_DIR, read_only=True, no_copy=True)
+
+
+async def put_file(
+    eng: EngineAPI,
+    volume: str,
+    name: str,
+    data: bytes,
+    mode: int,
+    *,
+    helper_image: str,
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """Write ``data`` as file ``name`` (mode ``mode``) at the root of ``volume``, through the archive API of a
+    helper container that mounts it (created from ``helper_image``, which must exist locally; never started,
+    removed after)."""
+    spec = ContainerSpec(
+        image=helper_image,
+        labels={**OWNER_LABELS, LABEL_KIND: KIND_FILL, **(labels or {})},
+        entrypoint=("/sandbox-core-agent-fill",),
+        cmd=(),
+        network_disabled=True,
+        open_stdin=False,
+        mounts=(Mount(type="volume", source=volume, target=_FILL_DIR),),
+    )
+    ref = await eng.containers.create(spec, f"sandbox-core-agent-fill-{secrets.token_hex(6)}")
+    try:
+
+        async def tar() -> AsyncIterator[bytes]:
+            yield tar_header(name.encode(), size=len(data), mode=mode)
+            yield data
+            yield tar_padding(len(data)) + b"\0" * 1024
+
+        await eng.archive.put(ref, _FILL_DIR.encode(), tar())
+    finally:
+        await eng.containers.remove(ref)
 
 
 _ready: dict[str, str] = {}
@@ -68,16 +86,19 @@ _locks: dict[str, asyncio.Lock] = {}
 
 
 async def ensure_agent_volume(
-    engine: VolumeEngine,
+    eng: EngineAPI,
     binary: AgentBinary,
     *,
+    helper_image: str,
     prefix: str = "sandbox-core-agent",
     extra_labels: Mapping[str, str] | None = None,
     fill_timeout: float = 30.0,
     poll: float = 0.05,
 ) -> str:
     """Make sure the volume holding ``binary`` exists and is filled; return its name. Idempotent and safe to
-    call concurrently from many tasks and processes; after the first success a process answers from memory."""
+    call concurrently from many tasks and processes; after the first success a process answers from memory.
+    ``helper_image`` (any local image) is what the fill container is created from; ``extra_labels`` go on the
+    volumes and the fill container."""
     name = volume_name(binary, prefix)
     if name in _ready:
         return name
@@ -86,29 +107,30 @@ async def ensure_agent_volume(
         if name in _ready:
             return name
         ready = name + ".ready"
-        if not await engine.volume_exists(ready):
-            await _fill_or_wait(engine, binary, name, ready, extra_labels or {}, fill_timeout, poll)
+        if await eng.volumes.inspect(ready) is None:
+            await _fill_or_wait(eng, binary, name, ready, helper_image, extra_labels or {}, fill_timeout, poll)
         _ready[name] = name
     return name
 
 
 async def _fill_or_wait(
-    engine: VolumeEngine,
+    eng: EngineAPI,
     binary: AgentBinary,
     name: str,
     ready: str,
+    helper_image: str,
     extra: Mapping[str, str],
     fill_timeout: float,
     poll: float,
 ) -> None:
     nonce = secrets.token_hex(8)
     labels = {**OWNER_LABELS, **extra, LABEL_KIND: KIND_AGENT, LABEL_SHA: binary.sha256}
-    held = await engine.create_volume(name, {**labels, LABEL_NONCE: nonce})
-    if held.get(LABEL_NONCE) != nonce:
+    held = await eng.volumes.create(name, {**labels, LABEL_NONCE: nonce})
+    if held.labels.get(LABEL_NONCE) != nonce:
         deadline = time.monotonic() + fill_timeout
         while time.monotonic() < deadline:
-            if await engine.volume_exists(ready):
+            if await eng.volumes.inspect(ready) is not None:
                 return
             await asyncio.sleep(poll)
-    await engine.put_file(name, "sandbox-agent", binary.read(), 0o755)
-    await engine.create_volume(ready, labels)
+    await put_file(eng, name, "sandbox-agent", binary.read(), 0o755, helper_image=helper_image, labels=extra)
+    await eng.volumes.create(ready, labels)

@@ -15,15 +15,20 @@ _MISSING = (
     "pip install 'sandbox-core[cli]'\n"
 )
 
+# The extra's modules are imported with the command line itself: without them, ``main`` explains instead.
+try:
+    from ._app import build_app
+except ImportError as e:
+    if e.name not in ("typer", "rich") and not (e.name or "").startswith(("typer.", "rich.")):
+        raise
+    _missing: str | None = e.name or "a dependency"
+else:
+    _missing = None
+
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); exits with the command's exit code."""
-    try:
-        import rich  # noqa: F401
-        import typer  # noqa: F401
-    except ImportError as e:
-        sys.stderr.write(_MISSING.format(missing=e.name or "a dependency"))
-        raise SystemExit(int(ExitCode.FAILED)) from None
-    from ._app import build_app
-
+    if _missing is not None:
+        sys.stderr.write(_MISSING.format(missing=_missing))
+        raise SystemExit(int(ExitCode.FAILED))
     build_app()(args=argv, prog_name="sandbox-core")

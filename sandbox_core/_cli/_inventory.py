@@ -1,25 +1,23 @@
 """What ``ls`` and ``image ls`` show beyond the public API: when a sandbox was created, its image and app name,
 the finished sandboxes still retained, and the project's labelled images.
 
-This is the command line's only module below the public API (it reads the engine layer's container and image
-listings). When the engine layer hands out typed summaries, this module is the one to change.
+This is the command line's only module below the public API: it reads the engine's typed listings
+(``ContainerSummary``, ``ImageSummary``) through ``EngineAPI``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
 import sandbox_core as sc
 
 from .. import _lifecycle
-from .._engine import containers, images
+from .._engine import EngineAPI, get_engine
 from .._engine import labels as L
-from .._engine.client import Engine, get_engine
+from .._engine.values import ContainerSummary
 
 #: Concurrent lookups of finished sandboxes' return codes.
 _LOOKUPS = 8
@@ -59,12 +57,12 @@ async def list_sandboxes(
     """The sandboxes (of ``app`` if given; finished ones too with ``include_finished``) having at least ``tags``,
     newest first."""
     eng = await get_engine()
-    pairs = [f"{L.KIND}={L.KIND_SANDBOX}"]
+    query: dict[str, str | None] = {L.KIND: L.KIND_SANDBOX}
     if app is not None:
-        pairs.append(f"{L.APP_NAME}={app}")
-    items = await containers.list_(eng, L.label_filter(*pairs), all=include_finished)
+        query[L.APP_NAME] = app
+    items = await eng.containers.list(query, all=include_finished)
     overrides = await _lifecycle.latest_tag_records(eng)
-    names = await _image_names(eng, {str(item.get("ImageID", "")) for item in items})
+    names = await _image_names(eng, {item.image_id for item in items})
     rows: list[SandboxRow] = []
     for item in items:
         row = _row(item, overrides, names)
@@ -74,12 +72,11 @@ async def list_sandboxes(
     return sorted(rows, key=lambda r: r.created, reverse=True)
 
 
-def _row(item: Mapping[str, Any], overrides: Mapping[str, dict[str, str]], names: Mapping[str, str]) -> SandboxRow:
-    lbl: Mapping[str, str] = item.get("Labels") or {}
+def _row(item: ContainerSummary, overrides: Mapping[str, dict[str, str]], names: Mapping[str, str]) -> SandboxRow:
+    lbl = item.labels
     sid = lbl[L.SANDBOX_ID]
-    engine_state = item.get("State")
-    state = "running" if engine_state == "running" else "starting" if engine_state == "created" else "finished"
-    image_id = str(item.get("ImageID", ""))
+    state = "running" if item.status == "running" else "starting" if item.status == "created" else "finished"
+    image_id = item.image_id
     return SandboxRow(
         sandbox_id=sid,
         app=lbl.get(L.APP_NAME, ""),
@@ -88,7 +85,7 @@ def _row(item: Mapping[str, Any], overrides: Mapping[str, dict[str, str]], names
         tags=overrides.get(sid, _lifecycle.tags_from_labels(lbl)),
         state=state,
         returncode=None,
-        created=float(item.get("Created", 0)),
+        created=item.created_at,
         image=names.get(image_id, image_id),
         image_id="im-" + image_id.removeprefix("sha256:") if image_id else "",
     )
@@ -113,12 +110,12 @@ async def _with_returncodes(rows: list[SandboxRow]) -> list[SandboxRow]:
     return [r for r in settled if r is not None]
 
 
-async def _image_names(eng: Engine, image_ids: set[str]) -> dict[str, str]:
+async def _image_names(eng: EngineAPI, image_ids: set[str]) -> dict[str, str]:
     """engine image id → its first repository tag (or the short id when it has none)."""
 
     async def name(image_id: str) -> tuple[str, str]:
-        info = await images.inspect(eng, image_id)
-        tags = [t for t in (info or {}).get("RepoTags") or [] if t != "<none>:<none>"]
+        info = await eng.images.inspect(image_id)
+        tags = info.repo_tags if info is not None else ()
         return image_id, tags[0] if tags else image_id.removeprefix("sha256:")[:12]
 
     return dict(await asyncio.gather(*(name(i) for i in image_ids if i)))
@@ -127,16 +124,15 @@ async def _image_names(eng: Engine, image_ids: set[str]) -> dict[str, str]:
 async def list_images() -> list[ImageRow]:
     """The images labelled as the project's (``sandbox-core.owner``), newest first."""
     eng = await get_engine()
-    filters = json.dumps({"label": [f"{L.OWNER}={L.OWNER_VALUE}"]})
-    found = await eng.request_json("GET", "images/json", "list images", params={"filters": filters})
+    found = await eng.images.list({})
     rows = [
         ImageRow(
-            image_id="im-" + str(item["Id"]).removeprefix("sha256:"),
-            tags=tuple(sorted(t for t in item.get("RepoTags") or [] if t != "<none>:<none>")),
-            size=int(item.get("Size", 0)),
-            created=float(item.get("Created", 0)),
-            kind=(item.get("Labels") or {}).get(L.KIND, ""),
+            image_id="im-" + item.id.removeprefix("sha256:"),
+            tags=tuple(sorted(item.repo_tags)),
+            size=item.size,
+            created=item.created_at or 0.0,
+            kind=item.labels.get(L.KIND, ""),
         )
-        for item in found or []
+        for item in found
     ]
     return sorted(rows, key=lambda r: (-r.created, r.tags))

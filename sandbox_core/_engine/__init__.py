@@ -1,7 +1,63 @@
-"""The engine layer: the only code in sandbox_core that talks to Docker (aiodocker/aiohttp).
+"""The engine layer: the only code in sandbox_core that talks to a container engine.
 
-Public objects call the narrow, typed functions of these modules and never see ``DockerError`` or aiohttp errors;
-every engine failure arrives as a ``sandbox_core.exception`` class. The engine layer knows nothing of Modal's
-semantics (return-code mapping, validation messages). A second backend would be a second implementation of
-these modules, not ``if`` branches through the public classes.
+``api.py`` is the interface (``EngineAPI``), ``values.py`` what crosses it, ``errors.py`` the specific exceptions
+it raises; ``docker/`` implements it on the Docker Engine API. ``get_engine()`` returns the engine of the running
+event loop: one per loop, opened on first use, closed with the loop.
 """
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Callable
+
+from .api import EngineAPI
+from .docker.engine import DockerEngine
+
+__all__ = ["EngineAPI", "close_engine", "get_engine"]
+
+_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DockerEngine] = weakref.WeakKeyDictionary()
+_engine_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _close_with_loop(loop: asyncio.AbstractEventLoop, engine: DockerEngine) -> None:
+    """Close ``engine`` when ``loop`` closes, so asyncio.run() users never leak its connections."""
+    original: Callable[[], None] = loop.close
+
+    def close() -> None:
+        if not engine.closed and not loop.is_closed() and not loop.is_running():
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(engine.close())
+        _engines.pop(loop, None)
+        original()
+
+    with contextlib.suppress(AttributeError, TypeError):
+        loop.close = close  # type: ignore[method-assign]
+
+
+async def get_engine() -> EngineAPI:
+    """The engine of the running loop, opened on first use (the Docker engine ``DOCKER_HOST`` names).
+
+    Raises ``ConnectionError`` when the engine cannot be reached.
+    """
+    loop = asyncio.get_running_loop()
+    engine = _engines.get(loop)
+    if engine is not None and not engine.closed:
+        return engine
+    lock = _engine_locks.setdefault(loop, asyncio.Lock())
+    async with lock:
+        engine = _engines.get(loop)
+        if engine is None or engine.closed:
+            engine = await DockerEngine.open()
+            _engines[loop] = engine
+            _close_with_loop(loop, engine)
+    return engine
+
+
+async def close_engine() -> None:
+    """Close the running loop's engine, if any. A later ``get_engine`` opens a new one."""
+    loop = asyncio.get_running_loop()
+    engine = _engines.pop(loop, None)
+    if engine is not None:
+        await engine.close()

@@ -1,7 +1,7 @@
 """Ownership labels: every object sandbox_core creates on the engine carries ``OWNER`` plus a ``KIND``.
 
 Labels are immutable once an object exists. What must change later (tags, the reason a sandbox ended) lives in
-*records* (see ``records.py``), never in client memory, so any process can read it.
+*records* (``RecordsAPI``), never in client memory, so any process can read it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ KIND = PREFIX + "kind"
 
 KIND_SANDBOX = "sandbox"
 KIND_RECORD = "record"
-KIND_APP = "app"
+#: Images the image builder makes (``_imagebuild``): a Python base image, and the image of one build step.
 KIND_BASE_IMAGE = "base-image"
 KIND_IMAGE = "image"
 
@@ -35,8 +35,3 @@ RECORD_TYPE = PREFIX + "record"
 def owned(kind: str, **extra: str) -> dict[str, str]:
     """The labels of a new object of ``kind``: ownership plus ``extra``."""
     return {OWNER: OWNER_VALUE, KIND: kind, **extra}
-
-
-def label_filter(*pairs: str) -> dict[str, list[str]]:
-    """An engine ``filters`` value matching objects that carry every ``key=value`` (or bare ``key``) given."""
-    return {"label": [f"{OWNER}={OWNER_VALUE}", *pairs]}

@@ -1,10 +1,10 @@
 """The holder container's life: create it for a sandbox, start it until its helper is ready, change its policy,
-remove it. Every engine call goes through ``HolderEngine``, a small adapter the sandbox layer can re-point.
+remove it, all through ``EngineAPI``.
 
 Order for a sandbox with a policy (``create_holder`` → ``start_holder`` → the sandbox):
 1. ``create_holder``: one create (the rules travel in its command); published ports belong on the holder.
-2. The sandbox's create may overlap ``start_holder`` (it only needs the holder to exist): its HostConfig gets
-   ``sandbox_host_config(holder_id)`` and it must keep NET_RAW dropped and never get NET_ADMIN.
+2. The sandbox's create may overlap ``start_holder`` (it only needs the holder to exist): its spec gets
+   ``network_mode=sandbox_network_mode(holder_ref)`` and it must keep NET_RAW dropped and never get NET_ADMIN.
 3. ``start_holder``: start, then wait for ``READY_LINE`` (rules installed and verified, helper listening).
 4. Start the sandbox. Remove the sandbox first, then ``remove_holder``; ``remove_holders_of`` cleans up after a
    create that failed midway, and ``orphan_holders`` finds holders whose sandbox is gone (for ``sweep()``).
@@ -15,18 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import struct
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
 from .. import exception as exc
 from .._netpolicy_types import EgressPolicy, NetworkPolicy
-from . import containers, execs
 from . import labels as L
-from .client import Engine
+from .api import EngineAPI
+from .errors import NoSuchContainer
 from .netpolicy import (
     HOLDER_IMAGE,
     HOLDER_OF,
@@ -38,25 +37,14 @@ from .netpolicy import (
     policy_from_labels,
     policy_labels,
 )
+from .values import ContainerSpec, ContainerSummary, ExecSpec, PortBinding
 
 #: Seconds to wait for the helper's ready line (it normally takes 10-30 ms after start).
 READY_TIMEOUT = 20.0
 HOLDER_MEMORY = 64 << 20
 HOLDER_PIDS = 64
-_HEADER = struct.Struct(">BxxxL")
-
-
-class HolderEngine(Protocol):
-    """The engine calls the holder needs. Errors are ``sandbox_core.exception`` classes."""
-
-    async def create(self, body: Mapping[str, Any], name: str | None) -> str: ...
-    async def start(self, cid: str) -> None: ...
-    async def remove(self, cid: str) -> bool: ...
-    async def output_until(self, cid: str, line: str, timeout: float) -> tuple[bool, str]: ...
-    async def inspect(self, cid: str) -> Mapping[str, Any] | None: ...
-    async def exec(self, cid: str, argv: Sequence[str]) -> tuple[int, str]: ...
-    async def network(self, name: str) -> Mapping[str, Any]: ...
-    async def find(self, *label_pairs: str) -> list[Mapping[str, Any]]: ...
+#: A network keeps its subnets for its life; this short bound covers one re-created under the same name.
+NETWORK_CACHE_SECONDS = 30.0
 
 
 @attrs.frozen
@@ -67,83 +55,90 @@ class ReplaceResult:
     sockets_cut: int
 
 
-def holder_body(
+def holder_spec(
     sandbox_id: str,
     config_json: str,
     *,
     network: str = "bridge",
-    port_bindings: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+    ports: Sequence[PortBinding] = (),
     dns: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """The create body of a holder: only NET_ADMIN, read-only root, small caps, no restart."""
-    host: dict[str, Any] = {
-        "NetworkMode": network,
-        "CapDrop": ["ALL"],
-        "CapAdd": ["NET_ADMIN"],
-        "SecurityOpt": ["no-new-privileges"],
-        "ReadonlyRootfs": True,
-        "Tmpfs": {"/run": "size=1m,mode=0700"},
-        "Memory": HOLDER_MEMORY,
-        "MemorySwap": HOLDER_MEMORY,
-        "PidsLimit": HOLDER_PIDS,
-        "RestartPolicy": {"Name": "no"},
-        "LogConfig": {"Type": "json-file", "Config": {"max-size": "1m", "max-file": "1"}},
-    }
-    body: dict[str, Any] = {
-        "Image": HOLDER_IMAGE,
-        "Cmd": ["run", config_json],
-        "Labels": {**(labels or {}), **L.owned(KIND_HOLDER, **{HOLDER_OF: sandbox_id})},
-        "HostConfig": host,
-    }
-    if port_bindings:
-        host["PortBindings"] = {p: [dict(b) for b in bs] for p, bs in port_bindings.items()}
-        body["ExposedPorts"] = {p: {} for p in port_bindings}
-    if dns:
-        host["Dns"] = list(dns)
-    return body
+) -> ContainerSpec:
+    """The spec of a holder: only NET_ADMIN, read-only root, small limits, no restart, the helper as PID 1."""
+    return ContainerSpec(
+        image=HOLDER_IMAGE,
+        cmd=("run", config_json),
+        labels={**(labels or {}), **L.owned(KIND_HOLDER, **{HOLDER_OF: sandbox_id})},
+        network_mode=network,
+        ports=ports,
+        dns=dns,
+        open_stdin=False,
+        init=False,
+        cap_drop=("ALL",),
+        cap_add=("NET_ADMIN",),
+        read_only_rootfs=True,
+        tmpfs={"/run": "size=1m,mode=0700"},
+        memory_bytes=HOLDER_MEMORY,
+        memory_swap_bytes=HOLDER_MEMORY,
+        pids_limit=HOLDER_PIDS,
+        log_max_size="1m",
+        log_max_files=1,
+    )
 
 
-def sandbox_host_config(holder_id: str) -> dict[str, Any]:
-    """HostConfig fields of a sandbox joining its holder's namespace. The sandbox must set no PortBindings, Dns,
-    ExtraHosts or Hostname of its own (the engine refuses them with this mode; ports go on the holder)."""
-    return {"NetworkMode": f"container:{holder_id}"}
+def sandbox_network_mode(holder_ref: str) -> str:
+    """The ``ContainerSpec.network_mode`` of a sandbox joining its holder's namespace. The sandbox can then set no
+    ports or DNS servers of its own (ports go on the holder)."""
+    return f"container:{holder_ref}"
 
 
-def sandbox_labels(holder_id: str) -> dict[str, str]:
+def sandbox_labels(holder_ref: str) -> dict[str, str]:
     """Labels a sandbox with a holder carries, so that any process finds the holder (policy changes, cleanup)."""
-    return {NET_HOLDER: holder_id}
+    return {NET_HOLDER: holder_ref}
 
 
-async def network_facts(eng: HolderEngine, network: str) -> NetworkFacts:
-    """The subnets and gateways of ``network``."""
-    return NetworkFacts.from_inspect(await eng.network(network))
+_networks: dict[tuple[str, str], tuple[float, NetworkFacts]] = {}
+
+
+async def network_facts(eng: EngineAPI, network: str) -> NetworkFacts:
+    """The subnets and gateways of ``network`` (remembered for ``NETWORK_CACHE_SECONDS`` per engine and name).
+    ``NotFoundError`` when it does not exist."""
+    key = (eng.endpoint, network)
+    cached = _networks.get(key)
+    if cached is not None and time.monotonic() - cached[0] < NETWORK_CACHE_SECONDS:
+        return cached[1]
+    info = await eng.networks.inspect(network)
+    if info is None:
+        raise exc.NotFoundError(f"the network {network!r} does not exist")
+    facts = NetworkFacts.from_network(info)
+    _networks[key] = (time.monotonic(), facts)
+    return facts
 
 
 async def create_holder(
-    eng: HolderEngine,
+    eng: EngineAPI,
     sandbox_id: str,
     policy: NetworkPolicy,
     *,
     network: str = "bridge",
-    port_bindings: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+    ports: Sequence[PortBinding] = (),
     dns: Sequence[str] = (),
     dns_upstream: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
 ) -> str:
-    """Create (not start) the holder of ``sandbox_id``; returns its container id.
+    """Create (not start) the holder of ``sandbox_id``; returns its ref.
 
-    ``dns`` sets the namespace's resolv.conf (the engine's ``Dns``); ``dns_upstream`` tells the helper where to
-    forward allowed names instead of that file's nameservers, which a user-defined network needs: its resolver,
-    127.0.0.11, forwards from inside the namespace, where the sandbox's rules would send it back to the helper.
-    Raises ``InvalidError`` when the holder image is missing (the engine cannot enforce a policy without it).
+    ``dns`` sets the namespace's resolv.conf; ``dns_upstream`` tells the helper where to forward allowed names
+    instead of that file's nameservers, which a user-defined network needs: its resolver, 127.0.0.11, forwards from
+    inside the namespace, where the sandbox's rules would send it back to the helper. Raises ``InvalidError`` when
+    the holder image is missing (the engine cannot enforce a policy without it).
     """
     facts = await network_facts(eng, network)
     cfg = helper_config(policy, facts, initial=True, dns_upstream=dns_upstream)
     labels = {**(labels or {}), **policy_labels(policy, dns_upstream)}
-    body = holder_body(sandbox_id, cfg, network=network, port_bindings=port_bindings, dns=dns, labels=labels)
+    spec = holder_spec(sandbox_id, cfg, network=network, ports=ports, dns=dns, labels=labels)
     try:
-        return await eng.create(body, None)
+        return await eng.containers.create(spec)
     except exc.NotFoundError as e:
         raise exc.InvalidError(
             f"network policies need the image {HOLDER_IMAGE} on the engine, which does not have it "
@@ -151,26 +146,63 @@ async def create_holder(
         ) from e
 
 
-async def start_holder(eng: HolderEngine, holder_id: str, *, timeout: float = READY_TIMEOUT) -> None:
+async def output_until(eng: EngineAPI, ref: str, line: str, timeout: float) -> tuple[bool, str]:
+    """Follow the container's output (stdout and stderr) until a line equal to ``line`` (True), or until it stops
+    (False); returns what was read. ``timeout`` bounds the whole wait."""
+    want = line.encode()
+    seen = bytearray()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            source = await eng.containers.follow_output(ref, fd=None, tty=False)
+            try:
+                while (frame := await source.read_frame()) is not None:
+                    seen += frame[1]
+                    if want in seen.splitlines():
+                        return True, seen.decode(errors="replace")
+            finally:
+                await source.close()
+    return want in seen.splitlines(), seen.decode(errors="replace")
+
+
+async def start_holder(eng: EngineAPI, holder_ref: str, *, timeout: float = READY_TIMEOUT) -> None:
     """Start the holder and wait until its rules are verified and its helper listens.
 
     Raises ``InvalidError`` when the helper could not enforce the policy on this engine (its reason included;
     e.g. no nf_tables or no CAP_NET_ADMIN for containers), ``TimeoutError`` past ``timeout``.
     """
-    await eng.start(holder_id)
-    ready, output = await eng.output_until(holder_id, READY_LINE, timeout)
+    await eng.containers.start(holder_ref)
+    ready, output = await output_until(eng, holder_ref, READY_LINE, timeout)
     if ready:
         return
     reason = output.strip().splitlines()[-1] if output.strip() else "it exited without a word"
-    info = await eng.inspect(holder_id)
-    if output or not (info and (info.get("State") or {}).get("Running")):
+    try:
+        running = (await eng.containers.inspect(holder_ref)).state.running
+    except NoSuchContainer:
+        running = False
+    if output or not running:
         raise exc.InvalidError(f"this engine cannot enforce the sandbox's network policy: {reason}")
     raise exc.TimeoutError(f"the network policy helper was not ready within {timeout:g} s")
 
 
+async def holder_exec(eng: EngineAPI, ref: str, argv: Sequence[str]) -> tuple[int, str]:
+    """Run ``argv`` in the container ``ref`` (stdin closed) to its end: (exit code, stdout and stderr); the code is
+    -1 when the engine never reports one."""
+    exec_id = await eng.execs.create(ref, ExecSpec(cmd=tuple(argv)))
+    stream = await eng.execs.start(exec_id, tty=False)
+    out = bytearray()
+    try:
+        stream.close_write()
+        while (frame := await stream.read_frame()) is not None:
+            out += frame[1]
+    finally:
+        await stream.close()
+    code = await eng.execs.exit_code(exec_id)
+    return (-1 if code is None else code), out.decode(errors="replace")
+
+
 async def replace_policy(
-    eng: HolderEngine,
-    holder_id: str,
+    eng: EngineAPI,
+    holder_ref: str,
     policy: NetworkPolicy,
     *,
     network: str = "bridge",
@@ -186,7 +218,7 @@ async def replace_policy(
     cfg = helper_config(policy, facts, initial=False, dns_upstream=dns_upstream)
     try:
         async with asyncio.timeout(READY_TIMEOUT):
-            code, out = await eng.exec(holder_id, ["/sandbox-egress", "set", cfg])
+            code, out = await holder_exec(eng, holder_ref, ["/sandbox-egress", "set", cfg])
     except TimeoutError:
         raise exc.TimeoutError(f"the network policy helper did not answer within {READY_TIMEOUT:g} s") from None
     answer: dict[str, Any] = {}
@@ -199,121 +231,41 @@ async def replace_policy(
     return ReplaceResult(flows_cut=int(answer.get("flows_cut", 0)), sockets_cut=int(answer.get("sockets_cut", 0)))
 
 
-async def replace_egress(eng: HolderEngine, holder_id: str, egress: EgressPolicy) -> ReplaceResult:
+async def replace_egress(eng: EngineAPI, holder_ref: str, egress: EgressPolicy) -> ReplaceResult:
     """``replace_policy`` with only the egress part new: the rest (isolation, inbound, network, DNS upstreams) is
     read back from the holder, so any process can change any sandbox's egress. Raises ``NotFoundError`` when the
     holder is gone, else as ``replace_policy``."""
-    info = await eng.inspect(holder_id)
-    if info is None:
-        raise exc.NotFoundError(f"the sandbox's network holder {holder_id[:12]} no longer exists")
-    policy, upstream = policy_from_labels((info.get("Config") or {}).get("Labels") or {}, egress)
-    network = str((info.get("HostConfig") or {}).get("NetworkMode") or "bridge")
-    return await replace_policy(eng, holder_id, policy, network=network, dns_upstream=upstream)
+    try:
+        info = await eng.containers.inspect(holder_ref)
+    except NoSuchContainer:
+        raise exc.NotFoundError(f"the sandbox's network holder {holder_ref[:12]} no longer exists") from None
+    policy, upstream = policy_from_labels(info.labels, egress)
+    network = info.network_mode or "bridge"
+    return await replace_policy(eng, holder_ref, policy, network=network, dns_upstream=upstream)
 
 
-async def remove_holder(eng: HolderEngine, holder_id: str) -> bool:
+async def remove_holder(eng: EngineAPI, holder_ref: str) -> bool:
     """Remove a holder (after its sandbox); False when it was already gone."""
-    return await eng.remove(holder_id)
+    return await eng.containers.remove(holder_ref)
 
 
-async def remove_holders_of(eng: HolderEngine, sandbox_id: str) -> int:
+async def find_holders(eng: EngineAPI, labels: Mapping[str, str | None] | None = None) -> list[ContainerSummary]:
+    """Every holder (running or not) carrying ``labels`` as well."""
+    return await eng.containers.list({L.KIND: KIND_HOLDER, **(labels or {})}, all=True)
+
+
+async def remove_holders_of(eng: EngineAPI, sandbox_id: str) -> int:
     """Remove every holder created for ``sandbox_id``; returns how many."""
-    found = await eng.find(f"{HOLDER_OF}={sandbox_id}")
-    removed = await asyncio.gather(*(eng.remove(str(c["Id"])) for c in found))
+    found = await find_holders(eng, {HOLDER_OF: sandbox_id})
+    removed = await asyncio.gather(*(eng.containers.remove(c.id) for c in found))
     return sum(removed)
 
 
 async def orphan_holders(
-    eng: HolderEngine, live_sandbox_ids: set[str], *, now: float | None = None, min_age: float = 60.0
+    eng: EngineAPI, live_sandbox_ids: set[str], *, now: float | None = None, min_age: float = 60.0
 ) -> list[str]:
-    """Ids of holders whose sandbox is not among ``live_sandbox_ids`` (sandbox containers that still exist) and
+    """Refs of holders whose sandbox is not among ``live_sandbox_ids`` (sandbox containers that still exist) and
     that are older than ``min_age`` seconds: a younger one may belong to a create still under way."""
     now = time.time() if now is None else now
-    found = await eng.find(HOLDER_OF)
-    return [
-        str(c["Id"])
-        for c in found
-        if (c.get("Labels") or {}).get(HOLDER_OF) not in live_sandbox_ids
-        and now - float(c.get("Created", now)) >= min_age
-    ]
-
-
-class EngineHolderAPI:
-    """``HolderEngine`` over this package's engine client. Network inspections are cached for
-    ``NETWORK_CACHE_SECONDS`` (a network keeps its subnets for its life; a short bound covers one re-created
-    under the same name)."""
-
-    NETWORK_CACHE_SECONDS = 30.0
-
-    def __init__(self, eng: Engine) -> None:
-        self._eng = eng
-        self._networks: dict[str, tuple[float, Mapping[str, Any]]] = {}
-
-    async def create(self, body: Mapping[str, Any], name: str | None) -> str:
-        params = {"name": name} if name else None
-        res = await self._eng.request_json(
-            "POST", "containers/create", "create network holder", params=params, body=dict(body)
-        )
-        return str(res["Id"])
-
-    async def start(self, cid: str) -> None:
-        await containers.start(self._eng, cid)
-
-    async def remove(self, cid: str) -> bool:
-        return await containers.remove(self._eng, cid)
-
-    async def output_until(self, cid: str, line: str, timeout: float) -> tuple[bool, str]:
-        """Follow the container's output until a line equal to ``line`` (True), or until it stops (False);
-        returns what was read. ``timeout`` bounds the whole wait."""
-        want = line.encode()
-        seen = bytearray()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                if await self._read_output(cid, seen, want, follow=True):
-                    return True, seen.decode(errors="replace")
-                if not seen:  # a follow can end before the last entries reach it: read them once more
-                    await self._read_output(cid, seen, want, follow=False)
-        return want in seen.splitlines(), seen.decode(errors="replace")
-
-    async def _read_output(self, cid: str, seen: bytearray, want: bytes, *, follow: bool) -> bool:
-        params = {"follow": "1" if follow else "0", "stdout": "1", "stderr": "1"}
-        async with self._eng.stream("GET", f"containers/{cid}/logs", f"read holder {cid[:12]}", params=params) as r:
-            while True:
-                try:
-                    _, size = _HEADER.unpack(await r.content.readexactly(_HEADER.size))
-                    seen += await r.content.readexactly(size)
-                except asyncio.IncompleteReadError:
-                    return False
-                if want in seen.splitlines():
-                    return True
-
-    async def inspect(self, cid: str) -> Mapping[str, Any] | None:
-        try:
-            return await containers.inspect(self._eng, cid)
-        except exc.NotFoundError:
-            return None
-
-    async def exec(self, cid: str, argv: Sequence[str]) -> tuple[int, str]:
-        exec_id = await execs.create_exec(self._eng, cid, argv, env={}, workdir=None, tty=False)
-        stream = await execs.start_exec(self._eng, exec_id, tty=False)
-        out = bytearray()
-        try:
-            stream.close_write()
-            while (frame := await stream.read_frame()) is not None:
-                out += frame[1]
-        finally:
-            await stream.close()
-        code = await execs.exit_code(self._eng, exec_id)
-        return (-1 if code is None else code), out.decode(errors="replace")
-
-    async def network(self, name: str) -> Mapping[str, Any]:
-        cached = self._networks.get(name)
-        if cached is not None and time.monotonic() - cached[0] < self.NETWORK_CACHE_SECONDS:
-            return cached[1]
-        res: dict[str, Any] = await self._eng.request_json("GET", f"networks/{name}", f"inspect network {name}")
-        self._networks[name] = (time.monotonic(), res)
-        return res
-
-    async def find(self, *label_pairs: str) -> list[Mapping[str, Any]]:
-        found = await containers.list_(self._eng, L.label_filter(f"{L.KIND}={KIND_HOLDER}", *label_pairs), all=True)
-        return list(found)
+    found = await find_holders(eng, {HOLDER_OF: None})
+    return [c.id for c in found if c.labels.get(HOLDER_OF) not in live_sandbox_ids and now - c.created_at >= min_age]

@@ -34,6 +34,7 @@ import attrs
 
 from .._netpolicy_types import EgressPolicy, InboundPolicy, Network, NetworkPolicy
 from . import labels as L
+from .values import NetworkInfo
 
 HOLDER_IMAGE = "sandbox-core/netpolicy:1"
 READY_LINE = "sandbox-egress: ready"
@@ -102,18 +103,15 @@ class NetworkFacts:
     gateway_v6: ipaddress.IPv6Address | None = None
 
     @classmethod
-    def from_inspect(cls, network: Mapping[str, Any]) -> NetworkFacts:
-        """From the engine's network inspect document (``IPAM.Config`` entries)."""
+    def from_network(cls, network: NetworkInfo) -> NetworkFacts:
+        """From the network's address pools (the last of each family wins)."""
         facts: dict[str, Any] = {}
-        for cfg in (network.get("IPAM") or {}).get("Config") or []:
-            subnet = cfg.get("Subnet")
-            if not subnet:
-                continue
-            net = ipaddress.ip_network(subnet, strict=False)
+        for pool in network.pools:
+            net = ipaddress.ip_network(pool.subnet, strict=False)
             fam = "v4" if net.version == 4 else "v6"
             facts[f"subnet_{fam}"] = net
             # The engine leaves an IPv6 gateway out of IPAM when it picked it: the subnet's first address.
-            gateway = cfg.get("Gateway") or str(net.network_address + 1)
+            gateway = pool.gateway or str(net.network_address + 1)
             facts[f"gateway_{fam}"] = ipaddress.ip_address(gateway.split("/")[0])
         return cls(**facts)
 

@@ -12,8 +12,7 @@ import asyncio
 import sys
 import time
 
-from .._engine import builds
-from .._engine.client import close_engine, get_engine
+from .._engine import close_engine, get_engine
 from ..exception import Error
 from .base import ensure_python_base
 
@@ -24,7 +23,7 @@ async def _prebuild(versions: list[str | None], verbose: bool) -> int:
         for version in versions:
             t0 = time.monotonic()
             made = await ensure_python_base(eng, version, on_line=print if verbose else None)
-            info = await builds.inspect(eng, made.image_id)
+            info = await eng.images.inspect(made.image_id)
             size = f", {info.size / 1e6:.0f} MB" if info is not None else ""
             print(f"build-images: {made.tag} ({made.source}{size}) ready after {time.monotonic() - t0:.1f} s")
     except Error as e:

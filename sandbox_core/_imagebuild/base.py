@@ -24,8 +24,8 @@ from typing import Literal
 
 import attrs
 
-from .._engine import builds
-from .._engine.client import Engine
+from .._engine.api import EngineAPI, LineSink
+from .._engine.errors import ImagePullError
 from .._engine.labels import KIND, KIND_BASE_IMAGE, OWNER, OWNER_VALUE
 from ..exception import InvalidError
 from . import debian, once, pyversions
@@ -90,22 +90,21 @@ def official_recipe(request: pyversions.PythonRequest, labels: dict[str, str] | 
     return OfficialRecipe(request.series, ref, tuple(sorted((labels or {}).items())))
 
 
-async def _existing(eng: Engine, tag: str, series: str, source: Literal["pulled", "built"]) -> BaseImage | None:
-    info = await builds.inspect(eng, tag)
+async def _existing(eng: EngineAPI, tag: str, series: str, source: Literal["pulled", "built"]) -> BaseImage | None:
+    info = await eng.images.inspect(tag)
     return None if info is None else BaseImage(info.id, tag, series, source)
 
 
-async def _pull(eng: Engine, recipe: OfficialRecipe, on_line: builds.LineSink | None) -> BaseImage:
+async def _pull(eng: EngineAPI, recipe: OfficialRecipe, on_line: LineSink | None) -> BaseImage:
     async with once.file_lock(recipe.tag, _waiting(on_line, recipe.tag)):
         found = await _existing(eng, recipe.tag, recipe.series, "pulled")
         if found is not None:
             return found
         if on_line is not None:
             on_line(f"pulling {recipe.ref}")
-        pulled = await builds.pull(eng, recipe.ref, on_line=on_line)
+        pulled = await eng.images.pull(recipe.ref, on_line=on_line)
         dockerfile = f'FROM {pulled}\nCMD ["sleep", "172800"]\n{label_line(recipe.all_labels())}\n'.encode()
-        image_id = await builds.build(
-            eng,
+        image_id = await eng.images.build(
             stream_tar([Entry.from_bytes("Dockerfile", dockerfile)]),
             dockerfile="Dockerfile",
             tag=recipe.tag,
@@ -114,7 +113,7 @@ async def _pull(eng: Engine, recipe: OfficialRecipe, on_line: builds.LineSink | 
         return BaseImage(image_id, recipe.tag, recipe.series, "pulled")
 
 
-async def _build(eng: Engine, recipe: debian.DebianRecipe, on_line: builds.LineSink | None) -> BaseImage:
+async def _build(eng: EngineAPI, recipe: debian.DebianRecipe, on_line: LineSink | None) -> BaseImage:
     async with once.file_lock(recipe.tag, _waiting(on_line, recipe.tag)):
         found = await _existing(eng, recipe.tag, recipe.series, "built")
         if found is not None:
@@ -123,23 +122,23 @@ async def _build(eng: Engine, recipe: debian.DebianRecipe, on_line: builds.LineS
         return BaseImage(image_id, recipe.tag, recipe.series, "built")
 
 
-def _waiting(on_line: builds.LineSink | None, tag: str) -> Callable[[], None] | None:
+def _waiting(on_line: LineSink | None, tag: str) -> Callable[[], None] | None:
     if on_line is None:
         return None
     return lambda: on_line(f"waiting for another process that is making {tag}")
 
 
-def _joined(on_line: builds.LineSink | None, tag: str) -> Callable[[], None] | None:
+def _joined(on_line: LineSink | None, tag: str) -> Callable[[], None] | None:
     if on_line is None:
         return None
     return lambda: on_line(f"waiting for the build of {tag} already running in this process")
 
 
 async def ensure_python_base(
-    eng: Engine,
+    eng: EngineAPI,
     python_version: str | None = None,
     *,
-    on_line: builds.LineSink | None = None,
+    on_line: LineSink | None = None,
     labels: dict[str, str] | None = None,
 ) -> BaseImage:
     """The base image for ``Image.debian_slim(python_version)``, made if missing (see the module docstring).
@@ -172,7 +171,7 @@ async def ensure_python_base(
                 return await once.run_once(
                     official.tag, lambda: _pull(eng, official, on_line), _joined(on_line, official.tag)
                 )
-            except builds.PullFailed as e:
+            except ImagePullError as e:
                 if mode == "pull":
                     raise
                 if not e.reachable:

@@ -7,7 +7,7 @@ streamed tar context. A step's build is shared by concurrent callers (``once``);
 ``on_line`` of the caller that started it, the others get one line saying they wait.
 
 A failing step raises ``ImageBuildError`` naming the step (its number and the method call that made it) with the
-tail of its log; nothing of the failed build is left on the engine (``_engine.builds``).
+tail of its log; nothing of the failed build is left on the engine (``ImagesAPI.build``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from collections.abc import Callable
 
 import attrs
 
-from .._engine import builds
-from .._engine.client import Engine
+from .._engine.api import EngineAPI, LineSink
+from .._engine.errors import BuildFailed, ImagePullError
 from .._engine.labels import KIND, KIND_IMAGE, OWNER, OWNER_VALUE, PREFIX
+from .._engine.values import LabelQuery
 from ..exception import ImageBuildError, InvalidError, NotFoundError
 from . import base, definition, once
 from .buildca import BuildCA
@@ -52,7 +53,7 @@ class _Root:
     tag: str | None
 
 
-def _emit(on_line: builds.LineSink | None, text: str) -> Callable[[], None] | None:
+def _emit(on_line: LineSink | None, text: str) -> Callable[[], None] | None:
     return None if on_line is None else (lambda: on_line(text))
 
 
@@ -68,7 +69,7 @@ def _labels(defn: ImageDefinition, address: str) -> dict[str, str]:
 _NONZERO_RE = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.DOTALL)
 
 
-def _failure(what: str, error: builds.BuildFailed, readable: tuple[str, ...]) -> ImageBuildError:
+def _failure(what: str, error: BuildFailed, readable: tuple[str, ...]) -> ImageBuildError:
     """The error for a failed step: the instruction as the user wrote it (engine steps count our Dockerfile's
     lines when each holds one instruction), the engine's reason, and the tail of the log."""
     shown = error.instruction
@@ -85,7 +86,7 @@ def _failure(what: str, error: builds.BuildFailed, readable: tuple[str, ...]) ->
 
 
 async def _build_one(
-    eng: Engine,
+    eng: EngineAPI,
     *,
     what: str,
     address: str,
@@ -95,7 +96,7 @@ async def _build_one(
     labels: dict[str, str],
     buildargs: dict[str, str] | None,
     force: bool,
-    on_line: builds.LineSink | None,
+    on_line: LineSink | None,
     label_at: int | None = 1,
 ) -> str:
     """Build one image tagged for ``address`` under the cross-process lock (re-checking the tag first).
@@ -110,30 +111,29 @@ async def _build_one(
 
     async def work() -> str:
         async with once.file_lock(tag, _emit(on_line, f"waiting for another process building {what}")):
-            if not force and (info := await builds.inspect(eng, tag)) is not None:
+            if not force and (info := await eng.images.inspect(tag)) is not None:
                 return info.id
             if on_line is not None:
                 on_line(f"building {what}")
             text = "\n".join(dockerfile) + "\n"
             files = (Entry.from_bytes(DOCKERFILE, text.encode()), *context)
             try:
-                return await builds.build(
-                    eng,
+                return await eng.images.build(
                     stream_tar(files),
                     dockerfile=DOCKERFILE,
                     tag=tag,
-                    buildargs=buildargs,
-                    nocache=force,
+                    build_args=buildargs,
+                    no_cache=force,
                     on_line=on_line,
                 )
-            except builds.BuildFailed as e:
+            except BuildFailed as e:
                 raise _failure(what, e, readable) from None
 
     return await once.run_once(tag, work, _emit(on_line, f"waiting for the build of {what} started by another caller"))
 
 
 async def _resolve_root(
-    eng: Engine, defn: ImageDefinition, prepared: Prepared | None, force: bool, on_line: builds.LineSink | None
+    eng: EngineAPI, defn: ImageDefinition, prepared: Prepared | None, force: bool, on_line: LineSink | None
 ) -> _Root:
     root = defn.root
     if isinstance(root, FromScratch):
@@ -142,17 +142,17 @@ async def _resolve_root(
         made = await base.ensure_python_base(eng, root.python_version, on_line=on_line)
         return _Root(made.image_id, definition.root_address(made.image_id, defn.labels), None)
     if isinstance(root, FromImage):
-        info = await builds.inspect(eng, root.ref)
+        info = await eng.images.inspect(root.ref)
         if info is None and not root.ref.startswith("sha256:"):
             if on_line is not None:
                 on_line(f"pulling {root.ref}")
             try:
-                await builds.pull(eng, root.ref, on_line=on_line)
-            except builds.PullFailed as e:
+                await eng.images.pull(root.ref, on_line=on_line)
+            except ImagePullError as e:
                 raise NotFoundError(
                     f"Image {root.ref!r} is not on the local engine and could not be pulled: {e}"
                 ) from None
-            info = await builds.inspect(eng, root.ref)
+            info = await eng.images.inspect(root.ref)
         if info is None:
             raise NotFoundError(f"Image {root.ref!r} does not exist on the local engine")
         return _Root(info.id, definition.root_address(info.id, defn.labels), None)
@@ -175,19 +175,19 @@ async def _resolve_root(
 
 
 async def _first_missing(
-    eng: Engine, addresses: tuple[str, ...], limit: int, root: _Root
+    eng: EngineAPI, addresses: tuple[str, ...], limit: int, root: _Root
 ) -> tuple[int, str, str | None]:
     """The index of the first step to build (steps before ``limit`` may be reused), its parent image and tag."""
     for index in range(min(limit, len(addresses)) - 1, -1, -1):
         tag = definition.step_tag(addresses[index])
-        info = await builds.inspect(eng, tag)
+        info = await eng.images.inspect(tag)
         if info is not None:
             return index + 1, info.id, tag
     return 0, root.image, root.tag
 
 
 async def build(
-    eng: Engine, defn: ImageDefinition, *, force: bool = False, on_line: builds.LineSink | None = None
+    eng: EngineAPI, defn: ImageDefinition, *, force: bool = False, on_line: LineSink | None = None
 ) -> BuiltImage:
     """Build ``defn`` (only the steps whose images are missing, or all of them with ``force``); see the module
     docstring. Raises ``InvalidError`` for an empty definition, ``NotFoundError`` for a missing root image,
@@ -221,17 +221,17 @@ async def build(
     return BuiltImage(parent, tag, address, defn.mounts)
 
 
-async def remove_images(eng: Engine, *labels: str) -> int:
-    """Remove every image carrying all ``labels`` (children before parents); returns how many were removed.
-    Images a container still uses are left (``ConflictError`` is not raised)."""
+async def remove_images(eng: EngineAPI, labels: LabelQuery) -> int:
+    """Remove every image carrying ``labels`` (children before parents); returns how many were removed. Images a
+    container still uses are left (``ConflictError`` is not raised)."""
     removed = 0
     for _ in range(20):
-        found = await builds.list_by_label(eng, *labels)
+        found = await eng.images.list(labels)
         progress = 0
         for image in found:
-            for ref in image.tags or (image.id,):
+            for ref in image.repo_tags or (image.id,):
                 try:
-                    progress += await builds.remove(eng, ref)
+                    progress += await eng.images.remove(ref)
                 except (InvalidError, ImageBuildError):
                     continue  # in use (ConflictError is an InvalidError) or a parent of a not yet removed image
         removed += progress

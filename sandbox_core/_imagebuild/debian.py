@@ -28,9 +28,9 @@ from collections.abc import AsyncIterator
 
 import attrs
 
-from .._engine import builds
-from .._engine.client import Engine
+from .._engine.api import EngineAPI, LineSink
 from .._engine.labels import KIND, KIND_BASE_IMAGE, OWNER, OWNER_VALUE, PREFIX
+from .._engine.values import split_image_ref
 from ..exception import ImageBuildError
 from .pyversions import OFFLINE, debian_mirror, debian_security_mirror
 
@@ -147,7 +147,7 @@ def host_mode() -> str:
     return "unshare"
 
 
-async def _relay_lines(stream: asyncio.StreamReader, sink: builds.LineSink | None, tail: list[str]) -> None:
+async def _relay_lines(stream: asyncio.StreamReader, sink: LineSink | None, tail: list[str]) -> None:
     async for raw in stream:
         line = raw.decode("utf-8", "replace").rstrip("\n")
         tail.append(line)
@@ -173,7 +173,7 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
 
 
-async def build_base(eng: Engine, recipe: DebianRecipe, on_line: builds.LineSink | None = None) -> str:
+async def build_base(eng: EngineAPI, recipe: DebianRecipe, on_line: LineSink | None = None) -> str:
     """Build the base image of ``recipe`` and tag it ``recipe.tag``; return its id. Raises ``ImageBuildError``
     (naming mmdebstrap's last output) when the root filesystem cannot be made."""
     mode = host_mode()
@@ -187,14 +187,14 @@ async def build_base(eng: Engine, recipe: DebianRecipe, on_line: builds.LineSink
     assert proc.stderr is not None
     tail: list[str] = []
     relay = asyncio.create_task(_relay_lines(proc.stderr, on_line, tail))
-    repo, tag = builds.split_ref(recipe.tag)
+    repo, tag = split_image_ref(recipe.tag)
     image_id: str | None = None
     import_error: Exception | None = None
     stopped = False
     try:
         try:
-            image_id = await builds.import_rootfs(
-                eng, _chunks(proc.stdout), repo=repo, tag=tag, changes=recipe.changes()
+            image_id = await eng.images.import_rootfs(
+                _chunks(proc.stdout), repo=repo, tag=tag, changes=recipe.changes()
             )
         except Exception as e:  # judged after mmdebstrap's exit status, which explains a broken tar better
             import_error = e
@@ -213,7 +213,7 @@ async def build_base(eng: Engine, recipe: DebianRecipe, on_line: builds.LineSink
         raise import_error
     if returncode != 0:
         if image_id is not None:
-            await builds.remove(eng, image_id, force=True)
+            await eng.images.remove(image_id, force=True)
         raise ImageBuildError(
             f"mmdebstrap failed (exit {returncode}) building {recipe.tag}:\n" + "\n".join(tail[-15:]), None
         )

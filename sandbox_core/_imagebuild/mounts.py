@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from .._engine import archive
-from .._engine.client import Engine
+from .._engine.api import EngineAPI
 from .steps import LocalSource
 from .tarstream import Entry, stream_tar
 
@@ -28,9 +27,9 @@ def mount_entries(mounts: Sequence[LocalSource]) -> list[Entry]:
     return out
 
 
-async def apply_mounts(eng: Engine, container_id: str, mounts: Sequence[LocalSource]) -> None:
+async def apply_mounts(eng: EngineAPI, container_id: str, mounts: Sequence[LocalSource]) -> None:
     """Copy ``mounts`` into the (created, not yet started) container ``container_id``."""
     if not mounts:
         return
     entries = await asyncio.to_thread(mount_entries, mounts)
-    await archive.put_archive(eng, container_id, b"/", stream_tar(entries), no_overwrite_dir_non_dir=False)
+    await eng.archive.put(container_id, b"/", stream_tar(entries), no_overwrite_dir_non_dir=False)

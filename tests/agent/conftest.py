@@ -19,10 +19,9 @@ import pytest_asyncio
 
 from sandbox_core._agent import binary as agent_bin
 from sandbox_core._agent.client import DEFAULT_HELLO, Agent
-from sandbox_core._agent.engine_calls import EngineVolumeCalls, engine_arch
 from sandbox_core._agent.protocol import Hello
 from sandbox_core._agent.volume import AGENT_PATH, MOUNT_DIR, ensure_agent_volume
-from sandbox_core._engine.client import get_engine
+from sandbox_core._engine import get_engine
 from tests.conftest import BUSYBOX, REPO, RUN_ID, TEST_RUN_LABEL
 
 LABELS = ["--label", "sandbox-core.owner=sandbox-core", "--label", f"{TEST_RUN_LABEL}={RUN_ID}"]
@@ -83,11 +82,11 @@ def built_agent() -> str:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def agent_volume(built_agent: str) -> str:
+async def agent_volume(engine: None, built_agent: str) -> str:
     """The shared, read-only-mountable volume holding the agent (kept across runs like an image)."""
     eng = await get_engine()
-    b = agent_bin.agent_binary(await engine_arch(eng))
-    return await ensure_agent_volume(EngineVolumeCalls(eng, BUSYBOX), b)
+    b = agent_bin.agent_binary((await eng.info()).architecture)
+    return await ensure_agent_volume(eng, b, helper_image=BUSYBOX)
 
 
 @pytest.fixture

@@ -9,15 +9,17 @@ import struct
 import subprocess
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from sandbox_core._agent import binary as agent_bin
+from sandbox_core._agent import volume as agent_volume_mod
 from sandbox_core._agent.client import Agent
-from sandbox_core._agent.engine_calls import EngineVolumeCalls, engine_arch, open_agent_stream
 from sandbox_core._agent.protocol import VERSION, AgentLostError, Hello
+from sandbox_core._agent.transport import open_agent_stream
 from sandbox_core._agent.volume import ensure_agent_volume
-from sandbox_core._engine.client import get_engine
+from sandbox_core._engine import EngineAPI, get_engine
 from tests.conftest import BUSYBOX, REPO, RUN_ID, TEST_RUN_LABEL
 
 from .conftest import run, spawn_agent
@@ -83,25 +85,29 @@ async def test_sessions_fail_cleanly_when_the_agent_dies(
         await agent.exec(["true"])
 
 
-async def test_the_binary_volume_is_filled_once_under_concurrency() -> None:
+async def test_the_binary_volume_is_filled_once_under_concurrency(
+    engine: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     eng = await get_engine()
-    binary = agent_bin.agent_binary(await engine_arch(eng))
+    binary = agent_bin.agent_binary((await eng.info()).architecture)
     prefix = f"sandbox-core-agent-test-{uuid.uuid4().hex[:8]}"
     labels = {TEST_RUN_LABEL: RUN_ID}
+    fills: list[str] = []
+    put_file = agent_volume_mod.put_file
 
-    class Counting(EngineVolumeCalls):
-        fills = 0
+    async def counting(eng: EngineAPI, volume: str, *args: Any, **kw: Any) -> None:
+        fills.append(volume)
+        await put_file(eng, volume, *args, **kw)
 
-        async def put_file(self, volume: str, name: str, data: bytes, mode: int) -> None:
-            Counting.fills += 1
-            await super().put_file(volume, name, data, mode)
-
-    calls = Counting(eng, BUSYBOX, helper_labels=labels)
+    monkeypatch.setattr(agent_volume_mod, "put_file", counting)
     try:
         names = await asyncio.gather(
-            *(ensure_agent_volume(calls, binary, prefix=prefix, extra_labels=labels) for _ in range(5))
+            *(
+                ensure_agent_volume(eng, binary, helper_image=BUSYBOX, prefix=prefix, extra_labels=labels)
+                for _ in range(5)
+            )
         )
-        assert len(set(names)) == 1 and Counting.fills == 1
+        assert len(set(names)) == 1 and len(fills) == 1
         out = subprocess.run(
             ["docker", "run", "--rm", "--label", f"{TEST_RUN_LABEL}={RUN_ID}", "--read-only", "--user", "1000",
              "--mount", f"type=volume,source={names[0]},target=/a,readonly", BUSYBOX, "/a/sandbox-agent", "version"],

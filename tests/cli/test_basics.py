@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from ..conftest import REPO
 from .conftest import Cli
 
@@ -76,6 +78,7 @@ def test_pass_through_commands_report_their_own_failures_as_125(cli: Cli, tmp_pa
     assert proc.stderr.startswith("sandbox-core: ConnectionError: ")
 
 
+@pytest.mark.usefixtures("engine")
 def test_debug_adds_the_traceback(cli: Cli) -> None:
     plain = cli("logs", "sb-00000000000000000000000")
     debug = cli("--debug", "logs", "sb-00000000000000000000000")

@@ -6,7 +6,11 @@ import hashlib
 import os
 from pathlib import Path
 
+import pytest
+
 from .conftest import Cli
+
+pytestmark = pytest.mark.usefixtures("engine")
 
 SIZE = 3 * 1024 * 1024 + 17
 

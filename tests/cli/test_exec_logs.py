@@ -7,9 +7,13 @@ import shlex
 import subprocess
 import time
 
+import pytest
+
 import sandbox_core_sync as scs
 
 from .conftest import CLI, Cli
+
+pytestmark = pytest.mark.usefixtures("engine")
 
 WAIT_FOR_GO = "while [ ! -f /tmp/{0} ]; do sleep 0.05; done"
 

@@ -12,6 +12,8 @@ import sandbox_core_sync as scs
 from ..conftest import BUSYBOX
 from .conftest import CLI, Cli
 
+pytestmark = pytest.mark.usefixtures("engine")
+
 LS_KEYS = {"id", "app", "app_id", "name", "tags", "state", "returncode", "created", "age_seconds", "image", "image_id"}
 
 

@@ -17,10 +17,13 @@ import pytest
 from ..conftest import BUSYBOX, REPO
 from .conftest import CLI, Cli
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None,
-    reason="tmux is not installed (apt-get install -y tmux): the shell tests drive a real terminal with it",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("tmux") is None,
+        reason="tmux is not installed (apt-get install -y tmux): the shell tests drive a real terminal with it",
+    ),
+    pytest.mark.usefixtures("engine"),
+]
 
 # The screen has no event to wait on: it is read every POLL seconds until the text shows or DEADLINE passes.
 POLL = 0.05

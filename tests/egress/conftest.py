@@ -34,19 +34,21 @@ import attrs
 import pytest
 import pytest_asyncio
 
-from sandbox_core._engine import archive, containers, execs
-from sandbox_core._engine.client import Engine, get_engine
+from sandbox_core._engine import EngineAPI
+from sandbox_core._engine.docker.engine import DockerEngine
 from sandbox_core._engine.netholder import (
-    EngineHolderAPI,
     create_holder,
+    holder_exec,
+    output_until,
     remove_holder,
-    sandbox_host_config,
     sandbox_labels,
+    sandbox_network_mode,
     start_holder,
 )
 from sandbox_core._engine.netpolicy import HOLDER_IMAGE
+from sandbox_core._engine.values import ContainerSpec, ExecSpec, PortBinding
 from sandbox_core._netpolicy_types import NetworkPolicy
-from tests.conftest import BUSYBOX, REPO, RUN_ID, TEST_RUN_LABEL
+from tests.conftest import BUSYBOX, REPO, RUN_ID, TEST_RUN_LABEL, docker_engine
 
 AGENT = Path(REPO) / "agent"
 LABELS = {"sandbox-core.owner": "sandbox-core", "sandbox-core.kind": "egress-test", TEST_RUN_LABEL: RUN_ID}
@@ -69,7 +71,7 @@ def source_hash() -> str:
 
 
 @pytest.fixture(scope="session")
-def holder_image() -> str:
+def holder_image(engine: None) -> str:
     """The holder image, built from the current source (else the session stops with the command to run)."""
     proc = subprocess.run(
         ["docker", "image", "inspect", "-f", '{{index .Config.Labels "sandbox-core.source"}}', HOLDER_IMAGE],
@@ -117,11 +119,11 @@ class Box:
 
 
 async def run(
-    eng: Engine, cid: str, script: str, *, stdin: bytes | None = None, timeout: float = 20
+    eng: EngineAPI, cid: str, script: str, *, stdin: bytes | None = None, timeout: float = 20
 ) -> tuple[int, str]:
     """Run ``sh -c script`` in ``cid``; returns (exit code, stdout+stderr)."""
-    exec_id = await execs.create_exec(eng, cid, ["sh", "-c", script], env={}, workdir=None, tty=False)
-    stream = await execs.start_exec(eng, exec_id, tty=False)
+    exec_id = await eng.execs.create(cid, ExecSpec(cmd=("sh", "-c", script)))
+    stream = await eng.execs.start(exec_id, tty=False)
     out = bytearray()
     try:
         async with asyncio.timeout(timeout):
@@ -132,11 +134,11 @@ async def run(
                 out += frame[1]
     finally:
         await stream.close()
-    code = await execs.exit_code(eng, exec_id)
+    code = await eng.execs.exit_code(exec_id)
     return (-1 if code is None else code), out.decode(errors="replace")
 
 
-async def put_file(eng: Engine, cid: str, path: str, data: bytes, mode: int = 0o644) -> None:
+async def put_file(eng: EngineAPI, cid: str, path: str, data: bytes, mode: int = 0o644) -> None:
     """Write one file into a container through the archive API."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -147,32 +149,34 @@ async def put_file(eng: Engine, cid: str, path: str, data: bytes, mode: int = 0o
     async def body() -> AsyncIterator[bytes]:
         yield buf.getvalue()
 
-    await archive.put_archive(eng, cid, os.path.dirname(path).encode(), body())
+    await eng.archive.put(cid, os.path.dirname(path).encode(), body())
 
 
-async def read_logs(eng: Engine, cid: str) -> str:
-    """A container's whole output so far (stdout and stderr, demultiplexed)."""
+async def read_logs(eng: DockerEngine, cid: str) -> str:
+    """A container's whole output so far (stdout and stderr, demultiplexed), read raw without following."""
     out = bytearray()
     params = {"stdout": "1", "stderr": "1"}
-    async with eng.stream("GET", f"containers/{cid}/logs", "read logs", params=params) as resp:
+    resp = await eng.client.open_stream("GET", f"containers/{cid}/logs", "read logs", params=params)
+    try:
         while True:
             try:
                 head = await resp.content.readexactly(8)
                 out += await resp.content.readexactly(int.from_bytes(head[4:], "big"))
             except asyncio.IncompleteReadError:
                 return out.decode(errors="replace")
+    finally:
+        resp.release()
 
 
 class Lab:
     """The network, the targets, the DNS server, and the sandboxes the tests make."""
 
     def __init__(
-        self, eng: Engine, network: str, ips: Mapping[str, str], target: Mapping[str, str], tools: Path
+        self, eng: DockerEngine, network: str, ips: Mapping[str, str], target: Mapping[str, str], tools: Path
     ) -> None:
         self.eng = eng
         self.target = dict(target)
         self.dns = self.target["dns"]
-        self.api = EngineHolderAPI(eng)
         self.network = network
         self.ip = dict(ips)
         self.tools = tools
@@ -183,45 +187,33 @@ class Lab:
         policy: NetworkPolicy,
         *,
         runtime: str | None = None,
-        port_bindings: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+        ports: Sequence[PortBinding] = (),
         cmd: Sequence[str] = ("sleep", "600"),
     ) -> Box:
         sid = f"sb-egress-{uuid.uuid4().hex[:10]}"
         holder = await create_holder(
-            self.api,
-            sid,
-            policy,
-            network=self.network,
-            port_bindings=port_bindings,
-            dns_upstream=[self.ip["dns"]],
-            labels=LABELS,
+            self.eng, sid, policy, network=self.network, ports=ports, dns_upstream=[self.ip["dns"]], labels=LABELS
         )
         try:
-            started = asyncio.ensure_future(start_holder(self.api, holder))
-            host: dict[str, Any] = {
-                "Init": True,
-                "CapDrop": ["NET_RAW", "MKNOD", "AUDIT_WRITE"],
-                "SecurityOpt": ["no-new-privileges"],
-                "PidsLimit": 256,
-                **sandbox_host_config(holder),
-            }
-            if runtime:
-                host["Runtime"] = runtime
-            body = {
-                "Image": BUSYBOX,
-                "Cmd": list(cmd),
-                "Labels": {**LABELS, **sandbox_labels(holder), "sandbox-core.sandbox-id": sid},
-                "HostConfig": host,
-            }
-            res = await self.eng.request_json("POST", "containers/create", "create test sandbox", body=body)
-            box = Box(sandbox=str(res["Id"]), holder=holder)
+            started = asyncio.ensure_future(start_holder(self.eng, holder))
+            spec = ContainerSpec(
+                image=BUSYBOX,
+                cmd=tuple(cmd),
+                labels={**LABELS, **sandbox_labels(holder), "sandbox-core.sandbox-id": sid},
+                open_stdin=False,
+                cap_drop=("NET_RAW", "MKNOD", "AUDIT_WRITE"),
+                pids_limit=256,
+                runtime=runtime,
+                network_mode=sandbox_network_mode(holder),
+            )
+            box = Box(sandbox=await self.eng.containers.create(spec), holder=holder)
             self.boxes.append(box)
             await started
-            await containers.start(self.eng, box.sandbox)
+            await self.eng.containers.start(box.sandbox)
         except BaseException:
             with contextlib.suppress(Exception):
                 await started
-            await remove_holder(self.api, holder)
+            await remove_holder(self.eng, holder)
             raise
         return box
 
@@ -229,20 +221,21 @@ class Lab:
         return await run(self.eng, box.sandbox, script, **kw)
 
     async def remove(self, box: Box) -> None:
-        await containers.remove(self.eng, box.sandbox)
-        await remove_holder(self.api, box.holder)
+        await self.eng.containers.remove(box.sandbox)
+        await remove_holder(self.eng, box.holder)
         with contextlib.suppress(ValueError):
             self.boxes.remove(box)
 
     async def address(self, box: Box) -> str:
         """The sandbox's address on the lab network (its holder's)."""
-        info = await containers.inspect(self.eng, box.holder)
-        return str(info["NetworkSettings"]["Networks"][self.network]["IPAddress"])
+        endpoint = (await self.eng.containers.inspect(box.holder)).endpoint(self.network)
+        assert endpoint is not None
+        return endpoint.ip_address
 
     async def fetch_published(self, box: Box, port: int) -> str:
         """GET / through the host port published for ``port`` (on 127.0.0.1), once the server answers."""
-        info = await containers.inspect(self.eng, box.holder)
-        host_port = int(info["NetworkSettings"]["Ports"][f"{port}/tcp"][0]["HostPort"])
+        info = await self.eng.containers.inspect(box.holder)
+        host_port = next(p.host_port for p in info.ports if p.container_port == port and p.protocol == "tcp")
         last: Exception | None = None
         for _ in range(50):  # the server in the sandbox may still be starting: the port accepts before it listens
             try:
@@ -259,28 +252,29 @@ class Lab:
 
     async def holder_tool(self, box: Box, argv: Sequence[str]) -> tuple[int, str]:
         """Run a tool of the holder image (no shell there) inside the holder."""
-        return await self.api.exec(box.holder, argv)
+        return await holder_exec(self.eng, box.holder, argv)
 
     async def dns_log(self) -> str:
         """Every question the lab's DNS server has received so far."""
         return await read_logs(self.eng, self.dns)
 
 
-async def _start(eng: Engine, name: str, network: str, script: Sequence[str], files: Mapping[str, Path] = {}) -> str:
-    body = {
-        "Image": BUSYBOX,
-        "Cmd": list(script),
-        "Labels": LABELS,
-        "HostConfig": {"NetworkMode": network, "Init": True},
-    }
-    res = await eng.request_json("POST", "containers/create", f"create {name}", params={"name": name}, body=body)
-    cid = str(res["Id"])
+async def _start(eng: EngineAPI, name: str, network: str, script: Sequence[str], files: Mapping[str, Path] = {}) -> str:
+    spec = ContainerSpec(
+        image=BUSYBOX,
+        cmd=tuple(script),
+        labels=LABELS,
+        network_mode=network,
+        open_stdin=False,
+        no_new_privileges=False,
+    )
+    cid = await eng.containers.create(spec, name)
     try:
         for dest, src in files.items():
             await put_file(eng, cid, dest, src.read_bytes(), 0o755)
-        await containers.start(eng, cid)
+        await eng.containers.start(cid)
     except BaseException:
-        await containers.remove(eng, cid)
+        await eng.containers.remove(cid)
         raise
     return cid
 
@@ -292,7 +286,7 @@ def _serve(text: str, port: int, hold: bool = False) -> str:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def lab(holder_image: str, go_tools: Path) -> AsyncIterator[Lab]:
-    eng = await get_engine()
+    eng = await docker_engine()
     tag = uuid.uuid4().hex[:8]
     network = f"sandbox-core-egress-test-{tag}"
     v6 = f"fd5c:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::/64"
@@ -303,7 +297,7 @@ async def lab(holder_image: str, go_tools: Path) -> AsyncIterator[Lab]:
         "EnableIPv6": True,
         "IPAM": {"Config": [{"Subnet": v6}]},
     }
-    await eng.request_json("POST", "networks/create", "create lab network", body=body)
+    await eng.client.request_json("POST", "networks/create", "create lab network", body=body)
     made: list[str] = []
     try:
         ips: dict[str, str] = {}
@@ -314,14 +308,16 @@ async def lab(holder_image: str, go_tools: Path) -> AsyncIterator[Lab]:
         script = f"{_serve('T3-HOLD', 443, hold=True)} wait"
         made.append(await _start(eng, f"egress-{tag}-t3", network, ["sh", "-c", script]))
         for name, cid in zip(("t1", "t2", "t3"), made, strict=True):
-            settings = (await containers.inspect(eng, cid))["NetworkSettings"]["Networks"][network]
-            ips[name], ips[f"{name}-v6"] = settings["IPAddress"], settings["GlobalIPv6Address"]
+            endpoint = (await eng.containers.inspect(cid)).endpoint(network)
+            assert endpoint is not None
+            ips[name], ips[f"{name}-v6"] = endpoint.ip_address, endpoint.ipv6_address
         names = [f"t1.test={ips['t1']}", f"sub.t1.test={ips['t1']}", f"t2.test={ips['t2']}", f"hold.test={ips['t3']}"]
         dns = await _start(eng, f"egress-{tag}-dns", network, ["/testdns", *names], {"/testdns": go_tools / "testdns"})
         made.append(dns)
-        info = await containers.inspect(eng, dns)
-        ips["dns"] = info["NetworkSettings"]["Networks"][network]["IPAddress"]
-        ready, _ = await EngineHolderAPI(eng).output_until(dns, "testdns: ready", 20)
+        endpoint = (await eng.containers.inspect(dns)).endpoint(network)
+        assert endpoint is not None
+        ips["dns"] = endpoint.ip_address
+        ready, _ = await output_until(eng, dns, "testdns: ready", 20)
         assert ready, "the lab's DNS server did not start"
         lab = Lab(eng, network, ips, dict(zip(("t1", "t2", "t3", "dns"), made, strict=True)), go_tools)
         yield lab
@@ -329,5 +325,5 @@ async def lab(holder_image: str, go_tools: Path) -> AsyncIterator[Lab]:
             await lab.remove(box)
     finally:
         for cid in made:
-            await containers.remove(eng, cid)
-        await eng.request_json("DELETE", f"networks/{network}", "remove lab network")
+            await eng.containers.remove(cid)
+        await eng.networks.remove(network)

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from sandbox_core._engine import containers
+from sandbox_core._engine.netholder import remove_holder, sandbox_network_mode
+from sandbox_core._engine.values import ContainerSpec, PortBinding
 from sandbox_core._netpolicy_types import EgressPolicy, InboundPolicy, NetworkPolicy
 from tests.conftest import RUN_ID, TEST_RUN_LABEL
 
@@ -141,24 +142,22 @@ async def test_iptables_as_root_without_net_admin_changes_nothing(lab: Lab) -> N
     box = await lab.sandbox(allow([]))
     _, before = await lab.holder_tool(box, ["iptables-save"])
     for argv in (["iptables", "-F"], ["iptables", "-P", "OUTPUT", "ACCEPT"], ["ip6tables", "-F"], ["iptables-save"]):
-        body = {
-            "Image": "sandbox-core/netpolicy:1",
-            "Entrypoint": ["/usr/sbin/" + argv[0]],
-            "Cmd": argv[1:],
-            "Labels": {"sandbox-core.owner": "sandbox-core", TEST_RUN_LABEL: RUN_ID},
-            "HostConfig": {
-                "NetworkMode": f"container:{box.holder}",
-                "CapDrop": ["NET_RAW", "MKNOD", "AUDIT_WRITE"],
-                "SecurityOpt": ["no-new-privileges"],
-            },
-        }
-        res = await lab.eng.request_json("POST", "containers/create", "create attacker", body=body)
-        cid = str(res["Id"])
+        spec = ContainerSpec(
+            image="sandbox-core/netpolicy:1",
+            entrypoint=("/usr/sbin/" + argv[0],),
+            cmd=tuple(argv[1:]),
+            labels={"sandbox-core.owner": "sandbox-core", TEST_RUN_LABEL: RUN_ID},
+            network_mode=sandbox_network_mode(box.holder),
+            cap_drop=("NET_RAW", "MKNOD", "AUDIT_WRITE"),
+            open_stdin=False,
+            init=False,
+        )
+        cid = await lab.eng.containers.create(spec)
         try:
-            await containers.start(lab.eng, cid)
-            assert await containers.wait_not_running(lab.eng, cid) != 0, f"{argv} succeeded without NET_ADMIN"
+            await lab.eng.containers.start(cid)
+            assert await lab.eng.containers.wait(cid) != 0, f"{argv} succeeded without NET_ADMIN"
         finally:
-            await containers.remove(lab.eng, cid)
+            await lab.eng.containers.remove(cid)
     _, after = await lab.holder_tool(box, ["iptables-save"])
     strip = lambda dump: [x for x in dump.splitlines() if not x.startswith("#")]  # noqa: E731
     assert strip(after) == strip(before)
@@ -169,21 +168,20 @@ async def test_iptables_as_root_without_net_admin_changes_nothing(lab: Lab) -> N
 
 async def test_rules_survive_a_sandbox_restart_and_vanish_with_the_holder(lab: Lab) -> None:
     box = await lab.sandbox(allow([f"{lab.ip['t1']}/32"]))
-    await lab.eng.request_json("POST", f"containers/{box.sandbox}/restart", "restart", params={"t": "0"})
+    await lab.eng.client.request_json("POST", f"containers/{box.sandbox}/restart", "restart", params={"t": "0"})
     _, out = await lab.sh(box, f"{http(lab.ip['t1'])}; {http(lab.ip['t2'])}")
     assert "T1" in out and "Connection refused" in out
     # Without its holder the sandbox has no way out at all (fail closed), not an unfiltered one.
-    await lab.api.remove(box.holder)
+    await remove_holder(lab.eng, box.holder)
     _, out = await lab.sh(box, f"{http(lab.ip['t1'])}; ip -o link")
     assert "T1" not in out and "eth0" not in out
     await lab.remove(box)
 
 
 async def test_isolation_by_default_fences_neighbours_but_keeps_published_ports(lab: Lab) -> None:
-    ports = {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
     box = await lab.sandbox(
         NetworkPolicy(),
-        port_bindings=ports,
+        ports=[PortBinding(8080, host_ip="127.0.0.1")],
         cmd=["sh", "-c", "mkdir -p /w && echo INSIDE > /w/index.html && exec httpd -f -p 8080 -h /w"],
     )
     _, out = await lab.sh(box, f"{http(lab.ip['t1'])}; {http(lab.ip['t2'])}")
@@ -199,10 +197,10 @@ async def test_isolation_by_default_fences_neighbours_but_keeps_published_ports(
 
 
 async def test_inbound_allowlist_admits_listed_networks_and_the_host(lab: Lab) -> None:
-    ports = {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    ports = [PortBinding(8080, host_ip="127.0.0.1")]
     serve = ["sh", "-c", "mkdir -p /w && echo INSIDE > /w/index.html && exec httpd -f -p 8080 -h /w"]
     t1_only = NetworkPolicy(inbound=InboundPolicy.build([f"{lab.ip['t1']}/32"]), isolate=False)
-    box = await lab.sandbox(t1_only, port_bindings=ports, cmd=serve)
+    box = await lab.sandbox(t1_only, ports=ports, cmd=serve)
     sandbox_ip = await lab.address(box)
     assert "INSIDE" in await lab.fetch_published(box, 8080), "the host (relays, published ports) is let through"
     _, out = await run(lab.eng, lab.target["t1"], http(sandbox_ip, port=8080))
@@ -243,8 +241,7 @@ async def test_ipv6_rules_are_installed_and_verified(lab: Lab) -> None:
 
 
 async def test_gvisor_sandbox_joined_to_a_holder_is_filtered(lab: Lab) -> None:
-    info = await lab.eng.request_json("GET", "info", "engine info")
-    if "runsc" not in (info.get("Runtimes") or {}):
+    if "runsc" not in (await lab.eng.info()).runtimes:
         pytest.skip("the engine has no runsc runtime")
     box = await lab.sandbox(allow([f"{lab.ip['t1']}/32"]), runtime="runsc")
     _, out = await lab.sh(box, f"{http(lab.ip['t1'])}; {http(lab.ip['t2'])}")

@@ -8,7 +8,8 @@ import pathlib
 
 import pytest
 
-from sandbox_core._engine.netholder import holder_body, sandbox_host_config
+from sandbox_core._engine.docker.containers import create_body
+from sandbox_core._engine.netholder import holder_spec, sandbox_network_mode
 from sandbox_core._engine.netpolicy import (
     DNS_PORT,
     HTTP_PORT,
@@ -21,6 +22,7 @@ from sandbox_core._engine.netpolicy import (
     policy_labels,
     render_rules,
 )
+from sandbox_core._engine.values import AddressPool, ContainerSpec, NetworkInfo, PortBinding
 from sandbox_core._netpolicy_types import (
     MAX_ENTRIES,
     EgressPolicy,
@@ -192,19 +194,36 @@ def test_helper_config_carries_policy_and_ports() -> None:
 
 
 def test_holder_spec_has_only_net_admin_and_takes_the_ports() -> None:
-    body = holder_body("sb-x", "{}", port_bindings={"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]})
+    spec = holder_spec("sb-x", "{}", ports=[PortBinding(8080, host_ip="127.0.0.1")])
+    assert spec.cap_drop == ("ALL",) and spec.cap_add == ("NET_ADMIN",)
+    assert spec.read_only_rootfs and spec.labels["sandbox-core.holder-of"] == "sb-x"
+    # What the Docker engine is sent (no restart policy: the engine's default is never to restart).
+    body = create_body(spec)
     host = body["HostConfig"]
-    assert host["CapDrop"] == ["ALL"] and host["CapAdd"] == ["NET_ADMIN"]
-    assert host["ReadonlyRootfs"] and host["RestartPolicy"] == {"Name": "no"}
-    assert host["PortBindings"]["8080/tcp"][0]["HostIp"] == "127.0.0.1" and "8080/tcp" in body["ExposedPorts"]
-    assert body["Labels"]["sandbox-core.holder-of"] == "sb-x"
-    assert sandbox_host_config("abc") == {"NetworkMode": "container:abc"}
-
-
-def test_network_facts_from_inspect() -> None:
-    facts = NetworkFacts.from_inspect(
-        {"IPAM": {"Config": [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}, {"Subnet": "fd00::/64"}]}}
+    assert host["CapDrop"] == ["ALL"] and host["CapAdd"] == ["NET_ADMIN"] and "RestartPolicy" not in host
+    assert (
+        host["ReadonlyRootfs"]
+        and host["MemorySwap"] == host["Memory"]
+        and host["Tmpfs"] == {"/run": "size=1m,mode=0700"}
     )
+    assert host["PortBindings"] == {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    assert "8080/tcp" in body["ExposedPorts"]
+    joined = ContainerSpec(image="x", labels={}, network_mode=sandbox_network_mode("abc"))
+    assert create_body(joined)["HostConfig"]["NetworkMode"] == "container:abc"
+
+
+def test_a_joined_namespace_takes_neither_ports_nor_dns() -> None:
+    for extra in ({"ports": [PortBinding(80)]}, {"dns": ["192.0.2.53"]}):
+        with pytest.raises(ValueError, match="cannot publish ports or set DNS"):
+            ContainerSpec(image="x", labels={}, network_mode=sandbox_network_mode("abc"), **extra)  # type: ignore[arg-type]
+
+
+def test_network_facts_from_the_network_pools() -> None:
+    network = NetworkInfo(
+        id="n", name="n", labels={}, driver="bridge",
+        pools=[AddressPool("172.17.0.0/16", "172.17.0.1"), AddressPool("fd00::/64", "")],
+    )  # fmt: skip
+    facts = NetworkFacts.from_network(network)
     assert str(facts.subnet_v4) == "172.17.0.0/16" and str(facts.gateway_v4) == "172.17.0.1"
     assert str(facts.subnet_v6) == "fd00::/64" and str(facts.gateway_v6) == "fd00::1"
 

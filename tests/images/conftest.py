@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 
-from sandbox_core._engine.client import Engine, get_engine
+from sandbox_core._engine import EngineAPI, get_engine
 from sandbox_core._imagebuild import base, builder
 
 from ..conftest import RUN_ID, TEST_RUN_LABEL
@@ -46,15 +46,17 @@ def _no_outside_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SANDBOX_CORE_BUILD_CA_BUNDLE", raising=False)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def eng() -> Engine:
-    return await get_engine()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session", autouse=True)
-async def _remove_run_images() -> AsyncIterator[None]:
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def _remove_run_images(engine: None) -> AsyncIterator[None]:
+    """After a module that reached the engine, remove the images its tests built."""
     yield
-    await builder.remove_images(await get_engine(), RUN_FILTER)
+    await builder.remove_images(await get_engine(), RUN_LABELS)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def eng(_remove_run_images: None) -> EngineAPI:
+    """The engine (the image tests that build ask for it; their images are removed after the module)."""
+    return await get_engine()
 
 
 def docker(*args: str, check: bool = True) -> str:

@@ -15,8 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox_core._engine import builds
-from sandbox_core._engine.client import Engine
+from sandbox_core._engine import EngineAPI
 from sandbox_core._imagebuild import base, debian, pyversions
 from sandbox_core.exception import InvalidError
 
@@ -25,14 +24,14 @@ from .conftest import CLOSED_REGISTRY, RUN_LABELS, docker, run_in
 
 
 @pytest.fixture
-async def python_base(eng: Engine) -> base.BaseImage:
+async def python_base(eng: EngineAPI) -> base.BaseImage:
     """The shared default base (pre-built by scripts/build-images.sh; built here when missing)."""
     return await base.ensure_python_base(eng, None)
 
 
-async def test_the_default_base_runs_python(python_base: base.BaseImage, eng: Engine) -> None:
+async def test_the_default_base_runs_python(python_base: base.BaseImage, eng: EngineAPI) -> None:
     assert run_in(python_base.image_id, "python3", "-c", "print(1+1)") == "2\n"
-    info = await builds.inspect(eng, python_base.image_id)
+    info = await eng.images.inspect(python_base.image_id)
     assert info is not None
     assert info.cmd == ("sleep", "172800")
     assert info.labels["sandbox-core.owner"] == "sandbox-core"
@@ -61,7 +60,7 @@ async def test_pip_installs_as_root_and_venv_works(python_base: base.BaseImage) 
     assert out[1] == "venv-ok"
 
 
-async def test_a_version_no_source_provides_names_what_is_available(eng: Engine) -> None:
+async def test_a_version_no_source_provides_names_what_is_available(eng: EngineAPI) -> None:
     with pytest.raises(InvalidError) as info:
         await base.ensure_python_base(eng, "3.12")
     text = str(info.value)
@@ -87,7 +86,7 @@ def registry_python(local_registry: str, python_base: base.BaseImage) -> Iterato
 
 
 async def test_a_registry_that_answers_is_pulled_from_with_progress(
-    eng: Engine, registry_python: str, python_base: base.BaseImage, monkeypatch: pytest.MonkeyPatch
+    eng: EngineAPI, registry_python: str, python_base: base.BaseImage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(base.REPO_ENV, registry_python)
     log: list[str] = []
@@ -104,7 +103,7 @@ async def test_a_registry_that_answers_is_pulled_from_with_progress(
 
 CHILD = """
 import asyncio, json, sys, time
-from sandbox_core._engine.client import get_engine
+from sandbox_core._engine import get_engine
 from sandbox_core._imagebuild import base
 
 async def main() -> None:
@@ -119,7 +118,7 @@ asyncio.run(main())
 
 
 @pytest.mark.slow
-async def test_without_a_registry_processes_build_the_base_once_from_debian(eng: Engine) -> None:
+async def test_without_a_registry_processes_build_the_base_once_from_debian(eng: EngineAPI) -> None:
     labels = json.dumps({**RUN_LABELS, "sandbox-core.test-salt": uuid.uuid4().hex})
     t0 = time.monotonic()
     procs = [
@@ -140,6 +139,6 @@ async def test_without_a_registry_processes_build_the_base_once_from_debian(eng:
     assert any("no registry provided" in line for line in builders[0]["log"])
     assert sum(any("another process" in line for line in r["log"]) for r in results) == 2
     assert run_in(results[0]["id"], "python3", "-c", "print(1+1)") == "2\n"
-    size = (await builds.inspect(eng, results[0]["id"])).size  # type: ignore[union-attr]
+    size = (await eng.images.inspect(results[0]["id"])).size  # type: ignore[union-attr]
     print(f"\nbase image from nothing: {elapsed:.1f} s, {size / 1e6:.0f} MB ({results[0]['tag']})")
     assert results[0]["tag"].startswith(debian.REPO)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox_core._engine import builds
-from sandbox_core._engine.client import Engine
+from sandbox_core._engine import EngineAPI
 from sandbox_core._imagebuild import builder, mounts
 from sandbox_core._imagebuild.definition import FromDockerfile, FromImage, FromScratch, ImageDefinition
 from sandbox_core._imagebuild.steps import CopyLocal, Entrypoint, Env, LocalDir, LocalFile, RunCommands, Workdir
@@ -35,7 +34,7 @@ def engine_steps(lines: list[str]) -> list[str]:
     return [line for line in lines if line.startswith("Step ") and " : RUN " in line]
 
 
-async def test_steps_build_into_an_image_a_container_sees(eng: Engine, tmp_path: Path) -> None:
+async def test_steps_build_into_an_image_a_container_sees(eng: EngineAPI, tmp_path: Path) -> None:
     (tmp_path / "data.txt").write_text("payload\n")
     defn = (
         busybox(salt=uuid.uuid4().hex)
@@ -49,13 +48,13 @@ async def test_steps_build_into_an_image_a_container_sees(eng: Engine, tmp_path:
     assert built.tag is not None and built.image_id.startswith("sha256:")
     out = run_in(built.image_id, 'echo "$GREETING"; pwd; cat marker data.txt')
     assert out.split("\n")[:4] == ["hello world", "/work", "built", "payload"]
-    info = await builds.inspect(eng, built.tag)
+    info = await eng.images.inspect(built.tag)
     assert info is not None
     assert info.labels[builder.ADDRESS_LABEL] == built.address
     assert info.labels["sandbox-core.kind"] == "image"
 
 
-async def test_the_same_definition_is_not_built_twice(eng: Engine, tmp_path: Path) -> None:
+async def test_the_same_definition_is_not_built_twice(eng: EngineAPI, tmp_path: Path) -> None:
     defn = busybox(salt=uuid.uuid4().hex).add(RunCommands(["echo $RANDOM > /r"]))
     first_log: list[str] = []
     first = await builder.build(eng, defn, on_line=first_log.append)
@@ -66,7 +65,7 @@ async def test_the_same_definition_is_not_built_twice(eng: Engine, tmp_path: Pat
     assert again == first
 
 
-async def test_a_changed_copied_file_rebuilds_from_its_step(eng: Engine, tmp_path: Path) -> None:
+async def test_a_changed_copied_file_rebuilds_from_its_step(eng: EngineAPI, tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     (src / "f.txt").write_text("one")
@@ -90,7 +89,7 @@ async def test_a_changed_copied_file_rebuilds_from_its_step(eng: Engine, tmp_pat
     assert run_in(v1.image_id, "cat", "/copy") == "one"
 
 
-async def test_force_build_rebuilds_every_step(eng: Engine) -> None:
+async def test_force_build_rebuilds_every_step(eng: EngineAPI) -> None:
     defn = busybox(salt=uuid.uuid4().hex).add(RunCommands(["true"])).add(Env({"A": "1"}))
     first = await builder.build(eng, defn)
     log: list[str] = []
@@ -100,7 +99,7 @@ async def test_force_build_rebuilds_every_step(eng: Engine) -> None:
     assert forced.image_id != first.image_id
 
 
-async def test_a_failing_step_raises_a_typed_error_naming_it_and_leaves_nothing(eng: Engine) -> None:
+async def test_a_failing_step_raises_a_typed_error_naming_it_and_leaves_nothing(eng: EngineAPI) -> None:
     salt = uuid.uuid4().hex
     defn = (
         busybox(salt=salt)
@@ -118,19 +117,19 @@ async def test_a_failing_step_raises_a_typed_error_naming_it_and_leaves_nothing(
     dangling = docker("images", "-q", "--filter", "dangling=true", "--filter", f"label=sandbox-core.test-salt={salt}")
     assert dangling.strip() == ""
     # ... while the images it started from stay
-    assert await builds.inspect(eng, BUSYBOX) is not None
+    assert await eng.images.inspect(BUSYBOX) is not None
     step_one = await builder.build(eng, defn.__class__(defn.root, defn.steps[:1], labels=defn.labels))
-    assert await builds.inspect(eng, step_one.image_id) is not None
+    assert await eng.images.inspect(step_one.image_id) is not None
 
 
-async def test_a_failing_first_step_keeps_its_base_image(eng: Engine) -> None:
+async def test_a_failing_first_step_keeps_its_base_image(eng: EngineAPI) -> None:
     defn = busybox(salt=uuid.uuid4().hex).add(RunCommands(["echo x > /x", "exit 4"]))
     with pytest.raises(ImageBuildError, match="`RUN exit 4` returned a non-zero code: 4"):
         await builder.build(eng, defn)
-    assert await builds.inspect(eng, BUSYBOX) is not None
+    assert await eng.images.inspect(BUSYBOX) is not None
 
 
-async def test_an_invalid_dockerfile_line_is_a_build_error(eng: Engine) -> None:
+async def test_an_invalid_dockerfile_line_is_a_build_error(eng: EngineAPI) -> None:
     from sandbox_core._imagebuild.steps import DockerfileCommands
 
     defn = busybox(salt=uuid.uuid4().hex).add(DockerfileCommands(["NOTANINSTRUCTION x"]))
@@ -138,7 +137,7 @@ async def test_an_invalid_dockerfile_line_is_a_build_error(eng: Engine) -> None:
         await builder.build(eng, defn)
 
 
-async def test_concurrent_builds_of_one_definition_build_once(eng: Engine) -> None:
+async def test_concurrent_builds_of_one_definition_build_once(eng: EngineAPI) -> None:
     defn = busybox(salt=uuid.uuid4().hex).add(RunCommands(["echo a > /a"])).add(RunCommands(["echo b > /b"]))
     logs: list[list[str]] = [[] for _ in range(5)]
     results = await asyncio.gather(*(builder.build(eng, defn, on_line=log.append) for log in logs))
@@ -149,7 +148,7 @@ async def test_concurrent_builds_of_one_definition_build_once(eng: Engine) -> No
 
 CHILD = """
 import asyncio, json, sys
-from sandbox_core._engine.client import get_engine
+from sandbox_core._engine import get_engine
 from sandbox_core._imagebuild import builder
 from sandbox_core._imagebuild.definition import FromImage, ImageDefinition
 from sandbox_core._imagebuild.steps import RunCommands
@@ -165,7 +164,7 @@ asyncio.run(main())
 """
 
 
-async def test_concurrent_processes_build_once(eng: Engine) -> None:
+async def test_concurrent_processes_build_once(eng: EngineAPI) -> None:
     labels = json.dumps({**RUN_LABELS, "sandbox-core.test-salt": uuid.uuid4().hex})
     procs = [
         await asyncio.create_subprocess_exec(
@@ -188,7 +187,7 @@ async def test_concurrent_processes_build_once(eng: Engine) -> None:
     assert sum(len(engine_steps(r["log"])) for r in results) == 1
 
 
-async def test_mount_layers_are_copied_into_a_created_container(eng: Engine, tmp_path: Path) -> None:
+async def test_mount_layers_are_copied_into_a_created_container(eng: EngineAPI, tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "mod.py").write_text("X = 42\n")
     (tmp_path / "tool.sh").write_text("#!/bin/sh\necho tool-ran\n")
@@ -199,7 +198,7 @@ async def test_mount_layers_are_copied_into_a_created_container(eng: Engine, tmp
         .add_mount(LocalFile(tmp_path / "tool.sh", "/usr/local/bin/tool"))
     )
     built = await builder.build(eng, defn)
-    assert built.image_id == (await builds.inspect(eng, BUSYBOX)).id  # type: ignore[union-attr]
+    assert built.image_id == (await eng.images.inspect(BUSYBOX)).id  # type: ignore[union-attr]
     cid = docker(
         "create",
         "--label",
@@ -219,7 +218,7 @@ async def test_mount_layers_are_copied_into_a_created_container(eng: Engine, tmp
     assert out == "X = 42\ntool-ran\n"
 
 
-async def test_a_dockerfile_root_with_a_local_context(eng: Engine, tmp_path: Path) -> None:
+async def test_a_dockerfile_root_with_a_local_context(eng: EngineAPI, tmp_path: Path) -> None:
     (tmp_path / "ctx").mkdir()
     (tmp_path / "ctx" / "hello.txt").write_text("from the context\n")
     (tmp_path / "ctx" / "skip.log").write_text("ignored\n")
@@ -233,7 +232,7 @@ async def test_a_dockerfile_root_with_a_local_context(eng: Engine, tmp_path: Pat
     assert run_in(built.image_id, "cat", "/listing") == "hello.txt\n"
 
 
-async def test_scratch_images_take_copies_but_are_not_empty_builds(eng: Engine, tmp_path: Path) -> None:
+async def test_scratch_images_take_copies_but_are_not_empty_builds(eng: EngineAPI, tmp_path: Path) -> None:
     with pytest.raises(InvalidError, match="from_scratch"):
         await builder.build(eng, ImageDefinition(FromScratch()))
     (tmp_path / "f").write_text("only file")

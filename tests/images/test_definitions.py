@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from sandbox_core._engine import builds
+from sandbox_core._engine.docker.build import BuildState
 from sandbox_core._imagebuild import buildca, definition, pyversions
 from sandbox_core._imagebuild.definition import FromImage, ImageDefinition
 from sandbox_core._imagebuild.patterns import PatternMatcher
@@ -241,7 +241,7 @@ def test_prepared_steps_are_values() -> None:
 
 
 def test_a_failed_build_claims_only_the_images_it_committed() -> None:
-    state = builds._BuildState()
+    state = BuildState()
     for line in [
         "Step 1/4 : FROM sha256:0d5f06cf0096",
         " ---> 0d5f06cf0096",

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from sandbox_core._engine.client import Engine
+from sandbox_core._engine import EngineAPI
 from sandbox_core._imagebuild import base, buildca, builder
 from sandbox_core._imagebuild.definition import DebianSlim, ImageDefinition
 from sandbox_core._imagebuild.steps import AptInstall, PipInstall, Step, UvPipInstall
@@ -42,7 +42,7 @@ def on_python(step: Step) -> ImageDefinition:
 NO_CA_LEFT = "test ! -e /tmp/.sandbox-core-build-ca.pem && sha256sum /etc/ssl/certs/ca-certificates.crt"
 
 
-async def test_pip_install_from_pypi_with_the_host_trust(eng: Engine, host_trust: None) -> None:
+async def test_pip_install_from_pypi_with_the_host_trust(eng: EngineAPI, host_trust: None) -> None:
     if why := answers("https://pypi.org/simple/six/"):
         pytest.skip(why)
     built = await builder.build(eng, on_python(PipInstall(["six==1.16.0"])))
@@ -52,7 +52,7 @@ async def test_pip_install_from_pypi_with_the_host_trust(eng: Engine, host_trust
     assert run_in(built.image_id, "sh", "-c", NO_CA_LEFT) == run_in(python_base.image_id, "sh", "-c", NO_CA_LEFT)
 
 
-async def test_uv_pip_install_from_pypi(eng: Engine, host_trust: None) -> None:
+async def test_uv_pip_install_from_pypi(eng: EngineAPI, host_trust: None) -> None:
     if why := answers("https://pypi.org/simple/idna/"):
         pytest.skip(why)
     built = await builder.build(eng, on_python(UvPipInstall(["idna==3.7"])))
@@ -60,7 +60,7 @@ async def test_uv_pip_install_from_pypi(eng: Engine, host_trust: None) -> None:
     assert run_in(built.image_id, "sh", "-c", "/.uv/uv --version").startswith("uv ")
 
 
-async def test_apt_install_from_the_debian_archive(eng: Engine, host_trust: None) -> None:
+async def test_apt_install_from_the_debian_archive(eng: EngineAPI, host_trust: None) -> None:
     if why := answers("http://deb.debian.org/debian/dists/bookworm/Release"):
         pytest.skip(why)
     built = await builder.build(eng, on_python(AptInstall(["jq"])))

@@ -20,6 +20,8 @@ from sandbox_core._engine import labels as L
 from sandbox_core_sync import App, ContainerProcess, ForkedObjectError, Sandbox
 from tests.conftest import BUSYBOX, REPO, app_name
 
+pytestmark = pytest.mark.usefixtures("engine")
+
 APP = app_name("sync")
 
 

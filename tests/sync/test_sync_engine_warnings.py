@@ -18,6 +18,8 @@ import sandbox_core_sync
 from sandbox_core.exception import AsyncUsageWarning, DeprecationError, NotFoundError
 from tests.conftest import BUSYBOX, REPO, app_name
 
+pytestmark = pytest.mark.usefixtures("engine")
+
 APP = app_name("warnings")
 PTY = SimpleNamespace(winsz_rows=24, winsz_cols=80)
 

@@ -1,7 +1,8 @@
-"""The main process's stdio: its output replayed from the engine's log store, and a stdin-only attach.
+"""A container's main process: its output replayed from the engine's log store, and a stdin-only attach.
 
-- Output: ``GET /containers/{id}/logs?follow=1`` from the beginning, one stream (stdout *or* stderr) per request,
-  so each reader is independent (reading only stdout never stalls on unread stderr). Logs are multiplexed frames
+- Output: ``GET /containers/{id}/logs?follow=1`` from the beginning, one stream (stdout *or* stderr, or both
+  interleaved when the caller asks for both) per request, so each reader is independent (reading only stdout never
+  stalls on unread stderr). Logs are multiplexed frames
   for a non-TTY container and raw bytes for a TTY one. ``follow`` ends when the container stops and, unlike
   ``attach?stream=1``, does not hang on a stopped container (docker-engine-notes §3).
 - Input: ``POST /containers/{id}/attach?stdin=1&stream=1`` with no stdout/stderr, so nothing on this connection can
@@ -12,34 +13,31 @@
 from __future__ import annotations
 
 import asyncio
-import calendar
 import contextlib
 import struct
-import time
 
 import aiohttp
 from yarl import URL
 
-from .. import exception as exc
-from .client import Engine, engine_errors
-from .execs import DETACH_KEYS, HijackedStream, _open
+from ... import exception as exc
+from ..api import STDERR, STDOUT
+from ..values import engine_time_ns
+from .hijack import DETACH_KEYS, HijackedStream, open_hijacked
+from .http import DockerClient
 
 _HEADER = struct.Struct(">BxxxL")
-_RAW_CHUNK = 1 << 16
 
 
-def _since(ts: bytes) -> str:
-    """Engine ``since`` value (``seconds.nanoseconds``) for an RFC3339NanoFixed UTC timestamp."""
-    text = ts.decode()
-    whole = calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
-    return f"{whole}.{text[20:29]}"
+def _since(ts: bytes) -> str | None:
+    """The engine's ``since`` value (``seconds.nanoseconds``) for a log timestamp."""
+    ns = engine_time_ns(ts.decode())
+    return None if ns is None else f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
 
 
 class LogStream:
-    """The complete output ``fd`` of a container, following it until the container stops.
+    """The complete output ``fd`` of a container, following it until the container stops (a ``FrameSource``).
 
-    ``read_frame`` gives ``(fd, data)`` and None at EOF. aiohttp stops reading the socket while its buffer is full,
-    so an unread LogStream holds no more than that.
+    aiohttp stops reading the socket while its buffer is full, so an unread LogStream holds no more than that.
 
     Engine quirk handled here: a following read can end (container stopped) **before the last entries** reach it
     (observed on 20.10 for a final line, about 1 run in 8). So at the end of the following read, entries after the
@@ -48,10 +46,10 @@ class LogStream:
     are one raw byte stream, so the catch-up re-reads them and skips the bytes already delivered.
     """
 
-    __slots__ = ("_caught_up", "_cid", "_closed", "_eng", "_fd", "_last_count", "_last_ts", "_resp", "_skip", "_tty")
+    __slots__ = ("_caught_up", "_cid", "_client", "_closed", "_fd", "_last_count", "_last_ts", "_resp", "_skip", "_tty")
 
-    def __init__(self, eng: Engine, cid: str, fd: int, tty: bool, resp: aiohttp.ClientResponse) -> None:
-        self._eng = eng
+    def __init__(self, client: DockerClient, cid: str, fd: int | None, tty: bool, resp: aiohttp.ClientResponse) -> None:
+        self._client = client
         self._cid = cid
         self._fd = fd
         self._tty = tty
@@ -78,7 +76,9 @@ class LogStream:
             self._caught_up = True
             self._resp.close()
             since = self._catch_up_since()
-            self._resp = await _logs_request(self._eng, self._cid, self._fd, tty=self._tty, follow=False, since=since)
+            self._resp = await _logs_request(
+                self._client, self._cid, self._fd, tty=self._tty, follow=False, since=since
+            )
         return None
 
     def _catch_up_since(self) -> str | None:
@@ -94,12 +94,12 @@ class LogStream:
                 return None
             if not self._caught_up:
                 self._skip += len(data)  # bytes the catch-up must skip
-                return 1, data
+                return STDOUT, data
             if self._skip >= len(data):
                 self._skip -= len(data)
                 continue
             data, self._skip = data[self._skip :], 0
-            return 1, data
+            return STDOUT, data
 
     async def _read_entry(self) -> tuple[int, bytes] | None:
         content = self._resp.content
@@ -136,33 +136,29 @@ class LogStream:
 
 
 async def _logs_request(
-    eng: Engine, cid: str, fd: int, *, tty: bool, follow: bool, since: str | None
+    client: DockerClient, cid: str, fd: int | None, *, tty: bool, follow: bool, since: str | None
 ) -> aiohttp.ClientResponse:
     params = {
         "follow": "1" if follow else "0",
-        "stdout": "1" if fd == 1 else "0",
-        "stderr": "1" if fd == 2 else "0",
+        "stdout": "1" if fd in (STDOUT, None) else "0",
+        "stderr": "1" if fd in (STDERR, None) else "0",
         # TTY logs are one raw stream: timestamps could not be told from the output there.
         "timestamps": "0" if tty else "1",
     }
     if since is not None:
         params["since"] = since
-    async with engine_errors(f"read the output of {cid[:12]}", eng.request_timeout):
-        # Headers only under the deadline; the body is read without one. Identity: never let the engine gzip.
-        return await eng.docker._do_query(
-            eng.url(f"containers/{cid}/logs", params), "GET", headers={"Accept-Encoding": "identity"}, timeout=None
-        )
+    return await client.open_stream("GET", f"containers/{cid}/logs", f"read the output of {cid[:12]}", params=params)
 
 
-async def follow_logs(eng: Engine, cid: str, *, fd: int, tty: bool) -> LogStream:
-    """Open the container's output ``fd`` (1 or 2) from its first byte, following until the container stops."""
-    resp = await _logs_request(eng, cid, fd, tty=tty, follow=True, since=None)
-    return LogStream(eng, cid, fd, tty, resp)
+async def follow_logs(client: DockerClient, cid: str, *, fd: int | None, tty: bool) -> LogStream:
+    """Open the container's output ``fd`` from its first byte, following until the container stops."""
+    resp = await _logs_request(client, cid, fd, tty=tty, follow=True, since=None)
+    return LogStream(client, cid, fd, tty, resp)
 
 
-async def attach_stdin(eng: Engine, cid: str, *, tty: bool) -> HijackedStream:
+async def attach_stdin(client: DockerClient, cid: str, *, tty: bool) -> HijackedStream:
     """Open a stdin-only attach to a **running** container (the caller checks; a stopped one would hang)."""
     url = URL(f"containers/{cid}/attach").with_query(
         {"stdin": "1", "stdout": "0", "stderr": "0", "stream": "1", "detachKeys": DETACH_KEYS}
     )
-    return await _open(eng, url, None, tty, f"attach to the stdin of {cid[:12]}")
+    return await open_hijacked(client, url, None, tty, f"attach to the stdin of {cid[:12]}")

@@ -1,0 +1,440 @@
+"""``Sandbox.create`` as named steps: the argument checks in Modal's order, then image (``resolve_image``), labels,
+container spec, and a start that cleans up after itself.
+
+To add a capability (volumes, ports, a readiness probe, a network policy): put its check at its place in ``CHECKS``
+(Modal's order, which the tests check), let it contribute to ``sandbox_labels``/``container_spec`` where it shapes
+the container, and add a step around ``start_container`` where it needs one (with its own cleanup).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+import attrs
+
+from . import _lifecycle
+from ._engine import EngineAPI, get_engine
+from ._engine import labels as L
+from ._engine.errors import NameConflict, NoSuchContainer
+from ._engine.values import ContainerSpec, ImageInfo
+from ._ids import is_valid_object_name, new_id
+from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
+from .app import App
+from .exception import AlreadyExistsError, InvalidError, deprecation_warning
+from .image import Image, resolve_image
+from .secret import Secret, merge_env
+
+logger = logging.getLogger("sandbox_core")
+
+DEFAULT_PIDS_LIMIT = 4096
+#: Capabilities dropped from the engine's default set: raw sockets (spoofing), device nodes, audit log writes.
+DROPPED_CAPABILITIES = ("NET_RAW", "MKNOD", "AUDIT_WRITE")
+#: The command of a sandbox given none whose image has none either: stay alive, as Modal's default does.
+IDLE_COMMAND = ("sleep", "172800")
+_ENV_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+#: deprecation_warning's stacklevel that names the caller of Sandbox.create (warn < check < validate < create).
+_CALLER = 5
+
+
+@attrs.define(kw_only=True)
+class CreateRequest:
+    """The arguments of one ``Sandbox.create`` as given. The checks normalise some in place (``pty`` from
+    ``pty_info``, ``outbound_cidr_allowlist`` from ``cidr_allowlist``) and fill in what they derive."""
+
+    args: tuple[str, ...]
+    app: App | None
+    name: str | None
+    tags: dict[str, str] | None
+    image: Image | None
+    env: dict[str, str | None] | None
+    secrets: Collection[Secret] | None
+    network_file_systems: dict[Any, Any]
+    timeout: int
+    idle_timeout: int | None
+    workdir: str | None
+    gpu: str | None
+    cloud: str | None
+    region: str | Sequence[str] | None
+    cpu: float | tuple[float, float] | None
+    memory: int | tuple[int, int] | None
+    block_network: bool
+    outbound_cidr_allowlist: Sequence[str] | None
+    outbound_domain_allowlist: Sequence[str] | None
+    inbound_cidr_allowlist: Sequence[str] | None
+    volumes: dict[Any, Any]
+    pty: bool
+    encrypted_ports: Sequence[int]
+    h2_ports: Sequence[int]
+    unencrypted_ports: Sequence[int]
+    custom_domain: str | None
+    proxy: Any
+    include_oidc_identity_token: bool
+    readiness_probe: Any
+    verbose: bool
+    experimental_options: dict[str, Any] | None
+    experimental_enable_snapshot: bool
+    client: None
+    environment_name: str | None
+    pty_info: Any
+    cidr_allowlist: Sequence[str] | None
+    pids_limit: int
+    # derived by the checks
+    merged_env: dict[str, str] = attrs.field(factory=dict)
+    cpu_shares: int | None = None
+    nano_cpus: int | None = None
+    memory_reservation: int | None = None
+    memory_limit: int | None = None
+
+
+def _not_supported(param: str, why: str = "it needs Modal's cloud infrastructure") -> InvalidError:
+    return InvalidError(f"`{param}` is not supported by the local backend: {why}")
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+# ------------------------------------------------------------------------------------- the checks, in order
+
+
+def check_deprecations(r: CreateRequest) -> None:
+    """1. Deprecated parameters warn (and map onto their successors)."""
+    if r.environment_name is not None:
+        deprecation_warning(
+            datetime.date(2025, 7, 16),
+            "The `environment_name` argument is no longer used and will be removed; "
+            "the environment is taken from the App.",
+            stacklevel=_CALLER,
+        )
+    # pty_info's window size (winsz_rows/winsz_cols) is applied once the sandbox runs
+    r.pty = pty_from_info(r.pty, r.pty_info, stacklevel=_CALLER + 1)
+    if r.cidr_allowlist is not None:
+        deprecation_warning(
+            datetime.date(2026, 5, 11),
+            "The `cidr_allowlist` parameter is deprecated; use `outbound_cidr_allowlist` instead.",
+            stacklevel=_CALLER,
+        )
+        if r.outbound_cidr_allowlist is not None:
+            raise InvalidError("Cannot specify both `cidr_allowlist` and `outbound_cidr_allowlist`.")
+        r.outbound_cidr_allowlist = r.cidr_allowlist
+
+
+def check_env(r: CreateRequest) -> None:
+    """2. ``env`` folded into ``secrets`` (env wins); keys must be environment variable names."""
+    r.merged_env = merge_env(r.secrets, r.env)
+    for key in r.merged_env:
+        if key == "":
+            raise InvalidError("Secret key name cannot be empty")
+        if not _ENV_KEY_RE.match(key):
+            raise InvalidError(
+                f"Secret key name {key!r} is invalid for environment variables. "
+                "Only letters, numbers, and underscores are allowed."
+            )
+
+
+def check_argv(r: CreateRequest) -> None:
+    """3. The entrypoint's arguments."""
+    validate_argv(r.args)
+
+
+def check_name(r: CreateRequest) -> None:
+    """4. The sandbox name."""
+    if r.name is not None and (not isinstance(r.name, str) or not is_valid_object_name(r.name)):
+        raise InvalidError(
+            f"Invalid Sandbox name: '{r.name}'. Names may contain only alphanumeric characters, dashes, periods, "
+            "and underscores, must be shorter than 64 characters, and cannot conflict with App ID strings."
+        )
+
+
+def check_open_ports(r: CreateRequest) -> None:
+    """5. Open ports contradict ``block_network``."""
+    if r.block_network and (r.encrypted_ports or r.h2_ports or r.unencrypted_ports):
+        raise InvalidError("Cannot specify open ports when `block_network` is enabled")
+
+
+def check_mounts_and_placement(r: CreateRequest) -> None:
+    """6. Network file systems, GPUs, the working directory, volumes, cloud and region."""
+    if r.network_file_systems:
+        raise _not_supported("network_file_systems", "use a Docker volume mounted by the image instead")
+    if isinstance(r.gpu, list):
+        raise InvalidError(
+            "Sandboxes do not support configuring a list of GPUs. Specify a single GPU configuration, e.g. gpu='a10g'"
+        )
+    if r.gpu is not None:
+        raise InvalidError("GPUs are not available in the local backend (`gpu` must be None)")
+    check_workdir(r.workdir)
+    if r.volumes:
+        raise _not_supported("volumes", "Volumes are not implemented yet")
+    if r.cloud is not None:
+        raise _not_supported("cloud", "there is no placement on a single local engine")
+    if r.region is not None:
+        raise _not_supported("region", "there is no placement on a single local engine")
+
+
+def check_app(r: CreateRequest) -> None:
+    """7. An App is required."""
+    if r.app is None:
+        raise InvalidError(
+            "Sandboxes require an App when created outside of a Modal container.\n\n"
+            "Run an ephemeral App (`with app.run(): ...`), or reference a deployed App using `App.lookup`: "
+            "app = App.lookup('my-app', create_if_missing=True)"
+        )
+    if not isinstance(r.app, App):
+        raise InvalidError(f"app must be an App (from App.lookup), got {type(r.app).__name__}")
+
+
+def check_cloud_only(r: CreateRequest) -> None:
+    """8. Allowlists (after their conflict with ``block_network``), tunnels, and the other cloud-only features."""
+    for param, value in (
+        ("outbound_cidr_allowlist", r.outbound_cidr_allowlist),
+        ("outbound_domain_allowlist", r.outbound_domain_allowlist),
+        ("inbound_cidr_allowlist", r.inbound_cidr_allowlist),
+    ):
+        if value is not None and r.block_network:
+            raise InvalidError(f"`{param}` cannot be used when `block_network` is enabled")
+        if value is not None:
+            raise _not_supported(param, "egress/ingress allowlists need a firewall the local backend lacks")
+    for param, ports in (
+        ("encrypted_ports", r.encrypted_ports),
+        ("h2_ports", r.h2_ports),
+        ("unencrypted_ports", r.unencrypted_ports),
+    ):
+        if ports:
+            raise _not_supported(param, "tunnels are not implemented yet")
+    for param, given in (
+        ("custom_domain", r.custom_domain is not None),
+        ("proxy", r.proxy is not None),
+        ("include_oidc_identity_token", bool(r.include_oidc_identity_token)),
+    ):
+        if given:
+            raise _not_supported(param)
+    if r.readiness_probe is not None:
+        raise _not_supported("readiness_probe", "readiness probes are not implemented yet")
+    if r.experimental_options:
+        raise InvalidError(
+            f"Unknown experimental_options {sorted(r.experimental_options)}: the local backend supports none"
+        )
+    if r.experimental_enable_snapshot:
+        raise _not_supported("_experimental_enable_snapshot", "memory snapshots need gVisor checkpointing")
+
+
+def check_limits(r: CreateRequest) -> None:
+    """9. ``client``, the deadlines, the process limit, tags, then CPU and memory (turned into engine settings)."""
+    reject_client(r.client)
+    if not _positive(r.timeout):
+        raise InvalidError(f"timeout must be a positive number of seconds, got {r.timeout!r}")
+    if r.idle_timeout is not None and not _positive(r.idle_timeout):
+        raise InvalidError(f"idle_timeout must be a positive number of seconds or None, got {r.idle_timeout!r}")
+    if not isinstance(r.pids_limit, int) or isinstance(r.pids_limit, bool) or r.pids_limit <= 0:
+        raise InvalidError(f"pids_limit must be a positive integer, got {r.pids_limit!r}")
+    if r.tags is not None:
+        check_tags(r.tags)
+    r.cpu_shares, r.nano_cpus = _cpu_settings(r.cpu)
+    r.memory_reservation, r.memory_limit = _memory_settings(r.memory)
+
+
+def _request_and_limit(value: Any, param: str, unit: str, noun: str) -> tuple[float, float | None]:
+    """(request, limit or None) of the ``cpu``/``memory`` argument ``param`` (``noun``: "CPU" or "memory")."""
+    title = noun[0].upper() + noun[1:]
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise InvalidError(f"{param} must be a {unit} or a (request, limit) tuple, got {value!r}")
+        request, limit = value
+        if not _positive(request):
+            raise InvalidError(f"{title} request must be a positive number")
+        if not _positive(limit):
+            raise InvalidError(f"{title} limit must be a positive number")
+        if limit < request:
+            raise InvalidError(f"Cannot specify a {noun} limit lower than request: {limit} < {request}")
+        return request, limit
+    if not _positive(value):
+        raise InvalidError(f"{title} request must be a positive number")
+    return value, None
+
+
+def _cpu_settings(cpu: float | tuple[float, float] | None) -> tuple[int | None, int | None]:
+    """(cpu_shares, nano_cpus): a request maps to CPU shares (1024 per core), a limit to a hard CFS quota."""
+    if cpu is None:
+        return None, None
+    request, limit = _request_and_limit(cpu, "cpu", "number", "CPU")
+    return max(2, int(1024 * request)), None if limit is None else int(limit * 1e9)
+
+
+def _memory_settings(memory: int | tuple[int, int] | None) -> tuple[int | None, int | None]:
+    """(reservation_bytes, limit_bytes) from MiB: a request is a soft reservation, a limit is enforced."""
+    if memory is None:
+        return None, None
+    request, limit = _request_and_limit(memory, "memory", "number of MiB", "memory")
+    mib = 1024 * 1024
+    return int(request * mib), None if limit is None else int(limit * mib)
+
+
+#: Modal's order of the argument checks (the tests check it).
+CHECKS: tuple[Callable[[CreateRequest], None], ...] = (
+    check_deprecations,
+    check_env,
+    check_argv,
+    check_name,
+    check_open_ports,
+    check_mounts_and_placement,
+    check_app,
+    check_cloud_only,
+    check_limits,
+)
+
+
+def validate(r: CreateRequest) -> None:
+    """Run ``CHECKS`` in order: the first failing one raises."""
+    for check in CHECKS:
+        check(r)
+
+
+# ------------------------------------------------------------------------------------ from checks to a container
+
+
+def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str]:
+    """The container's labels: every immutable fact about the sandbox (see ``_engine/labels.py``)."""
+    labels = L.owned(
+        L.KIND_SANDBOX,
+        **{
+            L.SANDBOX_ID: sandbox_id,
+            L.APP_ID: app.app_id,
+            L.APP_NAME: app.name,
+            L.DEADLINE: f"{time.time() + r.timeout:.3f}",
+            L.RETENTION: str(_lifecycle.retention_seconds()),
+            L.PTY: "1" if r.pty else "0",
+            L.CREATED_BY: f"{os.uname().nodename}:{os.getpid()}",
+        },
+    )
+    if r.name:
+        labels[L.NAME] = r.name
+    if r.idle_timeout is not None:
+        labels[L.IDLE_TIMEOUT] = str(r.idle_timeout)
+    for k, v in (r.tags or {}).items():
+        labels[L.TAG_PREFIX + k] = v
+    return labels
+
+
+def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -> ContainerSpec:
+    """The hardened container: the engine's init as PID 1, no new privileges, ``DROPPED_CAPABILITIES``, the pids
+    limit, CPU and memory settings, no network with ``block_network``."""
+    cmd = r.args or (None if image.cmd or image.entrypoint else IDLE_COMMAND)
+    return ContainerSpec(
+        image=image.id,
+        labels=labels,
+        cmd=cmd,
+        env=r.merged_env,
+        workdir=r.workdir,
+        tty=r.pty,
+        network_disabled=r.block_network,
+        nano_cpus=r.nano_cpus,
+        cpu_shares=r.cpu_shares,
+        memory_bytes=r.memory_limit,
+        memory_reservation_bytes=r.memory_reservation,
+        pids_limit=r.pids_limit,
+        cap_drop=DROPPED_CAPABILITIES,
+    )
+
+
+def container_name(sandbox_id: str, app_id: str, name: str | None) -> str:
+    """Named sandboxes hold an engine container name derived from (app, name): the engine enforces uniqueness
+    atomically, which a check-then-create on labels could not."""
+    return f"sandbox-core.{app_id}.{name}" if name else sandbox_id
+
+
+async def _create_claiming_name(eng: EngineAPI, spec: ContainerSpec, cname: str, name: str | None) -> str:
+    """Create the container; for a named sandbox, take the name over from a *finished* holder."""
+    for _ in range(5):
+        try:
+            return await eng.containers.create(spec, cname)
+        except NameConflict:
+            if name is None:
+                raise
+            try:
+                holder = await eng.containers.inspect(cname)
+            except NoSuchContainer:
+                continue  # released meanwhile: retry
+            if holder.state.running or holder.state.status == "created":
+                raise AlreadyExistsError(f"Sandbox with name '{name}' already exists") from None
+            try:
+                await eng.containers.rename(holder.id, holder.labels.get(L.SANDBOX_ID) or holder.id[:12])
+            except (NameConflict, NoSuchContainer):
+                continue
+    raise AlreadyExistsError(f"Sandbox with name '{name}' already exists")
+
+
+async def _remove_by_sandbox_id(eng: EngineAPI, sandbox_id: str) -> None:
+    with contextlib.suppress(Exception):
+        for item in await eng.containers.list({L.SANDBOX_ID: sandbox_id}, all=True):
+            await eng.containers.remove(item.id)
+
+
+async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None, sandbox_id: str, cname: str) -> str:
+    """Create and start the container; returns its ref. ``AlreadyExistsError`` when ``name`` is held by a running
+    sandbox of the app.
+
+    Failed or cancelled midway, nothing is left behind: a create request already sent completes on the engine even
+    if we stop waiting, so it is let finish, then whatever carries this sandbox's id is removed — shielded, so that
+    the cancellation itself cannot leak a container.
+    """
+    creating = asyncio.ensure_future(_create_claiming_name(eng, spec, cname, name))
+    try:
+        cid = await asyncio.shield(creating)
+        await eng.containers.start(cid)
+    except BaseException:
+
+        async def cleanup() -> None:
+            with contextlib.suppress(BaseException):
+                await creating
+            await _remove_by_sandbox_id(eng, sandbox_id)
+
+        await asyncio.shield(cleanup())
+        raise
+    return cid
+
+
+async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
+    """The steps after the checks: image, labels, spec, start (with cleanup), supervisor. Returns the container's
+    ref and labels."""
+    assert r.app is not None  # check_app
+    if r.verbose:
+        logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
+    t0 = time.monotonic()
+    eng = await get_engine()
+    image = await resolve_image(r.image, eng)
+    t_image = time.monotonic()
+    sandbox_id = new_id("sb")
+    labels = sandbox_labels(r, r.app, sandbox_id)
+    spec = container_spec(r, image, labels)
+    cid = await start_container(eng, spec, r.name, sandbox_id, container_name(sandbox_id, r.app.app_id, r.name))
+    _lifecycle.ensure_supervisor(eng)
+    logger.debug(
+        "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",
+        sandbox_id,
+        time.monotonic() - t0,
+        image.id[:19],
+        t_image - t0,
+        cid[:12],
+    )
+    return cid, labels
+
+
+def window_size(pty_info: Any) -> tuple[int, int]:
+    """The PTY size to apply: ``pty_info``'s ``winsz_rows``/``winsz_cols`` if given, else the caller's terminal
+    (as Modal does), else (0, 0) for the engine's default."""
+    rows, cols = getattr(pty_info, "winsz_rows", 0) or 0, getattr(pty_info, "winsz_cols", 0) or 0
+    if not (rows and cols) and os.isatty(0):
+        size = shutil.get_terminal_size()
+        rows, cols = size.lines, size.columns
+    if not (isinstance(rows, int) and isinstance(cols, int) and rows >= 0 and cols >= 0):
+        raise InvalidError(f"pty_info window size must be non-negative integers, got {rows!r} x {cols!r}")
+    return rows, cols

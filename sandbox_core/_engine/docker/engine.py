@@ -1,0 +1,99 @@
+"""``DockerEngine``: the ``EngineAPI`` of one Docker engine, bound to one event loop."""
+
+from __future__ import annotations
+
+from ..values import EngineInfo
+from . import parse
+from .archive import DockerArchive
+from .containers import DockerContainers
+from .events import DockerEvents
+from .execs import DockerExecs
+from .http import DockerClient, EngineAddress, negotiate
+from .images import DockerImages
+from .records import DockerRecords
+from .storage import DockerNetworks, DockerVolumes
+
+
+class DockerEngine:
+    """The Docker implementation of ``EngineAPI``. Open it with ``DockerEngine.open()`` inside the loop it serves."""
+
+    __slots__ = (
+        "_archive",
+        "_containers",
+        "_events",
+        "_execs",
+        "_images",
+        "_networks",
+        "_records",
+        "_volumes",
+        "client",
+    )
+
+    def __init__(self, client: DockerClient) -> None:
+        self.client = client
+        self._containers = DockerContainers(client)
+        self._execs = DockerExecs(client, self._containers)
+        self._archive = DockerArchive(client)
+        self._images = DockerImages(client)
+        self._records = DockerRecords(client)
+        self._events = DockerEvents(client)
+        self._volumes = DockerVolumes(client)
+        self._networks = DockerNetworks(client)
+
+    @classmethod
+    async def open(cls) -> DockerEngine:
+        """Connect to the engine ``DOCKER_HOST`` names (API version negotiated once per host).
+
+        Raises ``ConnectionError`` when it cannot be reached.
+        """
+        address = EngineAddress.from_env()
+        return cls(DockerClient(address, await negotiate(address)))
+
+    @property
+    def containers(self) -> DockerContainers:
+        return self._containers
+
+    @property
+    def execs(self) -> DockerExecs:
+        return self._execs
+
+    @property
+    def archive(self) -> DockerArchive:
+        return self._archive
+
+    @property
+    def images(self) -> DockerImages:
+        return self._images
+
+    @property
+    def records(self) -> DockerRecords:
+        return self._records
+
+    @property
+    def events(self) -> DockerEvents:
+        return self._events
+
+    @property
+    def volumes(self) -> DockerVolumes:
+        return self._volumes
+
+    @property
+    def networks(self) -> DockerNetworks:
+        return self._networks
+
+    @property
+    def endpoint(self) -> str:
+        return self.client.address.url
+
+    @property
+    def closed(self) -> bool:
+        return self.client.closed
+
+    async def info(self) -> EngineInfo:
+        return parse.engine_info(await self.client.request_json("GET", "info", "read the engine's description"))
+
+    def child_environment(self) -> dict[str, str]:
+        return {"DOCKER_HOST": self.client.address.url}
+
+    async def close(self) -> None:
+        await self.client.close()

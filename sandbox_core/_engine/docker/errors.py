@@ -1,0 +1,97 @@
+"""From what the Docker engine (or the connection to it) reported to a library exception: the one table.
+
+``engine_error(status, message, what)`` is the only place that maps an engine status (and, where a status alone is
+ambiguous, the engine's message) to an exception class; ``translate`` adds transport failures (no answer, a broken
+connection). Both are applied around the engine layer's own I/O only (``engine_errors``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+
+import aiodocker
+import aiohttp
+
+from ... import exception as exc
+from .. import errors as E
+
+#: engine status -> (message fragments that name a more specific condition, then the class for the status alone).
+#: Fragments are matched, lower-case, against the engine's message; the first match wins.
+STATUS_ERRORS: dict[int, tuple[tuple[tuple[str, type[exc.Error]], ...], type[exc.Error]]] = {
+    400: ((), exc.InvalidError),
+    401: ((), exc.PermissionDeniedError),
+    403: ((), exc.PermissionDeniedError),
+    404: (
+        (
+            ("no such container", E.NoSuchContainer),
+            ("no such image", E.NoSuchImage),
+            ("no such exec", E.NoSuchExec),
+            ("no such volume", E.NoSuchVolume),
+            ("network", E.NoSuchNetwork),
+        ),
+        exc.NotFoundError,
+    ),
+    409: (
+        (
+            ("is not running", E.ContainerNotRunning),
+            ("is paused", E.ContainerNotRunning),
+            ("is restarting", E.ContainerNotRunning),
+            ("already in progress", E.RemovalInProgress),
+            ("already in use", E.NameConflict),
+        ),
+        exc.ConflictError,
+    ),
+    # Some engine versions answer 500 where they mean 409.
+    500: ((("is not running", E.ContainerNotRunning),), exc.ServiceError),
+    501: ((), exc.UnimplementedError),
+    # aiodocker's status for "cannot connect to the engine".
+    900: ((), exc.ConnectionError),
+}
+
+
+def engine_error(status: int, message: str, what: str) -> exc.Error:
+    """The exception for an engine answer ``status`` with ``message`` to the request described by ``what``."""
+    specific, default = STATUS_ERRORS.get(status, ((), exc.ServiceError))
+    low = message.lower()
+    cls = next((c for fragment, c in specific if fragment in low), default)
+    error = cls(f"{what}: {message}")
+    error.engine_status = status
+    return error
+
+
+def translate(error: BaseException, what: str) -> exc.Error:
+    """The library exception for a failure of the engine I/O described by ``what``."""
+    if isinstance(error, exc.Error):
+        return error
+    if isinstance(error, aiodocker.DockerError):
+        return engine_error(error.status, str(error.message).strip(), what)
+    if isinstance(error, asyncio.TimeoutError | TimeoutError):
+        return exc.TimeoutError(f"{what}: the Docker engine did not answer in time")
+    if isinstance(error, aiohttp.ClientConnectionError | ConnectionError):
+        return exc.ConnectionError(f"{what}: lost the connection to the Docker engine ({error})")
+    if isinstance(error, aiohttp.ClientError | OSError | json.JSONDecodeError):
+        return exc.ServiceError(f"{what}: {type(error).__name__}: {error}")
+    return exc.InternalError(f"{what}: {type(error).__name__}: {error}")
+
+
+#: What a failed engine request can raise (before translation).
+IO_ERRORS = (TimeoutError, aiodocker.DockerError, aiohttp.ClientError, OSError, json.JSONDecodeError)
+
+
+@contextlib.asynccontextmanager
+async def engine_errors(what: str, deadline: float | None = None) -> AsyncIterator[None]:
+    """Translate failures of the engine I/O inside; apply ``deadline`` seconds (None or inf: none).
+
+    Wrap engine I/O only, never a caller's code: a caller's ``OSError`` would be reported as an engine failure.
+    """
+    try:
+        if deadline is None or deadline == float("inf"):
+            yield
+        else:
+            async with asyncio.timeout(deadline):
+                yield
+    except IO_ERRORS as e:
+        raise translate(e, what) from e

@@ -1,0 +1,192 @@
+"""Exec sessions: create/start/inspect/resize, the exit code, activity marks, and killing an exec's processes.
+
+The Engine API cannot signal an exec; ``kill_marked`` SIGKILLs every process of a container whose environment
+carries a marker, from the host when the engine is local (there also the exec's whole process tree, frozen before it
+is killed), else through a helper exec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from typing import Any
+
+from yarl import URL
+
+from ..api import STDOUT
+from ..errors import ContainerNotRunning, NoSuchContainer
+from ..values import ExecInfo, ExecSpec
+from . import parse
+from .containers import DockerContainers
+from .hijack import DETACH_KEYS, HijackedStream, open_hijacked
+from .http import DockerClient
+
+
+def _any_visible(pids: list[int]) -> bool:
+    return any(os.path.exists(f"/proc/{p}") for p in pids)
+
+
+def _host_environ_has(pid: int, marker: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return marker in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def _host_ppid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: the fields after it follow the last ")".
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return int(fields[1]) if len(fields) > 1 else None
+
+
+def _signal(pid: int, sig: signal.Signals) -> bool:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+_KILL_SCRIPT = r"""
+m="$1"; n=0
+for d in /proc/[0-9]*; do
+  p=${d#/proc/}
+  [ "$p" = "$$" ] && continue
+  if tr '\0' '\n' < "$d/environ" 2>/dev/null | grep -qxF "$m"; then kill -9 "$p" 2>/dev/null && n=$((n+1)); fi
+done
+echo "$n"
+"""
+
+
+class DockerExecs:
+    """``ExecsAPI`` on the Docker engine."""
+
+    __slots__ = ("_client", "_containers")
+
+    def __init__(self, client: DockerClient, containers: DockerContainers) -> None:
+        self._client = client
+        self._containers = containers
+
+    async def create(self, ref: str, spec: ExecSpec) -> str:
+        body: dict[str, Any] = {
+            "AttachStdin": True,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Tty": spec.tty,
+            "Cmd": list(spec.cmd),
+            "Env": [f"{k}={v}" for k, v in spec.env.items()],
+            "DetachKeys": DETACH_KEYS,
+        }
+        if spec.workdir is not None:
+            body["WorkingDir"] = spec.workdir
+        if spec.user is not None:
+            body["User"] = spec.user
+        res = await self._client.request_json("POST", f"containers/{ref}/exec", f"create exec in {ref[:12]}", body=body)
+        return str(res["Id"])
+
+    async def start(self, exec_id: str, *, tty: bool) -> HijackedStream:
+        body = json.dumps({"Detach": False, "Tty": tty}).encode()
+        return await open_hijacked(self._client, URL(f"exec/{exec_id}/start"), body, tty, f"start exec {exec_id[:12]}")
+
+    async def inspect(self, exec_id: str) -> ExecInfo:
+        res = await self._client.request_json("GET", f"exec/{exec_id}/json", f"inspect exec {exec_id[:12]}")
+        return parse.exec_info(res)
+
+    async def exit_code(self, exec_id: str, *, attempts: int = 50) -> int | None:
+        """See ``ExecsAPI.exit_code``. Only after EOF: an abandoned stream can leave a fake 126 in the engine."""
+        for i in range(attempts):
+            info = await self.inspect(exec_id)
+            if not info.running and info.exit_code is not None:
+                return info.exit_code
+            await asyncio.sleep(min(0.002 * 2**i, 0.1))
+        return None
+
+    async def resize(self, exec_id: str, *, rows: int, cols: int) -> None:
+        await self._client.request_json(
+            "POST", f"exec/{exec_id}/resize", f"resize exec {exec_id[:12]}", params={"h": str(rows), "w": str(cols)}
+        )
+
+    async def note_activity(self, ref: str) -> None:
+        """An exec of ``true`` that is never started: the engine emits ``exec_create`` and keeps the exec in the
+        container's ``ExecIDs`` until the container is removed (its periodic cleanup only drops execs that ran)."""
+        await self._client.request_json(
+            "POST", f"containers/{ref}/exec", f"note activity in {ref[:12]}", body={"Cmd": ["true"]}
+        )
+
+    async def kill_marked(
+        self, ref: str, key: str, value: str, *, root_pid: int | None = None, rounds: int = 20
+    ) -> None:
+        """See ``ExecsAPI.kill_marked``: repeats (a process may fork while its siblings are being killed) until a
+        scan finds none, at most ``rounds`` times. Through a remote engine only the marker counts."""
+        marker = f"{key}={value}".encode()
+        for _ in range(rounds):
+            try:
+                killed: int | None = None
+                if self._client.address.is_local:
+                    killed = await self._kill_from_host(ref, marker, root_pid)
+                    root_pid = None  # dead now; its pid must not match a newcomer in a later round
+                if killed is None:
+                    killed = await self._kill_from_inside(ref, marker)
+            except (ContainerNotRunning, NoSuchContainer):
+                return
+            if killed == 0:
+                return
+            await asyncio.sleep(0.01)
+
+    async def _kill_from_host(self, ref: str, marker: bytes, root_pid: int | None) -> int | None:
+        """SIGKILL, through /proc on this host, the processes that carry ``marker`` in their environment and the
+        whole process tree under ``root_pid`` (so a child that cleared its environment, e.g. ``env -i``, dies too).
+
+        Each process is stopped (SIGSTOP) as soon as it is found, and nothing is killed before the tree is complete:
+        a stopped process cannot fork, and its children keep it as their parent. Killing at once would hand them to
+        the container's PID 1, where nothing ties them to the exec any more. Returns the number killed, or None
+        when the container's pids are not visible here.
+        """
+        pids = await self._containers.host_pids(ref)
+        if not pids:
+            return 0
+        if not _any_visible(pids):
+            return None  # the engine's pid namespace is not ours
+        found: set[int] = set()
+        try:
+            while True:
+                grown = False
+                for pid in pids:
+                    if pid in found:
+                        continue
+                    if pid == root_pid or _host_ppid(pid) in found or _host_environ_has(pid, marker):
+                        _signal(pid, signal.SIGSTOP)
+                        found.add(pid)
+                        grown = True
+                if not grown:
+                    break
+                # A process may have forked between the listing and its SIGSTOP: list again until nothing is new.
+                pids = await self._containers.host_pids(ref)
+        finally:
+            killed = sum(_signal(pid, signal.SIGKILL) for pid in found)
+        return killed
+
+    async def _kill_from_inside(self, ref: str, marker: bytes) -> int:
+        """SIGKILL marked processes with a helper exec of ``sh`` in the container (engine not local)."""
+        spec = ExecSpec(cmd=("sh", "-c", _KILL_SCRIPT, "sh", marker.decode()), workdir="/", user="0")
+        stream = await self.start(await self.create(ref, spec), tty=False)
+        out = b""
+        try:
+            stream.close_write()
+            while (frame := await stream.read_frame()) is not None:
+                if frame[0] == STDOUT:
+                    out += frame[1]
+        finally:
+            await stream.close()
+        try:
+            return int(out.strip() or b"0")
+        except ValueError:
+            return 0

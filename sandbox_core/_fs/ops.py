@@ -1,0 +1,295 @@
+"""``FileOps``: the file operations of one sandbox — which transport serves a call, and Modal's error classes.
+
+The transport is chosen once per call, by this rule (first match):
+
+1. ``list_files``, ``remove``, ``watch``: the process transport (the archive API cannot list, remove or watch).
+2. The sandbox's user is not root: the process transport (the archive API acts as root and would bypass the file
+   permissions Modal's sandbox user is subject to).
+3. A read below ``/proc``, ``/sys`` or ``/dev``: the process transport if the image has ``/bin/sh`` (these are
+   mounted inside the sandbox only; the engine sees the image's directories), else the archive transport.
+4. A read or stat of a name (last component) that is not UTF-8: the process transport (the engine's tar writer
+   silently leaves such names out).
+5. Otherwise: the archive transport.
+
+The process transport needs ``/bin/sh`` in the image; when the rule picks it and there is none, ``InvalidError``
+says why a process was needed. Errors follow Modal (section 1.10 of the reference): a finished or removed sandbox
+raises ``NotFoundError("The Sandbox is unavailable. …")``; path failures raise the ``SandboxFilesystem*Error`` of
+Modal's table for that operation, with the message ``"<reason>: <path>"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import posixpath
+import stat as statmod
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, Literal, NoReturn
+
+from .. import exception as exc
+from .._engine import EngineAPI, get_engine
+from .._engine.errors import ArchivePathError, NoSuchContainer
+from .._link import SandboxLink
+from ..types import FileInfo, file_type_of_mode
+from .archive import ArchiveTransport, IdNames
+from .base import REASONS, Chunks, Entry, Failure, FileTransport, Kind, Sink, Snapshot, TreeTransport, decode, norm
+from .process import ProcessTransport
+
+UNAVAILABLE = "The Sandbox is unavailable. This Sandbox may have already shut down."
+
+Op = Literal["read", "write", "list", "mkdir", "remove", "stat", "watch"]
+
+_TABLE: dict[Op, dict[Kind, type[exc.SandboxFilesystemError]]] = {
+    "read": {
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "is_a_directory": exc.SandboxFilesystemIsADirectoryError,
+        "permission": exc.SandboxFilesystemPermissionError,
+    },
+    "write": {
+        "not_a_directory": exc.SandboxFilesystemNotADirectoryError,
+        "exists": exc.SandboxFilesystemNotADirectoryError,
+        "is_a_directory": exc.SandboxFilesystemIsADirectoryError,
+        "permission": exc.SandboxFilesystemPermissionError,
+    },
+    "list": {
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "not_a_directory": exc.SandboxFilesystemNotADirectoryError,
+        "permission": exc.SandboxFilesystemPermissionError,
+    },
+    "mkdir": {
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "not_a_directory": exc.SandboxFilesystemNotADirectoryError,
+        "exists": exc.SandboxFilesystemPathAlreadyExistsError,
+        "permission": exc.SandboxFilesystemPermissionError,
+    },
+    "remove": {
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "not_empty": exc.SandboxFilesystemDirectoryNotEmptyError,
+        "permission": exc.SandboxFilesystemPermissionError,
+    },
+    "stat": {
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "not_a_directory": exc.SandboxFilesystemNotADirectoryError,
+        "permission": exc.SandboxFilesystemPermissionError,
+    },
+    "watch": {
+        "missing": exc.SandboxFilesystemNotFoundError,
+        "permission": exc.SandboxFilesystemPermissionError,
+    },
+}
+
+#: Top-level directories that are mounted inside the sandbox only (the engine's archive API sees the image's).
+_VIRTUAL_ROOTS = frozenset({b"proc", b"sys", b"dev"})
+_NOT_ROOT = "because the sandbox does not run as root (file permissions are checked by its user)"
+
+
+def _raise_for(op: Op, kind: Kind, reason: str, remote_path: str) -> NoReturn:
+    cls = _TABLE[op].get(kind, exc.SandboxFilesystemError)
+    raise cls(f"{reason}: {remote_path}")
+
+
+@contextlib.asynccontextmanager
+async def _modal_errors(op: Op, remote_path: str) -> AsyncIterator[None]:
+    """Map transport and engine failures to Modal's classes for ``op`` (see the module docstring). Other exceptions
+    (a sink's or a source's ``OSError``) pass unchanged."""
+    try:
+        yield
+    except Failure as f:
+        _raise_for(op, f.kind, f.reason, remote_path)
+    except ArchivePathError as e:
+        _raise_for(op, e.kind, REASONS[e.kind] if e.kind != "other" else str(e), remote_path)
+    except (exc.SandboxFilesystemError, exc.InvalidError, exc.ClientClosed) as e:
+        if isinstance(e, exc.ConflictError):
+            raise exc.NotFoundError(UNAVAILABLE) from None
+        raise
+    except (exc.NotFoundError, exc.ServiceError, exc.ConnectionError):
+        raise exc.NotFoundError(UNAVAILABLE) from None
+    except exc.Error as e:
+        raise exc.SandboxFilesystemError(f"An unexpected error occurred: {e}") from e
+
+
+def _utf8(name: bytes) -> bool:
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _info(name: str, path: str, entry: Entry, users: dict[int, str], groups: dict[int, str]) -> FileInfo:
+    return FileInfo(
+        name=name,
+        path=path,
+        type=file_type_of_mode(entry.mode),
+        size=entry.size,
+        mode=entry.mode,
+        permissions=f"{statmod.S_IMODE(entry.mode):04o}",
+        owner=users.get(entry.uid, str(entry.uid)),
+        group=groups.get(entry.gid, str(entry.gid)),
+        modified_time=entry.mtime,
+        symlink_target=decode(entry.link) if statmod.S_ISLNK(entry.mode) else None,
+    )
+
+
+class FileOps:
+    """The file operations of one sandbox handle. Every method takes the caller's ``remote_path`` (for messages)
+    and that path already checked (``base.check_path``), and raises Modal's classes."""
+
+    __slots__ = ("_has_shell", "_link", "_names", "_root")
+
+    def __init__(self, link: SandboxLink) -> None:
+        self._link = link
+        self._root: bool | None = None  # does the sandbox's user run as root (fixed at creation)
+        self._has_shell: bool | None = None
+        self._names = IdNames()
+
+    @property
+    def sandbox_id(self) -> str:
+        return self._link.sandbox_id
+
+    # ------------------------------------------------------------------------------------ choosing a transport
+
+    async def _begin(self) -> tuple[EngineAPI, str, bool]:
+        """(engine, container ref, user-is-root) for a live sandbox; ``NotFoundError(UNAVAILABLE)`` otherwise and
+        ``ClientClosed`` after detach."""
+        ref = self._link.ref
+        try:
+            code = await self._link.refresh()
+        except exc.NotFoundError:
+            raise exc.NotFoundError(UNAVAILABLE) from None
+        if code is not None:
+            raise exc.NotFoundError(UNAVAILABLE)
+        eng = await get_engine()
+        if self._root is None:
+            try:
+                info = await eng.containers.inspect(ref)
+            except NoSuchContainer:
+                raise exc.NotFoundError(UNAVAILABLE) from None
+            self._root = info.runs_as_root
+        return eng, ref, self._root
+
+    async def _shell_available(self, eng: EngineAPI, ref: str) -> bool:
+        if self._has_shell is None:
+            try:
+                await eng.archive.stat(ref, b"/bin/sh")
+                self._has_shell = True
+            except ArchivePathError:
+                self._has_shell = False
+        return self._has_shell
+
+    async def _process(self, eng: EngineAPI, ref: str, operation: str, reason: str = "") -> ProcessTransport:
+        """The process transport, or ``InvalidError`` (saying ``reason``) when the image has no shell to run it."""
+        if not await self._shell_available(eng, ref):
+            why = f" {reason}" if reason else ""
+            raise exc.InvalidError(
+                f"Sandbox.filesystem.{operation}() needs a process in the sandbox{why}, and its image has no /bin/sh. "
+                "Without a shell, read/write/copy/make_directory/stat work for sandboxes that run as root; "
+                "list_files/remove/watch need one."
+            )
+        return ProcessTransport(ref)
+
+    async def _transport(
+        self, eng: EngineAPI, ref: str, root: bool, operation: str, op: Op, path: bytes
+    ) -> FileTransport:
+        """Rules 2-5 of the module docstring (for reads, writes, directories and stats)."""
+        if not root:
+            return await self._process(eng, ref, operation, _NOT_ROOT)
+        target = norm(path)
+        if op == "read" and target.split(b"/")[1] in _VIRTUAL_ROOTS and await self._shell_available(eng, ref):
+            return ProcessTransport(ref)
+        if op in ("read", "stat") and not _utf8(posixpath.basename(target)):
+            reason = "to read a file whose name is not UTF-8" if op == "read" else "for a name that is not UTF-8"
+            return await self._process(eng, ref, operation, reason)
+        return ArchiveTransport(eng, ref)
+
+    # --------------------------------------------------------------------------------------------- operations
+
+    async def read(
+        self, operation: str, remote_path: str, path: bytes, sink: Sink, *, whole: list[bytes] | None = None
+    ) -> None:
+        """Stream the file into ``sink`` (or into ``whole``: see ``FileTransport.read``)."""
+        eng, ref, root = await self._begin()
+        async with _modal_errors("read", remote_path):
+            transport = await self._transport(eng, ref, root, operation, "read", path)
+            await transport.read(path, sink, whole=whole)
+
+    async def write(self, operation: str, remote_path: str, path: bytes, size: int, chunks: Chunks) -> None:
+        """Replace the file with ``size`` bytes from ``chunks()``; what the source raises propagates as is."""
+        eng, ref, root = await self._begin()
+        async with _modal_errors("write", remote_path):
+            if norm(path) == b"/":
+                raise Failure("is_a_directory")
+            transport = await self._transport(eng, ref, root, operation, "write", path)
+            await transport.write(path, size, chunks)
+
+    async def make_directory(self, remote_path: str, path: bytes, *, parents: bool) -> None:
+        eng, ref, root = await self._begin()
+        async with _modal_errors("mkdir", remote_path):
+            transport = await self._transport(eng, ref, root, "make_directory", "mkdir", path)
+            await transport.make_directory(path, parents=parents)
+
+    async def stat(self, remote_path: str, path: bytes) -> FileInfo:
+        eng, ref, root = await self._begin()
+        name = posixpath.basename(remote_path.rstrip("/"))
+        async with _modal_errors("stat", remote_path):
+            transport = await self._transport(eng, ref, root, "stat", "stat", path)
+            entry, (users, groups) = await asyncio.gather(transport.stat(path), self._names.maps(eng, ref))
+            return _info(name, remote_path, entry, users, groups)
+
+    async def list_files(self, remote_path: str, path: bytes) -> list[FileInfo]:
+        eng, ref, _ = await self._begin()
+        async with _modal_errors("list", remote_path):
+            transport: TreeTransport = await self._process(eng, ref, "list_files")
+            entries, (users, groups) = await asyncio.gather(transport.list(path), self._names.maps(eng, ref))
+            infos = [
+                _info(decode(n), posixpath.normpath(posixpath.join(remote_path, decode(n))), entry, users, groups)
+                for n, entry in entries
+            ]
+            infos.sort(key=lambda i: i.name.encode("utf-8", "surrogateescape"))
+            return infos
+
+    async def remove(self, remote_path: str, path: bytes, *, recursive: bool) -> None:
+        eng, ref, _ = await self._begin()
+        async with _modal_errors("remove", remote_path):
+            if norm(path) == b"/":
+                raise Failure("permission", "Refusing to remove the root directory")
+            transport: TreeTransport = await self._process(eng, ref, "remove")
+            await transport.remove(path, recursive=recursive)
+
+    async def first_snapshot(self, remote_path: str, target: bytes, *, recursive: bool) -> Snapshot:
+        """The watched tree when a watch starts (retried while it changes under the snapshot)."""
+        eng, ref, _ = await self._begin()
+        async with _modal_errors("watch", remote_path):
+            transport: TreeTransport = await self._process(eng, ref, "watch")
+            for _ in range(20):
+                snap = await _unavailable_if_gone(transport.snapshot(target, recursive=recursive))
+                if snap is not None:
+                    return snap
+            raise Failure("other", "the watched tree kept changing while it was read")
+
+    async def next_snapshot(self, target: bytes, *, recursive: bool) -> Snapshot | None:
+        """The watched tree again: None when it changed while it was read (or could not be read: try again), ``{}``
+        when it is gone. ``NotFoundError``/``ClientClosed`` once the sandbox (or the handle) is gone."""
+        transport: TreeTransport = ProcessTransport(self._link.ref)
+        try:
+            return await _unavailable_if_gone(transport.snapshot(target, recursive=recursive))
+        except Failure as f:
+            return {} if f.kind == "missing" else None
+
+    async def workdir(self) -> str:
+        """The sandbox's working directory."""
+        try:
+            info = await (await get_engine()).containers.inspect(self._link.ref)
+        except NoSuchContainer:
+            raise exc.NotFoundError(UNAVAILABLE) from None
+        return info.workdir or "/"
+
+
+async def _unavailable_if_gone(snapshot: Coroutine[Any, Any, Snapshot | None]) -> Snapshot | None:
+    """A snapshot, with any failure to run it (the sandbox ended, the engine is gone) as ``NotFoundError``."""
+    try:
+        return await snapshot
+    except exc.SandboxFilesystemError:
+        raise
+    except exc.Error:
+        raise exc.NotFoundError(UNAVAILABLE) from None

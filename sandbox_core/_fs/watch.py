@@ -1,0 +1,101 @@
+"""``watch``: changes in a sandbox's tree, found by comparing snapshots.
+
+Polling (busybox has no inotify tool): the tree is snapshotted every ``WATCH_POLL_INTERVAL`` seconds and the
+differences are reported — Create, Modify, Remove; a rename within the watched tree, recognised by inode, is
+``Modify`` with ``[src, dst]``; a move into or out of it looks like Create or Remove. ``Access`` events are never
+reported, and changes that cancel out within one interval are not seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import stat as statmod
+from collections.abc import AsyncIterator, Collection
+
+from .. import exception as exc
+from ..types import FileWatchEvent, FileWatchEventType
+from .base import Snapshot, check_path, decode, norm
+from .ops import FileOps
+
+#: Seconds between two snapshots of a watched tree.
+WATCH_POLL_INTERVAL = 0.2
+
+
+async def watch(
+    ops: FileOps,
+    remote_path: str,
+    *,
+    filter: Collection[FileWatchEventType] | None,
+    recursive: bool,
+    timeout: float | None,
+    ready: asyncio.Event | None = None,
+) -> AsyncIterator[FileWatchEvent]:
+    """The events under ``remote_path`` until ``timeout`` passes, the iterator is closed or the sandbox ends; see
+    ``SandboxFilesystem.watch``. ``ready`` is set once the first snapshot is taken."""
+    path = check_path("watch", remote_path)
+    if filter is not None:
+        filter = list(filter)
+        for f in filter:
+            if not isinstance(f, FileWatchEventType):
+                raise exc.InvalidError(f"filter must contain FileWatchEventType values, got {f!r}")
+    if timeout is not None and timeout <= 0:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    target = norm(path)
+    previous = await ops.first_snapshot(remote_path, target, recursive=recursive)
+    if ready is not None:
+        ready.set()
+    allowed = None if filter is None else set(filter)
+    while True:
+        remaining = None if deadline is None else deadline - loop.time()
+        if remaining is not None and remaining <= 0:
+            return
+        await asyncio.sleep(WATCH_POLL_INTERVAL if remaining is None else min(WATCH_POLL_INTERVAL, remaining))
+        if allowed is not None and not allowed:
+            continue  # filter=[]: nothing can pass, but the watch still lasts until timeout/close
+        try:
+            current = await ops.next_snapshot(target, recursive=recursive)
+        except (exc.NotFoundError, exc.ClientClosed):
+            return  # the sandbox ended
+        if current is None:
+            continue  # inconsistent snapshot (the tree changed during it): try again
+        for event in diff(previous, current):
+            if allowed is None or event.type in allowed:
+                yield event
+        previous = current
+        if not current:
+            return  # the watched path itself is gone
+
+
+def diff(old: Snapshot, new: Snapshot) -> list[FileWatchEvent]:
+    """Events turning snapshot ``old`` into ``new``; a path gone and another appeared with its inode is a rename."""
+    events: list[FileWatchEvent] = []
+    gone = [p for p in old if p not in new]
+    born = [p for p in new if p not in old]
+    by_inode: dict[int, list[bytes]] = {}
+    for p in gone:
+        by_inode.setdefault(old[p][0], []).append(p)
+    renamed_from: set[bytes] = set()
+    creates: list[bytes] = []
+    for p in sorted(born):
+        candidates = by_inode.get(new[p][0], [])
+        if len(candidates) == 1 and candidates[0] not in renamed_from:
+            src = candidates[0]
+            renamed_from.add(src)
+            events.append(FileWatchEvent(paths=[decode(src), decode(p)], type=FileWatchEventType.Modify))
+        else:
+            creates.append(p)
+    for p in creates:
+        events.append(FileWatchEvent(paths=[decode(p)], type=FileWatchEventType.Create))
+    for p in sorted(new):
+        if p in old:
+            o, n = old[p], new[p]
+            if statmod.S_ISDIR(n[1]) and statmod.S_ISDIR(o[1]):
+                continue  # a directory's own mtime changes whenever an entry changes: not reported (as Modal)
+            if o != n:
+                events.append(FileWatchEvent(paths=[decode(p)], type=FileWatchEventType.Modify))
+    for p in sorted(gone):
+        if p not in renamed_from:
+            events.append(FileWatchEvent(paths=[decode(p)], type=FileWatchEventType.Remove))
+    return events
