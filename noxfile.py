@@ -34,8 +34,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on sandbox_core and the generated sandbox_core_sync."""
+    """mypy --strict on sandbox_core, the generated sandbox_core_sync and the examples."""
     session.run(PY, "-m", "mypy", "sandbox_core", "sandbox_core_sync")
+    session.run(PY, "-m", "mypy", "--strict", "examples")
 
 
 @nox.session
