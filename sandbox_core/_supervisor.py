@@ -13,6 +13,7 @@ from the last write to its stdin, whichever is later (clients note writes with a
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import fcntl
 import logging
@@ -35,7 +36,9 @@ class _Activity:
     def __init__(self) -> None:
         self.started = time.time()
         self.last: dict[str, float] = {}
-        self.running: dict[str, set[str]] = {}
+        # Running execs per container, counted per exec id: an engine that reports execs without an id (Podman)
+        # has them all counted under "".
+        self.running: dict[str, collections.Counter[str]] = {}
         self.wake = asyncio.Event()
 
     def on_event(self, ev: EngineEvent) -> None:
@@ -43,10 +46,13 @@ class _Activity:
         if ev.action == "exec_create":
             self.last[cid] = time.time()  # an exec about to start, or a client noting stdin activity
         elif ev.action == "exec_start":
-            self.running.setdefault(cid, set()).add(exec_id)
+            self.running.setdefault(cid, collections.Counter())[exec_id] += 1
             self.last[cid] = time.time()
         elif ev.action == "exec_die":
-            self.running.setdefault(cid, set()).discard(exec_id)
+            running = self.running.setdefault(cid, collections.Counter())
+            running[exec_id] -= 1
+            if running[exec_id] <= 0:
+                del running[exec_id]
             self.last[cid] = time.time()
         else:
             # Only lifecycle events (start/die/destroy) can move a deadline; exec events just mark activity,

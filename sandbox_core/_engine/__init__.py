@@ -13,6 +13,7 @@ import weakref
 from collections.abc import Callable
 
 from .api import EngineAPI
+from .docker.dialects import open_engine
 from .docker.engine import DockerEngine
 
 __all__ = ["EngineAPI", "close_engine", "get_engine"]
@@ -37,7 +38,8 @@ def _close_with_loop(loop: asyncio.AbstractEventLoop, engine: DockerEngine) -> N
 
 
 async def get_engine() -> EngineAPI:
-    """The engine of the running loop, opened on first use (the Docker engine ``DOCKER_HOST`` names).
+    """The engine of the running loop, opened on first use (the engine ``DOCKER_HOST`` names: Docker, or Podman's
+    Docker-compatible service, whose differences the engine layer absorbs).
 
     Raises ``ConnectionError`` when the engine cannot be reached.
     """
@@ -49,7 +51,7 @@ async def get_engine() -> EngineAPI:
     async with lock:
         engine = _engines.get(loop)
         if engine is None or engine.closed:
-            engine = await DockerEngine.open()
+            engine = await open_engine()
             _engines[loop] = engine
             _close_with_loop(loop, engine)
     return engine

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from ... import exception as exc
 from ..values import EngineEvent, LabelQuery
 from . import parse
-from .http import DockerClient, filters_param, label_filters, lines
+from .http import DockerClient, filters_param, has_labels, label_filters, lines
 
 log = logging.getLogger("sandbox_core.engine")
 
@@ -39,7 +39,11 @@ class DockerEvents:
     async def follow(
         self, *, types: Sequence[str], labels: LabelQuery, since: float | None = None
     ) -> AsyncIterator[EngineEvent]:
-        filters = filters_param(type=list(types), label=label_filters(labels))
+        query = label_filters(labels)
+        filters = filters_param(type=list(types), label=query)
+        # A container event carries the container's labels as attributes: with several label filters (which
+        # Podman ORs) each event is checked here as well.
+        exact = len(query) > 1
         since_ns = int((time.time() if since is None else since) * 1e9)
         what = "follow engine events"
         while True:
@@ -51,7 +55,9 @@ class DockerEvents:
                     async for line in lines(resp, what):
                         raw = json.loads(line)
                         since_ns = max(since_ns, parse.event_time_ns(raw) + 1)
-                        yield parse.event(raw)
+                        ev = parse.event(raw)
+                        if not exact or has_labels(ev.attributes, query):
+                            yield ev
                 finally:
                     resp.close()
             except (exc.Error, ValueError) as e:
