@@ -80,6 +80,23 @@ def bench(session: nox.Session) -> None:
     session.run(PY, "-m", "benchmarks", *session.posargs)
 
 
+PODMAN_HOST = "unix:///run/sandbox-core/podman.sock"
+
+
+@nox.session
+def podman(session: nox.Session) -> None:
+    """The test-suite against Podman (docs/podman.md): scripts/ensure-podman.sh brings up a rootful ``podman system
+    service`` on its own socket (never touching the Docker engine) with the project's images; pytest runs with
+    ``DOCKER_HOST`` there (tests marked ``podman_differs`` are skipped, each naming the difference; posargs go to
+    pytest, default ``-m "not slow"``); the service the script started is stopped at the end, pass or fail."""
+    session.run("scripts/ensure-podman.sh", external=True)
+    try:
+        args = session.posargs or ["-m", "not slow"]
+        session.run(PY, "-m", "pytest", "--timeout", "120", *args, env={"DOCKER_HOST": PODMAN_HOST})
+    finally:
+        session.run("scripts/ensure-podman.sh", "stop", external=True)
+
+
 @nox.session
 def ci(session: nox.Session) -> None:
     """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the Go tests,
