@@ -4,6 +4,6 @@
 # Generator sha256: 7fbd7b6caeeba36f
 """``sandbox_core.image`` in the blocking facade (generated): the same names as in ``sandbox_core_sync``."""
 
-from sandbox_core.image import Image as Image
+from sandbox_core_sync._generated import Image as Image
 
 __all__ = ["Image"]
