@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import tarfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -82,27 +83,27 @@ def test_modal_argument_errors() -> None:
         img.pip_install("--upgrade")
     with pytest.raises(exc.InvalidError, match=r"Image ENV variables must be strings. Invalid keys: \['N'\]"):
         img.env({"N": 1})  # type: ignore[dict-item]
-    with pytest.raises(exc.InvalidError, match="entrypoint_commands must be a list of strings."):
+    with pytest.raises(exc.InvalidError, match=r"entrypoint_commands must be a list of strings\."):
         img.entrypoint("sh")  # type: ignore[arg-type]
-    with pytest.raises(exc.InvalidError, match="Image CMD must be a list of strings."):
+    with pytest.raises(exc.InvalidError, match=r"Image CMD must be a list of strings\."):
         img.cmd("sleep 1")  # type: ignore[arg-type]
     with pytest.raises(exc.InvalidError, match="currently only supports absolute remote_path values"):
         img.add_local_file("x", "relative/x")
-    with pytest.raises(exc.InvalidError, match="Local Python modules must be specified as strings."):
+    with pytest.raises(exc.InvalidError, match=r"Local Python modules must be specified as strings\."):
         img.add_local_python_source(1)  # type: ignore[arg-type]
     with pytest.raises(exc.InvalidError, match="requirements must be None or a list of strings"):
         img.uv_pip_install("x", requirements="r.txt")  # type: ignore[arg-type]
     with pytest.raises(exc.InvalidError, match="No secrets provided"):
         img.pip_install_private_repos("github.com/a/b", git_user="u")
-    with pytest.raises(TypeError, match="The `python_version` argument should be a string, not a float."):
+    with pytest.raises(TypeError, match=r"The `python_version` argument should be a string, not a float\."):
         sc.Image.debian_slim(3.11)  # type: ignore[arg-type]
-    with pytest.raises(exc.InvalidError, match="Free threaded Python is not supported with Image.micromamba"):
+    with pytest.raises(exc.InvalidError, match=r"Free threaded Python is not supported with Image\.micromamba"):
         sc.Image.micromamba("3.13t")
 
 
 def test_what_the_local_builder_cannot_honour_is_refused_by_name() -> None:
     img = sc.Image.debian_slim()
-    cases = [
+    cases: list[tuple[Callable[[], object], str]] = [
         (lambda: img.pip_install("six", gpu="T4"), r"pip_install\(gpu=\.\.\.\)"),
         (lambda: img.run_commands("true", volumes={"/v": object()}), r"run_commands\(volumes=\.\.\.\)"),
         (lambda: sc.Image.from_registry("x:1", add_python="3.11"), r"from_registry\(add_python=\.\.\.\)"),
@@ -122,7 +123,7 @@ def test_what_the_local_builder_cannot_honour_is_refused_by_name() -> None:
 
 def test_a_build_step_after_a_mount_layer_is_refused_with_modals_text(tmp_path: Path) -> None:
     img = sc.Image.debian_slim().add_local_dir(tmp_path, "/src")
-    with pytest.raises(exc.InvalidError, match="Run `image.add_local_\\*` commands last"):
+    with pytest.raises(exc.InvalidError, match=r"Run `image\.add_local_\*` commands last"):
         img.run_commands("true")
     assert defn(img).mounts and not defn(img).steps
     assert defn(img.add_local_file(__file__, "/x.py")).mounts[-1].remote == "/x.py"  # more mounts are fine
@@ -236,7 +237,7 @@ def test_mount_source_checks_in_modals_order(tmp_path: Path) -> None:
         mount_source(with_mounts)
     assert all(part in str(info.value) for part in ("add_local*", "copy=True", ".build()"))
     assert mount_source(sc.Image.from_scratch()) is None
-    with pytest.raises(exc.InvalidError, match="prebuilt using `image.build\\(\\)`"):
+    with pytest.raises(exc.InvalidError, match=r"prebuilt using `image\.build\(\)`"):
         mount_source(sc.Image.debian_slim())
     assert mount_source(sc.Image.from_id("im-" + "b" * 64)) == "sha256:" + "b" * 64
 

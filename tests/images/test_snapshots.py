@@ -14,11 +14,12 @@ import pytest
 import pytest_asyncio
 
 import sandbox_core as sc
+from sandbox_core import _snapshots
 from sandbox_core import exception as exc
 from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
-from sandbox_core import _snapshots
 from sandbox_core._imagebuild import gc, once
+from sandbox_core._imagebuild.definition import ADDRESS_LABEL
 
 from ..conftest import BUSYBOX, BUSYBOX_USER, RUN_ID, TEST_RUN_LABEL, app_name
 
@@ -144,7 +145,7 @@ async def test_modals_checks_of_section_1_9_in_order(snap_app: sc.App, tmp_path:
         layered = sc.Image.from_registry(BUSYBOX).add_local_dir(tmp_path, "/x")
         with pytest.raises(exc.InvalidError, match=r"add_local\*.*copy=True.*\.build\(\)"):
             await sb.mount_image("relative", layered)
-        with pytest.raises(exc.InvalidError, match="prebuilt using `image.build"):
+        with pytest.raises(exc.InvalidError, match=r"prebuilt using `image\.build"):
             await sb.mount_image("relative", sc.Image.from_registry(BUSYBOX))
         with pytest.raises(exc.InvalidError, match="Mount path must be absolute; got: relative"):
             await sb.mount_image("relative", sc.Image.from_scratch(), _experimental_encryption_key="bad")  # type: ignore[arg-type]
@@ -168,7 +169,7 @@ async def test_modals_checks_of_section_1_9_in_order(snap_app: sc.App, tmp_path:
         with pytest.raises(exc.InvalidError, match="must be a directory"):
             await sb.snapshot_directory("/etc/passwd")
         with pytest.raises(TypeError, match="positional"):
-            await sb.snapshot_directory("/etc", 5)  # type: ignore[misc]
+            await sb.snapshot_directory("/etc", 5)  # type: ignore[call-arg]
         await sb.detach()
         for call in (
             sb.snapshot_filesystem(),
@@ -222,7 +223,7 @@ async def test_unused_step_images_are_collected_after_the_gc_age(snap_app: sc.Ap
         for image in (stale, busy):
             info = await eng.images.inspect("sha256:" + image.object_id[3:])
             assert info is not None
-            stamp = os.path.join(once.lock_dir(), "used", info.labels[gc.ADDRESS_LABEL])
+            stamp = os.path.join(once.lock_dir(), "used", info.labels[ADDRESS_LABEL])
             os.utime(stamp, (old, old))
         swept = await gc.collect(eng, time.time(), age=7 * 24 * 3600, only=only)
         assert swept.steps >= 1
