@@ -489,16 +489,19 @@ def build_output(verbose: bool) -> LineSink:
     return sink
 
 
-_default: Image | None = None
+#: Overrides the default image with an image reference (e.g. a small local image for fast tests).
+DEFAULT_IMAGE_ENV = "SANDBOX_CORE_DEFAULT_IMAGE"
+_default: tuple[str, Image] | None = None
 
 
 def default_image() -> Image:
-    """The image of ``Sandbox.create`` without ``image``: ``Image.debian_slim()``, one object per process (so its
-    resolution is cached across creates)."""
+    """The image of ``Sandbox.create`` without ``image``: ``Image.debian_slim()`` (or ``SANDBOX_CORE_DEFAULT_IMAGE``
+    as a registry reference), one object per process, so that its resolution is cached across creates."""
     global _default
-    if _default is None:
-        _default = Image.debian_slim()
-    return _default
+    ref = os.environ.get(DEFAULT_IMAGE_ENV, "")
+    if _default is None or _default[0] != ref:
+        _default = (ref, Image.from_registry(ref) if ref else Image.debian_slim())
+    return _default[1]
 
 
 async def resolve_image(image: Image | None, eng: EngineAPI, *, verbose: bool = False) -> ResolvedImage:
