@@ -309,3 +309,33 @@ def test_an_image_root_loses_the_engines_init_placeholders_but_keeps_real_conten
     )
     out = asyncio.run(_rewrite(data, retar.under(b"mnt"), without_init_layer=True))
     assert [name for name, _ in out] == ["mnt", "mnt/etc", "mnt/etc/passwd", "mnt/sub", "mnt/sub/a.txt"]
+
+
+def test_the_recipes_render_as_modal_does(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\ndependencies = ["b>=1", "a"]\n[project.optional-dependencies]\nx = ["c"]\n'
+    )
+    (tmp_path / "poetry.lock").write_text("")
+    img = sc.Image.debian_slim()
+    pyproject = defn(img.pip_install_from_pyproject(str(tmp_path / "pyproject.toml"), ["x"])).steps[-1]
+    assert pyproject.lines == ("RUN python -m pip install a 'b>=1' c",)
+    poetry = defn(img.poetry_install_from_file(str(tmp_path / "pyproject.toml"), with_=["dev"])).steps[-1]
+    assert poetry.lines[-1] == (
+        "RUN cd /tmp/poetry && poetry config virtualenvs.create false && poetry install --no-root --with dev --compile"
+    )
+    assert dict(poetry.context_files) == {
+        "/.pyproject.toml": str(tmp_path / "pyproject.toml"),
+        "/.poetry.lock": str(tmp_path / "poetry.lock"),
+    }
+    uv = defn(img.uv_sync(str(tmp_path), groups=["g"])).steps[-1]
+    assert uv.lines[-2:] == (
+        "RUN /.uv/uv sync --project=/.uv --no-install-workspace --compile-bytecode --group=g",
+        "ENV PATH=/.uv/.venv/bin:$PATH",
+    )
+    mamba = defn(sc.Image.micromamba("3.11").micromamba_install("numpy", channels=["conda-forge"])).steps
+    assert mamba[-1].lines == ("RUN micromamba install numpy -c conda-forge --yes",)
+    with pytest.raises(exc.InvalidError, match="1 out of 1 given repository refs are invalid"):
+        img.pip_install_private_repos("bitbucket.org/a/b", git_user="u", secrets=[sc.Secret.from_dict({"T": "x"})])
+    (tmp_path / "empty.toml").write_text("[tool.x]\n")
+    with pytest.raises(exc.InvalidError, match=r"No \[project\.dependencies\] section"):
+        img.pip_install_from_pyproject(str(tmp_path / "empty.toml"))

@@ -6,8 +6,11 @@ the Python image."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -305,3 +308,42 @@ async def test_an_image_without_a_shell_is_refused_for_mounts(app: sc.App) -> No
     async with sandbox(app, sc.Image.from_registry(NOSHELL)) as sb:
         with pytest.raises(exc.InvalidError, match="needs /bin/sh"):
             await sb.mount_image("/mnt/x", sc.Image.from_scratch())
+
+
+def make_wheel(directory: Path, name: str, version: str) -> Path:
+    """A minimal pure-Python wheel of package ``name`` (no index needed to install it)."""
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": f"VERSION = {version!r}\n".encode(),
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = [
+        f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).decode().rstrip('=')},{len(d)}"
+        for p, d in files.items()
+    ]
+    path = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        for p, d in files.items():
+            z.writestr(p, d)
+        z.writestr(f"{dist}/RECORD", "\n".join([*record, f"{dist}/RECORD,,"]) + "\n")
+    return path
+
+
+async def test_pip_install_and_requirements_on_the_python_image_from_local_wheels(app: sc.App, tmp_path: Path) -> None:
+    salt = uuid.uuid4().hex[:8]
+    one, two = f"scwheel_a{salt}", f"scwheel_b{salt}"
+    (tmp_path / "wheels").mkdir()
+    make_wheel(tmp_path / "wheels", one, "1.0")
+    make_wheel(tmp_path / "wheels", two, "2.0")
+    (tmp_path / "requirements.txt").write_text(f"{two}==2.0\n")
+    offline = {"find_links": "/wheels", "extra_options": "--no-index --disable-pip-version-check"}
+    image = (
+        sc.Image.debian_slim()
+        .add_local_dir(tmp_path / "wheels", "/wheels", copy=True)
+        .pip_install(one, **offline)  # type: ignore[arg-type]
+        .pip_install_from_requirements(str(tmp_path / "requirements.txt"), **offline)  # type: ignore[arg-type]
+    )
+    async with sandbox(app, image) as sb:
+        p = await sb.exec("python", "-c", f"import {one}, {two}; print({one}.VERSION, {two}.VERSION)")
+        assert await p.stdout.read() == "1.0 2.0\n"
