@@ -1040,7 +1040,7 @@ class _Renderer:
         listed = [n for n in names if n not in m.exclude]
         lines = [
             self.header().rstrip("\n"),
-            f'"""``{modname}`` in the blocking facade (generated): the same names as in ``{m.output_package}``."""',
+            f'"""``{modname}`` in the blocking facade (generated):\nthe same names as in ``{m.output_package}``."""',
             "",
             *imports,
             "",
