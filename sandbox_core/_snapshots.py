@@ -106,22 +106,23 @@ def snapshot_labels(link: SandboxLink, expires: float | None, of: str) -> dict[s
 
 
 async def _within(eng: EngineAPI, work: Awaitable[str], timeout: float, tag: str) -> str:
-    """``work``'s image id, or ``TimeoutError("Timeout expired")`` after ``timeout`` seconds; an image it makes
-    after that is removed in the background."""
+    """``work``'s image id, or ``TimeoutError("Timeout expired")`` after ``timeout`` seconds. When the caller does
+    not get the image (timeout, cancellation), ``work`` is let finish in the background and its image removed:
+    to stop waiting for the engine does not stop the engine making it."""
     task = asyncio.ensure_future(work)
+
+    async def remove_late() -> None:
+        with contextlib.suppress(Exception):
+            await task
+            await eng.images.remove(f"{SNAPSHOT_REPO}:{tag}")
+
     try:
         return await asyncio.wait_for(asyncio.shield(task), timeout)
     except builtins.TimeoutError:
-
-        async def remove_late() -> None:
-            with contextlib.suppress(Exception):
-                await task
-                await eng.images.remove(f"{SNAPSHOT_REPO}:{tag}")
-
         _cleanups.spawn(remove_late(), "sandbox-core-snapshot-cleanup")
         raise TimeoutError("Timeout expired") from None
-    except BaseException:
-        task.cancel()
+    except asyncio.CancelledError:
+        _cleanups.spawn(remove_late(), "sandbox-core-snapshot-cleanup")
         raise
 
 
