@@ -27,7 +27,7 @@ from ._engine import EngineAPI, get_engine
 from ._engine.api import LineSink
 from ._engine.values import ImageInfo
 from ._image_packages import PackageSteps
-from ._imagebuild import builder, gc, names, pyversions, recipes
+from ._imagebuild import builder, gc, names, pyversions, recipes, report
 from ._imagebuild import modal_args as M
 from ._imagebuild import steps as S
 from ._imagebuild.context import AUTO_DOCKERIGNORE, AutoDockerignore
@@ -477,16 +477,21 @@ class Image(PackageSteps):
 
 
 def build_output(verbose: bool) -> LineSink:
-    """Where a build's lines go: the open ``enable_output()`` block (read per line), else stderr when ``verbose``,
-    else nowhere."""
+    """Where a build's lines go: the open ``enable_output()`` block (read per line; its log, and its progress lines
+    for what the builder does), else stderr when ``verbose``, else nowhere."""
     fallback = _output.Output() if verbose else None
 
-    def sink(line: str) -> None:
+    def log(line: str) -> None:
         out = _output.current() or fallback
         if out is not None:
             out.log(line)
 
-    return sink
+    def progress(line: str) -> None:
+        out = _output.current() or fallback
+        if out is not None:
+            out.progress(line)
+
+    return report.BuildOutput(log, progress)
 
 
 #: Overrides the default image with an image reference (e.g. a small local image for fast tests).

@@ -28,7 +28,7 @@ from .._engine.api import EngineAPI, LineSink
 from .._engine.errors import ImagePullError
 from .._engine.labels import KIND, KIND_BASE_IMAGE, OWNER, OWNER_VALUE
 from ..exception import InvalidError
-from . import debian, once, pyversions
+from . import debian, once, pyversions, report
 from .steps import label_line
 from .tarstream import Entry, stream_tar
 
@@ -100,8 +100,7 @@ async def _pull(eng: EngineAPI, recipe: OfficialRecipe, on_line: LineSink | None
         found = None if force else await _existing(eng, recipe.tag, recipe.series, "pulled")
         if found is not None:
             return found
-        if on_line is not None:
-            on_line(f"pulling {recipe.ref}")
+        report.status(on_line, f"pulling {recipe.ref}")
         pulled = await eng.images.pull(recipe.ref, on_line=on_line)
         dockerfile = f'FROM {pulled}\nCMD ["sleep", "172800"]\n{label_line(recipe.all_labels())}\n'.encode()
         image_id = await eng.images.build(
@@ -123,15 +122,11 @@ async def _build(eng: EngineAPI, recipe: debian.DebianRecipe, on_line: LineSink 
 
 
 def _waiting(on_line: LineSink | None, tag: str) -> Callable[[], None] | None:
-    if on_line is None:
-        return None
-    return lambda: on_line(f"waiting for another process that is making {tag}")
+    return report.later(on_line, f"waiting for another process that is making {tag}")
 
 
 def _joined(on_line: LineSink | None, tag: str) -> Callable[[], None] | None:
-    if on_line is None:
-        return None
-    return lambda: on_line(f"waiting for the build of {tag} already running in this process")
+    return report.later(on_line, f"waiting for the build of {tag} already running in this process")
 
 
 async def ensure_python_base(
@@ -179,8 +174,7 @@ async def ensure_python_base(
                 if not e.reachable:
                     _unreachable.add(official.ref)
                 why = str(e)
-                if on_line is not None:
-                    on_line(f"no registry provided {official.ref}; building from Debian's archive instead")
+                report.status(on_line, f"no registry provided {official.ref}; building from Debian's archive instead")
     assert offline is not None
     pyversions.offline_series(request, why)  # raises when Debian cannot provide an explicit request
     return await once.run_once(offline.tag, lambda: _build(eng, offline, on_line, force), _joined(on_line, offline.tag))

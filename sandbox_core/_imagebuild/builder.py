@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 
 import attrs
 
@@ -23,7 +22,7 @@ from .._engine.errors import BuildFailed, ImagePullError
 from .._engine.labels import KIND, KIND_IMAGE, OWNER, OWNER_VALUE
 from .._engine.values import LabelQuery
 from ..exception import ImageBuildError, InvalidError, NotFoundError
-from . import base, definition, gc, names, once
+from . import base, definition, gc, names, once, report
 from .buildca import BuildCA
 from .definition import DebianSlim, FromDockerfile, FromImage, FromScratch, ImageDefinition, Published
 from .steps import LocalSource, Prepared, label_line
@@ -53,10 +52,6 @@ class _Root:
     image: str  # what the first step builds FROM: an engine id, or "scratch"
     address: str
     tag: str | None
-
-
-def _emit(on_line: LineSink | None, text: str) -> Callable[[], None] | None:
-    return None if on_line is None else (lambda: on_line(text))
 
 
 def _prepare(defn: ImageDefinition, ca: BuildCA | None) -> tuple[Prepared | None, tuple[Prepared, ...]]:
@@ -112,11 +107,10 @@ async def _build_one(
     readable = (*readable[:at], label_line(labels), *readable[at:])
 
     async def work() -> str:
-        async with once.file_lock(tag, _emit(on_line, f"waiting for another process building {what}")):
+        async with once.file_lock(tag, report.later(on_line, f"waiting for another process building {what}")):
             if not force and (info := await eng.images.inspect(tag)) is not None:
                 return info.id
-            if on_line is not None:
-                on_line(f"building {what}")
+            report.status(on_line, f"building {what}")
             text = "\n".join(dockerfile) + "\n"
             files = (Entry.from_bytes(DOCKERFILE, text.encode()), *context)
             try:
@@ -131,7 +125,9 @@ async def _build_one(
             except BuildFailed as e:
                 raise _failure(what, e, readable) from None
 
-    return await once.run_once(tag, work, _emit(on_line, f"waiting for the build of {what} started by another caller"))
+    return await once.run_once(
+        tag, work, report.later(on_line, f"waiting for the build of {what} started by another caller")
+    )
 
 
 async def _resolve_root(
@@ -154,8 +150,7 @@ async def _resolve_root(
                 f"{root.credentials}: log in with `docker login` and `docker pull {root.ref}`, then use it"
             )
         if info is None and not root.ref.startswith("sha256:"):
-            if on_line is not None:
-                on_line(f"pulling {root.ref}")
+            report.status(on_line, f"pulling {root.ref}")
             try:
                 await eng.images.pull(root.ref, on_line=on_line)
             except ImagePullError as e:

@@ -347,3 +347,14 @@ async def test_pip_install_and_requirements_on_the_python_image_from_local_wheel
     async with sandbox(app, image) as sb:
         p = await sb.exec("python", "-c", f"import {one}, {two}; print({one}.VERSION, {two}.VERSION)")
         assert await p.stdout.read() == "1.0 2.0\n"
+
+
+async def test_show_progress_false_keeps_the_log_and_drops_the_status_lines(
+    app: sc.App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    with sc.enable_output(show_progress=False):
+        await bb().run_commands(marker()).build(app)
+    err = capsys.readouterr().err
+    assert "Step 1/" in err  # the engine's log
+    assert "building step" not in err  # the builder's status line
