@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import attrs
@@ -27,6 +27,8 @@ from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer
 from ._engine.values import ContainerSpec, ImageInfo
 from ._ids import is_valid_object_name, new_id
+from ._netplan import NetworkPlan, plan_network, port_bindings
+from ._netsetup import NetworkSetup, discard_after
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
 from .app import App
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
@@ -93,6 +95,7 @@ class CreateRequest:
     nano_cpus: int | None = None
     memory_reservation: int | None = None
     memory_limit: int | None = None
+    network: NetworkPlan = attrs.field(factory=NetworkPlan)
 
 
 def _not_supported(param: str, why: str = "it needs Modal's cloud infrastructure") -> InvalidError:
@@ -192,17 +195,19 @@ def check_app(r: CreateRequest) -> None:
         raise InvalidError(f"app must be an App (from App.lookup), got {type(r.app).__name__}")
 
 
+def check_network(r: CreateRequest) -> None:
+    """8. The allowlists (their conflicts with ``block_network`` first) and ports become the network plan."""
+    r.network = plan_network(
+        block_network=r.block_network,
+        outbound_cidr_allowlist=r.outbound_cidr_allowlist,
+        outbound_domain_allowlist=r.outbound_domain_allowlist,
+        inbound_cidr_allowlist=r.inbound_cidr_allowlist,
+        ports=port_bindings(r.encrypted_ports, r.h2_ports, r.unencrypted_ports),
+    )
+
+
 def check_cloud_only(r: CreateRequest) -> None:
-    """8. Allowlists (after their conflict with ``block_network``), tunnels, and the other cloud-only features."""
-    for param, value in (
-        ("outbound_cidr_allowlist", r.outbound_cidr_allowlist),
-        ("outbound_domain_allowlist", r.outbound_domain_allowlist),
-        ("inbound_cidr_allowlist", r.inbound_cidr_allowlist),
-    ):
-        if value is not None and r.block_network:
-            raise InvalidError(f"`{param}` cannot be used when `block_network` is enabled")
-        if value is not None:
-            raise _not_supported(param, "egress/ingress allowlists need a firewall the local backend lacks")
+    """8. Tunnels, and the other cloud-only features."""
     for param, ports in (
         ("encrypted_ports", r.encrypted_ports),
         ("h2_ports", r.h2_ports),
@@ -287,6 +292,7 @@ CHECKS: tuple[Callable[[CreateRequest], None], ...] = (
     check_open_ports,
     check_mounts_and_placement,
     check_app,
+    check_network,
     check_cloud_only,
     check_limits,
 )
@@ -322,6 +328,12 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
     for k, v in (r.tags or {}).items():
         labels[L.TAG_PREFIX + k] = v
     return labels
+
+
+def holder_labels(sandbox: dict[str, str]) -> dict[str, str]:
+    """The labels a sandbox's cold holder takes from the sandbox's: its app and its creator."""
+    keep = (L.APP_ID, L.APP_NAME, L.CREATED_BY)
+    return {k: v for k, v in sandbox.items() if k in keep}
 
 
 def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -> ContainerSpec:
@@ -378,9 +390,16 @@ async def _remove_by_sandbox_id(eng: EngineAPI, sandbox_id: str) -> None:
             await eng.containers.remove(item.id)
 
 
-async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None, sandbox_id: str, cname: str) -> str:
-    """Create and start the container; returns its ref. ``AlreadyExistsError`` when ``name`` is held by a running
-    sandbox of the app.
+async def start_container(
+    eng: EngineAPI,
+    spec: ContainerSpec,
+    name: str | None,
+    sandbox_id: str,
+    cname: str,
+    before_start: Callable[[], Awaitable[None]] | None = None,
+) -> str:
+    """Create and start the container (awaiting ``before_start`` in between); returns its ref.
+    ``AlreadyExistsError`` when ``name`` is held by a running sandbox of the app.
 
     Failed or cancelled midway, nothing is left behind: a create request already sent completes on the engine even
     if we stop waiting, so it is let finish, then whatever carries this sandbox's id is removed — shielded, so that
@@ -389,6 +408,8 @@ async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None,
     creating = asyncio.ensure_future(_create_claiming_name(eng, spec, cname, name))
     try:
         cid = await asyncio.shield(creating)
+        if before_start is not None:
+            await before_start()
         await eng.containers.start(cid)
     except BaseException:
 
@@ -410,12 +431,22 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
         logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
     t0 = time.monotonic()
     eng = await get_engine()
-    image = await resolve_image(r.image, eng)
-    t_image = time.monotonic()
     sandbox_id = new_id("sb")
     labels = sandbox_labels(r, r.app, sandbox_id)
-    spec = container_spec(r, image, labels)
-    cid = await start_container(eng, spec, r.name, sandbox_id, container_name(sandbox_id, r.app.app_id, r.name))
+    net = NetworkSetup(eng, r.network, sandbox_id, holder_labels(labels))
+    acquiring = asyncio.ensure_future(net.acquire())  # overlaps the image's resolution
+    try:
+        image = await resolve_image(r.image, eng)
+        t_image = time.monotonic()
+        await acquiring
+        await net.recheck()
+        labels.update(net.sandbox_labels())
+        spec = net.apply(container_spec(r, image, labels))
+        cname = container_name(sandbox_id, r.app.app_id, r.name)
+        cid = await start_container(eng, spec, r.name, sandbox_id, cname, before_start=net.ready)
+    except BaseException:
+        await asyncio.shield(discard_after(acquiring, net))
+        raise
     _lifecycle.ensure_supervisor(eng)
     logger.debug(
         "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",

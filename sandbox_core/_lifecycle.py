@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from . import _network
 from ._engine import EngineAPI
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
@@ -123,9 +124,10 @@ async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tup
     return EXITED, code
 
 
-async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str) -> None:
-    """Remove the container and every record of the sandbox."""
+async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, labels: Mapping[str, str]) -> None:
+    """Remove the container (given its ``labels``), its network holder, and every record of the sandbox."""
     await eng.containers.remove(cid)
+    await _network.remove_network_of(eng, labels)
     for rec in await eng.records.find({L.SANDBOX_ID: sandbox_id}):
         await eng.records.remove(rec.name)
 
@@ -163,8 +165,8 @@ class _Pass:
     def wake_at(self, t: float) -> None:
         self.next_wake = t if self.next_wake is None else min(self.next_wake, t)
 
-    async def remove(self, sid: str, cid: str) -> None:
-        await remove_sandbox(self.eng, sid, cid)
+    async def remove(self, sid: str, item: ContainerSummary) -> None:
+        await remove_sandbox(self.eng, sid, item.id, item.labels)
         self.live_ids.discard(sid)
         self.removed += 1
 
@@ -179,7 +181,7 @@ class _Pass:
     async def created(self, item: ContainerSummary, sid: str) -> None:
         # Created but never started: a create that died midway. Leftover once it is a minute old.
         if self.now - item.created_at > 60:
-            await self.remove(sid, item.id)
+            await self.remove(sid, item)
             return
         # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if the
         # start event never reaches the supervisor.
@@ -198,7 +200,7 @@ class _Pass:
                 self.finished_cache[item.id] = finished
         expiry = finished + float(item.labels.get(L.RETENTION, str(retention_seconds())))
         if self.now >= expiry:
-            await self.remove(sid, item.id)
+            await self.remove(sid, item)
         else:
             self.wake_at(expiry)
 
@@ -235,7 +237,7 @@ async def enforce(
         if everything:
             if item.status == "running":
                 await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED)
-            await p.remove(sid, item.id)
+            await p.remove(sid, item)
             continue
         p.live_ids.add(sid)
         if item.status == "running":
@@ -245,6 +247,9 @@ async def enforce(
         elif item.status not in ("restarting", "paused"):
             await p.finished(item, sid)
     await p.orphaned_records(app_id, everything)
+    remaining = [item for item in items if item.labels.get(L.SANDBOX_ID, "") in p.live_ids]
+    for ref in await _network.orphan_holders(eng, remaining, now, app_id=app_id, everything=everything):
+        await eng.containers.remove(ref)
     swept = SweepResult(timed_out=p.timed_out, removed=p.removed, records_removed=p.records_removed)
     return PassResult(swept=swept, next_wake=p.next_wake, sandboxes=len(items))
 
