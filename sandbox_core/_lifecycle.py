@@ -247,8 +247,7 @@ async def enforce(
         elif item.status not in ("restarting", "paused"):
             await p.finished(item, sid)
     await p.orphaned_records(app_id, everything)
-    remaining = [item for item in items if item.labels.get(L.SANDBOX_ID, "") in p.live_ids]
-    for ref in await _network.orphan_holders(eng, remaining, now, app_id=app_id, everything=everything):
+    for ref in await _network.orphan_holders(eng, now, app_id=app_id, everything=everything):
         await eng.containers.remove(ref)
     swept = SweepResult(timed_out=p.timed_out, removed=p.removed, records_removed=p.records_removed)
     return PassResult(swept=swept, next_wake=p.next_wake, sandboxes=len(items))

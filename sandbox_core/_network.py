@@ -7,13 +7,13 @@ egress change (``policy_labels``); the holder owns the namespace, so its ports a
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from ._engine import EngineAPI
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
 from ._engine.netholder import ReplaceResult, remove_holder, replace_policy
-from ._engine.netpolicy import HOLDER_OF, KIND_HOLDER, LABEL_INBOUND, NET_HOLDER, policy_from_labels
+from ._engine.netpolicy import KIND_HOLDER, LABEL_INBOUND, NET_HOLDER, policy_from_labels
 from ._engine.values import ContainerSummary
 from ._holderpool import CLAIMED_PREFIX, MAX_AGE, parse_sandbox_holder_name
 from ._netplan import DEFAULT_NETWORK
@@ -92,9 +92,12 @@ async def remove_network_of(eng: EngineAPI, labels: Mapping[str, str]) -> None:
 
 
 def holder_is_orphan(holder: ContainerSummary, referenced: set[str], live_ids: set[str], now: float) -> bool:
-    """Whether ``holder`` serves no sandbox any more: no existing sandbox names it (``referenced``), and its
-    sandbox (``live_ids``: the ids of existing sandboxes) is gone for longer than a create could still be under
-    way. Pool members are the pool's business (``_holderpool``)."""
+    """Whether ``holder`` serves no sandbox any more: no existing container names it (``referenced``), and its
+    sandbox (``live_ids``: ids of existing sandboxes) is gone for longer than a create could still be under way.
+
+    Only holders that ``Sandbox.create`` made are judged: named after their sandbox, or claimed from the pool.
+    Pool members are the pool's business (``_holderpool``); holders made any other way are their maker's.
+    """
     if holder.id in referenced:
         return False
     named = parse_sandbox_holder_name(holder.name)
@@ -103,33 +106,23 @@ def holder_is_orphan(holder: ContainerSummary, referenced: set[str], live_ids: s
     if holder.name.startswith(CLAIMED_PREFIX):
         # Claimed, then its claimant died before naming it: it was younger than MAX_AGE when claimed.
         return now - holder.created_at >= MAX_AGE + ORPHAN_GRACE
-    owner = holder.labels.get(HOLDER_OF)
-    return owner is not None and owner not in live_ids and now - holder.created_at >= ORPHAN_GRACE
+    return False
 
 
 async def orphan_holders(
-    eng: EngineAPI,
-    sandboxes: Iterable[ContainerSummary],
-    now: float,
-    *,
-    app_id: str | None = None,
-    everything: bool = False,
+    eng: EngineAPI, now: float, *, app_id: str | None = None, everything: bool = False
 ) -> list[str]:
-    """Refs of holders left behind (``holder_is_orphan``), given the existing sandbox containers (all of them, or
-    all of ``app_id``'s: then only holders labelled with that app are considered). ``everything``: every holder
-    considered that no existing sandbox names, whatever its age (a clean slate, as ``sweep(everything=True)``)."""
-    items = list(sandboxes)
-    referenced = {s.labels[NET_HOLDER] for s in items if NET_HOLDER in s.labels}
-    live_ids = {s.labels.get(L.SANDBOX_ID, "") for s in items}
+    """Refs of holders left behind (``holder_is_orphan``). A holder some container still joins is never among
+    them: removing the owner of a namespace others use is never done. With ``app_id``, only the holders labelled
+    with that app; ``everything``: whatever their age (a clean slate, as ``sweep(everything=True)``)."""
+    joiners = await eng.containers.list({NET_HOLDER: None}, all=True)
+    referenced = {c.labels[NET_HOLDER] for c in joiners}
+    live_ids = {c.labels[L.SANDBOX_ID] for c in joiners if L.SANDBOX_ID in c.labels}
     query: dict[str, str | None] = {L.KIND: KIND_HOLDER}
     if app_id is not None:
         query[L.APP_ID] = app_id
-    found = []
-    for h in await eng.containers.list(query, all=True):
-        if everything and app_id is not None:
-            orphan = h.id not in referenced
-        else:
-            orphan = holder_is_orphan(h, referenced, live_ids, now if not everything else float("inf"))
-        if orphan:
-            found.append(h.id)
-    return found
+    holders = await eng.containers.list(query, all=True)
+    if everything and app_id is not None:
+        return [h.id for h in holders if h.id not in referenced]
+    at = float("inf") if everything else now
+    return [h.id for h in holders if holder_is_orphan(h, referenced, live_ids, at)]
