@@ -10,9 +10,10 @@ Names carry the pool's state, because a rename is the engine's atomic primitive 
 - ``sandbox-core-filling-<key>-<rand>``: being started by the supervisor;
 - ``sandbox-core-pool-<key>-<rand>``: ready, claimable (labelled with the pool key, which hashes the helper's
   config and the holder image, so that a holder is only claimed by a process that would have made the same one);
-- ``sandbox-core-holder-<id12>``: claimed. Every claimant renames to this same name, so exactly one succeeds;
-- ``sandbox-core-net-<sandbox id>-<unix time>``: the holder of that sandbox (cold holders get it at creation,
-  claimed ones right after the claim, concurrently with the sandbox's create).
+- ``sandbox-core-holder-<id12>``: claimed. Every claimant renames to this same name, so exactly one succeeds; the
+  name never changes again (renamed once more, it could be claimed by a claimant that listed it in the pool), and
+  the sandbox's ``NET_HOLDER`` label is what ties the two;
+- ``sandbox-core-net-<sandbox id>-<unix time>``: a cold holder, created for that sandbox.
 
 Members older than ``MAX_AGE`` are replaced (claimants skip those within ``CLAIM_MARGIN`` of it); the supervisor
 removes its pool when it exits, and anything a dead supervisor left is removed by the next one or by ``sweep()``.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 
 import attrs
 
@@ -83,13 +83,11 @@ class NetworkSetup:
         return await claim(self.eng, key)
 
     async def _ready_pooled(self, ref: str) -> None:
-        """Name the claimed holder after its sandbox and, for an allowlist, put the sandbox's policy in force."""
+        """For an allowlist, put the sandbox's policy in force in the claimed holder. (It keeps its claimed name:
+        renamed again, it could be claimed a second time by a claimant that listed it while it was in the pool.)"""
         assert self.plan.policy is not None
-        naming = self.eng.containers.rename(ref, sandbox_holder_name(self.sandbox_id, time.time()))
-        work: list[Awaitable[object]] = [naming]
         if not self.plan.policy.egress.open:
-            work.append(replace_policy(self.eng, ref, self.plan.policy, network=self.plan.network))
-        await asyncio.gather(*work)
+            await replace_policy(self.eng, ref, self.plan.policy, network=self.plan.network)
 
     async def recheck(self) -> None:
         """After a long image resolution: re-acquire when the holder was removed meanwhile."""
