@@ -216,9 +216,7 @@ async def test_bad_policies_are_refused_before_anything_is_created(
         await create(app, **kwargs)
 
 
-async def test_changing_the_policy_needs_an_enforcement_point(
-    app: sc.App, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_changing_the_policy_needs_an_enforcement_point(app: sc.App, monkeypatch: pytest.MonkeyPatch) -> None:
     blocked = await create(app, block_network=True)
     with pytest.raises(exc.InvalidError, match="block_network"):
         await blocked._experimental_set_outbound_network_policy(outbound_cidr_allowlist=[])
@@ -237,9 +235,7 @@ async def test_changing_the_policy_needs_an_enforcement_point(
         await ended._experimental_set_outbound_network_policy(outbound_cidr_allowlist=["x"])
 
 
-async def test_an_engine_that_cannot_enforce_refuses_the_sandbox(
-    app: sc.App, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_an_engine_that_cannot_enforce_refuses_the_sandbox(app: sc.App, monkeypatch: pytest.MonkeyPatch) -> None:
     """No holder image: an allowlist and default isolation are both refused, and nothing is left of the try."""
     other = await sc.App.lookup(app_name(f"noenforce-{uuid.uuid4().hex[:6]}"), create_if_missing=True)
     monkeypatch.setattr(netholder, "HOLDER_IMAGE", "sandbox-core/netpolicy:does-not-exist")
