@@ -124,8 +124,14 @@ async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tup
     return EXITED, code
 
 
-async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, labels: Mapping[str, str]) -> None:
-    """Remove the container (given its ``labels``), its network holder, and every record of the sandbox."""
+async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, labels: Mapping[str, str] | None = None) -> None:
+    """Remove the container, its network holder, and every record of the sandbox. ``labels``: the container's, when
+    the caller has them (else they are read)."""
+    if labels is None:
+        try:
+            labels = (await eng.containers.inspect(cid)).labels
+        except NoSuchContainer:
+            labels = {}
     await eng.containers.remove(cid)
     await _network.remove_network_of(eng, labels)
     for rec in await eng.records.find({L.SANDBOX_ID: sandbox_id}):

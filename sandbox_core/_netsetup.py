@@ -22,6 +22,7 @@ from ._engine.errors import NoSuchContainer
 from ._engine.netholder import (
     create_holder,
     remove_holder,
+    remove_holders_of,
     replace_policy,
     sandbox_labels,
     sandbox_network_mode,
@@ -132,10 +133,13 @@ class NetworkSetup:
             with contextlib.suppress(BaseException):
                 await self._ready
             self._ready = None
-        if self.holder is not None:
-            with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):
+            if self.holder is not None:
                 await remove_holder(self.eng, self.holder)
-            self.holder = None
+            elif self.plan.policy is not None:
+                # Cancelled while creating a cold holder: the engine may have made it all the same.
+                await remove_holders_of(self.eng, self.sandbox_id)
+        self.holder = None
 
 
 async def discard_after(acquiring: asyncio.Future[None], net: NetworkSetup) -> None:
