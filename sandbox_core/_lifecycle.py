@@ -88,8 +88,11 @@ async def write_tags(eng: EngineAPI, sandbox_id: str, app_id: str, tags: Mapping
             await eng.records.remove(rec.name)
 
 
-async def end_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, reason: str) -> None:
-    """Record why the sandbox ends, then kill it. The first recorded reason wins."""
+async def end_sandbox(
+    eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, reason: str, labels: Mapping[str, str] | None = None
+) -> None:
+    """Record why the sandbox ends, then kill it and stop its network holder. The first recorded reason wins.
+    ``labels``: the container's, when the caller has them (else they are read)."""
     await eng.records.put(
         f"end.{sandbox_id}",
         L.owned(
@@ -104,6 +107,12 @@ async def end_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, re
         ),
     )
     await eng.containers.kill(cid)
+    if labels is None:
+        try:
+            labels = (await eng.containers.inspect(cid)).labels
+        except NoSuchContainer:
+            return
+    await _network.stop_network_of(eng, labels)
 
 
 async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tuple[str | None, int | None]:
@@ -179,7 +188,7 @@ class _Pass:
     async def running(self, item: ContainerSummary, sid: str) -> None:
         deadline = float(item.labels.get(L.DEADLINE, "inf"))
         if self.now >= deadline:
-            await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TIMEOUT)
+            await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TIMEOUT, item.labels)
             self.timed_out += 1
         else:
             self.wake_at(deadline)
@@ -197,6 +206,8 @@ class _Pass:
     async def finished(self, item: ContainerSummary, sid: str) -> None:
         finished = (self.finished_cache or {}).get(item.id)
         if finished is None:
+            # First seen finished (or no cache): nothing uses its network namespace any more.
+            await _network.stop_network_of(self.eng, item.labels)
             try:
                 info = await self.eng.containers.inspect(item.id)
             except NoSuchContainer:
@@ -242,7 +253,7 @@ async def enforce(
         sid = item.labels.get(L.SANDBOX_ID, "")
         if everything:
             if item.status == "running":
-                await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED)
+                await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED, item.labels)
             await p.remove(sid, item)
             continue
         p.live_ids.add(sid)

@@ -6,6 +6,7 @@ egress change (``policy_labels``); the holder owns the namespace, so its ports a
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import Mapping
 
@@ -28,9 +29,9 @@ LABEL_MODE = L.PREFIX + "net.mode"
 ORPHAN_GRACE = 60.0
 
 
-def port_owner(container_ref: str, labels: Mapping[str, str]) -> str:
-    """The ref of the container that owns the sandbox's network namespace, and so its published ports and its
-    address: its holder when it has one, else the sandbox's own container ``container_ref``."""
+def port_owner(labels: Mapping[str, str], container_ref: str) -> str:
+    """The ref of the container that owns the network namespace of the sandbox with container ``container_ref`` and
+    ``labels``, and so its published ports and its address: its holder when it has one, else the sandbox itself."""
     return labels.get(NET_HOLDER) or container_ref
 
 
@@ -82,6 +83,15 @@ async def set_outbound_policy(eng: EngineAPI, container_ref: str, egress: Egress
     policy, upstream = policy_from_labels(labels, egress)
     network = labels.get(LABEL_NETWORK, DEFAULT_NETWORK)
     return await replace_policy(eng, holder, policy, network=network, dns_upstream=upstream)
+
+
+async def stop_network_of(eng: EngineAPI, labels: Mapping[str, str]) -> None:
+    """Stop the holder of a sandbox that has ended (nothing without one; a holder already stopped or gone is fine):
+    it would otherwise run, unused, for the sandbox's retention period."""
+    holder = labels.get(NET_HOLDER)
+    if holder:
+        with contextlib.suppress(NoSuchContainer):
+            await eng.containers.kill(holder)
 
 
 async def remove_network_of(eng: EngineAPI, labels: Mapping[str, str]) -> None:

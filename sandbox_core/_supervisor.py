@@ -85,7 +85,7 @@ async def _enforce_idle(eng: EngineAPI, activity: _Activity, now: float, started
             continue
         if now - since >= idle_timeout:
             await _lifecycle.end_sandbox(
-                eng, lbl.get(L.SANDBOX_ID, ""), item.id, lbl.get(L.APP_ID, ""), _lifecycle.IDLE_TIMEOUT
+                eng, lbl.get(L.SANDBOX_ID, ""), item.id, lbl.get(L.APP_ID, ""), _lifecycle.IDLE_TIMEOUT, lbl
             )
         else:
             t = since + idle_timeout

@@ -67,7 +67,7 @@ async def labels_of(sb: sc.Sandbox) -> dict[str, str]:
 async def address_of(sb: sc.Sandbox) -> str:
     eng = await get_engine()
     labels = await labels_of(sb)
-    address = await sandbox_address(eng, port_owner(sb._link.container_id, labels), labels)
+    address = await sandbox_address(eng, port_owner(labels, sb._link.container_id), labels)
     assert address is not None
     return address
 
@@ -141,7 +141,7 @@ async def test_ports_are_published_on_the_holder_and_reach_the_sandbox(
     sb = await create(app, *SERVE, unencrypted_ports=[8080])
     eng = await get_engine()
     labels = await labels_of(sb)
-    owner = port_owner(sb._link.container_id, labels)
+    owner = port_owner(labels, sb._link.container_id)
     assert owner == labels[NET_HOLDER] != sb._link.container_id
     host_ip, host_port = (await published_ports(eng, owner))[8080]
     assert host_ip == "127.0.0.1" and host_port > 0
@@ -240,9 +240,14 @@ async def test_holders_never_outlive_their_sandbox(app: sc.App, monkeypatch: pyt
     await sc.sweep()
     with pytest.raises(exc.NotFoundError):
         await eng.containers.inspect(ghost)
-    # The sandbox's end leaves its holder for the retention period; removing the sandbox removes it.
+    # The sandbox's end stops its holder (kept, stopped, for the retention period); removing the sandbox removes it.
     await sb.terminate(wait=True)
-    await eng.containers.inspect(holder)
+    assert not (await eng.containers.inspect(holder)).state.running
+    natural = await create(app, "true")
+    natural_holder = (await labels_of(natural))[NET_HOLDER]
+    assert await natural.wait() is None
+    await sc.sweep()  # what the supervisor does when it sees the sandbox end
+    assert not (await eng.containers.inspect(natural_holder)).state.running
     await sc.sweep(app_id=app.app_id, everything=True)
     with pytest.raises(exc.NotFoundError):
         await eng.containers.inspect(holder)
