@@ -59,6 +59,7 @@ def test_bad_switches_are_refused(monkeypatch: pytest.MonkeyPatch, raw: str) -> 
     monkeypatch.setenv("SANDBOX_CORE_HOLDER_POOL", raw + "x")
     with pytest.raises(exc.InvalidError, match="SANDBOX_CORE_HOLDER_POOL must be a whole number"):
         pool_size()
+    monkeypatch.delenv("SANDBOX_CORE_ISOLATION")
     monkeypatch.setenv("SANDBOX_CORE_EGRESS_DNS", "resolver.local")
     with pytest.raises(exc.InvalidError, match="SANDBOX_CORE_EGRESS_DNS must list IP addresses"):
         plan()
