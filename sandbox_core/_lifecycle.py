@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import hashlib
@@ -106,13 +107,13 @@ async def end_sandbox(
             },
         ),
     )
-    await eng.containers.kill(cid)
     if labels is None:
         try:
             labels = (await eng.containers.inspect(cid)).labels
         except NoSuchContainer:
-            return
-    await _network.stop_network_of(eng, labels)
+            labels = {}
+    # Both at once: nothing may stand between the sandbox's death and a waiting client's next look.
+    await asyncio.gather(eng.containers.kill(cid), _network.stop_network_of(eng, labels))
 
 
 async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tuple[str | None, int | None]:
