@@ -1846,10 +1846,11 @@ class _F_sweep(_rt.Function):
     def __call__(self, *, app_id: str | None = None, everything: bool = False) -> SweepResult:
         """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records.
 
-        Network holders go with their sandboxes; holders left by a create that died are removed once it cannot be
-        under way any more. With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and removed now,
-        with its records and holders — and, with ``app_id``, the app's registry entry; without ``app_id``, also the
-        pool of ready holders (a supervisor refills it): a clean slate, as tests and benchmarks need.
+        Network holders go with their sandboxes; holders left by a create that died are removed once it cannot
+        be under way any more. With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and
+        removed now, with its records and holders — and, with ``app_id``, the app's registry entry; without
+        ``app_id``, also the pool of ready holders (a supervisor refills it): a clean slate, as tests and
+        benchmarks need.
         """
         return _rt.run_sync(_i__sweep.sweep(app_id=app_id, everything=everything))
 
