@@ -174,14 +174,14 @@ async def test_the_supervisor_keeps_the_pool_full_and_creates_claim_from_it(app:
         return sum(claimable(m, key, time.time()) for m in items) >= size
 
     first = await create(app)  # ensures the supervisor, which fills the pool
-    await _wait_for(eng, key, full, 60)
+    await _wait_for(eng, key, full, 120)
     t0 = time.monotonic()
     sb = await create(app)
     pooled_ms = (time.monotonic() - t0) * 1000
     holder = (await labels_of(sb))[NET_HOLDER]
     assert (await eng.containers.inspect(holder)).name.startswith(CLAIMED_PREFIX), "not claimed from the pool"
     assert "Connection refused" in await sh(sb, http(targets.ip["t1"]))
-    await _wait_for(eng, key, full, 60)  # refilled after the claim
+    await _wait_for(eng, key, full, 120)  # refilled after the claim
     # An allowlist sandbox claims one too, its policy put in force before it starts.
     allow = await create(app, outbound_cidr_allowlist=[])
     assert (await eng.containers.inspect((await labels_of(allow))[NET_HOLDER])).name.startswith(CLAIMED_PREFIX)
