@@ -34,13 +34,14 @@ import attrs
 import psutil  # type: ignore[import-untyped]
 
 from . import common as c
+from . import netpolicy_tti
 from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm
 
-ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F"]
+ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "NP"]
 #: Relative shares of the run's time budget (see ``Config.budget_s``).
 #: Arms whose objects the sweep looks for: the client arms plus the curl engine-floor reference of P8.
 SWEPT_ARMS = [*ALL_ARMS, "curl"]
-PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2}
+PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "NP": 8}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -64,6 +65,7 @@ class Config:
     p8_rounds: int
     f_calls: int
     f_rounds: int
+    np_rounds: int
     #: Wall-clock budget of the whole run (None: unbounded). Each phase gets a share of what is left, by weight;
     #: a phase stops starting new rounds past its share (recorded in the notes), so a loaded machine shortens the
     #: run instead of stretching it past the limit.
@@ -91,6 +93,7 @@ class Config:
                 p8_rounds=1,
                 f_calls=2_000,
                 f_rounds=2,
+                np_rounds=2,
             )
         return cls(
             quick=False,
@@ -110,6 +113,7 @@ class Config:
             p8_rounds=2,
             f_calls=10_000,
             f_rounds=3,
+            np_rounds=20,
             budget_s=18.5 * 60,
         )
 
@@ -392,6 +396,15 @@ class Run:
         finally:
             await self.close_arms(arms)
         await self.leftovers("P1", names)
+
+    # ------------------------------------------------------------------------------------------------ NP
+    async def phase_np(self) -> None:
+        """Network isolation and policies on TTI, through the public API (``netpolicy_tti``)."""
+
+        def sink(arm: str, rnd: int, ms: float | None, err: str | None) -> None:
+            self.row(arm, "NP", "tti", 1, ms, error=err, rnd=rnd)
+
+        await netpolicy_tti.run_phase(self.cfg.np_rounds, sink, self.notes, c.app_name(self.run_id, "np"))
 
     async def leftovers(self, phase: str, names: list[str]) -> None:
         for name in names:
@@ -757,6 +770,8 @@ class Run:
             plan.append(("P8", self.phase_p8))
         if "F" in selected:
             plan.append(("F", self.phase_f))
+        if "NP" in selected:
+            plan.append(("NP", self.phase_np))
         self.pending_phases = [name for name, _ in plan]
         try:
             for name, fn in plan:

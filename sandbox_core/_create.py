@@ -28,10 +28,12 @@ from ._engine.errors import NameConflict, NoSuchContainer, NoSuchImage
 from ._engine.values import ContainerSpec, ImageInfo
 from ._ids import is_valid_object_name, new_id
 from ._imagebuild.mounts import mount_layers
+from ._netplan import NetworkPlan, plan_network, port_bindings
+from ._netsetup import NetworkSetup, discard_after
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
 from .app import App
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
-from .image import Image, forget_resolution, resolve_image
+from .image import Image, ResolvedImage, forget_resolution, resolve_image
 from .secret import Secret, merge_env
 
 logger = logging.getLogger("sandbox_core")
@@ -94,6 +96,7 @@ class CreateRequest:
     nano_cpus: int | None = None
     memory_reservation: int | None = None
     memory_limit: int | None = None
+    network: NetworkPlan = attrs.field(factory=NetworkPlan)
 
 
 def _not_supported(param: str, why: str = "it needs Modal's cloud infrastructure") -> InvalidError:
@@ -193,17 +196,19 @@ def check_app(r: CreateRequest) -> None:
         raise InvalidError(f"app must be an App (from App.lookup), got {type(r.app).__name__}")
 
 
+def check_network(r: CreateRequest) -> None:
+    """8. The allowlists (their conflicts with ``block_network`` first) and ports become the network plan."""
+    r.network = plan_network(
+        block_network=r.block_network,
+        outbound_cidr_allowlist=r.outbound_cidr_allowlist,
+        outbound_domain_allowlist=r.outbound_domain_allowlist,
+        inbound_cidr_allowlist=r.inbound_cidr_allowlist,
+        ports=port_bindings(r.encrypted_ports, r.h2_ports, r.unencrypted_ports),
+    )
+
+
 def check_cloud_only(r: CreateRequest) -> None:
-    """8. Allowlists (after their conflict with ``block_network``), tunnels, and the other cloud-only features."""
-    for param, value in (
-        ("outbound_cidr_allowlist", r.outbound_cidr_allowlist),
-        ("outbound_domain_allowlist", r.outbound_domain_allowlist),
-        ("inbound_cidr_allowlist", r.inbound_cidr_allowlist),
-    ):
-        if value is not None and r.block_network:
-            raise InvalidError(f"`{param}` cannot be used when `block_network` is enabled")
-        if value is not None:
-            raise _not_supported(param, "egress/ingress allowlists need a firewall the local backend lacks")
+    """8. Tunnels, and the other cloud-only features."""
     for param, ports in (
         ("encrypted_ports", r.encrypted_ports),
         ("h2_ports", r.h2_ports),
@@ -288,6 +293,7 @@ CHECKS: tuple[Callable[[CreateRequest], None], ...] = (
     check_open_ports,
     check_mounts_and_placement,
     check_app,
+    check_network,
     check_cloud_only,
     check_limits,
 )
@@ -323,6 +329,12 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
     for k, v in (r.tags or {}).items():
         labels[L.TAG_PREFIX + k] = v
     return labels
+
+
+def holder_labels(sandbox: dict[str, str]) -> dict[str, str]:
+    """The labels a sandbox's cold holder takes from the sandbox's: its app and its creator."""
+    keep = (L.APP_ID, L.APP_NAME, L.CREATED_BY)
+    return {k: v for k, v in sandbox.items() if k in keep}
 
 
 def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -> ContainerSpec:
@@ -422,18 +434,27 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
     eng = await get_engine()
     sandbox_id = new_id("sb")
     labels = sandbox_labels(r, r.app, sandbox_id)
-    for attempt in (1, 2):
-        image = await resolve_image(r.image, eng, verbose=r.verbose)
-        t_image = time.monotonic()
-        spec = container_spec(r, image.info, labels)
-        cname = container_name(sandbox_id, r.app.app_id, r.name)
-        try:
-            cid = await start_container(eng, spec, r.name, sandbox_id, cname, mount_layers(eng, image.mounts))
-            break
-        except NoSuchImage:
-            if attempt == 2:
-                raise
-            forget_resolution(r.image)  # removed since it was resolved (sweep, docker rmi): resolve it again
+    net = NetworkSetup(eng, r.network, sandbox_id, holder_labels(labels))
+    acquiring = asyncio.ensure_future(net.acquire())  # overlaps the image's resolution
+    try:
+        for attempt in (1, 2):
+            image = await resolve_image(r.image, eng, verbose=r.verbose)
+            t_image = time.monotonic()
+            await acquiring
+            await net.recheck()
+            labels.update(net.sandbox_labels())
+            spec = net.apply(container_spec(r, image.info, labels))
+            cname = container_name(sandbox_id, r.app.app_id, r.name)
+            try:
+                cid = await start_container(eng, spec, r.name, sandbox_id, cname, before_start(eng, image, net))
+                break
+            except NoSuchImage:
+                if attempt == 2:
+                    raise
+                forget_resolution(r.image)  # removed since it was resolved (sweep, docker rmi): resolve it again
+    except BaseException:
+        await asyncio.shield(discard_after(acquiring, net))
+        raise
     _lifecycle.ensure_supervisor(eng)
     logger.debug(
         "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",
@@ -444,6 +465,19 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
         cid[:12],
     )
     return cid, labels
+
+
+def before_start(eng: EngineAPI, image: ResolvedImage, net: NetworkSetup) -> Callable[[str], Awaitable[None]]:
+    """What runs between the container's create and start: the image's mount layers copied in, then the network
+    policy in force."""
+    layers = mount_layers(eng, image.mounts)
+
+    async def run(ref: str) -> None:
+        if layers is not None:
+            await layers(ref)
+        await net.ready()
+
+    return run
 
 
 def window_size(pty_info: Any) -> tuple[int, int]:

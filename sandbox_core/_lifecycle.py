@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import hashlib
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from . import _network
 from ._engine import EngineAPI
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
@@ -87,8 +89,11 @@ async def write_tags(eng: EngineAPI, sandbox_id: str, app_id: str, tags: Mapping
             await eng.records.remove(rec.name)
 
 
-async def end_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, reason: str) -> None:
-    """Record why the sandbox ends, then kill it. The first recorded reason wins."""
+async def end_sandbox(
+    eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, reason: str, labels: Mapping[str, str] | None = None
+) -> None:
+    """Record why the sandbox ends, then kill it and stop its network holder. The first recorded reason wins.
+    ``labels``: the container's, when the caller has them (else they are read)."""
     await eng.records.put(
         f"end.{sandbox_id}",
         L.owned(
@@ -102,7 +107,13 @@ async def end_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, re
             },
         ),
     )
-    await eng.containers.kill(cid)
+    if labels is None:
+        try:
+            labels = (await eng.containers.inspect(cid)).labels
+        except NoSuchContainer:
+            labels = {}
+    # Both at once: nothing may stand between the sandbox's death and a waiting client's next look.
+    await asyncio.gather(eng.containers.kill(cid), _network.stop_network_of(eng, labels))
 
 
 async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tuple[str | None, int | None]:
@@ -123,9 +134,16 @@ async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tup
     return EXITED, code
 
 
-async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str) -> None:
-    """Remove the container and every record of the sandbox."""
+async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, labels: Mapping[str, str] | None = None) -> None:
+    """Remove the container, its network holder, and every record of the sandbox. ``labels``: the container's, when
+    the caller has them (else they are read)."""
+    if labels is None:
+        try:
+            labels = (await eng.containers.inspect(cid)).labels
+        except NoSuchContainer:
+            labels = {}
     await eng.containers.remove(cid)
+    await _network.remove_network_of(eng, labels)
     for rec in await eng.records.find({L.SANDBOX_ID: sandbox_id}):
         await eng.records.remove(rec.name)
 
@@ -165,15 +183,15 @@ class _Pass:
     def wake_at(self, t: float) -> None:
         self.next_wake = t if self.next_wake is None else min(self.next_wake, t)
 
-    async def remove(self, sid: str, cid: str) -> None:
-        await remove_sandbox(self.eng, sid, cid)
+    async def remove(self, sid: str, item: ContainerSummary) -> None:
+        await remove_sandbox(self.eng, sid, item.id, item.labels)
         self.live_ids.discard(sid)
         self.removed += 1
 
     async def running(self, item: ContainerSummary, sid: str) -> None:
         deadline = float(item.labels.get(L.DEADLINE, "inf"))
         if self.now >= deadline:
-            await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TIMEOUT)
+            await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TIMEOUT, item.labels)
             self.timed_out += 1
         else:
             self.wake_at(deadline)
@@ -181,7 +199,7 @@ class _Pass:
     async def created(self, item: ContainerSummary, sid: str) -> None:
         # Created but never started: a create that died midway. Leftover once it is a minute old.
         if self.now - item.created_at > 60:
-            await self.remove(sid, item.id)
+            await self.remove(sid, item)
             return
         # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if the
         # start event never reaches the supervisor.
@@ -191,6 +209,8 @@ class _Pass:
     async def finished(self, item: ContainerSummary, sid: str) -> None:
         finished = (self.finished_cache or {}).get(item.id)
         if finished is None:
+            # First seen finished (or no cache): nothing uses its network namespace any more.
+            await _network.stop_network_of(self.eng, item.labels)
             try:
                 info = await self.eng.containers.inspect(item.id)
             except NoSuchContainer:
@@ -200,7 +220,7 @@ class _Pass:
                 self.finished_cache[item.id] = finished
         expiry = finished + float(item.labels.get(L.RETENTION, str(retention_seconds())))
         if self.now >= expiry:
-            await self.remove(sid, item.id)
+            await self.remove(sid, item)
         else:
             self.wake_at(expiry)
 
@@ -236,8 +256,8 @@ async def enforce(
         sid = item.labels.get(L.SANDBOX_ID, "")
         if everything:
             if item.status == "running":
-                await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED)
-            await p.remove(sid, item.id)
+                await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED, item.labels)
+            await p.remove(sid, item)
             continue
         p.live_ids.add(sid)
         if item.status == "running":
@@ -247,6 +267,8 @@ async def enforce(
         elif item.status not in ("restarting", "paused"):
             await p.finished(item, sid)
     await p.orphaned_records(app_id, everything)
+    for ref in await _network.orphan_holders(eng, now, app_id=app_id, everything=everything):
+        await eng.containers.remove(ref)
     swept = SweepResult(timed_out=p.timed_out, removed=p.removed, records_removed=p.records_removed)
     return PassResult(swept=swept, next_wake=p.next_wake, sandboxes=len(items))
 

@@ -5,6 +5,7 @@ user and engine (an exclusive flock). It wakes at the next deadline or expiry, o
 sandbox container, and exits once no sandbox of ours has existed for ``SANDBOX_CORE_SUPERVISOR_LINGER`` seconds
 (default 30). Before exiting it drops the lock and looks again, so a sandbox created while it was leaving is
 never left without a supervisor (the creating client either saw the lock held, or spawns a new supervisor).
+It also keeps the pool of ready network holders (``_holderpool.PoolService``), and removes it when it exits.
 
 Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
 from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event).
@@ -24,6 +25,7 @@ from . import _lifecycle
 from ._engine import EngineAPI, close_engine, get_engine
 from ._engine import labels as L
 from ._engine.values import EngineEvent
+from ._holderpool import PoolService
 from ._imagebuild import gc
 from .exception import Error
 
@@ -62,9 +64,10 @@ class _Activity:
         return max(self.last.get(cid, 0.0), started_at, self.started if started_at < self.started else 0.0)
 
 
-async def _follow_events(eng: EngineAPI, activity: _Activity) -> None:
+async def _follow_events(eng: EngineAPI, activity: _Activity, pool: PoolService) -> None:
     async for ev in eng.events.follow(types=("container",), labels={}, since=time.time()):
         activity.on_event(ev)
+        pool.on_event(ev)
 
 
 async def _enforce_idle(eng: EngineAPI, activity: _Activity, now: float, started: dict[str, float]) -> float | None:
@@ -83,7 +86,7 @@ async def _enforce_idle(eng: EngineAPI, activity: _Activity, now: float, started
             continue
         if now - since >= idle_timeout:
             await _lifecycle.end_sandbox(
-                eng, lbl.get(L.SANDBOX_ID, ""), item.id, lbl.get(L.APP_ID, ""), _lifecycle.IDLE_TIMEOUT
+                eng, lbl.get(L.SANDBOX_ID, ""), item.id, lbl.get(L.APP_ID, ""), _lifecycle.IDLE_TIMEOUT, lbl
             )
         else:
             t = since + idle_timeout
@@ -121,7 +124,9 @@ async def run() -> int:
         return 0  # another supervisor serves this engine
     linger = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_LINGER", "30"))
     activity = _Activity()
-    events = asyncio.create_task(_follow_events(eng, activity))
+    pool = PoolService(eng)
+    events = asyncio.create_task(_follow_events(eng, activity, pool))
+    pool.start()
     empty_since: float | None = None
     finished: dict[str, float] = {}
     started: dict[str, float] = {}
@@ -160,6 +165,7 @@ async def run() -> int:
         events.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await events
+        await pool.stop()
         if fd is not None:
             os.close(fd)
         await close_engine()

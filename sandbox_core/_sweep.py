@@ -6,7 +6,7 @@ import time
 
 import attrs
 
-from . import _lifecycle
+from . import _holderpool, _lifecycle
 from ._engine import get_engine
 from ._engine import labels as L
 from ._imagebuild import gc
@@ -20,14 +20,18 @@ async def sweep(*, app_id: str | None = None, everything: bool = False) -> Sweep
     expired snapshot images and step images unused for ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container
     uses; see ``docs/guide/images.md``).
 
-    With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and removed now, with its
-    records and snapshot images — and, with ``app_id``, the app's registry entry: a clean slate, as tests and
-    benchmarks need.
+    Network holders go with their sandboxes; holders left by a create that died are removed once it cannot
+    be under way any more. With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and
+    removed now, with its records, holders and snapshot images — and, with ``app_id``, the app's registry
+    entry; without ``app_id``, also the pool of ready holders (a supervisor refills it): a clean slate, as
+    tests and benchmarks need.
     """
     eng = await get_engine()
     swept = (await _lifecycle.enforce(eng, time.time(), app_id=app_id, everything=everything)).swept
     images = await gc.collect(eng, time.time(), app_id=app_id, everything=everything)
     swept = attrs.evolve(swept, images_removed=images.snapshots + images.steps)
+    if everything and app_id is None:
+        await _holderpool.drain(eng)
     if everything and app_id is not None:
         registry = await eng.records.find({L.RECORD_TYPE: "app", L.APP_ID: app_id})
         for rec in registry:

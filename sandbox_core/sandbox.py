@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, 
 from pathlib import PurePosixPath
 from typing import Any, Literal, overload
 
-from . import _create, _lifecycle, _mount_image, _snapshots, file_io
+from . import _create, _lifecycle, _mount_image, _network, _snapshots, file_io
 from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import get_engine
 from ._engine import labels as L
@@ -22,6 +22,7 @@ from ._engine.errors import NoSuchContainer
 from ._fs.ops import FileOps
 from ._ids import SANDBOX_ID_RE
 from ._link import SandboxLink
+from ._netpolicy_types import EgressPolicy
 from ._stdio import EntrypointStdio
 from ._validation import check_tags, reject_client
 from .app import App
@@ -332,6 +333,26 @@ class Sandbox:
         check_tags(tags)
         eng = await get_engine()
         await _lifecycle.write_tags(eng, self._link.sandbox_id, self._link.app_id, tags)
+
+    # ------------------------------------------------------------------------------------------------ network
+
+    async def _experimental_set_outbound_network_policy(
+        self,
+        *,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+    ) -> None:
+        """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
+        allow (as at ``create``); with neither, open egress (still isolated from other sandboxes and the host,
+        unless isolation is off). Established connections the new policy no longer allows are cut.
+
+        Raises ``InvalidError`` for a bad entry or a sandbox without an enforcement point (``block_network``),
+        ``ConflictError`` when it has finished.
+        """
+        self._check_attached()
+        egress = EgressPolicy.build(outbound_cidr_allowlist, outbound_domain_allowlist)
+        eng = await get_engine()
+        await _network.set_outbound_policy(eng, self._link.ref, egress)
 
     # ------------------------------------------------------------------------------------------ exec & stdio
 

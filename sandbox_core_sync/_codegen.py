@@ -82,6 +82,8 @@ class Manifest:
     - ``exclude``: public names deliberately left out of the facade, each with the reason.
     - ``member_exclude``: ``{"Class": {"member": "reason"}}`` for members of wrapped classes left out.
     - ``thread_safe``: ``{"Class": ("member", ...)}`` sync methods/properties that may run in the caller's thread.
+    - ``member_include``: ``{"Class": ("_member", ...)}`` members whose names start with ``_`` but that belong to the
+      API (Modal's ``_experimental_*`` methods); wrapped like public ones.
     - ``exception_module``: submodule of ``package`` re-exported as ``<output_package>.<same name>``.
     - ``submodules``: submodules of ``package`` mirrored as ``<output_package>.<same name>`` (Modal's module
       names: ``modal.sandbox``, ``modal.container_process``, ...). Each exports the submodule's public names
@@ -96,6 +98,7 @@ class Manifest:
     exclude: Mapping[str, str] = attrs.field(factory=dict)
     member_exclude: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
     thread_safe: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    member_include: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     exception_module: str | None = "exception"
     submodules: tuple[str, ...] = ()
     runtime_module: str = "sandbox_core_sync._runtime"
@@ -153,6 +156,9 @@ MANIFEST = Manifest(
             "set_exception": "feeding side: called by the pump on the loop, never by users",
             "release_unread": "feeding side: called by the reader's owner (ContainerProcess.wait), never by users",
         },
+    },
+    member_include={
+        "Sandbox": ("_experimental_set_outbound_network_policy",),
     },
     thread_safe={
         # The builder methods only make new definitions (no I/O, no loop): the caller's thread, no hop.
@@ -1087,11 +1093,14 @@ class _Renderer:
         helpers: list[str] = []  # per-method classes, emitted before the class
         eq_defined = "__eq__" in {n for n, _r, k in _member_order(cls) if k is not object}
 
+        included = set(m.member_include.get(info.name, ()))
+        for stale in sorted(included - {n for n, _r, _k in _member_order(cls)}):
+            g.error(f"manifest includes {info.name}.{stale}, which does not exist")
         for name, raw, _owner in _member_order(cls):
             where = f"{m.package}.{info.name}.{name}"
             if name in excluded:
                 continue
-            if name.startswith("_") and name not in _ASYNC_DUNDERS:
+            if name.startswith("_") and name not in _ASYNC_DUNDERS and name not in included:
                 if not (name.startswith("__") and name.endswith("__")) or name in _IGNORED_DUNDERS:
                     continue
                 if inspect.iscoroutinefunction(raw) or inspect.isasyncgenfunction(raw):

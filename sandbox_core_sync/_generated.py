@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 9b6860f9ca834e34
+# Generator sha256: 6a0cd600e0130554
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -510,6 +510,46 @@ class _Sandbox_set_tags(_rt.BoundMethod[_i_sandbox.Sandbox]):
         await _rt.run_async(self._impl.set_tags(tags, client=client))
 
 
+class _Sandbox__experimental_set_outbound_network_policy(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+    ) -> None:
+        """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
+        allow (as at ``create``); with neither, open egress (still isolated from other sandboxes and the host,
+        unless isolation is off). Established connections the new policy no longer allows are cut.
+
+        Raises ``InvalidError`` for a bad entry or a sandbox without an enforcement point (``block_network``),
+        ``ConflictError`` when it has finished.
+        """
+        _rt.run_sync(
+            self._impl._experimental_set_outbound_network_policy(
+                outbound_cidr_allowlist=outbound_cidr_allowlist, outbound_domain_allowlist=outbound_domain_allowlist
+            )
+        )
+
+    async def aio(
+        self,
+        *,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+    ) -> None:
+        await _rt.run_async(
+            self._impl._experimental_set_outbound_network_policy(
+                outbound_cidr_allowlist=outbound_cidr_allowlist, outbound_domain_allowlist=outbound_domain_allowlist
+            )
+        )
+
+
 class _Sandbox_exec(_rt.BoundMethod[_i_sandbox.Sandbox]):
     """Run ``args`` in the sandbox; returns a ``ContainerProcess`` (``str`` streams if ``text`` else ``bytes``).
 
@@ -938,6 +978,17 @@ class Sandbox(_rt.Wrapper):
         Raises ``InvalidError`` unless ``tags`` is a ``dict[str, str]``.
         """
         return _Sandbox_set_tags(self)
+
+    @property
+    def _experimental_set_outbound_network_policy(self) -> _Sandbox__experimental_set_outbound_network_policy:
+        """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
+        allow (as at ``create``); with neither, open egress (still isolated from other sandboxes and the host,
+        unless isolation is off). Established connections the new policy no longer allows are cut.
+
+        Raises ``InvalidError`` for a bad entry or a sandbox without an enforcement point (``block_network``),
+        ``ConflictError`` when it has finished.
+        """
+        return _Sandbox__experimental_set_outbound_network_policy(self)
 
     @property
     def exec(self) -> _Sandbox_exec:
@@ -2587,9 +2638,11 @@ class _F_sweep(_rt.Function):
         expired snapshot images and step images unused for ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container
         uses; see ``docs/guide/images.md``).
 
-        With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and removed now, with its
-        records and snapshot images — and, with ``app_id``, the app's registry entry: a clean slate, as tests and
-        benchmarks need.
+        Network holders go with their sandboxes; holders left by a create that died are removed once it cannot
+        be under way any more. With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and
+        removed now, with its records, holders and snapshot images — and, with ``app_id``, the app's registry
+        entry; without ``app_id``, also the pool of ready holders (a supervisor refills it): a clean slate, as
+        tests and benchmarks need.
         """
         return _rt.run_sync(_i__sweep.sweep(app_id=app_id, everything=everything))
 

@@ -291,7 +291,7 @@ async def test_cpu_and_memory_map_to_request_and_limit(app: sc.App, image: sc.Im
         ((), {"cpu": (1, 0)}, exc.InvalidError, "CPU limit must be a positive number"),
         ((), {"cpu": (2, 1)}, exc.InvalidError, "Cannot specify a CPU limit lower than request"),
         ((), {"memory": (256, 128)}, exc.InvalidError, "Cannot specify a memory limit lower than request"),
-        ((), {"outbound_cidr_allowlist": ["10.0.0.0/8"]}, exc.InvalidError, "`outbound_cidr_allowlist`"),
+        ((), {"outbound_cidr_allowlist": ["10.0.0.0/33"]}, exc.InvalidError, "`outbound_cidr_allowlist`: '10.0"),
         (
             (),
             {"block_network": True, "inbound_cidr_allowlist": []},

@@ -116,7 +116,9 @@ class ContainersAPI(Protocol):
         ...
 
     async def rename(self, ref: str, name: str) -> None:
-        """Rename (names are the engine's atomic uniqueness primitive). ``NameConflict`` when taken."""
+        """Rename (names are the engine's atomic uniqueness primitive). ``NameConflict`` when taken, by another
+        container or by this one (renaming to its current name): of concurrent renames of one container to the same
+        name exactly one succeeds, which makes such a rename an exclusive claim."""
         ...
 
     async def remove(self, ref: str) -> bool:
