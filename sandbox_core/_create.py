@@ -27,10 +27,13 @@ from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer
 from ._engine.values import ContainerSpec, ImageInfo
 from ._ids import is_valid_object_name, new_id
+from ._ingress import create as ingress_create
+from ._ingress import spec as ingress
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
 from .app import App
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
 from .image import Image, resolve_image
+from .probe import Probe
 from .secret import Secret, merge_env
 
 logger = logging.getLogger("sandbox_core")
@@ -93,6 +96,8 @@ class CreateRequest:
     nano_cpus: int | None = None
     memory_reservation: int | None = None
     memory_limit: int | None = None
+    declared_ports: dict[int, ingress.PortKind] = attrs.field(factory=dict)
+    probe: Probe | None = None
 
 
 def _not_supported(param: str, why: str = "it needs Modal's cloud infrastructure") -> InvalidError:
@@ -193,7 +198,7 @@ def check_app(r: CreateRequest) -> None:
 
 
 def check_cloud_only(r: CreateRequest) -> None:
-    """8. Allowlists (after their conflict with ``block_network``), tunnels, and the other cloud-only features."""
+    """8. Allowlists (after their conflict with ``block_network``), and the other cloud-only features."""
     for param, value in (
         ("outbound_cidr_allowlist", r.outbound_cidr_allowlist),
         ("outbound_domain_allowlist", r.outbound_domain_allowlist),
@@ -203,13 +208,6 @@ def check_cloud_only(r: CreateRequest) -> None:
             raise InvalidError(f"`{param}` cannot be used when `block_network` is enabled")
         if value is not None:
             raise _not_supported(param, "egress/ingress allowlists need a firewall the local backend lacks")
-    for param, ports in (
-        ("encrypted_ports", r.encrypted_ports),
-        ("h2_ports", r.h2_ports),
-        ("unencrypted_ports", r.unencrypted_ports),
-    ):
-        if ports:
-            raise _not_supported(param, "tunnels are not implemented yet")
     for param, given in (
         ("custom_domain", r.custom_domain is not None),
         ("proxy", r.proxy is not None),
@@ -217,14 +215,18 @@ def check_cloud_only(r: CreateRequest) -> None:
     ):
         if given:
             raise _not_supported(param)
-    if r.readiness_probe is not None:
-        raise _not_supported("readiness_probe", "readiness probes are not implemented yet")
     if r.experimental_options:
         raise InvalidError(
             f"Unknown experimental_options {sorted(r.experimental_options)}: the local backend supports none"
         )
     if r.experimental_enable_snapshot:
         raise _not_supported("_experimental_enable_snapshot", "memory snapshots need gVisor checkpointing")
+
+
+def check_ingress(r: CreateRequest) -> None:
+    """8b. The open ports (a port number each, in one list only) and the readiness probe (a ``Probe``)."""
+    r.declared_ports = ingress.declared_ports(r.encrypted_ports, r.h2_ports, r.unencrypted_ports)
+    r.probe = ingress.check_probe(r.readiness_probe)
 
 
 def check_limits(r: CreateRequest) -> None:
@@ -288,6 +290,7 @@ CHECKS: tuple[Callable[[CreateRequest], None], ...] = (
     check_mounts_and_placement,
     check_app,
     check_cloud_only,
+    check_ingress,
     check_limits,
 )
 
@@ -321,12 +324,13 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
         labels[L.IDLE_TIMEOUT] = str(r.idle_timeout)
     for k, v in (r.tags or {}).items():
         labels[L.TAG_PREFIX + k] = v
+    labels.update(ingress.ingress_labels(r.declared_ports, r.probe))
     return labels
 
 
 def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -> ContainerSpec:
     """The hardened container: the engine's init as PID 1, no new privileges, ``DROPPED_CAPABILITIES``, the pids
-    limit, CPU and memory settings, no network with ``block_network``."""
+    limit, CPU and memory settings, no network with ``block_network``, the declared ports published on loopback."""
     cmd = r.args or (None if image.cmd or image.entrypoint else IDLE_COMMAND)
     return ContainerSpec(
         image=image.id,
@@ -336,6 +340,7 @@ def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -
         workdir=r.workdir,
         tty=r.pty,
         network_disabled=r.block_network,
+        ports=ingress.port_bindings(r.declared_ports),
         nano_cpus=r.nano_cpus,
         cpu_shares=r.cpu_shares,
         memory_bytes=r.memory_limit,
@@ -410,6 +415,7 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
         logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
     t0 = time.monotonic()
     eng = await get_engine()
+    ingress_create.check_host(eng, r.declared_ports, r.probe)
     image = await resolve_image(r.image, eng)
     t_image = time.monotonic()
     sandbox_id = new_id("sb")

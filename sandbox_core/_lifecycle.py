@@ -282,12 +282,18 @@ def supervisor_running(engine_url: str) -> bool:
         os.close(fd)
 
 
+def supervisor_enabled() -> bool:
+    """False when ``SANDBOX_CORE_SUPERVISOR=0`` disables the supervisor."""
+    return os.environ.get("SANDBOX_CORE_SUPERVISOR", "1") != "0"
+
+
 def ensure_supervisor(eng: EngineAPI) -> None:
     """Start the detached supervisor for this engine unless one runs. Cheap (one flock) when it does.
 
-    Set ``SANDBOX_CORE_SUPERVISOR=0`` to disable (then deadlines are only enforced by ``sweep()``).
+    Set ``SANDBOX_CORE_SUPERVISOR=0`` to disable (then deadlines are only enforced by ``sweep()``, and tunnels,
+    connect tokens and readiness probes are refused).
     """
-    if os.environ.get("SANDBOX_CORE_SUPERVISOR", "1") == "0":
+    if not supervisor_enabled():
         return
     url = eng.endpoint
     if time.monotonic() - _last_spawn.get(url, -1e9) < 5.0 or supervisor_running(url):

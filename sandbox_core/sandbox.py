@@ -14,14 +14,17 @@ from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, 
 from typing import Any, Literal, overload
 
 from . import _create, _lifecycle, file_io
+from ._connect import SandboxConnectCredentials
 from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import get_engine
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
 from ._fs.ops import FileOps
 from ._ids import SANDBOX_ID_RE
+from ._ingress import client as ingress
 from ._link import SandboxLink
 from ._stdio import EntrypointStdio
+from ._tunnel import Tunnel
 from ._validation import check_tags, reject_client
 from .app import App
 from .exception import (
@@ -34,9 +37,12 @@ from .exception import (
 from .file_io import FileIO
 from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem, sandbox_filesystem
 from .image import Image
+from .probe import Probe
 from .process import ContainerProcess, start_exec
 from .secret import Secret
 from .streams import StreamReader, StreamType, StreamWriter
+
+__all__ = ["Probe", "Sandbox"]
 
 
 class Sandbox:
@@ -46,12 +52,13 @@ class Sandbox:
     construction raises ``InvalidError``.
     """
 
-    __slots__ = ("__weakref__", "_files", "_filesystem", "_link", "_stdio")
+    __slots__ = ("__weakref__", "_files", "_filesystem", "_link", "_stdio", "_tunnels")
 
     _link: SandboxLink
     _stdio: EntrypointStdio
     _files: FileOps  # shared by ``filesystem`` and the deprecated file API
     _filesystem: SandboxFilesystem | None
+    _tunnels: dict[int, Tunnel] | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise InvalidError(f"Class {type(self).__name__} has no constructor. Use class constructor methods instead.")
@@ -64,6 +71,7 @@ class Sandbox:
         obj._stdio = EntrypointStdio(obj._link)
         obj._files = FileOps(obj._link)
         obj._filesystem = None
+        obj._tunnels = None
         return obj
 
     # ----------------------------------------------------------------------------------------------- creation
@@ -98,7 +106,7 @@ class Sandbox:
         custom_domain: str | None = None,
         proxy: Any = None,
         include_oidc_identity_token: bool = False,
-        readiness_probe: Any = None,
+        readiness_probe: Probe | None = None,
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
@@ -115,8 +123,11 @@ class Sandbox:
         sandbox of the app), ``NotFoundError`` (image neither local nor pullable). Hardened by default: no new
         privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, ``pids_limit`` processes, the engine's init as PID 1
         (reaps zombies); ``block_network=True`` gives no network at all. ``timeout``/``idle_timeout`` are
-        enforced by a supervisor process even if this process dies; a running exec and writes to ``stdin`` are
-        activity for ``idle_timeout``.
+        enforced by a supervisor process even if this process dies; a running exec, writes to ``stdin`` and traffic
+        through tunnels and connect tokens are activity for ``idle_timeout``.
+
+        ``encrypted_ports``/``h2_ports``/``unencrypted_ports`` are published on the host's loopback and served by
+        the supervisor (see ``tunnels``); ``readiness_probe`` runs there from the start (see ``wait_until_ready``).
         """
         req = _create.CreateRequest(
             args=args,
@@ -417,6 +428,56 @@ class Sandbox:
         """The entrypoint's stdin."""
         self._check_attached()
         return self._stdio.stdin
+
+    # ------------------------------------------------------------------------------------------- networking
+
+    async def tunnels(self, timeout: int = 50) -> dict[int, Tunnel]:
+        """container port -> ``Tunnel`` for each declared port; ``{}`` for a sandbox without ports.
+
+        Waits up to ``timeout`` seconds for the supervisor to open them and raises ``SandboxTimeoutError`` if it
+        does not (or the sandbox has finished). The answer is cached on this handle once non-empty.
+
+        Every tunnel listens on ``127.0.0.1`` (``SANDBOX_CORE_TUNNEL_HOST`` changes the address, in the environment
+        of the process that starts the supervisor) at a port of its own, until the sandbox ends; the creating process
+        may exit meanwhile. An ``unencrypted_ports`` tunnel relays plain TCP (``tcp_socket``). An ``encrypted_ports``
+        tunnel terminates TLS with a certificate of this user's local CA — trust ``sandbox_core.ca_cert_path()`` —
+        and relays the decrypted bytes (``url``, ``tls_socket``); ``h2_ports`` also offer HTTP/2 by ALPN, for a
+        server that speaks cleartext HTTP/2. Only peers in ``inbound_cidr_allowlist`` may connect.
+        """
+        if self._tunnels:
+            return self._tunnels
+        self._check_attached()
+        found = await ingress.tunnels(self._link, timeout)
+        if found:
+            self._tunnels = found
+        return found
+
+    async def create_connect_token(
+        self, user_metadata: str | dict[str, Any] | None = None, port: int = 8080
+    ) -> SandboxConnectCredentials:
+        """A token for HTTP and WebSocket requests to container ``port`` through the supervisor's token proxy.
+
+        Send requests to ``credentials.url`` with ``Authorization: Bearer <token>`` (or the query parameter
+        ``_modal_connect_token=<token>``); they are forwarded to the port (declared or not) with
+        ``user_metadata`` (a dict is sent as JSON) in the ``X-Verified-User-Data`` header, which clients cannot
+        set themselves. A missing or wrong token gets 401, a peer outside ``inbound_cidr_allowlist`` 403. Tokens
+        are 256 random bits, stored only hashed, and die with the sandbox.
+
+        Raises ``InvalidError`` for a bad ``port`` or ``user_metadata`` (Modal's checks; also one over 8 KiB or with
+        line breaks), for a sandbox without network, or for an undeclared port this host cannot reach;
+        ``ConflictError`` once the sandbox has finished.
+        """
+        metadata = ingress.check_token_arguments(user_metadata, port)
+        return await ingress.create_connect_token(self._link, metadata, port)
+
+    async def wait_until_ready(self, *, timeout: int = 300) -> None:
+        """Return once the sandbox's ``readiness_probe`` has succeeded (the supervisor runs it from the start).
+
+        Raises ``InvalidError`` unless ``timeout`` > 0, ``ConflictError`` for a finished sandbox (also one that ends
+        while waiting) or one without a probe ("Sandbox does not have a readiness probe configured"),
+        ``sandbox_core.exception.TimeoutError("Timeout expired")`` after ``timeout`` seconds.
+        """
+        await ingress.wait_until_ready(self._link, timeout)
 
     # ----------------------------------------------------------------------------------------------- files
 

@@ -27,10 +27,13 @@ import sandbox_core.process as _i_process
 import sandbox_core.sandbox as _i_sandbox
 import sandbox_core.streams as _i_streams
 import sandbox_core_sync._runtime as _rt
+from sandbox_core._connect import SandboxConnectCredentials
 from sandbox_core._create import DEFAULT_PIDS_LIMIT
 from sandbox_core._lifecycle import SweepResult
+from sandbox_core._tunnel import Tunnel
 from sandbox_core.filesystem import FileWatchEvent, FileWatchEventType
 from sandbox_core.image import Image
+from sandbox_core.probe import Probe
 from sandbox_core.secret import Secret
 from sandbox_core.streams import StreamType, T
 from sandbox_core.types import FileInfo
@@ -136,7 +139,7 @@ class _Sandbox_create(_rt.Function):
         custom_domain: str | None = None,
         proxy: Any = None,
         include_oidc_identity_token: bool = False,
-        readiness_probe: Any = None,
+        readiness_probe: Probe | None = None,
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
@@ -153,8 +156,11 @@ class _Sandbox_create(_rt.Function):
         sandbox of the app), ``NotFoundError`` (image neither local nor pullable). Hardened by default: no new
         privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, ``pids_limit`` processes, the engine's init as PID 1
         (reaps zombies); ``block_network=True`` gives no network at all. ``timeout``/``idle_timeout`` are
-        enforced by a supervisor process even if this process dies; a running exec and writes to ``stdin`` are
-        activity for ``idle_timeout``.
+        enforced by a supervisor process even if this process dies; a running exec, writes to ``stdin`` and traffic
+        through tunnels and connect tokens are activity for ``idle_timeout``.
+
+        ``encrypted_ports``/``h2_ports``/``unencrypted_ports`` are published on the host's loopback and served by
+        the supervisor (see ``tunnels``); ``readiness_probe`` runs there from the start (see ``wait_until_ready``).
         """
         _r = _rt.run_sync(
             _i_sandbox.Sandbox.create(
@@ -229,7 +235,7 @@ class _Sandbox_create(_rt.Function):
         custom_domain: str | None = None,
         proxy: Any = None,
         include_oidc_identity_token: bool = False,
-        readiness_probe: Any = None,
+        readiness_probe: Probe | None = None,
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
@@ -642,6 +648,85 @@ class _Sandbox_exec(_rt.BoundMethod[_i_sandbox.Sandbox]):
         return ContainerProcess._from_impl(_r)
 
 
+class _Sandbox_tunnels(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """container port -> ``Tunnel`` for each declared port; ``{}`` for a sandbox without ports.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, timeout: int = 50) -> dict[int, Tunnel]:
+        """container port -> ``Tunnel`` for each declared port; ``{}`` for a sandbox without ports.
+
+        Waits up to ``timeout`` seconds for the supervisor to open them and raises ``SandboxTimeoutError`` if it
+        does not (or the sandbox has finished). The answer is cached on this handle once non-empty.
+
+        Every tunnel listens on ``127.0.0.1`` (``SANDBOX_CORE_TUNNEL_HOST`` changes the address, in the environment
+        of the process that starts the supervisor) at a port of its own, until the sandbox ends; the creating process
+        may exit meanwhile. An ``unencrypted_ports`` tunnel relays plain TCP (``tcp_socket``). An ``encrypted_ports``
+        tunnel terminates TLS with a certificate of this user's local CA — trust ``sandbox_core.ca_cert_path()`` —
+        and relays the decrypted bytes (``url``, ``tls_socket``); ``h2_ports`` also offer HTTP/2 by ALPN, for a
+        server that speaks cleartext HTTP/2. Only peers in ``inbound_cidr_allowlist`` may connect.
+        """
+        return _rt.run_sync(self._impl.tunnels(timeout))
+
+    async def aio(self, timeout: int = 50) -> dict[int, Tunnel]:
+        return await _rt.run_async(self._impl.tunnels(timeout))
+
+
+class _Sandbox_create_connect_token(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """A token for HTTP and WebSocket requests to container ``port`` through the supervisor's token proxy.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self, user_metadata: str | dict[str, Any] | None = None, port: int = 8080
+    ) -> SandboxConnectCredentials:
+        """A token for HTTP and WebSocket requests to container ``port`` through the supervisor's token proxy.
+
+        Send requests to ``credentials.url`` with ``Authorization: Bearer <token>`` (or the query parameter
+        ``_modal_connect_token=<token>``); they are forwarded to the port (declared or not) with
+        ``user_metadata`` (a dict is sent as JSON) in the ``X-Verified-User-Data`` header, which clients cannot
+        set themselves. A missing or wrong token gets 401, a peer outside ``inbound_cidr_allowlist`` 403. Tokens
+        are 256 random bits, stored only hashed, and die with the sandbox.
+
+        Raises ``InvalidError`` for a bad ``port`` or ``user_metadata`` (Modal's checks; also one over 8 KiB or with
+        line breaks), for a sandbox without network, or for an undeclared port this host cannot reach;
+        ``ConflictError`` once the sandbox has finished.
+        """
+        return _rt.run_sync(self._impl.create_connect_token(user_metadata, port))
+
+    async def aio(
+        self, user_metadata: str | dict[str, Any] | None = None, port: int = 8080
+    ) -> SandboxConnectCredentials:
+        return await _rt.run_async(self._impl.create_connect_token(user_metadata, port))
+
+
+class _Sandbox_wait_until_ready(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Return once the sandbox's ``readiness_probe`` has succeeded (the supervisor runs it from the start).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, timeout: int = 300) -> None:
+        """Return once the sandbox's ``readiness_probe`` has succeeded (the supervisor runs it from the start).
+
+        Raises ``InvalidError`` unless ``timeout`` > 0, ``ConflictError`` for a finished sandbox (also one that ends
+        while waiting) or one without a probe ("Sandbox does not have a readiness probe configured"),
+        ``sandbox_core.exception.TimeoutError("Timeout expired")`` after ``timeout`` seconds.
+        """
+        _rt.run_sync(self._impl.wait_until_ready(timeout=timeout))
+
+    async def aio(self, *, timeout: int = 300) -> None:
+        await _rt.run_async(self._impl.wait_until_ready(timeout=timeout))
+
+
 class _Sandbox_open(_rt.BoundMethod[_i_sandbox.Sandbox]):
     """Deprecated: open a file in the sandbox (use ``filesystem``).
 
@@ -847,6 +932,48 @@ class Sandbox(_rt.Wrapper):
         self._check()
         _r = _rt.call_sync(lambda: self._impl.stdin)
         return StreamWriter._from_impl(_r)
+
+    @property
+    def tunnels(self) -> _Sandbox_tunnels:
+        """container port -> ``Tunnel`` for each declared port; ``{}`` for a sandbox without ports.
+
+        Waits up to ``timeout`` seconds for the supervisor to open them and raises ``SandboxTimeoutError`` if it
+        does not (or the sandbox has finished). The answer is cached on this handle once non-empty.
+
+        Every tunnel listens on ``127.0.0.1`` (``SANDBOX_CORE_TUNNEL_HOST`` changes the address, in the environment
+        of the process that starts the supervisor) at a port of its own, until the sandbox ends; the creating process
+        may exit meanwhile. An ``unencrypted_ports`` tunnel relays plain TCP (``tcp_socket``). An ``encrypted_ports``
+        tunnel terminates TLS with a certificate of this user's local CA — trust ``sandbox_core.ca_cert_path()`` —
+        and relays the decrypted bytes (``url``, ``tls_socket``); ``h2_ports`` also offer HTTP/2 by ALPN, for a
+        server that speaks cleartext HTTP/2. Only peers in ``inbound_cidr_allowlist`` may connect.
+        """
+        return _Sandbox_tunnels(self)
+
+    @property
+    def create_connect_token(self) -> _Sandbox_create_connect_token:
+        """A token for HTTP and WebSocket requests to container ``port`` through the supervisor's token proxy.
+
+        Send requests to ``credentials.url`` with ``Authorization: Bearer <token>`` (or the query parameter
+        ``_modal_connect_token=<token>``); they are forwarded to the port (declared or not) with
+        ``user_metadata`` (a dict is sent as JSON) in the ``X-Verified-User-Data`` header, which clients cannot
+        set themselves. A missing or wrong token gets 401, a peer outside ``inbound_cidr_allowlist`` 403. Tokens
+        are 256 random bits, stored only hashed, and die with the sandbox.
+
+        Raises ``InvalidError`` for a bad ``port`` or ``user_metadata`` (Modal's checks; also one over 8 KiB or with
+        line breaks), for a sandbox without network, or for an undeclared port this host cannot reach;
+        ``ConflictError`` once the sandbox has finished.
+        """
+        return _Sandbox_create_connect_token(self)
+
+    @property
+    def wait_until_ready(self) -> _Sandbox_wait_until_ready:
+        """Return once the sandbox's ``readiness_probe`` has succeeded (the supervisor runs it from the start).
+
+        Raises ``InvalidError`` unless ``timeout`` > 0, ``ConflictError`` for a finished sandbox (also one that ends
+        while waiting) or one without a probe ("Sandbox does not have a readiness probe configured"),
+        ``sandbox_core.exception.TimeoutError("Timeout expired")`` after ``timeout`` seconds.
+        """
+        return _Sandbox_wait_until_ready(self)
 
     @property
     def filesystem(self) -> SandboxFilesystem:
