@@ -106,6 +106,7 @@ class IngressService:
         self._by_ref: dict[str, str] = {}
         self._grants: dict[str, TokenGrant] = {}
         self._misses = _Bucket(MISS_RATE, MISS_BURST)
+        self._reading: dict[str, asyncio.Future[TokenGrant | None]] = {}
         self._proxy: TokenProxy | None = None
         self._wake = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
@@ -287,12 +288,25 @@ class IngressService:
         return f"{scheme}://{bracketed(self._config.public_host)}:{self._proxy.port}"
 
     async def _lookup(self, digest: str) -> TokenGrant | None:
-        """The grant of the token hashing to ``digest``: only for a sandbox served here."""
+        """The grant of the token hashing to ``digest``: only for a sandbox served here. Concurrent requests with the
+        same unknown token share one record read; reads are rate-limited (``ServiceError``: the proxy answers 503)."""
         grant = self._grants.get(digest)
         if grant is not None:
             return grant if grant.key in self._served else None
-        if not self._misses.take():
-            return None
+        pending = self._reading.get(digest)
+        if pending is None:
+            if not self._misses.take():
+                raise ServiceError("too many unknown connect tokens; try again shortly")
+            pending = self._reading[digest] = asyncio.ensure_future(self._read_grant(digest))
+            pending.add_done_callback(functools.partial(self._read_done, digest))
+        return await asyncio.shield(pending)
+
+    def _read_done(self, digest: str, read: asyncio.Future[TokenGrant | None]) -> None:
+        self._reading.pop(digest, None)
+        if not read.cancelled():
+            read.exception()  # retrieved: every waiter may have gone
+
+    async def _read_grant(self, digest: str) -> TokenGrant | None:
         rec = await self._eng.records.get(R.token_name(digest))
         token = R.TokenRecord.from_record(rec) if rec is not None else None
         if token is None or not hmac.compare_digest(token.token_hash, digest):
