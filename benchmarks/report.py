@@ -9,8 +9,22 @@ from typing import Any
 
 from . import common as c
 
-ARM_ORDER = ["aiodocker", "sc", "sc-sync", "cli", "dockerpy", "dockerpy-poolN", "curl"]
+ARM_ORDER = [
+    "aiodocker",
+    "sc",
+    "sc-sync",
+    "cli",
+    "dockerpy",
+    "dockerpy-poolN",
+    "curl",
+    "direct",
+    "tunnel-tcp",
+    "tunnel-tls",
+    "token-proxy",
+]
 BASE = "aiodocker"
+#: Phases whose ratios are to another arm than raw aiodocker.
+PHASE_BASE = {"T": "direct"}
 #: (phase, metric) pairs whose arms must have at least one success, else the phase counts as failed.
 ESSENTIAL = [
     ("P1", "tti"),
@@ -20,6 +34,7 @@ ESSENTIAL = [
     ("P8", "upload"),
     ("P8", "download"),
     ("F", "poll_blocking"),
+    ("T", "latency_keepalive"),
 ]
 
 
@@ -83,11 +98,12 @@ def table(groups: dict[Key, dict[str, dict[str, Any]]], key: Key, title: str) ->
     if not arms:
         return ""
     unit = next(iter(arms.values()))["unit"]
-    base = median_of(groups, key, BASE)
+    base_arm = PHASE_BASE.get(key[0], BASE)
+    base = median_of(groups, key, base_arm)
     lines = [
         f"**{title}** ({_unit_label(unit) or 'MiB'})",
         "",
-        "| arm | ok / total | median | p95 | min | max | × aiodocker |",
+        f"| arm | ok / total | median | p95 | min | max | × {base_arm} |",
         "|---|---|---|---|---|---|---|",
     ]
     for arm in _arms_sorted(arms):
@@ -177,6 +193,16 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
             ("poll_blocking_pinned", "blocking `p.poll()`, every thread pinned to one CPU"),
             ("poll_aio_pinned", "`await p.poll.aio()`, every thread pinned to one CPU"),
             ("hop_blocking_pinned", "runtime only: `run_sync(noop())`, pinned to one CPU"),
+        ],
+    ),
+    (
+        "T",
+        "T — HTTP to a server in a sandbox through each way in (ratios to `direct`: the container's own address)",
+        [
+            ("latency_keepalive", "latency, one keep-alive connection"),
+            ("latency_new_conn", "latency, a new connection (and TLS handshake) per request"),
+            ("rps", "throughput, 32 concurrent keep-alive clients"),
+            ("download_rate", "download of one large body"),
         ],
     ),
 ]
@@ -345,7 +371,7 @@ def markdown(result: dict[str, Any], charts: bool = True) -> str:
                     suffix = f", N = {n}"
                 elif phase == "P4" and metric.startswith("exec_concurrent"):
                     suffix = f", {n} concurrent"
-                elif phase in ("P5", "P8"):
+                elif phase in ("P5", "P8") or (phase == "T" and metric == "download_rate"):
                     suffix = f", {n // c.MIB} MiB"
                 out.append(table(g, key, label + suffix))
         if phase == "P10":

@@ -117,7 +117,8 @@ async def tunnels(link: SandboxLink, timeout: float) -> dict[int, Tunnel]:
         claim = await _await_claim(eng, link, max(0.0, timeout))
     except (TimeoutError, _Ended):
         raise exc.SandboxTimeoutError(
-            f"the tunnels of sandbox {link.sandbox_id} were not available within {timeout} s"
+            f"the tunnels of sandbox {link.sandbox_id} were not available within {timeout} s (the supervisor "
+            f"serves them; its log is {_lifecycle.supervisor_log_path()})"
         ) from None
     return dict(claim.tunnels)
 
@@ -165,8 +166,8 @@ async def create_connect_token(link: SandboxLink, user_metadata: str | None, por
         raise exc.ConflictError(FINISHED) from None
     except TimeoutError:
         raise exc.TimeoutError(
-            f"no supervisor served sandbox {link.sandbox_id} within {SERVE_TIMEOUT:.0f} s (see the supervisor's log, "
-            "sandbox-core-supervisor-<uid>.log in the temporary directory)"
+            f"no supervisor served sandbox {link.sandbox_id} within {SERVE_TIMEOUT:.0f} s (its log is "
+            f"{_lifecycle.supervisor_log_path()})"
         ) from None
     return SandboxConnectCredentials(claim.proxy_url, token)
 

@@ -37,7 +37,7 @@ from ..exception import Error, ServiceError
 from ..probe import Probe
 from . import probing, reach
 from . import records as R
-from .listeners import ListenConfig, TlsContexts, bracketed
+from .listeners import DEFAULT_HOST, ListenConfig, TlsContexts, bracketed
 from .spec import PORTS, READINESS_PROBE, PortKind, ports_from_labels, probe_from_labels
 
 log = logging.getLogger("sandbox_core.supervisor")
@@ -56,6 +56,16 @@ class ActivitySink(probing.ProbeActivity, Protocol):
     def note(self, container_id: str) -> None:
         """Traffic reached the container now."""
         ...
+
+
+def _config_or_default() -> ListenConfig:
+    """The listener settings of the environment; loopback when they are malformed (creating a sandbox with ports
+    refuses them, so only a supervisor started with other settings than its clients gets here)."""
+    try:
+        return ListenConfig.from_env()
+    except Error as e:
+        log.error("%s; listening on %s instead", e, DEFAULT_HOST)
+        return ListenConfig(DEFAULT_HOST, DEFAULT_HOST)
 
 
 class _Bucket:
@@ -100,7 +110,7 @@ class IngressService:
         self._eng = eng
         self._me = me
         self._activity = activity
-        self._config = config or ListenConfig.from_env()
+        self._config = config or _config_or_default()
         self._tls = TlsContexts(self._config)
         self._served: dict[str, _Served] = {}
         self._by_ref: dict[str, str] = {}
