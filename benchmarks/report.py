@@ -77,6 +77,8 @@ def _fmt(v: float | None, unit: str) -> str:
     if unit == "bytes":
         return f"{v / c.MIB:.1f} MiB"
     if unit in ("ms", "us"):
+        if v < 1:
+            return f"{v:.2f}"
         return f"{v:.1f}" if v < 1000 else f"{v:,.0f}"
     if unit == "s":
         return f"{v:.2f}"
