@@ -139,6 +139,9 @@ class IngressService:
                     await self.reconcile()
                 except Error as e:
                     log.warning("ingress pass failed: %s", e)
+                except Exception:
+                    # A bug must not end the service for good (nor the supervisor): log it, retry on the next wake.
+                    log.exception("ingress pass crashed")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), RECONCILE_EVERY)
         finally:
@@ -196,6 +199,8 @@ class IngressService:
         for result in await asyncio.gather(*todo, return_exceptions=True):
             if isinstance(result, Error):
                 log.warning("claiming a sandbox failed: %s", result)
+            elif isinstance(result, Exception):
+                log.error("claiming a sandbox crashed", exc_info=result)
             elif isinstance(result, BaseException):
                 raise result
 
