@@ -119,14 +119,21 @@ class IngressService:
         self._reading: dict[str, asyncio.Future[TokenGrant | None]] = {}
         self._proxy: TokenProxy | None = None
         self._wake = asyncio.Event()
+        self._stopped: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
 
     # ---------------------------------------------------------------------------------------------- driving
 
     def on_event(self, ev: EngineEvent) -> None:
-        """A container event: wake for a sandbox with ports or a probe starting, or a served one ending."""
-        starting = ev.action == "start" and (PORTS in ev.attributes or READINESS_PROBE in ev.attributes)
-        if starting or (ev.action in ("die", "destroy") and ev.actor_id in self._by_ref):
+        """A container event: wake for a sandbox with ports or a probe starting, or a served one ending.
+
+        An ending container is remembered as stopped: the engine reports the event before its listing says so, and
+        sandboxes never restart."""
+        if ev.action in ("die", "destroy") and L.SANDBOX_ID in ev.attributes:
+            self._stopped.add(ev.actor_id)  # also one being claimed right now
+            if ev.actor_id in self._by_ref:
+                self._wake.set()
+        elif ev.action == "start" and (PORTS in ev.attributes or READINESS_PROBE in ev.attributes):
             self._wake.set()
 
     async def run(self) -> None:
@@ -179,10 +186,13 @@ class IngressService:
         running = await eng.containers.list({L.KIND: L.KIND_SANDBOX}, all=False)
         requested = {r.labels.get(L.SANDBOX_ID) for r in await eng.records.find({L.RECORD_TYPE: R.REQUEST})}
         claims = R.latest_claims(await eng.records.find({L.RECORD_TYPE: R.CLAIM}))
+        self._stopped &= {item.id for item in running}  # forget them once the listing agrees
         wanted: dict[str, ContainerSummary] = {}
         for item in running:
             sid = item.labels.get(L.SANDBOX_ID, "")
-            if sid and (PORTS in item.labels or READINESS_PROBE in item.labels or sid in requested):
+            if item.id in self._stopped or not sid:
+                continue
+            if PORTS in item.labels or READINESS_PROBE in item.labels or sid in requested:
                 wanted[sid] = item
         for sid, served in list(self._served.items()):
             latest = claims.get(sid)
