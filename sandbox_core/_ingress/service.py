@@ -10,7 +10,8 @@ record. When the sandbox stops running, its listeners close, its open connection
 The service wakes on a sandbox with ports or a probe starting, on a served sandbox dying, on a request record, and
 every ``RECONCILE_EVERY`` seconds; each wake reconciles what runs with what is served. Traffic through relays and
 the proxy is reported as activity (for ``idle_timeout``) to this supervisor directly and, at most every
-``ENGINE_NOTE_EVERY``, to the engine as well, where the supervisors of other installations see it.
+``ENGINE_NOTE_EVERY`` (a third of the sandbox's ``idle_timeout`` when shorter), to the engine as well, where the
+supervisors of other installations see it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from .spec import PORTS, READINESS_PROBE, PortKind, ports_from_labels, probe_fro
 log = logging.getLogger("sandbox_core.supervisor")
 
 RECONCILE_EVERY = 10.0
-#: Shortest interval between two activity notes of one sandbox to the engine (each leaves an exec record there).
+#: Longest interval between two activity notes of one busy sandbox to the engine (each leaves an exec record there
+#: until the sandbox is removed, so they are spaced: a third of its ``idle_timeout``, at most this).
 ENGINE_NOTE_EVERY = 5.0
 #: Token lookups that miss the cache, per second (a burst of ``MISS_BURST``): unknown tokens cost a record read.
 MISS_RATE = 20.0
@@ -355,7 +357,8 @@ class IngressService:
             return
         self._activity.note(served.ref)
         now = time.monotonic()
-        if served.idle_timeout is not None and now - served.noted_engine_at >= ENGINE_NOTE_EVERY:
+        idle = served.idle_timeout
+        if idle is not None and now - served.noted_engine_at >= min(ENGINE_NOTE_EVERY, idle / 3):
             served.noted_engine_at = now
             task = asyncio.get_running_loop().create_task(self._note_engine(served.ref))
             self._background.add(task)
