@@ -174,11 +174,6 @@ class IngressService:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
 
-    @property
-    def served(self) -> frozenset[str]:
-        """The ids of the sandboxes served now."""
-        return frozenset(self._served)
-
     # ---------------------------------------------------------------------------------------- reconciling
 
     async def reconcile(self) -> None:
