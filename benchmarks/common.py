@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 IMAGE = "sandbox-core/busybox:1"
-#: The engine the library uses too: ``DOCKER_HOST`` when it names a unix socket, else the default socket.
+#: The engine's socket: ``DOCKER_HOST`` when it names a unix socket (a private engine), else the default one.
 DOCKER_SOCKET = (
     os.environ["DOCKER_HOST"].removeprefix("unix://")
     if os.environ.get("DOCKER_HOST", "").startswith("unix://")

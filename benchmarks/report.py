@@ -9,10 +9,22 @@ from typing import Any
 
 from . import common as c
 
-ARM_ORDER = ["aiodocker", "sc", "sc-sync", "cli", "dockerpy", "dockerpy-poolN", "curl"]
+ARM_ORDER = [
+    "aiodocker",
+    "sc",
+    "sc-sync",
+    "cli",
+    "dockerpy",
+    "dockerpy-poolN",
+    "curl",
+    "direct",
+    "tunnel-tcp",
+    "tunnel-tls",
+    "token-proxy",
+]
 BASE = "aiodocker"
 #: Phases whose ratios are to another arm of theirs than raw aiodocker.
-PHASE_BASE = {"NP": "np-plain"}
+PHASE_BASE = {"NP": "np-plain", "T": "direct"}
 #: (phase, metric) pairs whose arms must have at least one success, else the phase counts as failed.
 ESSENTIAL = [
     ("P1", "tti"),
@@ -23,6 +35,7 @@ ESSENTIAL = [
     ("P8", "upload"),
     ("P8", "download"),
     ("F", "poll_blocking"),
+    ("T", "latency_keepalive"),
 ]
 
 
@@ -65,6 +78,8 @@ def _fmt(v: float | None, unit: str) -> str:
     if unit == "bytes":
         return f"{v / c.MIB:.1f} MiB"
     if unit in ("ms", "us"):
+        if v < 1:
+            return f"{v:.2f}"
         return f"{v:.1f}" if v < 1000 else f"{v:,.0f}"
     if unit == "s":
         return f"{v:.2f}"
@@ -187,6 +202,16 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
         "NP",
         "NP — network isolation and policies on TTI (public API; `np-plain` = isolation off)",
         [("tti", "TTI")],
+    ),
+    (
+        "T",
+        "T — HTTP to a server in a sandbox through each way in (ratios to `direct`: the container's own address)",
+        [
+            ("latency_keepalive", "latency, one keep-alive connection"),
+            ("latency_new_conn", "latency, a new connection (and TLS handshake) per request"),
+            ("rps", "throughput, 32 concurrent keep-alive clients"),
+            ("download_rate", "download of one large body"),
+        ],
     ),
 ]
 
@@ -354,7 +379,7 @@ def markdown(result: dict[str, Any], charts: bool = True) -> str:
                     suffix = f", N = {n}"
                 elif phase == "P4" and metric.startswith("exec_concurrent"):
                     suffix = f", {n} concurrent"
-                elif phase in ("P5", "P8"):
+                elif phase in ("P5", "P8") or (phase == "T" and metric == "download_rate"):
                     suffix = f", {n // c.MIB} MiB"
                 out.append(table(g, key, label + suffix))
         if phase == "P10":

@@ -34,14 +34,14 @@ import attrs
 import psutil  # type: ignore[import-untyped]
 
 from . import common as c
-from . import netpolicy_tti
+from . import netpolicy_tti, tunnels
 from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm
 
-ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "NP"]
+ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "NP", "T"]
 #: Relative shares of the run's time budget (see ``Config.budget_s``).
 #: Arms whose objects the sweep looks for: the client arms plus the curl engine-floor reference of P8.
 SWEPT_ARMS = [*ALL_ARMS, "curl"]
-PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "NP": 8}
+PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "NP": 8, "T": 5}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -66,6 +66,10 @@ class Config:
     f_calls: int
     f_rounds: int
     np_rounds: int
+    t_rounds: int
+    t_per_round: int
+    t_rps_total: int
+    t_big: int
     #: Wall-clock budget of the whole run (None: unbounded). Each phase gets a share of what is left, by weight;
     #: a phase stops starting new rounds past its share (recorded in the notes), so a loaded machine shortens the
     #: run instead of stretching it past the limit.
@@ -94,6 +98,10 @@ class Config:
                 f_calls=2_000,
                 f_rounds=2,
                 np_rounds=2,
+                t_rounds=1,
+                t_per_round=20,
+                t_rps_total=320,
+                t_big=8 * c.MIB,
             )
         return cls(
             quick=False,
@@ -114,6 +122,10 @@ class Config:
             f_calls=10_000,
             f_rounds=3,
             np_rounds=20,
+            t_rounds=6,
+            t_per_round=100,
+            t_rps_total=3200,
+            t_big=64 * c.MIB,
             budget_s=18.5 * 60,
         )
 
@@ -558,6 +570,11 @@ class Run:
             return f"worker exited {proc.returncode}: {stderr.strip()[-800:]}"
         return None
 
+    # ------------------------------------------------------------------------------------------------ T
+    async def phase_t(self) -> None:
+        """Requests through tunnels and the token proxy against a direct connection (``tunnels.py``)."""
+        await tunnels.phase_t(self.cfg, self.row, self.rng, self.may_start, self.run_id)
+
     # -------------------------------------------------------------------------------------- P2, P10, P11
     async def phase_p2(self) -> None:
         names = self.arms_for("P2")
@@ -772,6 +789,8 @@ class Run:
             plan.append(("F", self.phase_f))
         if "NP" in selected:
             plan.append(("NP", self.phase_np))
+        if "T" in selected:
+            plan.append(("T", self.phase_t))
         self.pending_phases = [name for name, _ in plan]
         try:
             for name, fn in plan:

@@ -11,13 +11,16 @@ from . import exception
 from . import io_streams as io_streams
 from . import output as output
 from . import stream_type as stream_type
+from ._connect import SandboxConnectCredentials
 from ._sweep import sweep
+from ._tunnel import Tunnel, ca_cert_path
 from .app import App
 from .file_io import FileIO
 from .file_pattern_matcher import FilePatternMatcher
 from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, SandboxFilesystem
 from .image import Image
 from .output import enable_output
+from .probe import Probe
 from .process import ContainerProcess
 from .sandbox import Sandbox
 from .secret import Secret
@@ -33,12 +36,16 @@ __all__ = [
     "FileWatchEvent",
     "FileWatchEventType",
     "Image",
+    "Probe",
     "Sandbox",
+    "SandboxConnectCredentials",
     "SandboxFilesystem",
     "Secret",
     "StreamReader",
     "StreamType",
     "StreamWriter",
+    "Tunnel",
+    "ca_cert_path",
     "enable_output",
     "exception",
     "sweep",

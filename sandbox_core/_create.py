@@ -28,12 +28,15 @@ from ._engine.errors import NameConflict, NoSuchContainer, NoSuchImage
 from ._engine.values import ContainerSpec, ImageInfo
 from ._ids import is_valid_object_name, new_id
 from ._imagebuild.mounts import mount_layers
-from ._netplan import NetworkPlan, plan_network, port_bindings
+from ._ingress import create as ingress_create
+from ._ingress import spec as ingress
+from ._netplan import NetworkPlan, plan_network
 from ._netsetup import NetworkSetup, discard_after
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
 from .app import App
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
 from .image import Image, ResolvedImage, forget_resolution, resolve_image
+from .probe import Probe
 from .secret import Secret, merge_env
 
 logger = logging.getLogger("sandbox_core")
@@ -97,6 +100,8 @@ class CreateRequest:
     memory_reservation: int | None = None
     memory_limit: int | None = None
     network: NetworkPlan = attrs.field(factory=NetworkPlan)
+    declared_ports: dict[int, ingress.PortKind] = attrs.field(factory=dict)
+    probe: Probe | None = None
 
 
 def _not_supported(param: str, why: str = "it needs Modal's cloud infrastructure") -> InvalidError:
@@ -197,25 +202,19 @@ def check_app(r: CreateRequest) -> None:
 
 
 def check_network(r: CreateRequest) -> None:
-    """8. The allowlists (their conflicts with ``block_network`` first) and ports become the network plan."""
+    """8c. The allowlists (their conflicts with ``block_network`` first) and the declared ports become the
+    network plan."""
     r.network = plan_network(
         block_network=r.block_network,
         outbound_cidr_allowlist=r.outbound_cidr_allowlist,
         outbound_domain_allowlist=r.outbound_domain_allowlist,
         inbound_cidr_allowlist=r.inbound_cidr_allowlist,
-        ports=port_bindings(r.encrypted_ports, r.h2_ports, r.unencrypted_ports),
+        ports=ingress.port_bindings(r.declared_ports),
     )
 
 
 def check_cloud_only(r: CreateRequest) -> None:
-    """8. Tunnels, and the other cloud-only features."""
-    for param, ports in (
-        ("encrypted_ports", r.encrypted_ports),
-        ("h2_ports", r.h2_ports),
-        ("unencrypted_ports", r.unencrypted_ports),
-    ):
-        if ports:
-            raise _not_supported(param, "tunnels are not implemented yet")
+    """8. The cloud-only features."""
     for param, given in (
         ("custom_domain", r.custom_domain is not None),
         ("proxy", r.proxy is not None),
@@ -223,14 +222,18 @@ def check_cloud_only(r: CreateRequest) -> None:
     ):
         if given:
             raise _not_supported(param)
-    if r.readiness_probe is not None:
-        raise _not_supported("readiness_probe", "readiness probes are not implemented yet")
     if r.experimental_options:
         raise InvalidError(
             f"Unknown experimental_options {sorted(r.experimental_options)}: the local backend supports none"
         )
     if r.experimental_enable_snapshot:
         raise _not_supported("_experimental_enable_snapshot", "memory snapshots need gVisor checkpointing")
+
+
+def check_ingress(r: CreateRequest) -> None:
+    """8b. The open ports (a port number each, in one list only) and the readiness probe (a ``Probe``)."""
+    r.declared_ports = ingress.declared_ports(r.encrypted_ports, r.h2_ports, r.unencrypted_ports)
+    r.probe = ingress.check_probe(r.readiness_probe)
 
 
 def check_limits(r: CreateRequest) -> None:
@@ -293,8 +296,9 @@ CHECKS: tuple[Callable[[CreateRequest], None], ...] = (
     check_open_ports,
     check_mounts_and_placement,
     check_app,
-    check_network,
     check_cloud_only,
+    check_ingress,
+    check_network,
     check_limits,
 )
 
@@ -328,6 +332,7 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
         labels[L.IDLE_TIMEOUT] = str(r.idle_timeout)
     for k, v in (r.tags or {}).items():
         labels[L.TAG_PREFIX + k] = v
+    labels.update(ingress.ingress_labels(r.declared_ports, r.probe))
     return labels
 
 
@@ -339,7 +344,7 @@ def holder_labels(sandbox: dict[str, str]) -> dict[str, str]:
 
 def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -> ContainerSpec:
     """The hardened container: the engine's init as PID 1, no new privileges, ``DROPPED_CAPABILITIES``, the pids
-    limit, CPU and memory settings, no network with ``block_network``."""
+    limit, CPU and memory settings, no network with ``block_network``, the declared ports published on loopback."""
     cmd = r.args or (None if image.cmd or image.entrypoint else IDLE_COMMAND)
     return ContainerSpec(
         image=image.id,
@@ -349,6 +354,7 @@ def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -
         workdir=r.workdir,
         tty=r.pty,
         network_disabled=r.block_network,
+        ports=ingress.port_bindings(r.declared_ports),
         nano_cpus=r.nano_cpus,
         cpu_shares=r.cpu_shares,
         memory_bytes=r.memory_limit,
@@ -432,6 +438,7 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
         logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
     t0 = time.monotonic()
     eng = await get_engine()
+    ingress_create.check_host(eng, r.declared_ports, r.probe)
     sandbox_id = new_id("sb")
     labels = sandbox_labels(r, r.app, sandbox_id)
     net = NetworkSetup(eng, r.network, sandbox_id, holder_labels(labels))

@@ -306,12 +306,23 @@ def supervisor_running(engine_url: str) -> bool:
         os.close(fd)
 
 
+def supervisor_log_path() -> str:
+    """Where supervisors started by this user write their log."""
+    return os.path.join(tempfile.gettempdir(), f"sandbox-core-supervisor-{os.getuid()}.log")
+
+
+def supervisor_enabled() -> bool:
+    """False when ``SANDBOX_CORE_SUPERVISOR=0`` disables the supervisor."""
+    return os.environ.get("SANDBOX_CORE_SUPERVISOR", "1") != "0"
+
+
 def ensure_supervisor(eng: EngineAPI) -> None:
     """Start the detached supervisor for this engine unless one runs. Cheap (one flock) when it does.
 
-    Set ``SANDBOX_CORE_SUPERVISOR=0`` to disable (then deadlines are only enforced by ``sweep()``).
+    Set ``SANDBOX_CORE_SUPERVISOR=0`` to disable (then deadlines are only enforced by ``sweep()``, and tunnels,
+    connect tokens and readiness probes are refused).
     """
-    if os.environ.get("SANDBOX_CORE_SUPERVISOR", "1") == "0":
+    if not supervisor_enabled():
         return
     url = eng.endpoint
     if time.monotonic() - _last_spawn.get(url, -1e9) < 5.0 or supervisor_running(url):
@@ -322,7 +333,7 @@ def ensure_supervisor(eng: EngineAPI) -> None:
             if os.waitpid(pid, os.WNOHANG)[0]:
                 _children.discard(pid)
     env = dict(os.environ, **eng.child_environment())
-    log_path = os.path.join(tempfile.gettempdir(), f"sandbox-core-supervisor-{os.getuid()}.log")
+    log_path = supervisor_log_path()
     # posix_spawn with setsid: the supervisor is in its own session, so it survives this process and its
     # terminal; no Popen object means no "still running" ResourceWarning when this process exits first.
     pid = os.posix_spawn(

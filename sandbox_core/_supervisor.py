@@ -8,7 +8,11 @@ never left without a supervisor (the creating client either saw the lock held, o
 It also keeps the pool of ready network holders (``_holderpool.PoolService``), and removes it when it exits.
 
 Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
-from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event).
+from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event), or from the
+last traffic through its tunnels or connect tokens. Readiness-probe execs are not activity.
+
+It also hosts the ingress service (``_ingress/service.py``): the listeners of tunnels and connect tokens, and the
+readiness probes.
 """
 
 from __future__ import annotations
@@ -27,34 +31,71 @@ from ._engine import labels as L
 from ._engine.values import EngineEvent
 from ._holderpool import PoolService
 from ._imagebuild import gc
+from ._ingress.records import SupervisorId
+from ._ingress.service import IngressService
 from .exception import Error
 
 log = logging.getLogger("sandbox_core.supervisor")
 
 
 class _Activity:
-    """Exec activity per container, learnt from engine events."""
+    """Exec activity per container, learnt from engine events, plus tunnel traffic noted by the ingress service.
+
+    Probe execs (``begin_probe``/``end_probe``) are not activity: their events are dropped by exec id, and events of a
+    container that arrive while a probe exec is being created (its id still unknown) wait until it is.
+    """
 
     def __init__(self) -> None:
         self.started = time.time()
         self.last: dict[str, float] = {}
         self.running: dict[str, set[str]] = {}
         self.wake = asyncio.Event()
+        self._probing: dict[str, int] = {}
+        self._held: dict[str, list[EngineEvent]] = {}
+        self._probe_execs: set[str] = set()
 
     def on_event(self, ev: EngineEvent) -> None:
-        cid, exec_id = ev.actor_id, ev.attributes.get("execID", "")
-        if ev.action == "exec_create":
-            self.last[cid] = time.time()  # an exec about to start, or a client noting stdin activity
-        elif ev.action == "exec_start":
-            self.running.setdefault(cid, set()).add(exec_id)
-            self.last[cid] = time.time()
-        elif ev.action == "exec_die":
-            self.running.setdefault(cid, set()).discard(exec_id)
-            self.last[cid] = time.time()
-        else:
+        if ev.action not in ("exec_create", "exec_start", "exec_die"):
             # Only lifecycle events (start/die/destroy) can move a deadline; exec events just mark activity,
             # so a busy sandbox does not turn into a stream of enforcement passes.
             self.wake.set()
+        elif self._probing.get(ev.actor_id):
+            self._held.setdefault(ev.actor_id, []).append(ev)
+        else:
+            self._apply(ev)
+
+    def _apply(self, ev: EngineEvent) -> None:
+        cid, exec_id = ev.actor_id, ev.attributes.get("execID", "")
+        if exec_id in self._probe_execs:
+            if ev.action == "exec_die":
+                self._probe_execs.discard(exec_id)
+            return
+        if ev.action == "exec_start":
+            self.running.setdefault(cid, set()).add(exec_id)
+        elif ev.action == "exec_die":
+            self.running.setdefault(cid, set()).discard(exec_id)
+        # exec_create: an exec about to start, or a client noting stdin or tunnel activity
+        self.last[cid] = time.time()
+
+    def note(self, container_id: str) -> None:
+        """Traffic through a tunnel or the token proxy reached the container now."""
+        self.last[container_id] = time.time()
+
+    def begin_probe(self, container_id: str) -> None:
+        self._probing[container_id] = self._probing.get(container_id, 0) + 1
+
+    def end_probe(self, container_id: str, exec_id: str | None) -> None:
+        if exec_id:
+            if len(self._probe_execs) > 10_000:  # ids whose exec_die never came
+                self._probe_execs.clear()
+            self._probe_execs.add(exec_id)
+        left = self._probing.get(container_id, 1) - 1
+        if left > 0:
+            self._probing[container_id] = left
+            return
+        self._probing.pop(container_id, None)
+        for ev in self._held.pop(container_id, []):
+            self._apply(ev)
 
     def idle_since(self, cid: str, started_at: float) -> float | None:
         """When the container became idle (None while an exec runs). Activity before this supervisor started
@@ -64,10 +105,11 @@ class _Activity:
         return max(self.last.get(cid, 0.0), started_at, self.started if started_at < self.started else 0.0)
 
 
-async def _follow_events(eng: EngineAPI, activity: _Activity, pool: PoolService) -> None:
+async def _follow_events(eng: EngineAPI, activity: _Activity, pool: PoolService, ingress: IngressService) -> None:
     async for ev in eng.events.follow(types=("container",), labels={}, since=time.time()):
         activity.on_event(ev)
         pool.on_event(ev)
+        ingress.on_event(ev)
 
 
 async def _enforce_idle(eng: EngineAPI, activity: _Activity, now: float, started: dict[str, float]) -> float | None:
@@ -125,7 +167,9 @@ async def run() -> int:
     linger = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_LINGER", "30"))
     activity = _Activity()
     pool = PoolService(eng)
-    events = asyncio.create_task(_follow_events(eng, activity, pool))
+    ingress = IngressService(eng, SupervisorId.this_process(path), activity)
+    events = asyncio.create_task(_follow_events(eng, activity, pool, ingress))
+    serving = asyncio.create_task(ingress.run())
     pool.start()
     empty_since: float | None = None
     finished: dict[str, float] = {}
@@ -162,9 +206,11 @@ async def run() -> int:
                 await asyncio.wait_for(activity.wake.wait(), timeout=max(0.05, delay))
             await asyncio.sleep(0.2)  # coalesce a burst of events into one pass
     finally:
-        events.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await events
+        for task in (events, serving):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await ingress.close()
         await pool.stop()
         if fd is not None:
             os.close(fd)

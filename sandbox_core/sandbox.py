@@ -11,10 +11,9 @@ import builtins
 import datetime
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
-from pathlib import PurePosixPath
 from typing import Any, Literal, overload
 
-from . import _create, _lifecycle, _mount_image, _network, _snapshots, file_io
+from . import _create, _lifecycle, file_io
 from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import get_engine
 from ._engine import labels as L
@@ -22,8 +21,10 @@ from ._engine.errors import NoSuchContainer
 from ._fs.ops import FileOps
 from ._ids import SANDBOX_ID_RE
 from ._link import SandboxLink
-from ._netpolicy_types import EgressPolicy
+from ._sandbox_images import SandboxImages
+from ._sandbox_network import SandboxNetworking
 from ._stdio import EntrypointStdio
+from ._tunnel import Tunnel
 from ._validation import check_tags, reject_client
 from .app import App
 from .exception import (
@@ -36,12 +37,15 @@ from .exception import (
 from .file_io import FileIO
 from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem, sandbox_filesystem
 from .image import Image
+from .probe import Probe
 from .process import ContainerProcess, start_exec
 from .secret import Secret
 from .streams import StreamReader, StreamType, StreamWriter
 
+__all__ = ["Probe", "Sandbox"]
 
-class Sandbox:
+
+class Sandbox(SandboxNetworking, SandboxImages):
     """A sandbox: a hardened container running one entrypoint, with exec, stdio, tags and a filesystem API.
 
     Obtain one with ``Sandbox.create``, ``Sandbox.from_id``, ``Sandbox.from_name`` or ``Sandbox.list``; direct
@@ -54,6 +58,7 @@ class Sandbox:
     _stdio: EntrypointStdio
     _files: FileOps  # shared by ``filesystem`` and the deprecated file API
     _filesystem: SandboxFilesystem | None
+    _tunnels: dict[int, Tunnel] | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise InvalidError(f"Class {type(self).__name__} has no constructor. Use class constructor methods instead.")
@@ -66,6 +71,7 @@ class Sandbox:
         obj._stdio = EntrypointStdio(obj._link)
         obj._files = FileOps(obj._link)
         obj._filesystem = None
+        obj._tunnels = None
         return obj
 
     # ----------------------------------------------------------------------------------------------- creation
@@ -100,7 +106,7 @@ class Sandbox:
         custom_domain: str | None = None,
         proxy: Any = None,
         include_oidc_identity_token: bool = False,
-        readiness_probe: Any = None,
+        readiness_probe: Probe | None = None,
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
@@ -117,8 +123,11 @@ class Sandbox:
         sandbox of the app), ``NotFoundError`` (image neither local nor pullable). Hardened by default: no new
         privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, ``pids_limit`` processes, the engine's init as PID 1
         (reaps zombies); ``block_network=True`` gives no network at all. ``timeout``/``idle_timeout`` are
-        enforced by a supervisor process even if this process dies; a running exec and writes to ``stdin`` are
-        activity for ``idle_timeout``.
+        enforced by a supervisor process even if this process dies; a running exec, writes to ``stdin`` and traffic
+        through tunnels and connect tokens are activity for ``idle_timeout``.
+
+        ``encrypted_ports``/``h2_ports``/``unencrypted_ports`` are published on the host's loopback and served by
+        the supervisor (see ``tunnels``); ``readiness_probe`` runs there from the start (see ``wait_until_ready``).
         """
         req = _create.CreateRequest(
             args=args,
@@ -334,26 +343,6 @@ class Sandbox:
         eng = await get_engine()
         await _lifecycle.write_tags(eng, self._link.sandbox_id, self._link.app_id, tags)
 
-    # ------------------------------------------------------------------------------------------------ network
-
-    async def _experimental_set_outbound_network_policy(
-        self,
-        *,
-        outbound_cidr_allowlist: Sequence[str] | None = None,
-        outbound_domain_allowlist: Sequence[str] | None = None,
-    ) -> None:
-        """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
-        allow (as at ``create``); with neither, open egress (still isolated from other sandboxes and the host,
-        unless isolation is off). Established connections the new policy no longer allows are cut.
-
-        Raises ``InvalidError`` for a bad entry or a sandbox without an enforcement point (``block_network``),
-        ``ConflictError`` when it has finished.
-        """
-        self._check_attached()
-        egress = EgressPolicy.build(outbound_cidr_allowlist, outbound_domain_allowlist)
-        eng = await get_engine()
-        await _network.set_outbound_policy(eng, self._link.ref, egress)
-
     # ------------------------------------------------------------------------------------------ exec & stdio
 
     @overload
@@ -439,37 +428,6 @@ class Sandbox:
         """The entrypoint's stdin."""
         self._check_attached()
         return self._stdio.stdin
-
-    # ------------------------------------------------------------------------------------- images, snapshots
-
-    async def snapshot_filesystem(self, timeout: int = 55, *, ttl: int | None = 30 * 24 * 3600) -> Image:
-        """An image of the sandbox's whole filesystem (hydrated; usable as ``Sandbox.create(image=...)``), kept
-        ``ttl`` seconds (None: until removed). ``TimeoutError("Timeout expired")`` after ``timeout`` seconds."""
-        return await _snapshots.snapshot_filesystem(self._link, timeout, ttl)
-
-    async def snapshot_directory(
-        self,
-        path: PurePosixPath | str,
-        *,
-        timeout: int = 55,
-        ttl: int | None = 30 * 24 * 3600,
-        _experimental_encryption_key: bytes | None = None,
-    ) -> Image:
-        """An image holding directory ``path`` (absolute) at its root, for ``mount_image``; ``ttl`` and
-        ``timeout`` as for ``snapshot_filesystem``."""
-        return await _snapshots.snapshot_directory(self._link, path, timeout, ttl, _experimental_encryption_key)
-
-    async def mount_image(
-        self, path: PurePosixPath | str, image: Image, *, _experimental_encryption_key: bytes | None = None
-    ) -> None:
-        """Put the files of ``image`` (built, ``from_id``, a snapshot; ``from_scratch()``: empty) at ``path``,
-        the previous content set aside until ``unmount_image(path)``. Locally a copy, not a live mount: see
-        ``docs/guide/images.md``."""
-        await _mount_image.mount_image(self._link, path, image, _experimental_encryption_key)
-
-    async def unmount_image(self, path: PurePosixPath | str) -> None:
-        """Remove what ``mount_image`` put at ``path`` and restore what was there before."""
-        await _mount_image.unmount_image(self._link, path)
 
     # ----------------------------------------------------------------------------------------------- files
 

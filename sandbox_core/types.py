@@ -1,5 +1,5 @@
-"""Value types of the filesystem API (Modal's ``modal.types``): ``FileType``, ``FileInfo``, ``FileWatchEventType``,
-``FileWatchEvent``.
+"""Value types (Modal's ``modal.types``): those of the filesystem API, ``FileType``, ``FileInfo``,
+``FileWatchEventType``, ``FileWatchEvent``, and ``SandboxConnectCredentials``.
 
 File names need not be UTF-8: every ``str`` path or name here holds undecodable bytes as lone surrogates
 (``surrogateescape``, as ``os.fsdecode`` does), and such a string can be passed back to any filesystem method.
@@ -11,6 +11,10 @@ import enum
 import stat
 
 import attrs
+
+from ._connect import SandboxConnectCredentials
+
+__all__ = ["FileInfo", "FileType", "FileWatchEvent", "FileWatchEventType", "SandboxConnectCredentials"]
 
 
 class FileType(enum.Enum):

@@ -20,8 +20,12 @@ if TYPE_CHECKING:
     from sandbox_core import FileType as FileType
     from sandbox_core import FileWatchEvent as FileWatchEvent
     from sandbox_core import FileWatchEventType as FileWatchEventType
+    from sandbox_core import Probe as Probe
+    from sandbox_core import SandboxConnectCredentials as SandboxConnectCredentials
     from sandbox_core import Secret as Secret
     from sandbox_core import StreamType as StreamType
+    from sandbox_core import Tunnel as Tunnel
+    from sandbox_core import ca_cert_path as ca_cert_path
     from sandbox_core import enable_output as enable_output
     from sandbox_core_sync import app as app
     from sandbox_core_sync import container_process as container_process
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from sandbox_core_sync import sandbox as sandbox
     from sandbox_core_sync import secret as secret
     from sandbox_core_sync import stream_type as stream_type
+    from sandbox_core_sync import types as types
     from sandbox_core_sync._generated import App as App
     from sandbox_core_sync._generated import ContainerProcess as ContainerProcess
     from sandbox_core_sync._generated import FileIO as FileIO
@@ -55,12 +60,16 @@ __all__ = [
     "FileWatchEventType",
     "ForkedObjectError",
     "Image",
+    "Probe",
     "Sandbox",
+    "SandboxConnectCredentials",
     "SandboxFilesystem",
     "Secret",
     "StreamReader",
     "StreamType",
     "StreamWriter",
+    "Tunnel",
+    "ca_cert_path",
     "enable_output",
     "exception",
     "sweep",
@@ -73,8 +82,12 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "FileType": ("sandbox_core", "FileType"),
     "FileWatchEvent": ("sandbox_core", "FileWatchEvent"),
     "FileWatchEventType": ("sandbox_core", "FileWatchEventType"),
+    "Probe": ("sandbox_core", "Probe"),
+    "SandboxConnectCredentials": ("sandbox_core", "SandboxConnectCredentials"),
     "Secret": ("sandbox_core", "Secret"),
     "StreamType": ("sandbox_core", "StreamType"),
+    "Tunnel": ("sandbox_core", "Tunnel"),
+    "ca_cert_path": ("sandbox_core", "ca_cert_path"),
     "enable_output": ("sandbox_core", "enable_output"),
     "exception": ("sandbox_core_sync.exception", None),
     "App": ("sandbox_core_sync._generated", "App"),
@@ -95,6 +108,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "sandbox": ("sandbox_core_sync.sandbox", None),
     "secret": ("sandbox_core_sync.secret", None),
     "stream_type": ("sandbox_core_sync.stream_type", None),
+    "types": ("sandbox_core_sync.types", None),
 }
 
 if not TYPE_CHECKING:

@@ -30,12 +30,15 @@ import sandbox_core.process as _i_process
 import sandbox_core.sandbox as _i_sandbox
 import sandbox_core.streams as _i_streams
 import sandbox_core_sync._runtime as _rt
+from sandbox_core._connect import SandboxConnectCredentials
 from sandbox_core._create import DEFAULT_PIDS_LIMIT
 from sandbox_core._imagebuild.context import AUTO_DOCKERIGNORE, AutoDockerignore
 from sandbox_core._lifecycle import SweepResult
+from sandbox_core._tunnel import Tunnel
 from sandbox_core.file_pattern_matcher import NON_PYTHON_FILES
 from sandbox_core.filesystem import FileWatchEvent, FileWatchEventType
 from sandbox_core.image import Ignore
+from sandbox_core.probe import Probe
 from sandbox_core.secret import Secret
 from sandbox_core.streams import StreamType, T
 from sandbox_core.types import FileInfo
@@ -151,7 +154,7 @@ class _Sandbox_create(_rt.Function):
         custom_domain: str | None = None,
         proxy: Any = None,
         include_oidc_identity_token: bool = False,
-        readiness_probe: Any = None,
+        readiness_probe: Probe | None = None,
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
@@ -168,8 +171,11 @@ class _Sandbox_create(_rt.Function):
         sandbox of the app), ``NotFoundError`` (image neither local nor pullable). Hardened by default: no new
         privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, ``pids_limit`` processes, the engine's init as PID 1
         (reaps zombies); ``block_network=True`` gives no network at all. ``timeout``/``idle_timeout`` are
-        enforced by a supervisor process even if this process dies; a running exec and writes to ``stdin`` are
-        activity for ``idle_timeout``.
+        enforced by a supervisor process even if this process dies; a running exec, writes to ``stdin`` and traffic
+        through tunnels and connect tokens are activity for ``idle_timeout``.
+
+        ``encrypted_ports``/``h2_ports``/``unencrypted_ports`` are published on the host's loopback and served by
+        the supervisor (see ``tunnels``); ``readiness_probe`` runs there from the start (see ``wait_until_ready``).
         """
         _r = _rt.run_sync(
             _i_sandbox.Sandbox.create(
@@ -244,7 +250,7 @@ class _Sandbox_create(_rt.Function):
         custom_domain: str | None = None,
         proxy: Any = None,
         include_oidc_identity_token: bool = False,
-        readiness_probe: Any = None,
+        readiness_probe: Probe | None = None,
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
@@ -510,46 +516,6 @@ class _Sandbox_set_tags(_rt.BoundMethod[_i_sandbox.Sandbox]):
         await _rt.run_async(self._impl.set_tags(tags, client=client))
 
 
-class _Sandbox__experimental_set_outbound_network_policy(_rt.BoundMethod[_i_sandbox.Sandbox]):
-    """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
-
-    Call it to block; ``.aio(...)`` is the coroutine.
-    """
-
-    __slots__ = ()
-
-    def __call__(
-        self,
-        *,
-        outbound_cidr_allowlist: Sequence[str] | None = None,
-        outbound_domain_allowlist: Sequence[str] | None = None,
-    ) -> None:
-        """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
-        allow (as at ``create``); with neither, open egress (still isolated from other sandboxes and the host,
-        unless isolation is off). Established connections the new policy no longer allows are cut.
-
-        Raises ``InvalidError`` for a bad entry or a sandbox without an enforcement point (``block_network``),
-        ``ConflictError`` when it has finished.
-        """
-        _rt.run_sync(
-            self._impl._experimental_set_outbound_network_policy(
-                outbound_cidr_allowlist=outbound_cidr_allowlist, outbound_domain_allowlist=outbound_domain_allowlist
-            )
-        )
-
-    async def aio(
-        self,
-        *,
-        outbound_cidr_allowlist: Sequence[str] | None = None,
-        outbound_domain_allowlist: Sequence[str] | None = None,
-    ) -> None:
-        await _rt.run_async(
-            self._impl._experimental_set_outbound_network_policy(
-                outbound_cidr_allowlist=outbound_cidr_allowlist, outbound_domain_allowlist=outbound_domain_allowlist
-            )
-        )
-
-
 class _Sandbox_exec(_rt.BoundMethod[_i_sandbox.Sandbox]):
     """Run ``args`` in the sandbox; returns a ``ContainerProcess`` (``str`` streams if ``text`` else ``bytes``).
 
@@ -697,6 +663,219 @@ class _Sandbox_exec(_rt.BoundMethod[_i_sandbox.Sandbox]):
         return ContainerProcess._from_impl(_r)
 
 
+class _Sandbox_open(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Deprecated: open a file in the sandbox (use ``filesystem``).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, path: str, mode: str = "r") -> FileIO[Any]:
+        """Deprecated: open a file in the sandbox (use ``filesystem``)."""
+        _r = _rt.run_sync(self._impl.open(path, mode))
+        return FileIO._from_impl(_r)
+
+    async def aio(self, path: str, mode: str = "r") -> FileIO[Any]:
+        _r = await _rt.run_async(self._impl.open(path, mode))
+        return FileIO._from_impl(_r)
+
+
+class _Sandbox_ls(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Deprecated: names of the entries of directory ``path`` (use ``filesystem.list_files``).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, path: str) -> builtins.list[str]:
+        """Deprecated: names of the entries of directory ``path`` (use ``filesystem.list_files``)."""
+        return _rt.run_sync(self._impl.ls(path))
+
+    async def aio(self, path: str) -> builtins.list[str]:
+        return await _rt.run_async(self._impl.ls(path))
+
+
+class _Sandbox_mkdir(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Deprecated: create directory ``path`` (use ``filesystem.make_directory``).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, path: str, parents: bool = False) -> None:
+        """Deprecated: create directory ``path`` (use ``filesystem.make_directory``)."""
+        _rt.run_sync(self._impl.mkdir(path, parents))
+
+    async def aio(self, path: str, parents: bool = False) -> None:
+        await _rt.run_async(self._impl.mkdir(path, parents))
+
+
+class _Sandbox_rm(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Deprecated: remove ``path`` (use ``filesystem.remove``).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, path: str, recursive: bool = False) -> None:
+        """Deprecated: remove ``path`` (use ``filesystem.remove``)."""
+        _rt.run_sync(self._impl.rm(path, recursive))
+
+    async def aio(self, path: str, recursive: bool = False) -> None:
+        await _rt.run_async(self._impl.rm(path, recursive))
+
+
+class _Sandbox_watch(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Deprecated: watch ``path`` for changes (use ``filesystem.watch``).
+
+    Call it to block; ``.aio(...)`` is the async generator.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        path: str,
+        filter: builtins.list[FileWatchEventType] | None = None,
+        recursive: bool | None = None,
+        timeout: int | None = None,
+    ) -> Generator[FileWatchEvent, None, None]:
+        """Deprecated: watch ``path`` for changes (use ``filesystem.watch``)."""
+        return _rt.iter_sync(lambda: self._impl.watch(path, filter, recursive, timeout), name="watch")
+
+    def aio(
+        self,
+        path: str,
+        filter: builtins.list[FileWatchEventType] | None = None,
+        recursive: bool | None = None,
+        timeout: int | None = None,
+    ) -> AsyncGenerator[FileWatchEvent, None]:
+        return _rt.iter_async(lambda: self._impl.watch(path, filter, recursive, timeout))
+
+
+class _Sandbox__experimental_set_outbound_network_policy(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+    ) -> None:
+        """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
+        allow (as at ``create``); with neither, open egress (still isolated from other sandboxes and the host,
+        unless isolation is off). Established connections the new policy no longer allows are cut.
+
+        Raises ``InvalidError`` for a bad entry or a sandbox without an enforcement point (``block_network``),
+        ``ConflictError`` when it has finished.
+        """
+        _rt.run_sync(
+            self._impl._experimental_set_outbound_network_policy(
+                outbound_cidr_allowlist=outbound_cidr_allowlist, outbound_domain_allowlist=outbound_domain_allowlist
+            )
+        )
+
+    async def aio(
+        self,
+        *,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+    ) -> None:
+        await _rt.run_async(
+            self._impl._experimental_set_outbound_network_policy(
+                outbound_cidr_allowlist=outbound_cidr_allowlist, outbound_domain_allowlist=outbound_domain_allowlist
+            )
+        )
+
+
+class _Sandbox_tunnels(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """container port -> ``Tunnel`` for each declared port; ``{}`` for a sandbox without ports.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, timeout: int = 50) -> dict[int, Tunnel]:
+        """container port -> ``Tunnel`` for each declared port; ``{}`` for a sandbox without ports.
+
+        Waits up to ``timeout`` seconds for the supervisor to open them and raises ``SandboxTimeoutError`` if it
+        does not (or the sandbox has finished). The answer is cached on this handle once non-empty.
+
+        Every tunnel listens on ``127.0.0.1`` (``SANDBOX_CORE_TUNNEL_HOST`` changes the address, in the environment
+        of the process that starts the supervisor) at a port of its own, until the sandbox ends; the creating process
+        may exit meanwhile. An ``unencrypted_ports`` tunnel relays plain TCP (``tcp_socket``). An ``encrypted_ports``
+        tunnel terminates TLS with a certificate of this user's local CA — trust ``sandbox_core.ca_cert_path()`` —
+        and relays the decrypted bytes (``url``, ``tls_socket``); ``h2_ports`` also offer HTTP/2 by ALPN, for a
+        server that speaks cleartext HTTP/2. Only peers in ``inbound_cidr_allowlist`` may connect.
+        """
+        return _rt.run_sync(self._impl.tunnels(timeout))
+
+    async def aio(self, timeout: int = 50) -> dict[int, Tunnel]:
+        return await _rt.run_async(self._impl.tunnels(timeout))
+
+
+class _Sandbox_create_connect_token(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """A token for HTTP and WebSocket requests to container ``port`` through the supervisor's token proxy.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self, user_metadata: str | dict[str, Any] | None = None, port: int = 8080
+    ) -> SandboxConnectCredentials:
+        """A token for HTTP and WebSocket requests to container ``port`` through the supervisor's token proxy.
+
+        Send requests to ``credentials.url`` with ``Authorization: Bearer <token>`` (or the query parameter
+        ``_modal_connect_token=<token>``); they are forwarded to the port (declared or not) with
+        ``user_metadata`` (a dict is sent as JSON) in the ``X-Verified-User-Data`` header, which clients cannot
+        set themselves. A missing or wrong token gets 401, a peer outside ``inbound_cidr_allowlist`` 403. Tokens
+        are 256 random bits, stored only hashed, and die with the sandbox.
+
+        Raises ``InvalidError`` for a bad ``port`` or ``user_metadata`` (Modal's checks; also one over 8 KiB or with
+        line breaks), for a sandbox without network, or for an undeclared port this host cannot reach;
+        ``ConflictError`` once the sandbox has finished.
+        """
+        return _rt.run_sync(self._impl.create_connect_token(user_metadata, port))
+
+    async def aio(
+        self, user_metadata: str | dict[str, Any] | None = None, port: int = 8080
+    ) -> SandboxConnectCredentials:
+        return await _rt.run_async(self._impl.create_connect_token(user_metadata, port))
+
+
+class _Sandbox_wait_until_ready(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Return once the sandbox's ``readiness_probe`` has succeeded (the supervisor runs it from the start).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, timeout: int = 300) -> None:
+        """Return once the sandbox's ``readiness_probe`` has succeeded (the supervisor runs it from the start).
+
+        Raises ``InvalidError`` unless ``timeout`` > 0, ``ConflictError`` for a finished sandbox (also one that ends
+        while waiting) or one without a probe ("Sandbox does not have a readiness probe configured"),
+        ``sandbox_core.exception.TimeoutError("Timeout expired")`` after ``timeout`` seconds.
+        """
+        _rt.run_sync(self._impl.wait_until_ready(timeout=timeout))
+
+    async def aio(self, *, timeout: int = 300) -> None:
+        await _rt.run_async(self._impl.wait_until_ready(timeout=timeout))
+
+
 class _Sandbox_snapshot_filesystem(_rt.BoundMethod[_i_sandbox.Sandbox]):
     """An image of the sandbox's whole filesystem (hydrated; usable as ``Sandbox.create(image=...)``), kept
 
@@ -802,100 +981,6 @@ class _Sandbox_unmount_image(_rt.BoundMethod[_i_sandbox.Sandbox]):
         await _rt.run_async(self._impl.unmount_image(path))
 
 
-class _Sandbox_open(_rt.BoundMethod[_i_sandbox.Sandbox]):
-    """Deprecated: open a file in the sandbox (use ``filesystem``).
-
-    Call it to block; ``.aio(...)`` is the coroutine.
-    """
-
-    __slots__ = ()
-
-    def __call__(self, path: str, mode: str = "r") -> FileIO[Any]:
-        """Deprecated: open a file in the sandbox (use ``filesystem``)."""
-        _r = _rt.run_sync(self._impl.open(path, mode))
-        return FileIO._from_impl(_r)
-
-    async def aio(self, path: str, mode: str = "r") -> FileIO[Any]:
-        _r = await _rt.run_async(self._impl.open(path, mode))
-        return FileIO._from_impl(_r)
-
-
-class _Sandbox_ls(_rt.BoundMethod[_i_sandbox.Sandbox]):
-    """Deprecated: names of the entries of directory ``path`` (use ``filesystem.list_files``).
-
-    Call it to block; ``.aio(...)`` is the coroutine.
-    """
-
-    __slots__ = ()
-
-    def __call__(self, path: str) -> builtins.list[str]:
-        """Deprecated: names of the entries of directory ``path`` (use ``filesystem.list_files``)."""
-        return _rt.run_sync(self._impl.ls(path))
-
-    async def aio(self, path: str) -> builtins.list[str]:
-        return await _rt.run_async(self._impl.ls(path))
-
-
-class _Sandbox_mkdir(_rt.BoundMethod[_i_sandbox.Sandbox]):
-    """Deprecated: create directory ``path`` (use ``filesystem.make_directory``).
-
-    Call it to block; ``.aio(...)`` is the coroutine.
-    """
-
-    __slots__ = ()
-
-    def __call__(self, path: str, parents: bool = False) -> None:
-        """Deprecated: create directory ``path`` (use ``filesystem.make_directory``)."""
-        _rt.run_sync(self._impl.mkdir(path, parents))
-
-    async def aio(self, path: str, parents: bool = False) -> None:
-        await _rt.run_async(self._impl.mkdir(path, parents))
-
-
-class _Sandbox_rm(_rt.BoundMethod[_i_sandbox.Sandbox]):
-    """Deprecated: remove ``path`` (use ``filesystem.remove``).
-
-    Call it to block; ``.aio(...)`` is the coroutine.
-    """
-
-    __slots__ = ()
-
-    def __call__(self, path: str, recursive: bool = False) -> None:
-        """Deprecated: remove ``path`` (use ``filesystem.remove``)."""
-        _rt.run_sync(self._impl.rm(path, recursive))
-
-    async def aio(self, path: str, recursive: bool = False) -> None:
-        await _rt.run_async(self._impl.rm(path, recursive))
-
-
-class _Sandbox_watch(_rt.BoundMethod[_i_sandbox.Sandbox]):
-    """Deprecated: watch ``path`` for changes (use ``filesystem.watch``).
-
-    Call it to block; ``.aio(...)`` is the async generator.
-    """
-
-    __slots__ = ()
-
-    def __call__(
-        self,
-        path: str,
-        filter: builtins.list[FileWatchEventType] | None = None,
-        recursive: bool | None = None,
-        timeout: int | None = None,
-    ) -> Generator[FileWatchEvent, None, None]:
-        """Deprecated: watch ``path`` for changes (use ``filesystem.watch``)."""
-        return _rt.iter_sync(lambda: self._impl.watch(path, filter, recursive, timeout), name="watch")
-
-    def aio(
-        self,
-        path: str,
-        filter: builtins.list[FileWatchEventType] | None = None,
-        recursive: bool | None = None,
-        timeout: int | None = None,
-    ) -> AsyncGenerator[FileWatchEvent, None]:
-        return _rt.iter_async(lambda: self._impl.watch(path, filter, recursive, timeout))
-
-
 class Sandbox(_rt.Wrapper):
     """A sandbox: a hardened container running one entrypoint, with exec, stdio, tags and a filesystem API.
 
@@ -980,17 +1065,6 @@ class Sandbox(_rt.Wrapper):
         return _Sandbox_set_tags(self)
 
     @property
-    def _experimental_set_outbound_network_policy(self) -> _Sandbox__experimental_set_outbound_network_policy:
-        """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
-        allow (as at ``create``); with neither, open egress (still isolated from other sandboxes and the host,
-        unless isolation is off). Established connections the new policy no longer allows are cut.
-
-        Raises ``InvalidError`` for a bad entry or a sandbox without an enforcement point (``block_network``),
-        ``ConflictError`` when it has finished.
-        """
-        return _Sandbox__experimental_set_outbound_network_policy(self)
-
-    @property
     def exec(self) -> _Sandbox_exec:
         """Run ``args`` in the sandbox; returns a ``ContainerProcess`` (``str`` streams if ``text`` else ``bytes``).
 
@@ -1018,33 +1092,6 @@ class Sandbox(_rt.Wrapper):
         self._check()
         _r = _rt.call_sync(lambda: self._impl.stdin)
         return StreamWriter._from_impl(_r)
-
-    @property
-    def snapshot_filesystem(self) -> _Sandbox_snapshot_filesystem:
-        """An image of the sandbox's whole filesystem (hydrated; usable as ``Sandbox.create(image=...)``), kept
-        ``ttl`` seconds (None: until removed). ``TimeoutError("Timeout expired")`` after ``timeout`` seconds.
-        """
-        return _Sandbox_snapshot_filesystem(self)
-
-    @property
-    def snapshot_directory(self) -> _Sandbox_snapshot_directory:
-        """An image holding directory ``path`` (absolute) at its root, for ``mount_image``; ``ttl`` and
-        ``timeout`` as for ``snapshot_filesystem``.
-        """
-        return _Sandbox_snapshot_directory(self)
-
-    @property
-    def mount_image(self) -> _Sandbox_mount_image:
-        """Put the files of ``image`` (built, ``from_id``, a snapshot; ``from_scratch()``: empty) at ``path``,
-        the previous content set aside until ``unmount_image(path)``. Locally a copy, not a live mount: see
-        ``docs/guide/images.md``.
-        """
-        return _Sandbox_mount_image(self)
-
-    @property
-    def unmount_image(self) -> _Sandbox_unmount_image:
-        """Remove what ``mount_image`` put at ``path`` and restore what was there before."""
-        return _Sandbox_unmount_image(self)
 
     @property
     def filesystem(self) -> SandboxFilesystem:
@@ -1077,6 +1124,86 @@ class Sandbox(_rt.Wrapper):
     def watch(self) -> _Sandbox_watch:
         """Deprecated: watch ``path`` for changes (use ``filesystem.watch``)."""
         return _Sandbox_watch(self)
+
+    @property
+    def _experimental_set_outbound_network_policy(self) -> _Sandbox__experimental_set_outbound_network_policy:
+        """Replace the outbound network policy of the running sandbox: with either list given, only what the lists
+        allow (as at ``create``); with neither, open egress (still isolated from other sandboxes and the host,
+        unless isolation is off). Established connections the new policy no longer allows are cut.
+
+        Raises ``InvalidError`` for a bad entry or a sandbox without an enforcement point (``block_network``),
+        ``ConflictError`` when it has finished.
+        """
+        return _Sandbox__experimental_set_outbound_network_policy(self)
+
+    @property
+    def tunnels(self) -> _Sandbox_tunnels:
+        """container port -> ``Tunnel`` for each declared port; ``{}`` for a sandbox without ports.
+
+        Waits up to ``timeout`` seconds for the supervisor to open them and raises ``SandboxTimeoutError`` if it
+        does not (or the sandbox has finished). The answer is cached on this handle once non-empty.
+
+        Every tunnel listens on ``127.0.0.1`` (``SANDBOX_CORE_TUNNEL_HOST`` changes the address, in the environment
+        of the process that starts the supervisor) at a port of its own, until the sandbox ends; the creating process
+        may exit meanwhile. An ``unencrypted_ports`` tunnel relays plain TCP (``tcp_socket``). An ``encrypted_ports``
+        tunnel terminates TLS with a certificate of this user's local CA — trust ``sandbox_core.ca_cert_path()`` —
+        and relays the decrypted bytes (``url``, ``tls_socket``); ``h2_ports`` also offer HTTP/2 by ALPN, for a
+        server that speaks cleartext HTTP/2. Only peers in ``inbound_cidr_allowlist`` may connect.
+        """
+        return _Sandbox_tunnels(self)
+
+    @property
+    def create_connect_token(self) -> _Sandbox_create_connect_token:
+        """A token for HTTP and WebSocket requests to container ``port`` through the supervisor's token proxy.
+
+        Send requests to ``credentials.url`` with ``Authorization: Bearer <token>`` (or the query parameter
+        ``_modal_connect_token=<token>``); they are forwarded to the port (declared or not) with
+        ``user_metadata`` (a dict is sent as JSON) in the ``X-Verified-User-Data`` header, which clients cannot
+        set themselves. A missing or wrong token gets 401, a peer outside ``inbound_cidr_allowlist`` 403. Tokens
+        are 256 random bits, stored only hashed, and die with the sandbox.
+
+        Raises ``InvalidError`` for a bad ``port`` or ``user_metadata`` (Modal's checks; also one over 8 KiB or with
+        line breaks), for a sandbox without network, or for an undeclared port this host cannot reach;
+        ``ConflictError`` once the sandbox has finished.
+        """
+        return _Sandbox_create_connect_token(self)
+
+    @property
+    def wait_until_ready(self) -> _Sandbox_wait_until_ready:
+        """Return once the sandbox's ``readiness_probe`` has succeeded (the supervisor runs it from the start).
+
+        Raises ``InvalidError`` unless ``timeout`` > 0, ``ConflictError`` for a finished sandbox (also one that ends
+        while waiting) or one without a probe ("Sandbox does not have a readiness probe configured"),
+        ``sandbox_core.exception.TimeoutError("Timeout expired")`` after ``timeout`` seconds.
+        """
+        return _Sandbox_wait_until_ready(self)
+
+    @property
+    def snapshot_filesystem(self) -> _Sandbox_snapshot_filesystem:
+        """An image of the sandbox's whole filesystem (hydrated; usable as ``Sandbox.create(image=...)``), kept
+        ``ttl`` seconds (None: until removed). ``TimeoutError("Timeout expired")`` after ``timeout`` seconds.
+        """
+        return _Sandbox_snapshot_filesystem(self)
+
+    @property
+    def snapshot_directory(self) -> _Sandbox_snapshot_directory:
+        """An image holding directory ``path`` (absolute) at its root, for ``mount_image``; ``ttl`` and
+        ``timeout`` as for ``snapshot_filesystem``.
+        """
+        return _Sandbox_snapshot_directory(self)
+
+    @property
+    def mount_image(self) -> _Sandbox_mount_image:
+        """Put the files of ``image`` (built, ``from_id``, a snapshot; ``from_scratch()``: empty) at ``path``,
+        the previous content set aside until ``unmount_image(path)``. Locally a copy, not a live mount: see
+        ``docs/guide/images.md``.
+        """
+        return _Sandbox_mount_image(self)
+
+    @property
+    def unmount_image(self) -> _Sandbox_unmount_image:
+        """Remove what ``mount_image`` put at ``path`` and restore what was there before."""
+        return _Sandbox_unmount_image(self)
 
 
 class _ContainerProcess_poll(_rt.BoundMethod[_i_process.ContainerProcess[T]]):

@@ -5,6 +5,7 @@
 """``sandbox_core.sandbox`` in the blocking facade (generated):
 the same names as in ``sandbox_core_sync``."""
 
+from sandbox_core.sandbox import Probe as Probe
 from sandbox_core_sync._generated import Sandbox as Sandbox
 
-__all__ = ["Sandbox"]
+__all__ = ["Probe", "Sandbox"]

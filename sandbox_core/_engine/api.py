@@ -18,7 +18,7 @@ second engine — Podman's quirks, a Swarm cluster, Kubernetes — is a second i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -279,6 +279,12 @@ class RecordsAPI(Protocol):
 
     async def remove(self, name: str) -> None:
         """Remove a record; a missing one is not an error."""
+        ...
+
+    def follow(self, prefix: str, *, since: float | None = None) -> AsyncGenerator[RecordInfo, None]:
+        """The records whose name starts with ``prefix`` as they are created, from ``since`` (Unix seconds; default:
+        now) on, forever (a broken connection is re-established without losing a creation). To wait for a record
+        without a race: note the time, look for it (``get``/``find``), then follow from the time noted."""
         ...
 
 
