@@ -36,6 +36,7 @@ from .values import (
     ImageInfo,
     ImageSummary,
     LabelQuery,
+    LogRecord,
     NetworkInfo,
     PathStat,
     RecordInfo,
@@ -133,6 +134,22 @@ class ContainersAPI(Protocol):
     async def follow_output(self, ref: str, *, fd: int | None, tty: bool) -> FrameSource:
         """The container's output ``fd`` (STDOUT or STDERR; None: both, interleaved in the order written) from its
         first byte, following it until the container stops. Each call is an independent reader."""
+        ...
+
+    def read_logs(
+        self,
+        ref: str,
+        *,
+        tty: bool,
+        fd: int | None,
+        since: float | None = None,
+        until: float | None = None,
+        tail: int | None = None,
+    ) -> AsyncIterator[LogRecord]:
+        """The entries of the container's log (its main process's output ``fd``, STDOUT or STDERR; None: both) that
+        the engine received from ``since`` to ``until`` (Unix seconds, both inclusive; None: unbounded), only the
+        last ``tail`` of them when given; in the order received, without following. Streamed (an unread reader holds
+        the engine back). ``tty`` says whether the container has a TTY (its log is one stream)."""
         ...
 
     async def attach_stdin(self, ref: str, *, tty: bool) -> ExecStream:
