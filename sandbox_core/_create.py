@@ -21,17 +21,19 @@ from typing import Any
 
 import attrs
 
-from . import _lifecycle
+from . import _create_volumes, _lifecycle
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer
-from ._engine.values import ContainerSpec, ImageInfo
+from ._engine.values import ContainerSpec, ImageInfo, Mount
 from ._ids import is_valid_object_name, new_id
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
+from ._volumes.mounts import validate_network_file_systems
 from .app import App
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
 from .image import Image, resolve_image
-from .secret import Secret, merge_env
+from .secret import Secret, check_env_args, known_keys, resolve_env
+from .volume import Volume, validate_volumes
 
 logger = logging.getLogger("sandbox_core")
 
@@ -89,6 +91,9 @@ class CreateRequest:
     pids_limit: int
     # derived by the checks
     merged_env: dict[str, str] = attrs.field(factory=dict)
+    validated_volumes: list[tuple[str, Volume]] = attrs.field(factory=list)
+    # derived at launch
+    mounts: tuple[Mount, ...] = ()
     cpu_shares: int | None = None
     nano_cpus: int | None = None
     memory_reservation: int | None = None
@@ -128,10 +133,9 @@ def check_deprecations(r: CreateRequest) -> None:
         r.outbound_cidr_allowlist = r.cidr_allowlist
 
 
-def check_env(r: CreateRequest) -> None:
-    """2. ``env`` folded into ``secrets`` (env wins); keys must be environment variable names."""
-    r.merged_env = merge_env(r.secrets, r.env)
-    for key in r.merged_env:
+def check_env_keys(keys: Collection[str]) -> None:
+    """Every key must be an environment variable name (Modal's V2 messages)."""
+    for key in keys:
         if key == "":
             raise InvalidError("Secret key name cannot be empty")
         if not _ENV_KEY_RE.match(key):
@@ -139,6 +143,13 @@ def check_env(r: CreateRequest) -> None:
                 f"Secret key name {key!r} is invalid for environment variables. "
                 "Only letters, numbers, and underscores are allowed."
             )
+
+
+def check_env(r: CreateRequest) -> None:
+    """2. ``env`` folded into ``secrets`` (env wins); the keys known now must be environment variable names (those of
+    stored secrets and ``.env`` files are checked once read, at ``launch``)."""
+    check_env_args(r.secrets, r.env)
+    check_env_keys(known_keys(r.secrets, r.env))
 
 
 def check_argv(r: CreateRequest) -> None:
@@ -162,9 +173,9 @@ def check_open_ports(r: CreateRequest) -> None:
 
 
 def check_mounts_and_placement(r: CreateRequest) -> None:
-    """6. Network file systems, GPUs, the working directory, volumes, cloud and region."""
-    if r.network_file_systems:
-        raise _not_supported("network_file_systems", "use a Docker volume mounted by the image instead")
+    """6. Network file systems (Modal's checks, then refused: there is no NetworkFileSystem type locally; use a
+    Volume), GPUs, the working directory, volumes (paths, types, one object mounted once), cloud and region."""
+    validate_network_file_systems(r.network_file_systems)
     if isinstance(r.gpu, list):
         raise InvalidError(
             "Sandboxes do not support configuring a list of GPUs. Specify a single GPU configuration, e.g. gpu='a10g'"
@@ -172,8 +183,7 @@ def check_mounts_and_placement(r: CreateRequest) -> None:
     if r.gpu is not None:
         raise InvalidError("GPUs are not available in the local backend (`gpu` must be None)")
     check_workdir(r.workdir)
-    if r.volumes:
-        raise _not_supported("volumes", "Volumes are not implemented yet")
+    r.validated_volumes = validate_volumes(r.volumes)
     if r.cloud is not None:
         raise _not_supported("cloud", "there is no placement on a single local engine")
     if r.region is not None:
@@ -342,6 +352,7 @@ def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -
         memory_reservation_bytes=r.memory_reservation,
         pids_limit=r.pids_limit,
         cap_drop=DROPPED_CAPABILITIES,
+        mounts=r.mounts,
     )
 
 
@@ -410,12 +421,17 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
         logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
     t0 = time.monotonic()
     eng = await get_engine()
+    r.merged_env = await resolve_env(r.secrets, r.env)  # stored secrets, .env files: NotFoundError here
+    check_env_keys(r.merged_env)
+    volumes = await _create_volumes.prepare(eng, r.validated_volumes)
     image = await resolve_image(r.image, eng)
     t_image = time.monotonic()
     sandbox_id = new_id("sb")
-    labels = sandbox_labels(r, r.app, sandbox_id)
+    labels = {**sandbox_labels(r, r.app, sandbox_id), **volumes.labels}
+    r.mounts = await volumes.engine_mounts(eng)
     spec = container_spec(r, image, labels)
     cid = await start_container(eng, spec, r.name, sandbox_id, container_name(sandbox_id, r.app.app_id, r.name))
+    await _create_volumes.verify_started(eng, volumes, sandbox_id)
     _lifecycle.ensure_supervisor(eng)
     logger.debug(
         "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",

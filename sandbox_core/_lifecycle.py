@@ -132,11 +132,13 @@ async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str) -> None:
 
 @attrs.frozen
 class SweepResult:
-    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed."""
+    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed, and volumes
+    removed (deleted or ephemeral ones nothing held any more)."""
 
     timed_out: int
     removed: int
     records_removed: int
+    volumes_removed: int = 0
 
 
 @attrs.frozen

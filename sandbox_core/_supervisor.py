@@ -24,6 +24,7 @@ from . import _lifecycle
 from ._engine import EngineAPI, close_engine, get_engine
 from ._engine import labels as L
 from ._engine.values import EngineEvent
+from ._volumes import gc as volume_gc
 from .exception import Error
 
 log = logging.getLogger("sandbox_core.supervisor")
@@ -121,6 +122,7 @@ async def run() -> int:
             try:
                 result = await _lifecycle.enforce(eng, now, finished_cache=finished)
                 idle_wake = await _enforce_idle(eng, activity, now, started)
+                await volume_gc.collect_now_and_then(eng)
             except Error as e:
                 log.warning("enforcement pass failed: %s", e)
                 result = _lifecycle.PassResult(_lifecycle.SweepResult(0, 0, 0), next_wake=now + 2, sandboxes=1)

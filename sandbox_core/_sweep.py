@@ -10,12 +10,14 @@ from . import _lifecycle
 from ._engine import get_engine
 from ._engine import labels as L
 from ._lifecycle import SweepResult
+from ._volumes import gc as volume_gc
 
 __all__ = ["SweepResult", "sweep"]
 
 
 async def sweep(*, app_id: str | None = None, everything: bool = False) -> SweepResult:
-    """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records.
+    """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records, and
+    volumes nobody holds any more (deleted named volumes, ephemeral ones whose block ended or whose process died).
 
     With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and removed now, with its
     records — and, with ``app_id``, the app's registry entry: a clean slate, as tests and benchmarks need.
@@ -27,4 +29,4 @@ async def sweep(*, app_id: str | None = None, everything: bool = False) -> Sweep
         for rec in registry:
             await eng.records.remove(rec.name)
         swept = attrs.evolve(swept, records_removed=swept.records_removed + len(registry))
-    return swept
+    return attrs.evolve(swept, volumes_removed=await volume_gc.collect(eng))
