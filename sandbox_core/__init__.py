@@ -11,6 +11,8 @@ from . import exception
 from . import io_streams as io_streams
 from . import output as output
 from . import stream_type as stream_type
+from . import volume as volume
+from ._logs_manager import SandboxLogsManager
 from ._sweep import sweep
 from .app import App
 from .file_io import FileIO
@@ -19,24 +21,34 @@ from .image import Image
 from .output import enable_output
 from .process import ContainerProcess
 from .sandbox import Sandbox
-from .secret import Secret
+from .secret import Secret, SecretManager
 from .streams import StreamReader, StreamType, StreamWriter
+from .types import FileEntry, FileEntryType, LogEntry
+from .volume import Volume, VolumeManager, VolumeUploadContextManager
 
 __all__ = [
     "App",
     "ContainerProcess",
+    "FileEntry",
+    "FileEntryType",
     "FileIO",
     "FileInfo",
     "FileType",
     "FileWatchEvent",
     "FileWatchEventType",
     "Image",
+    "LogEntry",
     "Sandbox",
     "SandboxFilesystem",
+    "SandboxLogsManager",
     "Secret",
+    "SecretManager",
     "StreamReader",
     "StreamType",
     "StreamWriter",
+    "Volume",
+    "VolumeManager",
+    "VolumeUploadContextManager",
     "enable_output",
     "exception",
     "sweep",
