@@ -227,8 +227,8 @@ dst=$1; rec=$2; shift 2
 for s; do
   if [ ! -e "$s" ] && [ ! -L "$s" ]; then printf '%s' "$s" >&2; exit 4; fi
 done
+case "$dst" in */) mkdir -p -- "$dst" || exit 1 ;; *) mkdir -p -- "$(dirname -- "$dst")" || exit 1 ;; esac
 if [ $# -gt 1 ] && [ ! -d "$dst" ]; then exit 6; fi
-case "$dst" in */) mkdir -p -- "$dst" ;; *) mkdir -p -- "$(dirname -- "$dst")" ;; esac
 if [ "$rec" = 1 ]; then cp -a -- "$@" "$dst"; else cp -p -- "$@" "$dst"; fi
 """
 
