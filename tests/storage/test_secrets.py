@@ -22,6 +22,10 @@ pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures
 VALUE = "s3cr3t-value-9f1c"
 
 
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
 async def _env_of(sb: sc.Sandbox, *names: str, secrets: list[sc.Secret] | None = None) -> list[str]:
     p = await sb.exec("sh", "-c", " ".join(f'echo "${n}";' for n in names), secrets=secrets)
     return (await p.stdout.read()).splitlines()
@@ -30,8 +34,7 @@ async def _env_of(sb: sc.Sandbox, *names: str, secrets: list[sc.Secret] | None =
 async def test_store_files_are_private_and_managed(secret_store: Path) -> None:
     await sc.Secret.objects.create("db", {"USER": "app", "PASSWORD": VALUE})
     path = secret_store / "db.json"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(secret_store.stat().st_mode) == 0o700
+    assert _mode(path) == 0o600 and _mode(secret_store) == 0o700
     assert json.loads(path.read_text())["env"] == {"USER": "app", "PASSWORD": VALUE}
     with pytest.raises(exc.AlreadyExistsError, match="Secret 'db' already exists"):
         await sc.Secret.objects.create("db", {"X": "1"})
