@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import datetime
+import heapq
 from collections.abc import AsyncIterator
 
 from ._engine import get_engine
@@ -80,9 +81,10 @@ class SandboxLogsManager:
             raise LogsFetchError(f"Time range cannot exceed {MAX_FETCH_RANGE.days} days.")
         if source == "system" or end < start:
             return
-        async for record in self._records(fd, since=start.timestamp(), until=end.timestamp(), tail=None):
-            entry = self._entry(record)
-            if start <= entry.timestamp <= end and search_text in entry.message:
+        # Timestamps are exposed to the microsecond: the bounds cover their whole microsecond.
+        records = self._records(fd, since_ns=_ns(start), until_ns=_ns(end) + 999, tail=None)
+        async for entry in _in_time_order(self._entries(records)):
+            if search_text in entry.message:
                 yield entry
 
     async def tail(self, entries: int = 100, *, source: LogSource | None = None) -> AsyncIterator[LogEntry]:
@@ -95,16 +97,16 @@ class SandboxLogsManager:
         fd = _fd_of(source)
         if source == "system" or entries == 0:
             return
-        last: collections.deque[LogEntry] = collections.deque(maxlen=entries)
         # The engine counts a tail over both streams: with one stream chosen, the last entries are picked here.
         tail = entries if self._tty or fd is None else None
-        async for record in self._records(fd, since=None, until=None, tail=tail):
-            last.append(self._entry(record))
+        last: collections.deque[LogEntry] = collections.deque(maxlen=entries)
+        async for entry in _in_time_order(self._entries(self._records(fd, since_ns=None, until_ns=None, tail=tail))):
+            last.append(entry)
         for entry in last:
             yield entry
 
     async def _records(
-        self, fd: int | None, *, since: float | None, until: float | None, tail: int | None
+        self, fd: int | None, *, since_ns: int | None, until_ns: int | None, tail: int | None
     ) -> AsyncIterator[LogRecord]:
         eng = await get_engine()
         # A TTY container logs everything as one stream (stdout): asking it for stderr gives nothing.
@@ -112,7 +114,7 @@ class SandboxLogsManager:
             return
         try:
             async for record in eng.containers.read_logs(
-                self._container_id, tty=self._tty, fd=fd, since=since, until=until, tail=tail
+                self._container_id, tty=self._tty, fd=fd, since_ns=since_ns, until_ns=until_ns, tail=tail
             ):
                 yield record
         except NoSuchContainer:
@@ -121,14 +123,39 @@ class SandboxLogsManager:
                 "their retention period)"
             ) from None
 
-    def _entry(self, record: LogRecord) -> LogEntry:
-        return LogEntry(
-            message=record.data.decode("utf-8", "replace"),
-            timestamp=datetime.datetime.fromtimestamp(record.time_ns / 1e9, datetime.UTC),
-            source="stderr" if record.fd == STDERR else "stdout",
-            object_id=self._sandbox_id,
-            context_ids=[self._container_id[:12]],
-        )
+    async def _entries(self, records: AsyncIterator[LogRecord]) -> AsyncIterator[LogEntry]:
+        async for record in records:
+            yield LogEntry(
+                message=record.data.decode("utf-8", "replace"),
+                timestamp=_EPOCH + datetime.timedelta(microseconds=record.time_ns // 1000),
+                source="stderr" if record.fd == STDERR else "stdout",
+                object_id=self._sandbox_id,
+                context_ids=[self._container_id[:12]],
+            )
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+#: Entries the engine stored out of time order are never further apart than this many.
+_REORDER_WINDOW = 256
+
+
+def _ns(moment: datetime.datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+async def _in_time_order(entries: AsyncIterator[LogEntry]) -> AsyncIterator[LogEntry]:
+    """``entries`` sorted by timestamp (stable). The engine stores each stream in order, but an entry of one stream
+    may land just before an earlier one of the other: a small window puts them right, in bounded memory."""
+    window: list[tuple[datetime.datetime, int, LogEntry]] = []
+    seq = 0
+    async for entry in entries:
+        heapq.heappush(window, (entry.timestamp, seq, entry))
+        seq += 1
+        if len(window) > _REORDER_WINDOW:
+            yield heapq.heappop(window)[2]
+    while window:
+        yield heapq.heappop(window)[2]
 
 
 def logs_manager(sandbox_id: str, container_id: str, tty: bool) -> SandboxLogsManager:

@@ -142,14 +142,15 @@ class ContainersAPI(Protocol):
         *,
         tty: bool,
         fd: int | None,
-        since: float | None = None,
-        until: float | None = None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
         tail: int | None = None,
     ) -> AsyncIterator[LogRecord]:
         """The entries of the container's log (its main process's output ``fd``, STDOUT or STDERR; None: both) that
-        the engine received from ``since`` to ``until`` (Unix seconds, both inclusive; None: unbounded), only the
-        last ``tail`` of them when given; in the order received, without following. Streamed (an unread reader holds
-        the engine back). ``tty`` says whether the container has a TTY (its log is one stream)."""
+        the engine received from ``since_ns`` to ``until_ns`` (nanoseconds since the epoch, both inclusive; None:
+        unbounded), only the last ``tail`` of them when given; in the order the engine stored them, without
+        following (entries of the two streams received at nearly the same time may be stored out of time order).
+        Streamed (an unread reader holds the engine back). ``tty``: the container has a TTY (one stream)."""
         ...
 
     async def attach_stdin(self, ref: str, *, tty: bool) -> ExecStream:

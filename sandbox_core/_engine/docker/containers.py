@@ -173,11 +173,11 @@ class DockerContainers:
         *,
         tty: bool,
         fd: int | None,
-        since: float | None = None,
-        until: float | None = None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
         tail: int | None = None,
     ) -> AsyncIterator[LogRecord]:
-        return output.read_logs(self._client, ref, tty=tty, fd=fd, since=since, until=until, tail=tail)
+        return output.read_logs(self._client, ref, tty=tty, fd=fd, since_ns=since_ns, until_ns=until_ns, tail=tail)
 
     async def attach_stdin(self, ref: str, *, tty: bool) -> ExecStream:
         return await output.attach_stdin(self._client, ref, tty=tty)

@@ -165,9 +165,9 @@ async def _logs_request(
     return await client.open_stream("GET", f"containers/{cid}/logs", f"read the output of {cid[:12]}", params=params)
 
 
-def _unix(seconds: float) -> str:
-    """The engine's ``since``/``until`` value for Unix time ``seconds``."""
-    ns = max(0, round(seconds * 1e9))
+def _unix(ns: int) -> str:
+    """The engine's ``since``/``until`` value for ``ns`` nanoseconds since the epoch."""
+    ns = max(0, ns)
     return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
 
 
@@ -183,8 +183,8 @@ async def read_logs(
     *,
     tty: bool,
     fd: int | None,
-    since: float | None,
-    until: float | None,
+    since_ns: int | None,
+    until_ns: int | None,
     tail: int | None,
 ) -> AsyncIterator[LogRecord]:
     """``ContainersAPI.read_logs``: the log entries with their timestamps, without following.
@@ -199,8 +199,8 @@ async def read_logs(
         fd,
         tty=tty,
         follow=False,
-        since=None if since is None else _unix(since),
-        until=None if until is None else _unix(until),
+        since=None if since_ns is None else _unix(since_ns),
+        until=None if until_ns is None else _unix(until_ns),
         tail=tail,
         timestamps=True,
     )
