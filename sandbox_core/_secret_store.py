@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import getpass
 import json
 import os
 import stat
@@ -41,6 +42,7 @@ class StoredSecret:
     secret_id: str
     created_at: float
     env: Mapping[str, str] = attrs.field(repr=False)
+    created_by: str | None = None
 
 
 def store_dir() -> Path:
@@ -87,7 +89,10 @@ def _load(path: Path, name: str) -> StoredSecret | None:
             env = raw["env"]
             if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
                 raise ValueError("env must map strings to strings")
-            return StoredSecret(name, str(raw["id"]), float(raw["created_at"]), dict(env))
+            by = raw.get("created_by")
+            return StoredSecret(
+                name, str(raw["id"]), float(raw["created_at"]), dict(env), None if by is None else str(by)
+            )
         except (ValueError, KeyError, TypeError) as e:
             raise InvalidError(
                 f"the secret store file {path} is damaged ({e}); remove it and create the secret again"
@@ -107,7 +112,14 @@ def read(name: str) -> StoredSecret | None:
 
 def _write_file(d: Path, secret: StoredSecret) -> str:
     """A new private temporary file in ``d`` holding ``secret``; returns its path."""
-    body = json.dumps({"id": secret.secret_id, "created_at": secret.created_at, "env": dict(secret.env)}).encode()
+    body = json.dumps(
+        {
+            "id": secret.secret_id,
+            "created_at": secret.created_at,
+            "created_by": secret.created_by,
+            "env": dict(secret.env),
+        }
+    ).encode()
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=_SUFFIX)  # mkstemp creates 0600
     try:
         with os.fdopen(fd, "wb") as f:
@@ -136,6 +148,7 @@ def write(name: str, env: Mapping[str, str], *, mode: CreateMode) -> StoredSecre
             existing.secret_id if existing else new_id("st"),
             existing.created_at if existing else time.time(),
             dict(env),
+            existing.created_by if existing else _user(),
         )
         tmp = _write_file(d, secret)
         os.replace(tmp, path)
@@ -184,6 +197,13 @@ def list_all() -> list[StoredSecret]:
             if secret is not None:
                 found.append(secret)
     return sorted(found, key=lambda s: s.created_at, reverse=True)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from ._objects import check_max_objects, check_object_name, newest_first, reject
 from ._objects import created_before as parse_created_before
 from ._validation import reject_client
 from .exception import ConflictError, InvalidError, NotFoundError
+from .types import SecretInfo
 
 __all__ = ["Secret", "SecretManager"]
 
@@ -256,6 +257,15 @@ class Secret:
     def name(self) -> str | None:
         """The name of a stored secret; None for the others."""
         return self._source.name if isinstance(self._source, _Named) else None
+
+    async def info(self) -> SecretInfo:
+        """A stored secret's name, and when and by whom it was created. ``InvalidError`` for other secrets."""
+        if not isinstance(self._source, _Named):
+            raise InvalidError("Secret.info() describes a stored secret: use it on a Secret.from_name")
+        stored = _read_named(self._source)
+        self._id = stored.secret_id
+        created = datetime.datetime.fromtimestamp(stored.created_at, datetime.UTC)
+        return SecretInfo(name=stored.name, created_at=created, created_by=stored.created_by)
 
     @property
     def env(self) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Value types (Modal's ``modal.types``): of the filesystem API ``FileType``, ``FileInfo``, ``FileWatchEventType``,
-``FileWatchEvent``; of volumes ``FileEntryType``, ``FileEntry``; of logs ``LogSource``, ``LogEntry``.
+``FileWatchEvent``; of volumes ``FileEntryType``, ``FileEntry``, ``VolumeInfo``; of secrets ``SecretInfo``; of logs
+``LogSource``, ``LogEntry``.
 
 File names need not be UTF-8: every ``str`` path or name here holds undecodable bytes as lone surrogates
 (``surrogateescape``, as ``os.fsdecode`` does), and such a string can be passed back to any filesystem method.
@@ -152,3 +153,22 @@ class LogEntry:
 
     def __str__(self) -> str:
         return self.message
+
+
+@attrs.frozen
+class VolumeInfo:
+    """What ``Volume.info()`` tells: the name (None for an ephemeral volume), when and by whom (a user name) it was
+    created."""
+
+    name: str | None
+    created_at: datetime.datetime
+    created_by: str | None
+
+
+@attrs.frozen
+class SecretInfo:
+    """What ``Secret.info()`` tells about a stored secret: its name, when and by whom (a user name) it was created."""
+
+    name: str | None
+    created_at: datetime.datetime
+    created_by: str | None

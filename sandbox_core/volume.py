@@ -35,9 +35,9 @@ from ._volumes.mounts import MountRequest, validate_mount_points
 from ._volumes.store import VolumeRef
 from ._volumes.upload import UploadBatch
 from .exception import InvalidError, NotFoundError, deprecation_warning
-from .types import FileEntry, FileEntryType
+from .types import FileEntry, FileEntryType, VolumeInfo
 
-__all__ = ["FileEntry", "FileEntryType", "Volume", "VolumeManager", "VolumeUploadContextManager"]
+__all__ = ["FileEntry", "FileEntryType", "Volume", "VolumeInfo", "VolumeManager", "VolumeUploadContextManager"]
 
 _READ_ONLY_ERR = "Read-only Volume can not be written to"
 
@@ -265,6 +265,12 @@ class Volume:
         reject_client(client)
         await self._ref()
         return self
+
+    async def info(self) -> VolumeInfo:
+        """The volume's name, and when and by whom it was created (hydrates)."""
+        ref = await self._ref()
+        created = datetime.datetime.fromtimestamp(ref.created_at, datetime.UTC)
+        return VolumeInfo(name=ref.name, created_at=created, created_by=ref.created_by)
 
     async def _ref(self) -> VolumeRef:
         h = self._handle

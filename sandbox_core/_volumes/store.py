@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+
 import attrs
 
 from .._engine import EngineAPI
@@ -47,6 +50,7 @@ class VolumeRef:
     name: str | None
     version: int
     created_at: float
+    created_by: str | None = None
 
 
 def engine_name(volume_id: str) -> str:
@@ -59,21 +63,28 @@ def _version(raw: str | None) -> int:
 
 
 def _from_claim(rec: RecordInfo) -> VolumeRef:
-    vid = rec.labels[VOLUME_ID]
-    return VolumeRef(
-        vid, engine_name(vid), rec.labels.get(VOLUME_NAME), _version(rec.labels.get(VERSION)), rec.created_at or 0.0
-    )
+    lbl = rec.labels
+    vid = lbl[VOLUME_ID]
+    version = _version(lbl.get(VERSION))
+    return VolumeRef(vid, engine_name(vid), lbl.get(VOLUME_NAME), version, rec.created_at or 0.0, lbl.get(L.CREATED_BY))
 
 
 def _from_volume(info: VolumeInfo) -> VolumeRef:
-    vid = info.labels[VOLUME_ID]
-    return VolumeRef(
-        vid, info.name, info.labels.get(VOLUME_NAME), _version(info.labels.get(VERSION)), info.created_at or 0.0
-    )
+    lbl = info.labels
+    vid = lbl[VOLUME_ID]
+    version = _version(lbl.get(VERSION))
+    return VolumeRef(vid, info.name, lbl.get(VOLUME_NAME), version, info.created_at or 0.0, lbl.get(L.CREATED_BY))
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
 
 
 def _volume_labels(ref: VolumeRef, owner_process: str | None) -> dict[str, str]:
-    labels = L.owned(KIND_VOLUME, **{VOLUME_ID: ref.volume_id, VERSION: str(ref.version)})
+    labels = L.owned(KIND_VOLUME, **{VOLUME_ID: ref.volume_id, VERSION: str(ref.version), L.CREATED_BY: _user()})
     if ref.name is not None:
         labels[VOLUME_NAME] = ref.name
     if owner_process is not None:
@@ -95,7 +106,14 @@ async def claim(eng: EngineAPI, name: str, version: int | None, *, fail_if_exist
     ``fail_if_exists``). A new volume gets ``version`` (default 1); an existing one must have it if given."""
     mine = new_id("vo")
     labels = L.owned(
-        L.KIND_RECORD, **{L.RECORD_TYPE: RECORD_CLAIM, VOLUME_ID: mine, VOLUME_NAME: name, VERSION: str(version or 1)}
+        L.KIND_RECORD,
+        **{
+            L.RECORD_TYPE: RECORD_CLAIM,
+            VOLUME_ID: mine,
+            VOLUME_NAME: name,
+            VERSION: str(version or 1),
+            L.CREATED_BY: _user(),
+        },
     )
     ref = _from_claim(await eng.records.put(f"{RECORD_CLAIM}.{name}", labels))
     if ref.volume_id != mine and fail_if_exists:
@@ -135,8 +153,7 @@ async def create_ephemeral(eng: EngineAPI, version: int | None) -> VolumeRef:
     """A new anonymous volume owned by this process."""
     vid = new_id("vo")
     ref = VolumeRef(vid, engine_name(vid), None, version or 1, 0.0)
-    info = await eng.volumes.create(ref.engine_name, _volume_labels(ref, owner.this_process()))
-    return attrs.evolve(ref, created_at=info.created_at or 0.0)
+    return _from_volume(await eng.volumes.create(ref.engine_name, _volume_labels(ref, owner.this_process())))
 
 
 async def list_named(eng: EngineAPI) -> list[VolumeRef]:
