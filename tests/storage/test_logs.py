@@ -13,6 +13,8 @@ import sandbox_core as sc
 from sandbox_core import exception as exc
 from sandbox_core._logs_manager import _in_time_order
 
+from ..conftest import app_name
+
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
 UTC = datetime.UTC
@@ -107,12 +109,12 @@ async def test_pty_sandbox_logs_are_stdout(app: sc.App, busybox: sc.Image) -> No
     assert await _messages(sb.logs.tail(source="stderr")) == []
 
 
-async def test_logs_of_a_removed_sandbox_are_not_found(app: sc.App, busybox: sc.Image) -> None:
-    sb = await sc.Sandbox.create("true", app=app, image=busybox)
+async def test_logs_of_a_removed_sandbox_are_not_found(busybox: sc.Image) -> None:
+    own = await sc.App.lookup(app_name("logs-removed"), create_if_missing=True)  # swept whole below
+    sb = await sc.Sandbox.create("true", app=own, image=busybox)
     await sb.wait()
     logs = sb.logs
-    other = await sc.App.lookup(app.name)
-    await sc.sweep(app_id=other.app_id, everything=True)
+    await sc.sweep(app_id=own.app_id, everything=True)
     with pytest.raises(exc.NotFoundError, match="no longer exists"):
         await _messages(logs.tail())
 

@@ -18,7 +18,7 @@ import sandbox_core as sc
 from sandbox_core import exception as exc
 from sandbox_core._volumes import store
 
-from ..conftest import docker_inspect
+from ..conftest import app_name, docker_inspect
 from .conftest import engine_volume, read_all, volume_name
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
@@ -159,9 +159,8 @@ async def test_ephemeral_volume_shared_by_sandboxes(app: sc.App, busybox: sc.Ima
     assert engine_volume(vol) is not None
 
 
-async def test_deleting_a_volume_in_use_frees_the_name_and_keeps_the_data_until_released(
-    app: sc.App, busybox: sc.Image
-) -> None:
+async def test_deleting_a_volume_in_use_frees_the_name_and_keeps_the_data_until_released(busybox: sc.Image) -> None:
+    app = await sc.App.lookup(app_name("busy-volume"), create_if_missing=True)  # swept whole below
     name = volume_name("busy")
     vol = await sc.Volume.from_name(name, create_if_missing=True).hydrate()
     sb = await sc.Sandbox.create(app=app, image=busybox, volumes={"/d": vol})
@@ -174,8 +173,7 @@ async def test_deleting_a_volume_in_use_frees_the_name_and_keeps_the_data_until_
     finally:
         await sb.terminate()
     assert engine_volume(vol) is not None  # the finished sandbox's container still mounts it
-    app2 = await sc.App.lookup(app.name, create_if_missing=True)
-    await sc.sweep(app_id=app2.app_id, everything=True)
+    await sc.sweep(app_id=app.app_id, everything=True)
     assert engine_volume(vol) is None
 
 
