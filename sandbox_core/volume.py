@@ -37,7 +37,7 @@ from ._volumes.upload import UploadBatch
 from .exception import InvalidError, NotFoundError, deprecation_warning
 from .types import FileEntry, FileEntryType, VolumeInfo
 
-__all__ = ["FileEntry", "FileEntryType", "Volume", "VolumeInfo", "VolumeManager", "VolumeUploadContextManager"]
+__all__ = ["FileEntry", "FileEntryType", "Volume", "VolumeManager", "VolumeUploadContextManager"]
 
 _READ_ONLY_ERR = "Read-only Volume can not be written to"
 
