@@ -37,7 +37,7 @@ from sandbox_core._lifecycle import SweepResult
 from sandbox_core.filesystem import FileWatchEvent, FileWatchEventType
 from sandbox_core.image import Image
 from sandbox_core.streams import StreamType, T
-from sandbox_core.types import FileEntry, FileInfo, LogEntry, LogSource
+from sandbox_core.types import FileEntry, FileInfo, LogEntry, LogSource, SecretInfo, VolumeInfo
 
 __all__ = [
     "App",
@@ -262,6 +262,22 @@ class _Secret_hydrate(_rt.BoundMethod[_i_secret.Secret]):
         return Secret._from_impl(_r)
 
 
+class _Secret_info(_rt.BoundMethod[_i_secret.Secret]):
+    """A stored secret's name, and when and by whom it was created. ``InvalidError`` for other secrets.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> SecretInfo:
+        """A stored secret's name, and when and by whom it was created. ``InvalidError`` for other secrets."""
+        return _rt.run_sync(self._impl.info())
+
+    async def aio(self) -> SecretInfo:
+        return await _rt.run_async(self._impl.info())
+
+
 class _Secret_update(_rt.BoundMethod[_i_secret.Secret]):
     """Add or overwrite variables of a stored secret (keys not named stay). ``InvalidError`` for other
 
@@ -359,6 +375,11 @@ class Secret(_rt.Wrapper):
     def name(self) -> str | None:
         """The name of a stored secret; None for the others."""
         return self._impl.name
+
+    @property
+    def info(self) -> _Secret_info:
+        """A stored secret's name, and when and by whom it was created. ``InvalidError`` for other secrets."""
+        return _Secret_info(self)
 
     @property
     def env(self) -> dict[str, str]:
@@ -520,6 +541,22 @@ class _Volume_hydrate(_rt.BoundMethod[_i_volume.Volume]):
     async def aio(self, client: None = None) -> Volume:
         _r = await _rt.run_async(self._impl.hydrate(client))
         return Volume._from_impl(_r)
+
+
+class _Volume_info(_rt.BoundMethod[_i_volume.Volume]):
+    """The volume's name, and when and by whom it was created (hydrates).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> VolumeInfo:
+        """The volume's name, and when and by whom it was created (hydrates)."""
+        return _rt.run_sync(self._impl.info())
+
+    async def aio(self) -> VolumeInfo:
+        return await _rt.run_async(self._impl.info())
 
 
 class _Volume_commit(_rt.BoundMethod[_i_volume.Volume]):
@@ -808,6 +845,11 @@ class Volume(_rt.Wrapper):
         when it does not exist.
         """
         return _Volume_hydrate(self)
+
+    @property
+    def info(self) -> _Volume_info:
+        """The volume's name, and when and by whom it was created (hydrates)."""
+        return _Volume_info(self)
 
     @property
     def commit(self) -> _Volume_commit:
