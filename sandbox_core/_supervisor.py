@@ -6,6 +6,9 @@ sandbox container, and exits once no sandbox of ours has existed for ``SANDBOX_C
 (default 30). Before exiting it drops the lock and looks again, so a sandbox created while it was leaving is
 never left without a supervisor (the creating client either saw the lock held, or spawns a new supervisor).
 
+At most every 30 s it also collects volumes nobody holds any more (``_volumes.gc``: deleted named volumes, ephemeral
+ones whose block or process ended, helper containers of dead processes).
+
 Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
 from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event).
 """
