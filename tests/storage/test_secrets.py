@@ -44,6 +44,8 @@ async def test_store_files_are_private_and_managed(secret_store: Path) -> None:
     listed = await sc.Secret.objects.list()
     assert [s.name for s in listed] == ["other", "db"] and all(s.object_id.startswith("st-") for s in listed)
     assert VALUE not in repr(listed) and VALUE not in repr(sc.Secret.from_name("db"))
+    info = await sc.Secret.from_name("db").info()
+    assert info.name == "db" and info.created_by and info.created_at.tzinfo is not None
     await sc.Secret.objects.delete("other")
     with pytest.raises(exc.NotFoundError, match="Secret 'other' not found"):
         await sc.Secret.objects.delete("other")

@@ -7,6 +7,7 @@ import asyncio
 import io
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,9 @@ async def test_objects_create_list_delete_and_rename() -> None:
         listed = {v.name: v for v in await sc.Volume.objects.list()}
         assert name in listed and listed[name].is_hydrated
         vid = listed[name].object_id
+        info = await listed[name].info()
+        assert info.name == name and info.created_by and info.created_at.tzinfo is not None
+        assert abs(info.created_at.timestamp() - time.time()) < 120
         with pytest.raises(exc.InvalidError, match="max_objects cannot be negative"):
             await sc.Volume.objects.list(max_objects=-1)
         assert len(await sc.Volume.objects.list(max_objects=1)) == 1
