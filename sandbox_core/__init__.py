@@ -11,7 +11,9 @@ from . import exception
 from . import io_streams as io_streams
 from . import output as output
 from . import stream_type as stream_type
+from . import volume as volume
 from ._connect import SandboxConnectCredentials
+from ._logs_manager import SandboxLogsManager
 from ._sweep import sweep
 from ._tunnel import Tunnel, ca_cert_path
 from .app import App
@@ -23,12 +25,16 @@ from .output import enable_output
 from .probe import Probe
 from .process import ContainerProcess
 from .sandbox import Sandbox
-from .secret import Secret
+from .secret import Secret, SecretManager
 from .streams import StreamReader, StreamType, StreamWriter
+from .types import FileEntry, FileEntryType, LogEntry
+from .volume import Volume, VolumeManager, VolumeUploadContextManager
 
 __all__ = [
     "App",
     "ContainerProcess",
+    "FileEntry",
+    "FileEntryType",
     "FileIO",
     "FileInfo",
     "FilePatternMatcher",
@@ -36,15 +42,21 @@ __all__ = [
     "FileWatchEvent",
     "FileWatchEventType",
     "Image",
+    "LogEntry",
     "Probe",
     "Sandbox",
     "SandboxConnectCredentials",
     "SandboxFilesystem",
+    "SandboxLogsManager",
     "Secret",
+    "SecretManager",
     "StreamReader",
     "StreamType",
     "StreamWriter",
     "Tunnel",
+    "Volume",
+    "VolumeManager",
+    "VolumeUploadContextManager",
     "ca_cert_path",
     "enable_output",
     "exception",

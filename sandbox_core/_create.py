@@ -21,11 +21,11 @@ from typing import Any
 
 import attrs
 
-from . import _lifecycle
+from . import _create_volumes, _lifecycle
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer, NoSuchImage
-from ._engine.values import ContainerSpec, ImageInfo
+from ._engine.values import ContainerSpec, ImageInfo, Mount
 from ._ids import is_valid_object_name, new_id
 from ._imagebuild.mounts import mount_layers
 from ._ingress import create as ingress_create
@@ -33,11 +33,13 @@ from ._ingress import spec as ingress
 from ._netplan import NetworkPlan, plan_network
 from ._netsetup import NetworkSetup, discard_after
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
+from ._volumes.mounts import validate_network_file_systems
 from .app import App
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
 from .image import Image, ResolvedImage, forget_resolution, resolve_image
 from .probe import Probe
-from .secret import Secret, merge_env
+from .secret import Secret, check_env_args, known_keys, resolve_env
+from .volume import Volume, validate_volumes
 
 logger = logging.getLogger("sandbox_core")
 
@@ -95,6 +97,9 @@ class CreateRequest:
     pids_limit: int
     # derived by the checks
     merged_env: dict[str, str] = attrs.field(factory=dict)
+    validated_volumes: list[tuple[str, Volume]] = attrs.field(factory=list)
+    # derived at launch
+    mounts: tuple[Mount, ...] = ()
     cpu_shares: int | None = None
     nano_cpus: int | None = None
     memory_reservation: int | None = None
@@ -137,10 +142,9 @@ def check_deprecations(r: CreateRequest) -> None:
         r.outbound_cidr_allowlist = r.cidr_allowlist
 
 
-def check_env(r: CreateRequest) -> None:
-    """2. ``env`` folded into ``secrets`` (env wins); keys must be environment variable names."""
-    r.merged_env = merge_env(r.secrets, r.env)
-    for key in r.merged_env:
+def check_env_keys(keys: Collection[str]) -> None:
+    """Every key must be an environment variable name (Modal's V2 messages)."""
+    for key in keys:
         if key == "":
             raise InvalidError("Secret key name cannot be empty")
         if not _ENV_KEY_RE.match(key):
@@ -148,6 +152,13 @@ def check_env(r: CreateRequest) -> None:
                 f"Secret key name {key!r} is invalid for environment variables. "
                 "Only letters, numbers, and underscores are allowed."
             )
+
+
+def check_env(r: CreateRequest) -> None:
+    """2. ``env`` folded into ``secrets`` (env wins); the keys known now must be environment variable names (those of
+    stored secrets and ``.env`` files are checked once read, at ``launch``)."""
+    check_env_args(r.secrets, r.env)
+    check_env_keys(known_keys(r.secrets, r.env))
 
 
 def check_argv(r: CreateRequest) -> None:
@@ -171,9 +182,9 @@ def check_open_ports(r: CreateRequest) -> None:
 
 
 def check_mounts_and_placement(r: CreateRequest) -> None:
-    """6. Network file systems, GPUs, the working directory, volumes, cloud and region."""
-    if r.network_file_systems:
-        raise _not_supported("network_file_systems", "use a Docker volume mounted by the image instead")
+    """6. Network file systems (Modal's checks, then refused: there is no NetworkFileSystem type locally; use a
+    Volume), GPUs, the working directory, volumes (paths, types, one object mounted once), cloud and region."""
+    validate_network_file_systems(r.network_file_systems)
     if isinstance(r.gpu, list):
         raise InvalidError(
             "Sandboxes do not support configuring a list of GPUs. Specify a single GPU configuration, e.g. gpu='a10g'"
@@ -181,8 +192,7 @@ def check_mounts_and_placement(r: CreateRequest) -> None:
     if r.gpu is not None:
         raise InvalidError("GPUs are not available in the local backend (`gpu` must be None)")
     check_workdir(r.workdir)
-    if r.volumes:
-        raise _not_supported("volumes", "Volumes are not implemented yet")
+    r.validated_volumes = validate_volumes(r.volumes)
     if r.cloud is not None:
         raise _not_supported("cloud", "there is no placement on a single local engine")
     if r.region is not None:
@@ -361,6 +371,7 @@ def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -
         memory_reservation_bytes=r.memory_reservation,
         pids_limit=r.pids_limit,
         cap_drop=DROPPED_CAPABILITIES,
+        mounts=r.mounts,
     )
 
 
@@ -430,6 +441,36 @@ async def start_container(
     return cid
 
 
+async def start_with_image(
+    eng: EngineAPI,
+    r: CreateRequest,
+    net: NetworkSetup,
+    acquiring: asyncio.Future[None],
+    sandbox_id: str,
+    labels: dict[str, str],
+) -> tuple[str, ResolvedImage, float]:
+    """Resolve the image, join the network setup ``acquiring`` started, create and start the container; once
+    more if the image was removed since it was resolved. Returns the container's ref, the image, and when the
+    image was ready (``time.monotonic()``)."""
+    assert r.app is not None  # check_app
+    for attempt in (1, 2):
+        image = await resolve_image(r.image, eng, verbose=r.verbose)
+        t_image = time.monotonic()
+        await acquiring
+        await net.recheck()
+        labels.update(net.sandbox_labels())
+        spec = net.apply(container_spec(r, image.info, labels))
+        cname = container_name(sandbox_id, r.app.app_id, r.name)
+        try:
+            cid = await start_container(eng, spec, r.name, sandbox_id, cname, before_start(eng, image, net))
+            return cid, image, t_image
+        except NoSuchImage:
+            if attempt == 2:
+                raise
+            forget_resolution(r.image)  # removed since it was resolved (sweep, docker rmi): resolve it again
+    raise AssertionError("unreachable")
+
+
 async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
     """The steps after the checks: image, labels, spec, start (with cleanup), supervisor. Returns the container's
     ref and labels."""
@@ -439,29 +480,20 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
     t0 = time.monotonic()
     eng = await get_engine()
     ingress_create.check_host(eng, r.declared_ports, r.probe)
+    r.merged_env = await resolve_env(r.secrets, r.env)  # stored secrets, .env files: NotFoundError here
+    check_env_keys(r.merged_env)
+    volumes = await _create_volumes.prepare(eng, r.validated_volumes)
     sandbox_id = new_id("sb")
-    labels = sandbox_labels(r, r.app, sandbox_id)
+    labels = {**sandbox_labels(r, r.app, sandbox_id), **volumes.labels}
+    r.mounts = await volumes.engine_mounts(eng)
     net = NetworkSetup(eng, r.network, sandbox_id, holder_labels(labels))
     acquiring = asyncio.ensure_future(net.acquire())  # overlaps the image's resolution
     try:
-        for attempt in (1, 2):
-            image = await resolve_image(r.image, eng, verbose=r.verbose)
-            t_image = time.monotonic()
-            await acquiring
-            await net.recheck()
-            labels.update(net.sandbox_labels())
-            spec = net.apply(container_spec(r, image.info, labels))
-            cname = container_name(sandbox_id, r.app.app_id, r.name)
-            try:
-                cid = await start_container(eng, spec, r.name, sandbox_id, cname, before_start(eng, image, net))
-                break
-            except NoSuchImage:
-                if attempt == 2:
-                    raise
-                forget_resolution(r.image)  # removed since it was resolved (sweep, docker rmi): resolve it again
+        cid, image, t_image = await start_with_image(eng, r, net, acquiring, sandbox_id, labels)
     except BaseException:
         await asyncio.shield(discard_after(acquiring, net))
         raise
+    await _create_volumes.verify_started(eng, volumes, sandbox_id)
     _lifecycle.ensure_supervisor(eng)
     logger.debug(
         "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",

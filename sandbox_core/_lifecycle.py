@@ -150,13 +150,15 @@ async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, labels: Mapp
 
 @attrs.frozen
 class SweepResult:
-    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed, and images
-    removed by the image rules (expired snapshots, unused step images: ``_imagebuild.gc``)."""
+    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed, images
+    removed by the image rules (expired snapshots, unused step images: ``_imagebuild.gc``), and volumes removed
+    (deleted or ephemeral ones nothing held any more)."""
 
     timed_out: int
     removed: int
     records_removed: int
     images_removed: int = 0
+    volumes_removed: int = 0
 
 
 @attrs.frozen

@@ -7,6 +7,9 @@ sandbox container, and exits once no sandbox of ours has existed for ``SANDBOX_C
 never left without a supervisor (the creating client either saw the lock held, or spawns a new supervisor).
 It also keeps the pool of ready network holders (``_holderpool.PoolService``), and removes it when it exits.
 
+At most every 30 s it also collects volumes nobody holds any more (``_volumes.gc``: deleted named volumes, ephemeral
+ones whose block or process ended, helper containers of dead processes).
+
 Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
 from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event), or from the
 last traffic through its tunnels or connect tokens. Readiness-probe execs are not activity.
@@ -33,6 +36,7 @@ from ._holderpool import PoolService
 from ._imagebuild import gc
 from ._ingress.records import SupervisorId
 from ._ingress.service import IngressService
+from ._volumes import gc as volume_gc
 from .exception import Error
 
 log = logging.getLogger("sandbox_core.supervisor")
@@ -185,6 +189,7 @@ async def run() -> int:
             try:
                 result = await _lifecycle.enforce(eng, now, finished_cache=finished)
                 idle_wake = await _enforce_idle(eng, activity, now, started)
+                await volume_gc.collect_now_and_then(eng)
             except Error as e:
                 log.warning("enforcement pass failed: %s", e)
                 result = _lifecycle.PassResult(_lifecycle.SweepResult(0, 0, 0), next_wake=now + 2, sandboxes=1)

@@ -11,6 +11,7 @@ from ._engine import get_engine
 from ._engine import labels as L
 from ._imagebuild import gc
 from ._lifecycle import SweepResult
+from ._volumes import gc as volume_gc
 
 __all__ = ["SweepResult", "sweep"]
 
@@ -18,7 +19,8 @@ __all__ = ["SweepResult", "sweep"]
 async def sweep(*, app_id: str | None = None, everything: bool = False) -> SweepResult:
     """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records; remove
     expired snapshot images and step images unused for ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container
-    uses; see ``docs/guide/images.md``).
+    uses; see ``docs/guide/images.md``), and volumes nobody holds any more (deleted named volumes, ephemeral ones
+    whose block ended or whose process died).
 
     Network holders go with their sandboxes; holders left by a create that died are removed once it cannot
     be under way any more. With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and
@@ -37,4 +39,4 @@ async def sweep(*, app_id: str | None = None, everything: bool = False) -> Sweep
         for rec in registry:
             await eng.records.remove(rec.name)
         swept = attrs.evolve(swept, records_removed=swept.records_removed + len(registry))
-    return swept
+    return attrs.evolve(swept, volumes_removed=await volume_gc.collect(eng))

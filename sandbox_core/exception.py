@@ -14,6 +14,7 @@ The tree mirrors ``modal.exception`` so that code written against Modal catches 
           ├── InternalError               the engine failed in a way we cannot classify
           ├── InvalidError                bad arguments or state
           │    └── ConflictError          the sandbox is in the wrong state (e.g. exec on a finished sandbox)
+          ├── LogsFetchError              a log query beyond Modal's limits (Sandbox.logs)
           ├── NotFoundError               unknown sandbox, image, app, or an unavailable sandbox
           ├── PermissionDeniedError
           ├── RemoteError
@@ -67,6 +68,7 @@ __all__ = [
     "ImageBuildError",
     "InternalError",
     "InvalidError",
+    "LogsFetchError",
     "NotFoundError",
     "PermissionDeniedError",
     "RemoteError",
@@ -137,6 +139,10 @@ class InvalidError(Error):
 
 class ConflictError(InvalidError):
     """The object is in the wrong state for the operation (e.g. exec on a finished sandbox)."""
+
+
+class LogsFetchError(Error):
+    """A log query beyond Modal's limits: more than 20000 entries to ``tail``, a ``fetch`` range over 35 days."""
 
 
 class NotFoundError(Error):

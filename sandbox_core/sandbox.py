@@ -21,6 +21,7 @@ from ._engine.errors import NoSuchContainer
 from ._fs.ops import FileOps
 from ._ids import SANDBOX_ID_RE
 from ._link import SandboxLink
+from ._logs_manager import SandboxLogsManager, logs_manager
 from ._sandbox_images import SandboxImages
 from ._sandbox_network import SandboxNetworking
 from ._stdio import EntrypointStdio
@@ -41,6 +42,7 @@ from .probe import Probe
 from .process import ContainerProcess, start_exec
 from .secret import Secret
 from .streams import StreamReader, StreamType, StreamWriter
+from .volume import Volume
 
 __all__ = ["Probe", "Sandbox"]
 
@@ -98,7 +100,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
         outbound_cidr_allowlist: Sequence[str] | None = None,
         outbound_domain_allowlist: Sequence[str] | None = None,
         inbound_cidr_allowlist: Sequence[str] | None = None,
-        volumes: dict[str | os.PathLike[str], Any] = {},  # noqa: B006 - Modal's signature
+        volumes: dict[str | os.PathLike[str], Volume] = {},  # noqa: B006 - Modal's signature
         pty: bool = False,
         encrypted_ports: Sequence[int] = [],
         h2_ports: Sequence[int] = [],
@@ -428,6 +430,21 @@ class Sandbox(SandboxNetworking, SandboxImages):
         """The entrypoint's stdin."""
         self._check_attached()
         return self._stdio.stdin
+
+    # -------------------------------------------------------------------------------------------- volumes, logs
+
+    async def reload_volumes(self, *, timeout: int = 55) -> None:
+        """Make changes to the mounted volumes visible: nothing to do locally, every mount sees every write at once
+        (see ``sandbox_core.volume``). Checks ``timeout`` as Modal does, and that the handle is attached."""
+        self._check_attached()
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+            raise InvalidError("The `timeout` argument to `reload_volumes` must be positive.")
+
+    @property
+    def logs(self) -> SandboxLogsManager:
+        """The entrypoint's output as timestamped entries (``fetch``, ``tail``); exec output is not included.
+        Works after ``detach``, and after the sandbox ended for as long as it is kept."""
+        return logs_manager(self._link.sandbox_id, self._link.container_id, self._link.pty)
 
     # ----------------------------------------------------------------------------------------------- files
 

@@ -25,6 +25,7 @@ implementation member                                  facade member
 sync method                                            plain method, run on the loop thread (one hop) unless the
                                                        manifest marks it thread-safe (then in the caller's thread)
 ``@overload`` s                                        copied to ``__call__`` and ``aio``
+class attribute holding a wrapped class                the facade class (``Secret.objects.create(...)``)
 =====================================================  ===========================================================
 
 Besides ``_generated.py`` (the facade classes), ``__init__.py`` (lazy top-level names) and ``exception.py``, one
@@ -112,7 +113,14 @@ MANIFEST = Manifest(
     output_package="sandbox_core_sync",
     wrap=(
         "App",
+        # managers first: Secret.objects / Volume.objects name them
+        "SecretManager",
+        "Secret",
+        "VolumeManager",
+        "Volume",
+        "VolumeUploadContextManager",
         "Sandbox",
+        "SandboxLogsManager",
         "ContainerProcess",
         "StreamReader",
         "StreamWriter",
@@ -124,13 +132,15 @@ MANIFEST = Manifest(
     reexport=(
         # value types, enums and loop-free classes (only sync methods; built in any thread)
         "FilePatternMatcher",
+        "FileEntry",
+        "FileEntryType",
         "FileInfo",
         "FileType",
         "FileWatchEvent",
         "FileWatchEventType",
+        "LogEntry",
         "Probe",
         "SandboxConnectCredentials",
-        "Secret",
         "StreamType",
         "Tunnel",
         "ca_cert_path",
@@ -148,6 +158,7 @@ MANIFEST = Manifest(
         "secret",
         "stream_type",
         "types",
+        "volume",
     ),
     exclude={},
     member_exclude={
@@ -206,6 +217,8 @@ MANIFEST = Manifest(
         "StreamWriter": ("write", "writelines", "write_eof", "can_write_eof", "is_closing"),
         # Plain reads of attributes set at construction (Sandbox's streams are built lazily: those hop).
         "ContainerProcess": ("stdout", "stderr", "stdin"),
+        # Queueing only: the files are read when the batch's block ends.
+        "VolumeUploadContextManager": ("put_file", "put_directory"),
     },
 )
 
@@ -1160,6 +1173,9 @@ class _Renderer:
             if isinstance(raw, types.MemberDescriptorType | types.GetSetDescriptorType):
                 members += self._attribute(info, name, where)
                 continue
+            if isinstance(raw, type) and id(raw) in g.wrapped:
+                members += self._class_attribute(info, name, g.wrapped[id(raw)], where)
+                continue
             g.error(
                 f"{where}: public member of type {type(raw).__name__} that the generator cannot classify; make it a "
                 "method or property, or add it to member_exclude in the manifest with a reason"
@@ -1441,6 +1457,14 @@ class _Renderer:
         else:
             out.append(f"        return self._impl.{name}")
         return out
+
+    def _class_attribute(self, info: _WrappedClass, name: str, target: _WrappedClass, where: str) -> list[str]:
+        """A class attribute that is a wrapped class (Modal's ``Secret.objects``): the facade class, which must come
+        earlier in ``wrap``."""
+        order = list(self.m.wrap)
+        if order.index(target.name) > order.index(info.name):
+            self.g.error(f"{where}: refers to {target.name}, which must come before {info.name} in `wrap`")
+        return [f"    {name}: typing.ClassVar[type[{target.name}]] = {target.name}"]
 
     def _returns_awaitable(self, fn: Callable[..., Any], where: str) -> bool:
         """A sync callable that hands back something to await (decorated coroutine, async context manager, ...)."""

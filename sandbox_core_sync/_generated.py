@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 6a0cd600e0130554
+# Generator sha256: 98de691221c90a4f
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -16,11 +16,13 @@ import builtins
 import typing
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from os import PathLike
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import Any, Literal
+from typing import IO, Any, BinaryIO, Literal
 
+import sandbox_core._logs_manager as _i__logs_manager
 import sandbox_core._sweep as _i__sweep
 import sandbox_core.app as _i_app
 import sandbox_core.file_io as _i_file_io
@@ -28,7 +30,9 @@ import sandbox_core.filesystem as _i_filesystem
 import sandbox_core.image as _i_image
 import sandbox_core.process as _i_process
 import sandbox_core.sandbox as _i_sandbox
+import sandbox_core.secret as _i_secret
 import sandbox_core.streams as _i_streams
+import sandbox_core.volume as _i_volume
 import sandbox_core_sync._runtime as _rt
 from sandbox_core._connect import SandboxConnectCredentials
 from sandbox_core._create import DEFAULT_PIDS_LIMIT
@@ -39,9 +43,8 @@ from sandbox_core.file_pattern_matcher import NON_PYTHON_FILES
 from sandbox_core.filesystem import FileWatchEvent, FileWatchEventType
 from sandbox_core.image import Ignore
 from sandbox_core.probe import Probe
-from sandbox_core.secret import Secret
 from sandbox_core.streams import StreamType, T
-from sandbox_core.types import FileInfo
+from sandbox_core.types import FileEntry, FileInfo, LogEntry, LogSource, SecretInfo, VolumeInfo
 
 __all__ = [
     "App",
@@ -50,8 +53,14 @@ __all__ = [
     "Image",
     "Sandbox",
     "SandboxFilesystem",
+    "SandboxLogsManager",
+    "Secret",
+    "SecretManager",
     "StreamReader",
     "StreamWriter",
+    "Volume",
+    "VolumeManager",
+    "VolumeUploadContextManager",
     "sweep",
 ]
 
@@ -116,6 +125,853 @@ class App(_rt.Wrapper):
         return self._impl.name
 
 
+class _SecretManager_create(_rt.Function):
+    """Store a new secret ``name`` holding ``env_dict``. ``AlreadyExistsError`` when it exists, unless
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        name: str,
+        env_dict: dict[str, str],
+        *,
+        allow_existing: bool = False,
+        environment_name: str | None = None,
+        client: None = None,
+    ) -> None:
+        """Store a new secret ``name`` holding ``env_dict``. ``AlreadyExistsError`` when it exists, unless
+        ``allow_existing`` (then nothing changes). Look it up with ``Secret.from_name``.
+        """
+        _rt.run_sync(
+            _i_secret.SecretManager.create(
+                name, env_dict, allow_existing=allow_existing, environment_name=environment_name, client=client
+            )
+        )
+
+    async def aio(
+        self,
+        name: str,
+        env_dict: dict[str, str],
+        *,
+        allow_existing: bool = False,
+        environment_name: str | None = None,
+        client: None = None,
+    ) -> None:
+        await _rt.run_async(
+            _i_secret.SecretManager.create(
+                name, env_dict, allow_existing=allow_existing, environment_name=environment_name, client=client
+            )
+        )
+
+
+class _SecretManager_list(_rt.Function):
+    """The stored secrets as hydrated handles, newest first (at most ``max_objects``; only those created before
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *,
+        max_objects: int | None = None,
+        created_before: datetime | str | None = None,
+        environment_name: str = "",
+        client: None = None,
+    ) -> builtins.list[Secret]:
+        """The stored secrets as hydrated handles, newest first (at most ``max_objects``; only those created before
+        ``created_before``, a datetime or an ISO date string, when given).
+        """
+        _r = _rt.run_sync(
+            _i_secret.SecretManager.list(
+                max_objects=max_objects, created_before=created_before, environment_name=environment_name, client=client
+            )
+        )
+        return [Secret._from_impl(_x) for _x in _r]
+
+    async def aio(
+        self,
+        *,
+        max_objects: int | None = None,
+        created_before: datetime | str | None = None,
+        environment_name: str = "",
+        client: None = None,
+    ) -> builtins.list[Secret]:
+        _r = await _rt.run_async(
+            _i_secret.SecretManager.list(
+                max_objects=max_objects, created_before=created_before, environment_name=environment_name, client=client
+            )
+        )
+        return [Secret._from_impl(_x) for _x in _r]
+
+
+class _SecretManager_delete(_rt.Function):
+    """Delete the stored secret ``name``. ``NotFoundError`` when there is none, unless ``allow_missing``.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self, name: str, *, allow_missing: bool = False, environment_name: str | None = None, client: None = None
+    ) -> None:
+        """Delete the stored secret ``name``. ``NotFoundError`` when there is none, unless ``allow_missing``."""
+        _rt.run_sync(
+            _i_secret.SecretManager.delete(
+                name, allow_missing=allow_missing, environment_name=environment_name, client=client
+            )
+        )
+
+    async def aio(
+        self, name: str, *, allow_missing: bool = False, environment_name: str | None = None, client: None = None
+    ) -> None:
+        await _rt.run_async(
+            _i_secret.SecretManager.delete(
+                name, allow_missing=allow_missing, environment_name=environment_name, client=client
+            )
+        )
+
+
+class SecretManager(_rt.Wrapper):
+    """``Secret.objects``: create, list and delete named secrets of the local secret store."""
+
+    __slots__ = ()
+    _impl: _i_secret.SecretManager
+
+    @classmethod
+    def _from_impl(cls, impl: _i_secret.SecretManager) -> SecretManager:
+        return _rt.wrap_cached(cls, impl)
+
+    create: typing.ClassVar[_SecretManager_create] = _SecretManager_create()
+    list: typing.ClassVar[_SecretManager_list] = _SecretManager_list()
+    delete: typing.ClassVar[_SecretManager_delete] = _SecretManager_delete()
+
+
+class _Secret_hydrate(_rt.BoundMethod[_i_secret.Secret]):
+    """Resolve the secret now (``NotFoundError``/``ConflictError`` for a bad named secret); returns ``self``.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, client: None = None) -> Secret:
+        """Resolve the secret now (``NotFoundError``/``ConflictError`` for a bad named secret); returns ``self``."""
+        _r = _rt.run_sync(self._impl.hydrate(client))
+        return Secret._from_impl(_r)
+
+    async def aio(self, client: None = None) -> Secret:
+        _r = await _rt.run_async(self._impl.hydrate(client))
+        return Secret._from_impl(_r)
+
+
+class _Secret_info(_rt.BoundMethod[_i_secret.Secret]):
+    """A stored secret's name, and when and by whom it was created. ``InvalidError`` for other secrets.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> SecretInfo:
+        """A stored secret's name, and when and by whom it was created. ``InvalidError`` for other secrets."""
+        return _rt.run_sync(self._impl.info())
+
+    async def aio(self) -> SecretInfo:
+        return await _rt.run_async(self._impl.info())
+
+
+class _Secret_update(_rt.BoundMethod[_i_secret.Secret]):
+    """Add or overwrite variables of a stored secret (keys not named stay). ``InvalidError`` for other
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, env_dict: dict[str, str]) -> None:
+        """Add or overwrite variables of a stored secret (keys not named stay). ``InvalidError`` for other
+        secrets or a bad ``env_dict``; ``NotFoundError`` when the stored secret no longer exists.
+        """
+        _rt.run_sync(self._impl.update(env_dict))
+
+    async def aio(self, env_dict: dict[str, str]) -> None:
+        await _rt.run_async(self._impl.update(env_dict))
+
+
+class Secret(_rt.Wrapper):
+    """A set of environment variables for sandboxes and execs (``Sandbox.create(secrets=)``, ``exec(secrets=)``).
+
+    Named secrets live in a local store readable by their owner only (see ``sandbox_core._secret_store``); their
+    values never go into engine labels or log lines.
+    """
+
+    __slots__ = ()
+    _impl: _i_secret.Secret
+
+    @classmethod
+    def _from_impl(cls, impl: _i_secret.Secret) -> Secret:
+        return _rt.wrap_cached(cls, impl)
+
+    objects: typing.ClassVar[type[SecretManager]] = SecretManager
+
+    @staticmethod
+    def from_dict(env_dict: dict[str, str | None] = {}) -> Secret:
+        """A secret holding ``env_dict``; keys whose value is ``None`` are dropped.
+
+        Raises ``InvalidError`` unless ``env_dict`` is a ``dict[str, str | None]``.
+        """
+        _r = _rt.call_sync(_i_secret.Secret.from_dict, env_dict)
+        return Secret._from_impl(_r)
+
+    @staticmethod
+    def from_local_environ(env_keys: builtins.list[str]) -> Secret:
+        """A secret holding the variables ``env_keys`` of this process's environment, as they are now.
+
+        Raises ``InvalidError`` naming the first variable that is not set.
+        """
+        _r = _rt.call_sync(_i_secret.Secret.from_local_environ, env_keys)
+        return Secret._from_impl(_r)
+
+    @staticmethod
+    def from_dotenv(path: str | PathLike[str] | None = None, *, filename: str = ".env", client: None = None) -> Secret:
+        """A secret holding the variables of a ``.env`` file, read when the secret is used.
+
+        Without ``path`` the file is looked for in the working directory and its parents; with ``path`` (a file or
+        directory) in that directory and its parents. No file found reads as an empty secret (as in Modal).
+        """
+        _r = _rt.call_sync(_i_secret.Secret.from_dotenv, path, filename=filename, client=client)
+        return Secret._from_impl(_r)
+
+    @staticmethod
+    def from_name(
+        name: str, *, environment_name: str | None = None, required_keys: builtins.list[str] = [], client: None = None
+    ) -> Secret:
+        """The secret ``name`` of the local secret store, read when the secret is used: then ``NotFoundError`` if
+        there is none, ``ConflictError("Secret is missing key(s): …")`` if it lacks one of ``required_keys``.
+        """
+        _r = _rt.call_sync(
+            _i_secret.Secret.from_name,
+            name,
+            environment_name=environment_name,
+            required_keys=required_keys,
+            client=client,
+        )
+        return Secret._from_impl(_r)
+
+    @property
+    def hydrate(self) -> _Secret_hydrate:
+        """Resolve the secret now (``NotFoundError``/``ConflictError`` for a bad named secret); returns ``self``."""
+        return _Secret_hydrate(self)
+
+    @property
+    def object_id(self) -> str:
+        """``st-`` + 22 alphanumerics. Raises ``AttributeError`` before the secret was hydrated (or used)."""
+        return self._impl.object_id
+
+    @property
+    def is_hydrated(self) -> bool:
+        """True once the secret was resolved (hydrated, or used by a sandbox or exec)."""
+        return self._impl.is_hydrated
+
+    @property
+    def name(self) -> str | None:
+        """The name of a stored secret; None for the others."""
+        return self._impl.name
+
+    @property
+    def info(self) -> _Secret_info:
+        """A stored secret's name, and when and by whom it was created. ``InvalidError`` for other secrets."""
+        return _Secret_info(self)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The variables this secret sets, read now (a stored secret or a ``.env`` file from its source)."""
+        return self._impl.env
+
+    @property
+    def update(self) -> _Secret_update:
+        """Add or overwrite variables of a stored secret (keys not named stay). ``InvalidError`` for other
+        secrets or a bad ``env_dict``; ``NotFoundError`` when the stored secret no longer exists.
+        """
+        return _Secret_update(self)
+
+
+class _VolumeManager_create(_rt.Function):
+    """Create the named volume ``name`` (filesystem ``version`` 1 or 2, default 1). ``AlreadyExistsError``
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        allow_existing: bool = False,
+        environment_name: str | None = None,
+        client: None = None,
+    ) -> None:
+        """Create the named volume ``name`` (filesystem ``version`` 1 or 2, default 1). ``AlreadyExistsError``
+        when it exists, unless ``allow_existing``. Look it up with ``Volume.from_name``.
+        """
+        _rt.run_sync(
+            _i_volume.VolumeManager.create(
+                name, version=version, allow_existing=allow_existing, environment_name=environment_name, client=client
+            )
+        )
+
+    async def aio(
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        allow_existing: bool = False,
+        environment_name: str | None = None,
+        client: None = None,
+    ) -> None:
+        await _rt.run_async(
+            _i_volume.VolumeManager.create(
+                name, version=version, allow_existing=allow_existing, environment_name=environment_name, client=client
+            )
+        )
+
+
+class _VolumeManager_list(_rt.Function):
+    """The named volumes as hydrated handles, newest first (at most ``max_objects``; only those created before
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *,
+        max_objects: int | None = None,
+        created_before: datetime | str | None = None,
+        environment_name: str = "",
+        client: None = None,
+    ) -> builtins.list[Volume]:
+        """The named volumes as hydrated handles, newest first (at most ``max_objects``; only those created before
+        ``created_before``, a datetime or an ISO date string, when given).
+        """
+        _r = _rt.run_sync(
+            _i_volume.VolumeManager.list(
+                max_objects=max_objects, created_before=created_before, environment_name=environment_name, client=client
+            )
+        )
+        return [Volume._from_impl(_x) for _x in _r]
+
+    async def aio(
+        self,
+        *,
+        max_objects: int | None = None,
+        created_before: datetime | str | None = None,
+        environment_name: str = "",
+        client: None = None,
+    ) -> builtins.list[Volume]:
+        _r = await _rt.run_async(
+            _i_volume.VolumeManager.list(
+                max_objects=max_objects, created_before=created_before, environment_name=environment_name, client=client
+            )
+        )
+        return [Volume._from_impl(_x) for _x in _r]
+
+
+class _VolumeManager_delete(_rt.Function):
+    """Delete the named volume ``name`` and its files (irreversible). The name is free at once; the data goes
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self, name: str, *, allow_missing: bool = False, environment_name: str | None = None, client: None = None
+    ) -> None:
+        """Delete the named volume ``name`` and its files (irreversible). The name is free at once; the data goes
+        as soon as no sandbox holds it. ``NotFoundError`` when there is none, unless ``allow_missing``.
+        """
+        _rt.run_sync(
+            _i_volume.VolumeManager.delete(
+                name, allow_missing=allow_missing, environment_name=environment_name, client=client
+            )
+        )
+
+    async def aio(
+        self, name: str, *, allow_missing: bool = False, environment_name: str | None = None, client: None = None
+    ) -> None:
+        await _rt.run_async(
+            _i_volume.VolumeManager.delete(
+                name, allow_missing=allow_missing, environment_name=environment_name, client=client
+            )
+        )
+
+
+class VolumeManager(_rt.Wrapper):
+    """``Volume.objects``: create, list and delete named volumes."""
+
+    __slots__ = ()
+    _impl: _i_volume.VolumeManager
+
+    @classmethod
+    def _from_impl(cls, impl: _i_volume.VolumeManager) -> VolumeManager:
+        return _rt.wrap_cached(cls, impl)
+
+    create: typing.ClassVar[_VolumeManager_create] = _VolumeManager_create()
+    list: typing.ClassVar[_VolumeManager_list] = _VolumeManager_list()
+    delete: typing.ClassVar[_VolumeManager_delete] = _VolumeManager_delete()
+
+
+class _Volume_hydrate(_rt.BoundMethod[_i_volume.Volume]):
+    """Look the volume up now (creating it with ``create_if_missing``); returns ``self``. ``NotFoundError``
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, client: None = None) -> Volume:
+        """Look the volume up now (creating it with ``create_if_missing``); returns ``self``. ``NotFoundError``
+        when it does not exist.
+        """
+        _r = _rt.run_sync(self._impl.hydrate(client))
+        return Volume._from_impl(_r)
+
+    async def aio(self, client: None = None) -> Volume:
+        _r = await _rt.run_async(self._impl.hydrate(client))
+        return Volume._from_impl(_r)
+
+
+class _Volume_info(_rt.BoundMethod[_i_volume.Volume]):
+    """The volume's name, and when and by whom it was created (hydrates).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> VolumeInfo:
+        """The volume's name, and when and by whom it was created (hydrates)."""
+        return _rt.run_sync(self._impl.info())
+
+    async def aio(self) -> VolumeInfo:
+        return await _rt.run_async(self._impl.info())
+
+
+class _Volume_commit(_rt.BoundMethod[_i_volume.Volume]):
+    """Nothing to do locally (writes are visible everywhere when made); checks that the volume exists.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        """Nothing to do locally (writes are visible everywhere when made); checks that the volume exists."""
+        _rt.run_sync(self._impl.commit())
+
+    async def aio(self) -> None:
+        await _rt.run_async(self._impl.commit())
+
+
+class _Volume_reload(_rt.BoundMethod[_i_volume.Volume]):
+    """Nothing to do locally (every mount sees every write at once); checks that the volume exists.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        """Nothing to do locally (every mount sees every write at once); checks that the volume exists."""
+        _rt.run_sync(self._impl.reload())
+
+    async def aio(self) -> None:
+        await _rt.run_async(self._impl.reload())
+
+
+class _Volume_iterdir(_rt.BoundMethod[_i_volume.Volume]):
+    """The entries under directory ``path`` (every level when ``recursive``), or the entry of ``path`` itself
+
+    Call it to block; ``.aio(...)`` is the async generator.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, path: str, *, recursive: bool = True) -> Generator[FileEntry, None, None]:
+        """The entries under directory ``path`` (every level when ``recursive``), or the entry of ``path`` itself
+        when it is a file. ``NotFoundError`` when it does not exist.
+        """
+        return _rt.iter_sync(lambda: self._impl.iterdir(path, recursive=recursive), name="iterdir")
+
+    def aio(self, path: str, *, recursive: bool = True) -> AsyncGenerator[FileEntry, None]:
+        return _rt.iter_async(lambda: self._impl.iterdir(path, recursive=recursive))
+
+
+class _Volume_listdir(_rt.BoundMethod[_i_volume.Volume]):
+    """``iterdir`` as a list (one level by default).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, path: str, *, recursive: bool = False) -> builtins.list[FileEntry]:
+        """``iterdir`` as a list (one level by default)."""
+        return _rt.run_sync(self._impl.listdir(path, recursive=recursive))
+
+    async def aio(self, path: str, *, recursive: bool = False) -> builtins.list[FileEntry]:
+        return await _rt.run_async(self._impl.listdir(path, recursive=recursive))
+
+
+class _Volume_read_file(_rt.BoundMethod[_i_volume.Volume]):
+    """The file's bytes, in chunks of up to 1 MiB, streamed (memory stays bounded). ``FileNotFoundError`` when
+
+    Call it to block; ``.aio(...)`` is the async generator.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, path: str) -> Generator[bytes, None, None]:
+        """The file's bytes, in chunks of up to 1 MiB, streamed (memory stays bounded). ``FileNotFoundError`` when
+        there is no such file, ``IsADirectoryError`` for a directory.
+        """
+        return _rt.iter_sync(lambda: self._impl.read_file(path), name="read_file")
+
+    def aio(self, path: str) -> AsyncGenerator[bytes, None]:
+        return _rt.iter_async(lambda: self._impl.read_file(path))
+
+
+class _Volume_read_file_into_fileobj(_rt.BoundMethod[_i_volume.Volume]):
+    """Write the file into ``fileobj`` (at its position); returns the bytes written. ``progress_cb(advance=n)``
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, path: str, fileobj: IO[bytes], progress_cb: Callable[..., Any] | None = None) -> int:
+        """Write the file into ``fileobj`` (at its position); returns the bytes written. ``progress_cb(advance=n)``
+        is called after each chunk.
+        """
+        return _rt.run_sync(self._impl.read_file_into_fileobj(path, fileobj, progress_cb))
+
+    async def aio(self, path: str, fileobj: IO[bytes], progress_cb: Callable[..., Any] | None = None) -> int:
+        return await _rt.run_async(self._impl.read_file_into_fileobj(path, fileobj, progress_cb))
+
+
+class _Volume_remove_file(_rt.BoundMethod[_i_volume.Volume]):
+    """Remove a file, or a directory (an empty one, or any with ``recursive``). ``FileNotFoundError`` when it
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, path: str, recursive: bool = False) -> None:
+        """Remove a file, or a directory (an empty one, or any with ``recursive``). ``FileNotFoundError`` when it
+        does not exist.
+        """
+        _rt.run_sync(self._impl.remove_file(path, recursive))
+
+    async def aio(self, path: str, recursive: bool = False) -> None:
+        await _rt.run_async(self._impl.remove_file(path, recursive))
+
+
+class _Volume_copy_files(_rt.BoundMethod[_i_volume.Volume]):
+    """Copy ``src_paths`` to ``dst_path`` inside the volume, as ``cp`` does (directories need ``recursive``,
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, src_paths: Sequence[str], dst_path: str, recursive: bool = False) -> None:
+        """Copy ``src_paths`` to ``dst_path`` inside the volume, as ``cp`` does (directories need ``recursive``,
+        which version-1 volumes refuse, as in Modal).
+        """
+        _rt.run_sync(self._impl.copy_files(src_paths, dst_path, recursive))
+
+    async def aio(self, src_paths: Sequence[str], dst_path: str, recursive: bool = False) -> None:
+        await _rt.run_async(self._impl.copy_files(src_paths, dst_path, recursive))
+
+
+class _Volume_delete(_rt.Function):
+    """Deprecated: delete the named volume (use ``Volume.objects.delete``).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, name: str, client: None = None, environment_name: str | None = None) -> None:
+        """Deprecated: delete the named volume (use ``Volume.objects.delete``)."""
+        _rt.run_sync(_i_volume.Volume.delete(name, client, environment_name))
+
+    async def aio(self, name: str, client: None = None, environment_name: str | None = None) -> None:
+        await _rt.run_async(_i_volume.Volume.delete(name, client, environment_name))
+
+
+class _Volume_rename(_rt.Function):
+    """Give the named volume ``old_name`` the name ``new_name`` (its id and files stay).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self, old_name: str, new_name: str, *, client: None = None, environment_name: str | None = None
+    ) -> None:
+        """Give the named volume ``old_name`` the name ``new_name`` (its id and files stay)."""
+        _rt.run_sync(_i_volume.Volume.rename(old_name, new_name, client=client, environment_name=environment_name))
+
+    async def aio(
+        self, old_name: str, new_name: str, *, client: None = None, environment_name: str | None = None
+    ) -> None:
+        await _rt.run_async(
+            _i_volume.Volume.rename(old_name, new_name, client=client, environment_name=environment_name)
+        )
+
+
+class Volume(_rt.Wrapper):
+    """A volume: files shared by sandboxes and kept after them. See the module docstring for what ``commit`` and
+    ``reload`` mean locally.
+    """
+
+    __slots__ = ()
+    _impl: _i_volume.Volume
+
+    @classmethod
+    def _from_impl(cls, impl: _i_volume.Volume) -> Volume:
+        return _rt.wrap_cached(cls, impl)
+
+    objects: typing.ClassVar[type[VolumeManager]] = VolumeManager
+
+    @staticmethod
+    def from_name(
+        name: str,
+        *,
+        environment_name: str | None = None,
+        create_if_missing: bool = False,
+        version: int | None = None,
+        client: None = None,
+    ) -> Volume:
+        """The volume called ``name``, looked up (and with ``create_if_missing`` created) when first used:
+        ``NotFoundError`` then if there is none. ``version`` (1 or 2) must match an existing volume's.
+        """
+        _r = _rt.call_sync(
+            _i_volume.Volume.from_name,
+            name,
+            environment_name=environment_name,
+            create_if_missing=create_if_missing,
+            version=version,
+            client=client,
+        )
+        return Volume._from_impl(_r)
+
+    @staticmethod
+    def from_id(volume_id: str, client: None = None) -> Volume:
+        """The volume ``volume_id`` (``vo-…``), looked up when first used."""
+        _r = _rt.call_sync(_i_volume.Volume.from_id, volume_id, client)
+        return Volume._from_impl(_r)
+
+    @staticmethod
+    def ephemeral(client: None = None, environment_name: str | None = None, version: int | None = None) -> Volume:
+        """An anonymous volume for the duration of a block: ``with Volume.ephemeral() as vol`` (``async with`` in
+        asyncio code). It is created on entering and removed on leaving, also when the block raises (when a sandbox
+        still mounts it, as soon as none does).
+        """
+        _r = _rt.call_sync(_i_volume.Volume.ephemeral, client, environment_name, version)
+        return Volume._from_impl(_r)
+
+    def __enter__(self) -> Volume:
+        self._check()
+        _r = _rt.run_sync(self._impl.__aenter__())
+        return Volume._from_impl(_r)
+
+    async def __aenter__(self) -> Volume:
+        self._check()
+        _r = await _rt.run_async(self._impl.__aenter__())
+        return Volume._from_impl(_r)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _rt.run_sync(self._impl.__aexit__(exc_type, exc, tb))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await _rt.run_async(self._impl.__aexit__(exc_type, exc, tb))
+
+    def read_only(self) -> Volume:
+        """Deprecated: a read-only view (use ``with_mount_options(read_only=True)``); it also refuses the file API's
+        writes.
+        """
+        self._check()
+        _r = _rt.call_sync(self._impl.read_only)
+        return Volume._from_impl(_r)
+
+    def with_mount_options(
+        self, *, read_only: bool | None = None, sub_path: str | PurePosixPath | None = None
+    ) -> Volume:
+        """A view mounted read-only and/or only its ``sub_path`` directory (created when missing; ``"/"``: the whole
+        volume). The options apply to mounts in sandboxes only, not to this object's file API.
+        """
+        self._check()
+        _r = _rt.call_sync(self._impl.with_mount_options, read_only=read_only, sub_path=sub_path)
+        return Volume._from_impl(_r)
+
+    @property
+    def name(self) -> str | None:
+        """The volume's name (None for an ephemeral volume, or one from ``from_id`` not used yet)."""
+        return self._impl.name
+
+    @property
+    def object_id(self) -> str:
+        """``vo-`` + 22 alphanumerics. ``AttributeError`` before the volume was hydrated."""
+        return self._impl.object_id
+
+    @property
+    def is_hydrated(self) -> bool:
+        """True once the volume was looked up (or created)."""
+        return self._impl.is_hydrated
+
+    @property
+    def hydrate(self) -> _Volume_hydrate:
+        """Look the volume up now (creating it with ``create_if_missing``); returns ``self``. ``NotFoundError``
+        when it does not exist.
+        """
+        return _Volume_hydrate(self)
+
+    @property
+    def info(self) -> _Volume_info:
+        """The volume's name, and when and by whom it was created (hydrates)."""
+        return _Volume_info(self)
+
+    @property
+    def commit(self) -> _Volume_commit:
+        """Nothing to do locally (writes are visible everywhere when made); checks that the volume exists."""
+        return _Volume_commit(self)
+
+    @property
+    def reload(self) -> _Volume_reload:
+        """Nothing to do locally (every mount sees every write at once); checks that the volume exists."""
+        return _Volume_reload(self)
+
+    @property
+    def iterdir(self) -> _Volume_iterdir:
+        """The entries under directory ``path`` (every level when ``recursive``), or the entry of ``path`` itself
+        when it is a file. ``NotFoundError`` when it does not exist.
+        """
+        return _Volume_iterdir(self)
+
+    @property
+    def listdir(self) -> _Volume_listdir:
+        """``iterdir`` as a list (one level by default)."""
+        return _Volume_listdir(self)
+
+    @property
+    def read_file(self) -> _Volume_read_file:
+        """The file's bytes, in chunks of up to 1 MiB, streamed (memory stays bounded). ``FileNotFoundError`` when
+        there is no such file, ``IsADirectoryError`` for a directory.
+        """
+        return _Volume_read_file(self)
+
+    @property
+    def read_file_into_fileobj(self) -> _Volume_read_file_into_fileobj:
+        """Write the file into ``fileobj`` (at its position); returns the bytes written. ``progress_cb(advance=n)``
+        is called after each chunk.
+        """
+        return _Volume_read_file_into_fileobj(self)
+
+    @property
+    def remove_file(self) -> _Volume_remove_file:
+        """Remove a file, or a directory (an empty one, or any with ``recursive``). ``FileNotFoundError`` when it
+        does not exist.
+        """
+        return _Volume_remove_file(self)
+
+    @property
+    def copy_files(self) -> _Volume_copy_files:
+        """Copy ``src_paths`` to ``dst_path`` inside the volume, as ``cp`` does (directories need ``recursive``,
+        which version-1 volumes refuse, as in Modal).
+        """
+        return _Volume_copy_files(self)
+
+    def batch_upload(self, force: bool = False) -> VolumeUploadContextManager:
+        """``with vol.batch_upload() as batch: batch.put_file(...); batch.put_directory(...)``: the files are written
+        when the block ends (not if it raises). Existing files are an error (``FileExistsError``) unless
+        ``force``; a directory is never replaced by a file.
+        """
+        self._check()
+        _r = _rt.call_sync(self._impl.batch_upload, force)
+        return VolumeUploadContextManager._from_impl(_r)
+
+    delete: typing.ClassVar[_Volume_delete] = _Volume_delete()
+    rename: typing.ClassVar[_Volume_rename] = _Volume_rename()
+
+
+class VolumeUploadContextManager(_rt.Wrapper):
+    """A batch upload (``Volume.batch_upload``): ``put_file``/``put_directory`` queue files, leaving the block
+    writes them.
+    """
+
+    __slots__ = ()
+    _impl: _i_volume.VolumeUploadContextManager
+
+    @classmethod
+    def _from_impl(cls, impl: _i_volume.VolumeUploadContextManager) -> VolumeUploadContextManager:
+        return _rt.wrap_cached(cls, impl)
+
+    def __enter__(self) -> VolumeUploadContextManager:
+        self._check()
+        _r = _rt.run_sync(self._impl.__aenter__())
+        return VolumeUploadContextManager._from_impl(_r)
+
+    async def __aenter__(self) -> VolumeUploadContextManager:
+        self._check()
+        _r = await _rt.run_async(self._impl.__aenter__())
+        return VolumeUploadContextManager._from_impl(_r)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _rt.run_sync(self._impl.__aexit__(exc_type, exc, tb))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await _rt.run_async(self._impl.__aexit__(exc_type, exc, tb))
+
+    def put_file(
+        self, local_file: Path | str | BinaryIO, remote_path: PurePosixPath | str, mode: int | None = None
+    ) -> None:
+        """Queue a local file (a path, or a binary file object that must stay readable until the block ends; it is
+        read from its start). Parent directories are created; ``mode`` defaults to the file's (0o644 for a file
+        object).
+        """
+        self._check()
+        self._impl.put_file(local_file, remote_path, mode)
+
+    def put_directory(self, local_path: Path | str, remote_path: PurePosixPath | str, recursive: bool = True) -> None:
+        """Queue every regular file under the local directory ``local_path``, at the same relative paths under
+        ``remote_path``.
+        """
+        self._check()
+        self._impl.put_directory(local_path, remote_path, recursive)
+
+
 class _Sandbox_create(_rt.Function):
     """Create and start a sandbox running ``args`` (or the image's CMD; ``sleep 172800`` if it has none).
 
@@ -146,7 +1002,7 @@ class _Sandbox_create(_rt.Function):
         outbound_cidr_allowlist: Sequence[str] | None = None,
         outbound_domain_allowlist: Sequence[str] | None = None,
         inbound_cidr_allowlist: Sequence[str] | None = None,
-        volumes: dict[str | PathLike[str], Any] = {},
+        volumes: dict[str | PathLike[str], Volume] = {},
         pty: bool = False,
         encrypted_ports: Sequence[int] = [],
         h2_ports: Sequence[int] = [],
@@ -185,7 +1041,7 @@ class _Sandbox_create(_rt.Function):
                 tags=tags,
                 image=_rt.unwrap(image),
                 env=env,
-                secrets=secrets,
+                secrets=_rt.unwrap(secrets),
                 network_file_systems=network_file_systems,
                 timeout=timeout,
                 idle_timeout=idle_timeout,
@@ -199,7 +1055,7 @@ class _Sandbox_create(_rt.Function):
                 outbound_cidr_allowlist=outbound_cidr_allowlist,
                 outbound_domain_allowlist=outbound_domain_allowlist,
                 inbound_cidr_allowlist=inbound_cidr_allowlist,
-                volumes=volumes,
+                volumes=_rt.unwrap(volumes),
                 pty=pty,
                 encrypted_ports=encrypted_ports,
                 h2_ports=h2_ports,
@@ -242,7 +1098,7 @@ class _Sandbox_create(_rt.Function):
         outbound_cidr_allowlist: Sequence[str] | None = None,
         outbound_domain_allowlist: Sequence[str] | None = None,
         inbound_cidr_allowlist: Sequence[str] | None = None,
-        volumes: dict[str | PathLike[str], Any] = {},
+        volumes: dict[str | PathLike[str], Volume] = {},
         pty: bool = False,
         encrypted_ports: Sequence[int] = [],
         h2_ports: Sequence[int] = [],
@@ -268,7 +1124,7 @@ class _Sandbox_create(_rt.Function):
                 tags=tags,
                 image=_rt.unwrap(image),
                 env=env,
-                secrets=secrets,
+                secrets=_rt.unwrap(secrets),
                 network_file_systems=network_file_systems,
                 timeout=timeout,
                 idle_timeout=idle_timeout,
@@ -282,7 +1138,7 @@ class _Sandbox_create(_rt.Function):
                 outbound_cidr_allowlist=outbound_cidr_allowlist,
                 outbound_domain_allowlist=outbound_domain_allowlist,
                 inbound_cidr_allowlist=inbound_cidr_allowlist,
-                volumes=volumes,
+                volumes=_rt.unwrap(volumes),
                 pty=pty,
                 encrypted_ports=encrypted_ports,
                 h2_ports=h2_ports,
@@ -585,7 +1441,7 @@ class _Sandbox_exec(_rt.BoundMethod[_i_sandbox.Sandbox]):
                 timeout=timeout,
                 workdir=workdir,
                 env=env,
-                secrets=secrets,
+                secrets=_rt.unwrap(secrets),
                 text=text,
                 bufsize=bufsize,
                 pty=pty,
@@ -652,7 +1508,7 @@ class _Sandbox_exec(_rt.BoundMethod[_i_sandbox.Sandbox]):
                 timeout=timeout,
                 workdir=workdir,
                 env=env,
-                secrets=secrets,
+                secrets=_rt.unwrap(secrets),
                 text=text,
                 bufsize=bufsize,
                 pty=pty,
@@ -661,6 +1517,24 @@ class _Sandbox_exec(_rt.BoundMethod[_i_sandbox.Sandbox]):
             )
         )
         return ContainerProcess._from_impl(_r)
+
+
+class _Sandbox_reload_volumes(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Make changes to the mounted volumes visible: nothing to do locally, every mount sees every write at once
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, timeout: int = 55) -> None:
+        """Make changes to the mounted volumes visible: nothing to do locally, every mount sees every write at once
+        (see ``sandbox_core.volume``). Checks ``timeout`` as Modal does, and that the handle is attached.
+        """
+        _rt.run_sync(self._impl.reload_volumes(timeout=timeout))
+
+    async def aio(self, *, timeout: int = 55) -> None:
+        await _rt.run_async(self._impl.reload_volumes(timeout=timeout))
 
 
 class _Sandbox_open(_rt.BoundMethod[_i_sandbox.Sandbox]):
@@ -1094,6 +1968,22 @@ class Sandbox(_rt.Wrapper):
         return StreamWriter._from_impl(_r)
 
     @property
+    def reload_volumes(self) -> _Sandbox_reload_volumes:
+        """Make changes to the mounted volumes visible: nothing to do locally, every mount sees every write at once
+        (see ``sandbox_core.volume``). Checks ``timeout`` as Modal does, and that the handle is attached.
+        """
+        return _Sandbox_reload_volumes(self)
+
+    @property
+    def logs(self) -> SandboxLogsManager:
+        """The entrypoint's output as timestamped entries (``fetch``, ``tail``); exec output is not included.
+        Works after ``detach``, and after the sandbox ended for as long as it is kept.
+        """
+        self._check()
+        _r = _rt.call_sync(lambda: self._impl.logs)
+        return SandboxLogsManager._from_impl(_r)
+
+    @property
     def filesystem(self) -> SandboxFilesystem:
         """File operations on the sandbox (``read_bytes``, ``write_text``, ``list_files``, ``watch``, …)."""
         self._check()
@@ -1204,6 +2094,79 @@ class Sandbox(_rt.Wrapper):
     def unmount_image(self) -> _Sandbox_unmount_image:
         """Remove what ``mount_image`` put at ``path`` and restore what was there before."""
         return _Sandbox_unmount_image(self)
+
+
+class _SandboxLogsManager_fetch(_rt.BoundMethod[_i__logs_manager.SandboxLogsManager]):
+    """The entries received from ``since`` to ``until`` (default: now), both inclusive, oldest first; only
+
+    Call it to block; ``.aio(...)`` is the async generator.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self, *, since: datetime, until: datetime | None = None, source: LogSource | None = None, search_text: str = ""
+    ) -> Generator[LogEntry, None, None]:
+        """The entries received from ``since`` to ``until`` (default: now), both inclusive, oldest first; only
+        ``source``'s when given, only those containing ``search_text`` (case-sensitive). A naive datetime is local
+        time. ``TypeError`` for a non-datetime, ``ValueError`` for an unknown source, ``LogsFetchError`` for a range
+        over 35 days.
+        """
+        return _rt.iter_sync(
+            lambda: self._impl.fetch(since=since, until=until, source=source, search_text=search_text), name="fetch"
+        )
+
+    def aio(
+        self, *, since: datetime, until: datetime | None = None, source: LogSource | None = None, search_text: str = ""
+    ) -> AsyncGenerator[LogEntry, None]:
+        return _rt.iter_async(
+            lambda: self._impl.fetch(since=since, until=until, source=source, search_text=search_text)
+        )
+
+
+class _SandboxLogsManager_tail(_rt.BoundMethod[_i__logs_manager.SandboxLogsManager]):
+    """The last ``entries`` entries (only ``source``'s when given), oldest first. ``LogsFetchError`` for more
+
+    Call it to block; ``.aio(...)`` is the async generator.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, entries: int = 100, *, source: LogSource | None = None) -> Generator[LogEntry, None, None]:
+        """The last ``entries`` entries (only ``source``'s when given), oldest first. ``LogsFetchError`` for more
+        than 20000.
+        """
+        return _rt.iter_sync(lambda: self._impl.tail(entries, source=source), name="tail")
+
+    def aio(self, entries: int = 100, *, source: LogSource | None = None) -> AsyncGenerator[LogEntry, None]:
+        return _rt.iter_async(lambda: self._impl.tail(entries, source=source))
+
+
+class SandboxLogsManager(_rt.Wrapper):
+    """``sb.logs``: ``fetch`` a time range or ``tail`` the last entries of the sandbox's entrypoint output."""
+
+    __slots__ = ()
+    _impl: _i__logs_manager.SandboxLogsManager
+
+    @classmethod
+    def _from_impl(cls, impl: _i__logs_manager.SandboxLogsManager) -> SandboxLogsManager:
+        return _rt.wrap_cached(cls, impl)
+
+    @property
+    def fetch(self) -> _SandboxLogsManager_fetch:
+        """The entries received from ``since`` to ``until`` (default: now), both inclusive, oldest first; only
+        ``source``'s when given, only those containing ``search_text`` (case-sensitive). A naive datetime is local
+        time. ``TypeError`` for a non-datetime, ``ValueError`` for an unknown source, ``LogsFetchError`` for a range
+        over 35 days.
+        """
+        return _SandboxLogsManager_fetch(self)
+
+    @property
+    def tail(self) -> _SandboxLogsManager_tail:
+        """The last ``entries`` entries (only ``source``'s when given), oldest first. ``LogsFetchError`` for more
+        than 20000.
+        """
+        return _SandboxLogsManager_tail(self)
 
 
 class _ContainerProcess_poll(_rt.BoundMethod[_i_process.ContainerProcess[T]]):
@@ -2227,7 +3190,7 @@ class Image(_rt.Wrapper):
         """
         _r = _i_image.Image.from_registry(
             tag,
-            secret,
+            _rt.unwrap(secret),
             setup_dockerfile_commands=setup_dockerfile_commands,
             force_build=force_build,
             add_python=add_python,
@@ -2250,7 +3213,7 @@ class Image(_rt.Wrapper):
         """
         _r = _i_image.Image.from_aws_ecr(
             tag,
-            secret,
+            _rt.unwrap(secret),
             setup_dockerfile_commands=setup_dockerfile_commands,
             force_build=force_build,
             add_python=add_python,
@@ -2273,7 +3236,7 @@ class Image(_rt.Wrapper):
         """
         _r = _i_image.Image.from_gcp_artifact_registry(
             tag,
-            secret,
+            _rt.unwrap(secret),
             setup_dockerfile_commands=setup_dockerfile_commands,
             force_build=force_build,
             add_python=add_python,
@@ -2303,7 +3266,7 @@ class Image(_rt.Wrapper):
             force_build=force_build,
             context_dir=context_dir,
             env=env,
-            secrets=secrets,
+            secrets=_rt.unwrap(secrets),
             gpu=gpu,
             add_python=add_python,
             build_args=build_args,
@@ -2379,7 +3342,7 @@ class Image(_rt.Wrapper):
         """``RUN <command>`` for each command, with ``env``/``secrets`` in its environment (not in the image)."""
         self._check()
         _r = self._impl.run_commands(
-            *commands, env=env, secrets=secrets, volumes=volumes, gpu=gpu, force_build=force_build
+            *commands, env=env, secrets=_rt.unwrap(secrets), volumes=volumes, gpu=gpu, force_build=force_build
         )
         return Image._from_impl(_r)
 
@@ -2403,7 +3366,7 @@ class Image(_rt.Wrapper):
             *dockerfile_commands,
             context_files=context_files,
             env=env,
-            secrets=secrets,
+            secrets=_rt.unwrap(secrets),
             gpu=gpu,
             context_dir=context_dir,
             force_build=force_build,
@@ -2516,7 +3479,7 @@ class Image(_rt.Wrapper):
             extra_options=extra_options,
             force_build=force_build,
             env=env,
-            secrets=secrets,
+            secrets=_rt.unwrap(secrets),
             gpu=gpu,
         )
         return Image._from_impl(_r)
@@ -2546,7 +3509,7 @@ class Image(_rt.Wrapper):
             extra_options=extra_options,
             force_build=force_build,
             env=env,
-            secrets=secrets,
+            secrets=_rt.unwrap(secrets),
             gpu=gpu,
         )
         return Image._from_impl(_r)
@@ -2580,7 +3543,7 @@ class Image(_rt.Wrapper):
             extra_options=extra_options,
             force_build=force_build,
             env=env,
-            secrets=secrets,
+            secrets=_rt.unwrap(secrets),
             gpu=gpu,
         )
         return Image._from_impl(_r)
@@ -2613,7 +3576,7 @@ class Image(_rt.Wrapper):
             extra_options=extra_options,
             gpu=gpu,
             env=env,
-            secrets=secrets,
+            secrets=_rt.unwrap(secrets),
             force_build=force_build,
         )
         return Image._from_impl(_r)
@@ -2646,7 +3609,7 @@ class Image(_rt.Wrapper):
             force_build=force_build,
             uv_version=uv_version,
             env=env,
-            secrets=secrets,
+            secrets=_rt.unwrap(secrets),
             gpu=gpu,
         )
         return Image._from_impl(_r)
@@ -2676,7 +3639,7 @@ class Image(_rt.Wrapper):
             extra_options=extra_options,
             uv_version=uv_version,
             env=env,
-            secrets=secrets,
+            secrets=_rt.unwrap(secrets),
             gpu=gpu,
         )
         return Image._from_impl(_r)
@@ -2710,7 +3673,7 @@ class Image(_rt.Wrapper):
             poetry_version=poetry_version,
             old_installer=old_installer,
             env=env,
-            secrets=secrets,
+            secrets=_rt.unwrap(secrets),
             gpu=gpu,
         )
         return Image._from_impl(_r)
@@ -2733,7 +3696,7 @@ class Image(_rt.Wrapper):
             channels=channels,
             force_build=force_build,
             env=env,
-            secrets=secrets,
+            secrets=_rt.unwrap(secrets),
             gpu=gpu,
         )
         return Image._from_impl(_r)
@@ -2748,7 +3711,7 @@ class Image(_rt.Wrapper):
     ) -> Image:
         """``RUN apt-get update`` then ``RUN apt-get install -y <packages>``."""
         self._check()
-        _r = self._impl.apt_install(*packages, force_build=force_build, env=env, secrets=secrets, gpu=gpu)
+        _r = self._impl.apt_install(*packages, force_build=force_build, env=env, secrets=_rt.unwrap(secrets), gpu=gpu)
         return Image._from_impl(_r)
 
 
@@ -2763,7 +3726,8 @@ class _F_sweep(_rt.Function):
     def __call__(self, *, app_id: str | None = None, everything: bool = False) -> SweepResult:
         """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records; remove
         expired snapshot images and step images unused for ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container
-        uses; see ``docs/guide/images.md``).
+        uses; see ``docs/guide/images.md``), and volumes nobody holds any more (deleted named volumes, ephemeral ones
+        whose block ended or whose process died).
 
         Network holders go with their sandboxes; holders left by a create that died are removed once it cannot
         be under way any more. With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and

@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 6a0cd600e0130554
+# Generator sha256: 98de691221c90a4f
 """The exceptions of ``sandbox_core.exception``, re-exported: the same classes, caught the same way in both APIs."""
 
 from sandbox_core.exception import AlreadyExistsError as AlreadyExistsError
@@ -19,6 +19,7 @@ from sandbox_core.exception import FilesystemExecutionError as FilesystemExecuti
 from sandbox_core.exception import ImageBuildError as ImageBuildError
 from sandbox_core.exception import InternalError as InternalError
 from sandbox_core.exception import InvalidError as InvalidError
+from sandbox_core.exception import LogsFetchError as LogsFetchError
 from sandbox_core.exception import NotFoundError as NotFoundError
 from sandbox_core.exception import PermissionDeniedError as PermissionDeniedError
 from sandbox_core.exception import RemoteError as RemoteError
@@ -56,6 +57,7 @@ __all__ = [
     "ImageBuildError",
     "InternalError",
     "InvalidError",
+    "LogsFetchError",
     "NotFoundError",
     "PermissionDeniedError",
     "RemoteError",

@@ -30,6 +30,8 @@ from sandbox_core._engine import close_engine, get_engine
 from sandbox_core._engine import labels as L
 from sandbox_core._engine.docker.engine import DockerEngine
 from sandbox_core._imagebuild import builder
+from sandbox_core._volumes import owner as volume_owner
+from sandbox_core._volumes import store as volume_store
 
 RUN_ID = os.environ.get("SANDBOX_CORE_TEST_RUN") or uuid.uuid4().hex[:10]
 os.environ["SANDBOX_CORE_TEST_RUN"] = RUN_ID
@@ -106,17 +108,28 @@ def _run_app_ids() -> dict[str, str]:
     return ids
 
 
+def _ours(labels: dict[str, str], app_ids: set[str]) -> bool:
+    """Made by this run: an object of one of its apps, labelled with its run id, a volume (or a volume's name claim)
+    named with its prefix, or an ephemeral volume or volume helper of this process."""
+    return (
+        labels.get(L.APP_ID) in app_ids
+        or labels.get(TEST_RUN_LABEL) == RUN_ID
+        or labels.get(volume_store.VOLUME_NAME, "").startswith(APP_PREFIX)
+        or labels.get(volume_store.OWNER_PROCESS) == volume_owner.this_process()
+    )
+
+
 def _leftovers(app_ids: set[str], running_only: bool) -> list[str]:
     found: list[str] = []
     args = ["ps"] if running_only else ["ps", "-a"]
     for c in _docker_json(*args, "--filter", f"label={L.OWNER}={L.OWNER_VALUE}", "--no-trunc"):
         labels = dict(kv.split("=", 1) for kv in c.get("Labels", "").split(",") if "=" in kv)
-        if labels.get(L.APP_ID) in app_ids or labels.get(TEST_RUN_LABEL) == RUN_ID:
+        if _ours(labels, app_ids):
             found.append(f"container {c['Names']} ({c['State']})")
     if not running_only:
         for v in _docker_json("volume", "ls", "--filter", f"label={L.OWNER}={L.OWNER_VALUE}"):
             lbl = _volume_labels(v["Name"]) or {}
-            if lbl.get(L.APP_ID) in app_ids or lbl.get(TEST_RUN_LABEL) == RUN_ID:
+            if _ours(lbl, app_ids):
                 found.append(f"volume {v['Name']}")
         for img in _docker_json("images", "--filter", f"label={TEST_RUN_LABEL}={RUN_ID}"):
             found.append(f"image {img['Repository']}:{img['Tag']} ({img['ID']})")

@@ -37,6 +37,7 @@ from .values import (
     ImageInfo,
     ImageSummary,
     LabelQuery,
+    LogRecord,
     NetworkInfo,
     PathStat,
     RecordInfo,
@@ -136,6 +137,23 @@ class ContainersAPI(Protocol):
     async def follow_output(self, ref: str, *, fd: int | None, tty: bool) -> FrameSource:
         """The container's output ``fd`` (STDOUT or STDERR; None: both, interleaved in the order written) from its
         first byte, following it until the container stops. Each call is an independent reader."""
+        ...
+
+    def read_logs(
+        self,
+        ref: str,
+        *,
+        tty: bool,
+        fd: int | None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        tail: int | None = None,
+    ) -> AsyncIterator[LogRecord]:
+        """The entries of the container's log (its main process's output ``fd``, STDOUT or STDERR; None: both) that
+        the engine received from ``since_ns`` to ``until_ns`` (nanoseconds since the epoch, both inclusive; None:
+        unbounded), only the last ``tail`` of them when given; in the order the engine stored them, without
+        following (entries of the two streams received at nearly the same time may be stored out of time order).
+        Streamed (an unread reader holds the engine back). ``tty``: the container has a TTY (one stream)."""
         ...
 
     async def attach_stdin(self, ref: str, *, tty: bool) -> ExecStream:

@@ -13,6 +13,7 @@ Each subclasses the ``sandbox_core.exception`` class a caller would catch anyway
     ConflictError
      ├── ContainerNotRunning    the operation needs a running container (also: paused)
      ├── NameConflict           the name is held by another object
+     ├── VolumeInUse            a volume cannot be removed while a container (running or not) mounts it
      └── RemovalInProgress      someone else is removing the object
     ImageBuildError
      └── BuildFailed            an image build stopped at an instruction (which, and the tail of its log)
@@ -93,6 +94,10 @@ class ContainerNotRunning(exc.ConflictError):
 
 class NameConflict(exc.ConflictError):
     """The name is already held by another object of the same kind."""
+
+
+class VolumeInUse(exc.ConflictError):
+    """The volume is mounted by a container (running or not), so the engine keeps it."""
 
 
 class RemovalInProgress(exc.ConflictError):

@@ -387,6 +387,20 @@ class VolumeInfo:
     driver: str
     #: The driver's options the volume was created with.
     options: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    #: Where the volume's data lives on the engine's host (a path there, not here; empty when the driver does not
+    #: say). Meaningful to the engine only, e.g. as the source of a bind mount.
+    mountpoint: str = ""
+
+
+@attrs.frozen
+class LogRecord:
+    """One entry of a container's log (its main process's output): ``fd`` ``STDOUT`` or ``STDERR`` (a TTY container
+    logs everything as ``STDOUT``), when the engine received it (``time_ns``, nanoseconds since the epoch) and the
+    bytes (a line with its newline, or a piece of a longer line)."""
+
+    fd: int
+    time_ns: int
+    data: bytes
 
 
 @attrs.frozen

@@ -42,6 +42,7 @@ STATUS_ERRORS: dict[int, tuple[tuple[tuple[str, type[exc.Error]], ...], type[exc
             ("is restarting", E.ContainerNotRunning),
             ("already in progress", E.RemovalInProgress),
             ("already in use", E.NameConflict),
+            ("volume is in use", E.VolumeInUse),
         ),
         exc.ConflictError,
     ),

@@ -178,6 +178,7 @@ def volume_info(raw: Json) -> VolumeInfo:
         created_at=parse_engine_time(raw.get("CreatedAt")),
         driver=str(raw.get("Driver") or ""),
         options=_labels(raw.get("Options")),
+        mountpoint=str(raw.get("Mountpoint") or ""),
     )
 
 
