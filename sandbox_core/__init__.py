@@ -6,13 +6,15 @@ The blocking twin of every name here lives in ``sandbox_core_sync``.
 from __future__ import annotations
 
 # Modal's module names (modal.container_process, ...), reachable as attributes of the package as in Modal.
+from . import client as client
 from . import container_process as container_process
 from . import exception
 from . import io_streams as io_streams
 from . import output as output
 from . import stream_type as stream_type
 from ._sweep import sweep
-from .app import App
+from .app import App, AppRun
+from .client import Client
 from .file_io import FileIO
 from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, SandboxFilesystem
 from .image import Image
@@ -24,6 +26,8 @@ from .streams import StreamReader, StreamType, StreamWriter
 
 __all__ = [
     "App",
+    "AppRun",
+    "Client",
     "ContainerProcess",
     "FileIO",
     "FileInfo",

@@ -28,7 +28,8 @@ from ._engine.errors import NameConflict, NoSuchContainer
 from ._engine.values import ContainerSpec, ImageInfo
 from ._ids import is_valid_object_name, new_id
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
-from .app import App
+from .app import App, app_labels, is_running, running_app_id
+from .client import Client
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
 from .image import Image, resolve_image
 from .secret import Secret, merge_env
@@ -82,7 +83,7 @@ class CreateRequest:
     verbose: bool
     experimental_options: dict[str, Any] | None
     experimental_enable_snapshot: bool
-    client: None
+    client: Client | None
     environment_name: str | None
     pty_info: Any
     cidr_allowlist: Sequence[str] | None
@@ -185,11 +186,15 @@ def check_app(r: CreateRequest) -> None:
     if r.app is None:
         raise InvalidError(
             "Sandboxes require an App when created outside of a Modal container.\n\n"
-            "Run an ephemeral App (`with app.run(): ...`), or reference a deployed App using `App.lookup`: "
-            "app = App.lookup('my-app', create_if_missing=True)"
+            "Run an ephemeral App (`with app.run(): ...`), or reference a deployed App using `App.lookup`:\n\n"
+            "```\n"
+            'app = modal.App.lookup("sandbox-app", create_if_missing=True)\n'
+            "sb = modal.Sandbox.create(..., app=app)\n"
+            "```",
         )
     if not isinstance(r.app, App):
-        raise InvalidError(f"app must be an App (from App.lookup), got {type(r.app).__name__}")
+        raise InvalidError(f"app must be an App, got {type(r.app).__name__}")
+    running_app_id(r.app)
 
 
 def check_cloud_only(r: CreateRequest) -> None:
@@ -307,8 +312,7 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
         L.KIND_SANDBOX,
         **{
             L.SANDBOX_ID: sandbox_id,
-            L.APP_ID: app.app_id,
-            L.APP_NAME: app.name,
+            **app_labels(app),
             L.DEADLINE: f"{time.time() + r.timeout:.3f}",
             L.RETENTION: str(_lifecycle.retention_seconds()),
             L.PTY: "1" if r.pty else "0",
@@ -402,6 +406,14 @@ async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None,
     return cid
 
 
+async def _outlive_no_run(eng: EngineAPI, app: App, sandbox_id: str) -> None:
+    """Remove the new sandbox and raise when its app's ``run()`` block exited while it was being started (the run's
+    end terminated the sandboxes it found; this one came too late to be found)."""
+    if not is_running(app):
+        await asyncio.shield(_remove_by_sandbox_id(eng, sandbox_id))
+        running_app_id(app)
+
+
 async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
     """The steps after the checks: image, labels, spec, start (with cleanup), supervisor. Returns the container's
     ref and labels."""
@@ -415,7 +427,8 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
     sandbox_id = new_id("sb")
     labels = sandbox_labels(r, r.app, sandbox_id)
     spec = container_spec(r, image, labels)
-    cid = await start_container(eng, spec, r.name, sandbox_id, container_name(sandbox_id, r.app.app_id, r.name))
+    cid = await start_container(eng, spec, r.name, sandbox_id, container_name(sandbox_id, labels[L.APP_ID], r.name))
+    await _outlive_no_run(eng, r.app, sandbox_id)
     _lifecycle.ensure_supervisor(eng)
     logger.debug(
         "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",

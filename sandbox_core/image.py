@@ -9,6 +9,8 @@ from typing import Any
 from ._engine import EngineAPI
 from ._engine.errors import ImagePullError
 from ._engine.values import ImageInfo
+from ._validation import reject_client
+from .client import Client
 from .exception import InvalidError, NotFoundError
 
 #: The image used when ``Sandbox.create`` gets no ``image`` (built by scripts/build-images.sh).
@@ -50,13 +52,12 @@ class Image:
         return Image._new(tag)
 
     @staticmethod
-    def from_id(image_id: str, client: None = None) -> Image:
+    def from_id(image_id: str, client: Client | None = None) -> Image:
         """The image with ``object_id`` ``image_id`` (``im-`` + 64 hex digits, as ``Image.object_id`` gives)."""
         m = _IMAGE_ID_RE.match(image_id) if isinstance(image_id, str) else None
         if m is None:
             raise InvalidError(f"Image.from_id() expects an id of the form 'im-<64 hex digits>', got {image_id!r}")
-        if client is not None:
-            raise InvalidError("client is not supported by the local backend")
+        reject_client(client)
         img = Image._new("sha256:" + m.group(1))
         return img
 

@@ -22,8 +22,9 @@ from ._fs.ops import FileOps
 from ._ids import SANDBOX_ID_RE
 from ._link import SandboxLink
 from ._stdio import EntrypointStdio
-from ._validation import check_tags, reject_client
+from ._validation import check_environment_name, check_tags, reject_client
 from .app import App
+from .client import Client
 from .exception import (
     InvalidError,
     NotFoundError,
@@ -102,7 +103,7 @@ class Sandbox:
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
-        client: None = None,
+        client: Client | None = None,
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
@@ -168,7 +169,7 @@ class Sandbox:
     # -------------------------------------------------------------------------------------------------- lookup
 
     @staticmethod
-    async def from_id(sandbox_id: str, client: None = None) -> Sandbox:
+    async def from_id(sandbox_id: str, client: Client | None = None) -> Sandbox:
         """The sandbox ``sandbox_id``, running or finished (``returncode`` set if finished).
 
         Raises ``InvalidError`` for an id not shaped ``sb-…``, ``NotFoundError`` for an unknown (or already
@@ -189,11 +190,12 @@ class Sandbox:
 
     @staticmethod
     async def from_name(
-        app_name: str, name: str, *, environment_name: str | None = None, client: None = None
+        app_name: str, name: str, *, environment_name: str | None = None, client: Client | None = None
     ) -> Sandbox:
-        """The **running** sandbox called ``name`` in app ``app_name``. Raises ``NotFoundError`` if none runs."""
-        if environment_name is not None:
-            raise InvalidError("environment_name is not supported by the local backend (there are no environments)")
+        """The **running** sandbox called ``name`` in deployed app ``app_name`` (``App.lookup``/``deploy``; as in
+        Modal, sandboxes of ephemeral ``app.run()`` apps are not found by name). Raises ``NotFoundError`` if none
+        runs. ``client``/``environment_name`` as in ``App.lookup``."""
+        check_environment_name(environment_name)
         reject_client(client)
         eng = await get_engine()
         found = await eng.containers.list({L.APP_NAME: app_name, L.NAME: name, L.KIND: L.KIND_SANDBOX}, all=False)
@@ -203,7 +205,7 @@ class Sandbox:
 
     @staticmethod
     async def list(
-        *, app_id: str | None = None, tags: dict[str, str] | None = None, client: None = None
+        *, app_id: str | None = None, tags: dict[str, str] | None = None, client: Client | None = None
     ) -> AsyncGenerator[Sandbox, None]:
         """Yield the **running** sandboxes (of ``app_id`` if given) having at least the ``tags`` given, newest first."""
         reject_client(client)
@@ -236,7 +238,7 @@ class Sandbox:
         """Always True: every handle is bound to an existing sandbox."""
         return True
 
-    async def hydrate(self, client: None = None) -> Sandbox:
+    async def hydrate(self, client: Client | None = None) -> Sandbox:
         """No-op for sandboxes (always hydrated); returns ``self``."""
         return self
 
@@ -317,7 +319,7 @@ class Sandbox:
         info = await eng.containers.inspect(self._link.container_id)
         return _lifecycle.tags_from_labels(info.labels)
 
-    async def set_tags(self, tags: dict[str, str], *, client: None = None) -> None:
+    async def set_tags(self, tags: dict[str, str], *, client: Client | None = None) -> None:
         """Replace the sandbox's tags (``{}`` clears them). Visible to every process at once.
 
         Raises ``InvalidError`` unless ``tags`` is a ``dict[str, str]``.
@@ -328,6 +330,7 @@ class Sandbox:
                 datetime.date(2025, 9, 18),
                 "The `client` parameter of `set_tags` is deprecated; set the client at creation instead.",
             )
+            reject_client(client)
         check_tags(tags)
         eng = await get_engine()
         await _lifecycle.write_tags(eng, self._link.sandbox_id, self._link.app_id, tags)

@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 7fbd7b6caeeba36f
+# Generator sha256: b5fb3cf69cbb1864
 """Blocking facade of ``sandbox_core``: the same API, with every async method blocking and its
 coroutine form under ``.aio`` (``sb.exec(...)`` / ``await sb.exec.aio(...)``).
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sandbox_core import StreamType as StreamType
     from sandbox_core import enable_output as enable_output
     from sandbox_core_sync import app as app
+    from sandbox_core_sync import client as client
     from sandbox_core_sync import container_process as container_process
     from sandbox_core_sync import exception as exception
     from sandbox_core_sync import image as image
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from sandbox_core_sync import secret as secret
     from sandbox_core_sync import stream_type as stream_type
     from sandbox_core_sync._generated import App as App
+    from sandbox_core_sync._generated import AppRun as AppRun
+    from sandbox_core_sync._generated import Client as Client
     from sandbox_core_sync._generated import ContainerProcess as ContainerProcess
     from sandbox_core_sync._generated import FileIO as FileIO
     from sandbox_core_sync._generated import Sandbox as Sandbox
@@ -43,7 +46,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "App",
+    "AppRun",
     "BlockingCallInEventLoopError",
+    "Client",
     "ContainerProcess",
     "FileIO",
     "FileInfo",
@@ -75,6 +80,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "enable_output": ("sandbox_core", "enable_output"),
     "exception": ("sandbox_core_sync.exception", None),
     "App": ("sandbox_core_sync._generated", "App"),
+    "AppRun": ("sandbox_core_sync._generated", "AppRun"),
+    "Client": ("sandbox_core_sync._generated", "Client"),
     "Sandbox": ("sandbox_core_sync._generated", "Sandbox"),
     "ContainerProcess": ("sandbox_core_sync._generated", "ContainerProcess"),
     "StreamReader": ("sandbox_core_sync._generated", "StreamReader"),
@@ -83,6 +90,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "FileIO": ("sandbox_core_sync._generated", "FileIO"),
     "sweep": ("sandbox_core_sync._generated", "sweep"),
     "app": ("sandbox_core_sync.app", None),
+    "client": ("sandbox_core_sync.client", None),
     "container_process": ("sandbox_core_sync.container_process", None),
     "image": ("sandbox_core_sync.image", None),
     "io_streams": ("sandbox_core_sync.io_streams", None),

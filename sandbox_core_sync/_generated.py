@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 7fbd7b6caeeba36f
+# Generator sha256: b5fb3cf69cbb1864
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import sandbox_core._sweep as _i__sweep
 import sandbox_core.app as _i_app
+import sandbox_core.client as _i_client
 import sandbox_core.file_io as _i_file_io
 import sandbox_core.filesystem as _i_filesystem
 import sandbox_core.process as _i_process
@@ -35,14 +36,25 @@ from sandbox_core.secret import Secret
 from sandbox_core.streams import StreamType, T
 from sandbox_core.types import FileInfo
 
-__all__ = ["App", "ContainerProcess", "FileIO", "Sandbox", "SandboxFilesystem", "StreamReader", "StreamWriter", "sweep"]
+__all__ = [
+    "App",
+    "AppRun",
+    "Client",
+    "ContainerProcess",
+    "FileIO",
+    "Sandbox",
+    "SandboxFilesystem",
+    "StreamReader",
+    "StreamWriter",
+    "sweep",
+]
 
 # Warnings name the user's line: frames of these packages are skipped when looking for it.
 _rt.register_library_packages("sandbox_core", "sandbox_core_sync")
 
 
 class _App_lookup(_rt.Function):
-    """The app called ``name``; created when missing if ``create_if_missing``.
+    """The deployed app called ``name``; created when missing if ``create_if_missing``.
 
     Call it to block; ``.aio(...)`` is the coroutine.
     """
@@ -50,33 +62,148 @@ class _App_lookup(_rt.Function):
     __slots__ = ()
 
     def __call__(
-        self, name: str, *, create_if_missing: bool = False, environment_name: str | None = None, client: None = None
+        self,
+        name: str,
+        *,
+        client: Client | None = None,
+        environment_name: str | None = None,
+        create_if_missing: bool = False,
     ) -> App:
-        """The app called ``name``; created when missing if ``create_if_missing``.
+        """The deployed app called ``name``; created when missing if ``create_if_missing``.
 
-        Raises ``NotFoundError`` when it does not exist and may not be created, ``InvalidError`` for a bad name
-        or for ``environment_name``/``client`` (Modal environments and clients do not exist locally).
+        Raises ``NotFoundError`` when it does not exist and may not be created, ``InvalidError`` for a bad name.
+        ``client`` and ``environment_name`` are accepted as in Modal: the local engine is the one client and the one
+        environment, whatever the name.
         """
         _r = _rt.run_sync(
             _i_app.App.lookup(
-                name, create_if_missing=create_if_missing, environment_name=environment_name, client=client
+                name, client=_rt.unwrap(client), environment_name=environment_name, create_if_missing=create_if_missing
             )
         )
         return App._from_impl(_r)
 
     async def aio(
-        self, name: str, *, create_if_missing: bool = False, environment_name: str | None = None, client: None = None
+        self,
+        name: str,
+        *,
+        client: Client | None = None,
+        environment_name: str | None = None,
+        create_if_missing: bool = False,
     ) -> App:
         _r = await _rt.run_async(
             _i_app.App.lookup(
-                name, create_if_missing=create_if_missing, environment_name=environment_name, client=client
+                name, client=_rt.unwrap(client), environment_name=environment_name, create_if_missing=create_if_missing
+            )
+        )
+        return App._from_impl(_r)
+
+
+class _App_run(_rt.BoundMethod[_i_app.App]):
+    """Run the app ephemerally while an ``async with app.run():`` block lasts.
+
+    ``with`` what calling it returns; ``async with`` what ``.aio(...)`` returns.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *,
+        name: str | None = None,
+        client: Client | None = None,
+        detach: bool = False,
+        interactive: bool = False,
+        environment_name: str | None = None,
+    ) -> AppRun:
+        """Run the app ephemerally while an ``async with app.run():`` block lasts.
+
+        The blocking API's forms are ``with app.run():`` and ``async with app.run.aio():``.
+
+        ``name`` overrides the description shown for the run. On exit every sandbox still running in the app is
+        terminated, unless ``detach=True`` (then they run on to their own ``timeout``, as a detached Modal app's
+        do). ``interactive=True`` needs ``enable_output()``, as in Modal (it changes nothing for sandboxes).
+        ``client``/``environment_name`` as in ``App.lookup``. A ``KeyboardInterrupt`` inside the block ends the run
+        and is not propagated (Modal's "App aborted.").
+        """
+        _r = _rt.call_sync(
+            self._impl.run,
+            name=name,
+            client=_rt.unwrap(client),
+            detach=detach,
+            interactive=interactive,
+            environment_name=environment_name,
+        )
+        return AppRun._from_impl(_r)
+
+    def aio(
+        self,
+        *,
+        name: str | None = None,
+        client: Client | None = None,
+        detach: bool = False,
+        interactive: bool = False,
+        environment_name: str | None = None,
+    ) -> AppRun:
+        _r = _rt.call_sync(
+            self._impl.run,
+            name=name,
+            client=_rt.unwrap(client),
+            detach=detach,
+            interactive=interactive,
+            environment_name=environment_name,
+        )
+        return AppRun._from_impl(_r)
+
+
+class _App_deploy(_rt.BoundMethod[_i_app.App]):
+    """Deploy the app: register its name so that ``App.lookup(name)`` finds it and sandboxes can be created with
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *,
+        name: str | None = None,
+        environment_name: str | None = None,
+        tag: str = "",
+        client: Client | None = None,
+        strategy: str = "rolling",
+    ) -> App:
+        """Deploy the app: register its name so that ``App.lookup(name)`` finds it and sandboxes can be created with
+        it from now on (the local equivalent of ``modal deploy`` for an app that holds only sandboxes). ``tag`` and
+        ``strategy`` are checked as in Modal; there are no Functions to roll over.
+        """
+        _r = _rt.run_sync(
+            self._impl.deploy(
+                name=name, environment_name=environment_name, tag=tag, client=_rt.unwrap(client), strategy=strategy
+            )
+        )
+        return App._from_impl(_r)
+
+    async def aio(
+        self,
+        *,
+        name: str | None = None,
+        environment_name: str | None = None,
+        tag: str = "",
+        client: Client | None = None,
+        strategy: str = "rolling",
+    ) -> App:
+        _r = await _rt.run_async(
+            self._impl.deploy(
+                name=name, environment_name=environment_name, tag=tag, client=_rt.unwrap(client), strategy=strategy
             )
         )
         return App._from_impl(_r)
 
 
 class App(_rt.Wrapper):
-    """A named app on the local engine; its id (``ap-…``) is the same in every process."""
+    """A group of sandboxes: ``App(name)`` runs ephemerally with ``app.run()``; ``App.lookup`` gives a deployed app,
+    whose id (``ap-…``) is the same in every process.
+    """
 
     __slots__ = ()
     _impl: _i_app.App
@@ -85,17 +212,213 @@ class App(_rt.Wrapper):
     def _from_impl(cls, impl: _i_app.App) -> App:
         return _rt.wrap_cached(cls, impl)
 
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        tags: dict[str, str] | None = None,
+        image: Image | None = None,
+        secrets: Sequence[Secret] = [],
+        volumes: dict[str | PathLike[str], Any] = {},
+        include_source: bool = True,
+    ) -> None:
+        """Define an app (Modal's checks and messages). ``image``, ``secrets``, ``volumes`` and ``include_source``
+        are the defaults Modal gives an app's *Functions*; sandboxes never use them (in Modal neither), so they are
+        only checked and kept (``app.image``).
+        """
+        _rt.bind_new(
+            self,
+            _rt.call_sync(
+                _i_app.App,
+                name,
+                tags=tags,
+                image=image,
+                secrets=secrets,
+                volumes=volumes,
+                include_source=include_source,
+            ),
+        )
+
     lookup: typing.ClassVar[_App_lookup] = _App_lookup()
 
     @property
-    def app_id(self) -> str:
-        """The app's id, ``ap-`` + 22 alphanumerics."""
+    def app_id(self) -> str | None:
+        """The app's id (``ap-`` + 22 alphanumerics) once it has run or been deployed/looked up, else None. An
+        ephemeral app keeps the id of its last run after the run ends.
+        """
         return self._impl.app_id
 
     @property
-    def name(self) -> str:
-        """The app's name."""
+    def name(self) -> str | None:
+        """The name given to the app, if any."""
         return self._impl.name
+
+    @property
+    def description(self) -> str | None:
+        """The app's name, or for an unnamed app that ran, the name of the script that ran it."""
+        return self._impl.description
+
+    @property
+    def is_interactive(self) -> bool:
+        """False: interactive mode only changes how Modal runs Functions, which do not exist locally."""
+        return self._impl.is_interactive
+
+    @property
+    def image(self) -> Image | None:
+        """The default image given to the constructor (Modal uses it for Functions, never for sandboxes)."""
+        return self._impl.image
+
+    @property
+    def run(self) -> _App_run:
+        """Run the app ephemerally while an ``async with app.run():`` block lasts.
+
+        The blocking API's forms are ``with app.run():`` and ``async with app.run.aio():``.
+
+        ``name`` overrides the description shown for the run. On exit every sandbox still running in the app is
+        terminated, unless ``detach=True`` (then they run on to their own ``timeout``, as a detached Modal app's
+        do). ``interactive=True`` needs ``enable_output()``, as in Modal (it changes nothing for sandboxes).
+        ``client``/``environment_name`` as in ``App.lookup``. A ``KeyboardInterrupt`` inside the block ends the run
+        and is not propagated (Modal's "App aborted.").
+        """
+        return _App_run(self)
+
+    @property
+    def deploy(self) -> _App_deploy:
+        """Deploy the app: register its name so that ``App.lookup(name)`` finds it and sandboxes can be created with
+        it from now on (the local equivalent of ``modal deploy`` for an app that holds only sandboxes). ``tag`` and
+        ``strategy`` are checked as in Modal; there are no Functions to roll over.
+        """
+        return _App_deploy(self)
+
+
+class AppRun(_rt.Wrapper):
+    """One ephemeral run of an ``App``: ``async with app.run() as app:`` (what ``App.run`` returns)."""
+
+    __slots__ = ()
+    _impl: _i_app.AppRun
+
+    @classmethod
+    def _from_impl(cls, impl: _i_app.AppRun) -> AppRun:
+        return _rt.wrap_cached(cls, impl)
+
+    def __enter__(self) -> App:
+        self._check()
+        _r = _rt.run_sync(self._impl.__aenter__())
+        return App._from_impl(_r)
+
+    async def __aenter__(self) -> App:
+        self._check()
+        _r = await _rt.run_async(self._impl.__aenter__())
+        return App._from_impl(_r)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        return _rt.run_sync(self._impl.__aexit__(exc_type, exc, tb))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        return await _rt.run_async(self._impl.__aexit__(exc_type, exc, tb))
+
+
+class _Client_from_env(_rt.Function):
+    """The process's client. Modal reads its config and token here; locally there is nothing to read.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, _override_config: object = None) -> Client:
+        """The process's client. Modal reads its config and token here; locally there is nothing to read."""
+        _r = _rt.run_sync(_i_client.Client.from_env(_override_config))
+        return Client._from_impl(_r)
+
+    async def aio(self, _override_config: object = None) -> Client:
+        _r = await _rt.run_async(_i_client.Client.from_env(_override_config))
+        return Client._from_impl(_r)
+
+
+class _Client_from_credentials(_rt.Function):
+    """The process's client. The local engine has no accounts: the token is checked for shape only (two
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, token_id: str, token_secret: str) -> Client:
+        """The process's client. The local engine has no accounts: the token is checked for shape only (two
+        strings) and not used.
+        """
+        _r = _rt.run_sync(_i_client.Client.from_credentials(token_id, token_secret))
+        return Client._from_impl(_r)
+
+    async def aio(self, token_id: str, token_secret: str) -> Client:
+        _r = await _rt.run_async(_i_client.Client.from_credentials(token_id, token_secret))
+        return Client._from_impl(_r)
+
+
+class _Client_hello(_rt.BoundMethod[_i_client.Client]):
+    """Modal's connectivity check; a no-op locally (every call reaches the engine directly).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        """Modal's connectivity check; a no-op locally (every call reaches the engine directly)."""
+        _rt.run_sync(self._impl.hello())
+
+    async def aio(self) -> None:
+        await _rt.run_async(self._impl.hello())
+
+
+class Client(_rt.Wrapper):
+    """The process's connection to the local engine (Modal's ``modal.Client``); obtain it with ``from_env``."""
+
+    __slots__ = ()
+    _impl: _i_client.Client
+
+    @classmethod
+    def _from_impl(cls, impl: _i_client.Client) -> Client:
+        return _rt.wrap_cached(cls, impl)
+
+    from_env: typing.ClassVar[_Client_from_env] = _Client_from_env()
+    from_credentials: typing.ClassVar[_Client_from_credentials] = _Client_from_credentials()
+
+    def is_closed(self) -> bool:
+        """Always False: the local client is never closed (engine connections are per event loop)."""
+        self._check()
+        _r: bool = _rt.call_sync(self._impl.is_closed)
+        return _r
+
+    @property
+    def hello(self) -> _Client_hello:
+        """Modal's connectivity check; a no-op locally (every call reaches the engine directly)."""
+        return _Client_hello(self)
+
+    def __enter__(self) -> Client:
+        self._check()
+        _r = _rt.run_sync(self._impl.__aenter__())
+        return Client._from_impl(_r)
+
+    async def __aenter__(self) -> Client:
+        self._check()
+        _r = await _rt.run_async(self._impl.__aenter__())
+        return Client._from_impl(_r)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _rt.run_sync(self._impl.__aexit__(exc_type, exc, tb))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await _rt.run_async(self._impl.__aexit__(exc_type, exc, tb))
 
 
 class _Sandbox_create(_rt.Function):
@@ -140,7 +463,7 @@ class _Sandbox_create(_rt.Function):
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
-        client: None = None,
+        client: Client | None = None,
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
@@ -190,7 +513,7 @@ class _Sandbox_create(_rt.Function):
                 verbose=verbose,
                 experimental_options=experimental_options,
                 _experimental_enable_snapshot=_experimental_enable_snapshot,
-                client=client,
+                client=_rt.unwrap(client),
                 environment_name=environment_name,
                 pty_info=pty_info,
                 cidr_allowlist=cidr_allowlist,
@@ -233,7 +556,7 @@ class _Sandbox_create(_rt.Function):
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
-        client: None = None,
+        client: Client | None = None,
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
@@ -273,7 +596,7 @@ class _Sandbox_create(_rt.Function):
                 verbose=verbose,
                 experimental_options=experimental_options,
                 _experimental_enable_snapshot=_experimental_enable_snapshot,
-                client=client,
+                client=_rt.unwrap(client),
                 environment_name=environment_name,
                 pty_info=pty_info,
                 cidr_allowlist=cidr_allowlist,
@@ -291,22 +614,22 @@ class _Sandbox_from_id(_rt.Function):
 
     __slots__ = ()
 
-    def __call__(self, sandbox_id: str, client: None = None) -> Sandbox:
+    def __call__(self, sandbox_id: str, client: Client | None = None) -> Sandbox:
         """The sandbox ``sandbox_id``, running or finished (``returncode`` set if finished).
 
         Raises ``InvalidError`` for an id not shaped ``sb-…``, ``NotFoundError`` for an unknown (or already
         removed) sandbox.
         """
-        _r = _rt.run_sync(_i_sandbox.Sandbox.from_id(sandbox_id, client))
+        _r = _rt.run_sync(_i_sandbox.Sandbox.from_id(sandbox_id, _rt.unwrap(client)))
         return Sandbox._from_impl(_r)
 
-    async def aio(self, sandbox_id: str, client: None = None) -> Sandbox:
-        _r = await _rt.run_async(_i_sandbox.Sandbox.from_id(sandbox_id, client))
+    async def aio(self, sandbox_id: str, client: Client | None = None) -> Sandbox:
+        _r = await _rt.run_async(_i_sandbox.Sandbox.from_id(sandbox_id, _rt.unwrap(client)))
         return Sandbox._from_impl(_r)
 
 
 class _Sandbox_from_name(_rt.Function):
-    """The **running** sandbox called ``name`` in app ``app_name``. Raises ``NotFoundError`` if none runs.
+    """The **running** sandbox called ``name`` in deployed app ``app_name`` (``App.lookup``/``deploy``; as in
 
     Call it to block; ``.aio(...)`` is the coroutine.
     """
@@ -314,19 +637,22 @@ class _Sandbox_from_name(_rt.Function):
     __slots__ = ()
 
     def __call__(
-        self, app_name: str, name: str, *, environment_name: str | None = None, client: None = None
+        self, app_name: str, name: str, *, environment_name: str | None = None, client: Client | None = None
     ) -> Sandbox:
-        """The **running** sandbox called ``name`` in app ``app_name``. Raises ``NotFoundError`` if none runs."""
+        """The **running** sandbox called ``name`` in deployed app ``app_name`` (``App.lookup``/``deploy``; as in
+        Modal, sandboxes of ephemeral ``app.run()`` apps are not found by name). Raises ``NotFoundError`` if none
+        runs. ``client``/``environment_name`` as in ``App.lookup``.
+        """
         _r = _rt.run_sync(
-            _i_sandbox.Sandbox.from_name(app_name, name, environment_name=environment_name, client=client)
+            _i_sandbox.Sandbox.from_name(app_name, name, environment_name=environment_name, client=_rt.unwrap(client))
         )
         return Sandbox._from_impl(_r)
 
     async def aio(
-        self, app_name: str, name: str, *, environment_name: str | None = None, client: None = None
+        self, app_name: str, name: str, *, environment_name: str | None = None, client: Client | None = None
     ) -> Sandbox:
         _r = await _rt.run_async(
-            _i_sandbox.Sandbox.from_name(app_name, name, environment_name=environment_name, client=client)
+            _i_sandbox.Sandbox.from_name(app_name, name, environment_name=environment_name, client=_rt.unwrap(client))
         )
         return Sandbox._from_impl(_r)
 
@@ -340,18 +666,20 @@ class _Sandbox_list(_rt.Function):
     __slots__ = ()
 
     def __call__(
-        self, *, app_id: str | None = None, tags: dict[str, str] | None = None, client: None = None
+        self, *, app_id: str | None = None, tags: dict[str, str] | None = None, client: Client | None = None
     ) -> Generator[Sandbox, None, None]:
         """Yield the **running** sandboxes (of ``app_id`` if given) having at least the ``tags`` given, newest first."""
         return _rt.iter_sync(
-            lambda: _i_sandbox.Sandbox.list(app_id=app_id, tags=tags, client=client), Sandbox._from_impl, name="list"
+            lambda: _i_sandbox.Sandbox.list(app_id=app_id, tags=tags, client=_rt.unwrap(client)),
+            Sandbox._from_impl,
+            name="list",
         )
 
     def aio(
-        self, *, app_id: str | None = None, tags: dict[str, str] | None = None, client: None = None
+        self, *, app_id: str | None = None, tags: dict[str, str] | None = None, client: Client | None = None
     ) -> AsyncGenerator[Sandbox, None]:
         return _rt.iter_async(
-            lambda: _i_sandbox.Sandbox.list(app_id=app_id, tags=tags, client=client), Sandbox._from_impl
+            lambda: _i_sandbox.Sandbox.list(app_id=app_id, tags=tags, client=_rt.unwrap(client)), Sandbox._from_impl
         )
 
 
@@ -363,13 +691,13 @@ class _Sandbox_hydrate(_rt.BoundMethod[_i_sandbox.Sandbox]):
 
     __slots__ = ()
 
-    def __call__(self, client: None = None) -> Sandbox:
+    def __call__(self, client: Client | None = None) -> Sandbox:
         """No-op for sandboxes (always hydrated); returns ``self``."""
-        _r = _rt.run_sync(self._impl.hydrate(client))
+        _r = _rt.run_sync(self._impl.hydrate(_rt.unwrap(client)))
         return Sandbox._from_impl(_r)
 
-    async def aio(self, client: None = None) -> Sandbox:
-        _r = await _rt.run_async(self._impl.hydrate(client))
+    async def aio(self, client: Client | None = None) -> Sandbox:
+        _r = await _rt.run_async(self._impl.hydrate(_rt.unwrap(client)))
         return Sandbox._from_impl(_r)
 
 
@@ -484,15 +812,15 @@ class _Sandbox_set_tags(_rt.BoundMethod[_i_sandbox.Sandbox]):
 
     __slots__ = ()
 
-    def __call__(self, tags: dict[str, str], *, client: None = None) -> None:
+    def __call__(self, tags: dict[str, str], *, client: Client | None = None) -> None:
         """Replace the sandbox's tags (``{}`` clears them). Visible to every process at once.
 
         Raises ``InvalidError`` unless ``tags`` is a ``dict[str, str]``.
         """
-        _rt.run_sync(self._impl.set_tags(tags, client=client))
+        _rt.run_sync(self._impl.set_tags(tags, client=_rt.unwrap(client)))
 
-    async def aio(self, tags: dict[str, str], *, client: None = None) -> None:
-        await _rt.run_async(self._impl.set_tags(tags, client=client))
+    async def aio(self, tags: dict[str, str], *, client: Client | None = None) -> None:
+        await _rt.run_async(self._impl.set_tags(tags, client=_rt.unwrap(client)))
 
 
 class _Sandbox_exec(_rt.BoundMethod[_i_sandbox.Sandbox]):
@@ -1785,7 +2113,7 @@ class FileIO(_rt.Wrapper, typing.Generic[T]):
 
 
 class _F_sweep(_rt.Function):
-    """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records.
+    """End sandboxes past their ``timeout`` and those of ``app.run()`` blocks whose process died, remove finished
 
     Call it to block; ``.aio(...)`` is the coroutine.
     """
@@ -1793,7 +2121,8 @@ class _F_sweep(_rt.Function):
     __slots__ = ()
 
     def __call__(self, *, app_id: str | None = None, everything: bool = False) -> SweepResult:
-        """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records.
+        """End sandboxes past their ``timeout`` and those of ``app.run()`` blocks whose process died, remove finished
+        ones past retention and orphaned records.
 
         With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and removed now, with its
         records — and, with ``app_id``, the app's registry entry: a clean slate, as tests and benchmarks need.
