@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from . import _lifecycle
+from ._cpulimit import fit_cpu_limit
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer
@@ -112,20 +113,21 @@ def check_deprecations(r: CreateRequest) -> None:
     if r.environment_name is not None:
         deprecation_warning(
             datetime.date(2025, 7, 16),
-            "The `environment_name` argument is no longer used and will be removed; "
-            "the environment is taken from the App.",
+            "Passing `environment_name` to `Sandbox.create` is deprecated and will be removed in a future release. "
+            "A sandbox's environment is determined by the app it is associated with.",
             stacklevel=_CALLER,
         )
     # pty_info's window size (winsz_rows/winsz_cols) is applied once the sandbox runs
     r.pty = pty_from_info(r.pty, r.pty_info, stacklevel=_CALLER + 1)
     if r.cidr_allowlist is not None:
-        deprecation_warning(
-            datetime.date(2026, 5, 11),
-            "The `cidr_allowlist` parameter is deprecated; use `outbound_cidr_allowlist` instead.",
-            stacklevel=_CALLER,
-        )
         if r.outbound_cidr_allowlist is not None:
             raise InvalidError("Cannot specify both `cidr_allowlist` and `outbound_cidr_allowlist`.")
+        deprecation_warning(
+            datetime.date(2026, 5, 11),
+            "The `cidr_allowlist` parameter has been renamed to `outbound_cidr_allowlist`. "
+            "`cidr_allowlist` will be removed in a future release.",
+            stacklevel=_CALLER,
+        )
         r.outbound_cidr_allowlist = r.cidr_allowlist
 
 
@@ -422,6 +424,7 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
         logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
     t0 = time.monotonic()
     eng = await get_engine()
+    r.nano_cpus = await fit_cpu_limit(eng, r.nano_cpus)
     image = await resolve_image(r.image, eng)
     t_image = time.monotonic()
     sandbox_id = new_id("sb")

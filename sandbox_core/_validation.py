@@ -57,7 +57,10 @@ def pty_from_info(pty: bool, pty_info: Any, *, stacklevel: int) -> bool:
     if pty_info is None:
         return pty
     deprecation_warning(
-        datetime.date(2025, 9, 12), "The `pty_info` parameter is deprecated; use `pty=True`.", stacklevel=stacklevel
+        datetime.date(2025, 9, 12),
+        "The `pty_info` parameter is deprecated and will be removed in a future release. "
+        "Set the `pty` parameter to `True` instead.",
+        stacklevel=stacklevel,
     )
     return True
 

@@ -19,6 +19,7 @@ from sandbox_core.exception import FilesystemExecutionError as FilesystemExecuti
 from sandbox_core.exception import ImageBuildError as ImageBuildError
 from sandbox_core.exception import InternalError as InternalError
 from sandbox_core.exception import InvalidError as InvalidError
+from sandbox_core.exception import LocalBackendWarning as LocalBackendWarning
 from sandbox_core.exception import NotFoundError as NotFoundError
 from sandbox_core.exception import PermissionDeniedError as PermissionDeniedError
 from sandbox_core.exception import RemoteError as RemoteError
@@ -56,6 +57,7 @@ __all__ = [
     "ImageBuildError",
     "InternalError",
     "InvalidError",
+    "LocalBackendWarning",
     "NotFoundError",
     "PermissionDeniedError",
     "RemoteError",
