@@ -22,6 +22,7 @@ from .output import enable_output
 from .process import ContainerProcess
 from .sandbox import Sandbox
 from .secret import Secret
+from .sidecars import SidecarContainer, SidecarManager
 from .streams import StreamReader, StreamType, StreamWriter
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "Sandbox",
     "SandboxFilesystem",
     "Secret",
+    "SidecarContainer",
+    "SidecarManager",
     "StreamReader",
     "StreamType",
     "StreamWriter",

@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Mapping
 
-from . import _lifecycle
+from . import _lifecycle, _sidecar_policy
 from ._engine import EngineAPI
 from ._engine import labels as L
 
@@ -91,6 +91,7 @@ async def stop_run(eng: EngineAPI, app_id: str, *, terminate: bool) -> int:
             sid = item.labels.get(L.SANDBOX_ID, "")
             await _lifecycle.end_sandbox(eng, sid, item.id, app_id, _lifecycle.TERMINATED)
             ended += 1
+        await _sidecar_policy.end_all(eng, app_id=app_id)
     running = await eng.records.get(f"app-run.{app_id}")
     labels = dict(running.labels) if running is not None else L.owned(L.KIND_RECORD, **{L.RECORD_TYPE: "app"})
     labels.update({L.APP_ID: app_id, APP_STATE: STOPPED, _lifecycle.AT: f"{time.time():.3f}"})

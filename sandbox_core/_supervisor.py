@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from . import _ephemeral, _lifecycle
+from . import _ephemeral, _lifecycle, _sidecar_policy
 from ._engine import EngineAPI, close_engine, get_engine
 from ._engine import labels as L
 from ._engine.values import EngineEvent
@@ -121,6 +121,7 @@ async def run() -> int:
             try:
                 await _ephemeral.enforce_runs(eng)  # first: it ends the sandboxes of runs whose process died
                 result = await _lifecycle.enforce(eng, now, finished_cache=finished)
+                await _sidecar_policy.enforce(eng)  # after: sidecars follow their sandbox
                 idle_wake = await _enforce_idle(eng, activity, now, started)
             except Error as e:
                 log.warning("enforcement pass failed: %s", e)

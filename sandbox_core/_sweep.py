@@ -6,7 +6,7 @@ import time
 
 import attrs
 
-from . import _ephemeral, _lifecycle
+from . import _ephemeral, _lifecycle, _sidecar_policy
 from ._engine import get_engine
 from ._engine import labels as L
 from ._lifecycle import SweepResult
@@ -24,6 +24,7 @@ async def sweep(*, app_id: str | None = None, everything: bool = False) -> Sweep
     eng = await get_engine()
     await _ephemeral.enforce_runs(eng)
     swept = (await _lifecycle.enforce(eng, time.time(), app_id=app_id, everything=everything)).swept
+    await _sidecar_policy.enforce(eng)
     if everything and app_id is not None:
         registry = await eng.records.find({L.RECORD_TYPE: "app", L.APP_ID: app_id})
         for rec in registry:

@@ -13,7 +13,7 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, Literal, overload
 
-from . import _create, _lifecycle, file_io
+from . import _create, _lifecycle, _sidecar_policy, file_io
 from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import get_engine
 from ._engine import labels as L
@@ -37,7 +37,10 @@ from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem, s
 from .image import Image
 from .process import ContainerProcess, start_exec
 from .secret import Secret
+from .sidecars import SidecarContainer, SidecarManager
 from .streams import StreamReader, StreamType, StreamWriter
+
+__all__ = ["Sandbox", "SidecarContainer", "SidecarManager"]
 
 
 class Sandbox:
@@ -293,6 +296,7 @@ class Sandbox:
         if await link.refresh() is None:
             eng = await get_engine()
             await _lifecycle.end_sandbox(eng, link.sandbox_id, link.ref, link.app_id, _lifecycle.TERMINATED)
+            await _sidecar_policy.end_all(eng, sandbox_id=link.sandbox_id)
         if wait:
             await self.wait(raise_on_termination=False)
             assert link.result is not None
@@ -420,6 +424,12 @@ class Sandbox:
         """The entrypoint's stdin."""
         self._check_attached()
         return self._stdio.stdin
+
+    @property
+    def _experimental_sidecars(self) -> SidecarManager:
+        """Manage sidecar containers running in this Sandbox (Modal's experimental API; see ``sidecars``)."""
+        self._check_attached()
+        return SidecarManager._of(self._link)
 
     # ----------------------------------------------------------------------------------------------- files
 

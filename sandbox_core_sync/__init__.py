@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: b5fb3cf69cbb1864
+# Generator sha256: 92bf88e906243f88
 """Blocking facade of ``sandbox_core``: the same API, with every async method blocking and its
 coroutine form under ``.aio`` (``sb.exec(...)`` / ``await sb.exec.aio(...)``).
 
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from sandbox_core_sync._generated import FileIO as FileIO
     from sandbox_core_sync._generated import Sandbox as Sandbox
     from sandbox_core_sync._generated import SandboxFilesystem as SandboxFilesystem
+    from sandbox_core_sync._generated import SidecarContainer as SidecarContainer
+    from sandbox_core_sync._generated import SidecarManager as SidecarManager
     from sandbox_core_sync._generated import StreamReader as StreamReader
     from sandbox_core_sync._generated import StreamWriter as StreamWriter
     from sandbox_core_sync._generated import sweep as sweep
@@ -60,6 +62,8 @@ __all__ = [
     "Sandbox",
     "SandboxFilesystem",
     "Secret",
+    "SidecarContainer",
+    "SidecarManager",
     "StreamReader",
     "StreamType",
     "StreamWriter",
@@ -87,6 +91,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "StreamReader": ("sandbox_core_sync._generated", "StreamReader"),
     "StreamWriter": ("sandbox_core_sync._generated", "StreamWriter"),
     "SandboxFilesystem": ("sandbox_core_sync._generated", "SandboxFilesystem"),
+    "SidecarManager": ("sandbox_core_sync._generated", "SidecarManager"),
+    "SidecarContainer": ("sandbox_core_sync._generated", "SidecarContainer"),
     "FileIO": ("sandbox_core_sync._generated", "FileIO"),
     "sweep": ("sandbox_core_sync._generated", "sweep"),
     "app": ("sandbox_core_sync.app", None),

@@ -85,6 +85,8 @@ class Manifest:
     - ``exclude``: public names deliberately left out of the facade, each with the reason.
     - ``member_exclude``: ``{"Class": {"member": "reason"}}`` for members of wrapped classes left out.
     - ``thread_safe``: ``{"Class": ("member", ...)}`` sync methods/properties that may run in the caller's thread.
+    - ``private_members``: ``{"Class": ("_member", ...)}`` underscore-named members that are part of Modal's API
+      (``Sandbox._experimental_sidecars``) and are wrapped like public ones.
     - ``constructors``: wrapped classes whose ``__init__`` is public (``App(name)``): the facade's constructor builds
       the implementation object on the loop thread with the same arguments.
     - ``exception_module``: submodule of ``package`` re-exported as ``<output_package>.<same name>``.
@@ -102,6 +104,7 @@ class Manifest:
     member_exclude: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
     thread_safe: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     constructors: tuple[str, ...] = ()
+    private_members: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     exception_module: str | None = "exception"
     submodules: tuple[str, ...] = ()
     runtime_module: str = "sandbox_core_sync._runtime"
@@ -122,6 +125,8 @@ MANIFEST = Manifest(
         "StreamReader",
         "StreamWriter",
         "SandboxFilesystem",
+        "SidecarManager",
+        "SidecarContainer",
         "FileIO",
         "sweep",
     ),
@@ -150,6 +155,7 @@ MANIFEST = Manifest(
     ),
     exclude={},
     constructors=("App",),
+    private_members={"Sandbox": ("_experimental_sidecars",)},
     member_exclude={
         "StreamReader": {
             "feed": "feeding side: called by the pump on the loop, never by users",
@@ -1051,7 +1057,8 @@ class _Renderer:
         cls = info.cls
         excluded = m.member_exclude.get(info.name, {})
         thread_safe = set(m.thread_safe.get(info.name, ()))
-        for stale in sorted((set(excluded) | thread_safe) - {n for n, _r, _k in _member_order(cls)}):
+        private = set(m.private_members.get(info.name, ()))
+        for stale in sorted((set(excluded) | thread_safe | private) - {n for n, _r, _k in _member_order(cls)}):
             g.error(f"manifest names {info.name}.{stale}, which does not exist")
         generic = f"[{', '.join(info.type_params)}]" if info.type_params else ""
         self_t = f"{info.name}{generic}"
@@ -1065,7 +1072,7 @@ class _Renderer:
             where = f"{m.package}.{info.name}.{name}"
             if name in excluded:
                 continue
-            if name.startswith("_") and name not in _ASYNC_DUNDERS:
+            if name.startswith("_") and name not in _ASYNC_DUNDERS and name not in private:
                 if not (name.startswith("__") and name.endswith("__")) or name in _IGNORED_DUNDERS:
                     continue
                 if inspect.iscoroutinefunction(raw) or inspect.isasyncgenfunction(raw):

@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: b5fb3cf69cbb1864
+# Generator sha256: 92bf88e906243f88
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -26,6 +26,7 @@ import sandbox_core.file_io as _i_file_io
 import sandbox_core.filesystem as _i_filesystem
 import sandbox_core.process as _i_process
 import sandbox_core.sandbox as _i_sandbox
+import sandbox_core.sidecars as _i_sidecars
 import sandbox_core.streams as _i_streams
 import sandbox_core_sync._runtime as _rt
 from sandbox_core._create import DEFAULT_PIDS_LIMIT
@@ -44,6 +45,8 @@ __all__ = [
     "FileIO",
     "Sandbox",
     "SandboxFilesystem",
+    "SidecarContainer",
+    "SidecarManager",
     "StreamReader",
     "StreamWriter",
     "sweep",
@@ -1177,6 +1180,13 @@ class Sandbox(_rt.Wrapper):
         return StreamWriter._from_impl(_r)
 
     @property
+    def _experimental_sidecars(self) -> SidecarManager:
+        """Manage sidecar containers running in this Sandbox (Modal's experimental API; see ``sidecars``)."""
+        self._check()
+        _r = _rt.call_sync(lambda: self._impl._experimental_sidecars)
+        return SidecarManager._from_impl(_r)
+
+    @property
     def filesystem(self) -> SandboxFilesystem:
         """File operations on the sandbox (``read_bytes``, ``write_text``, ``list_files``, ``watch``, …)."""
         self._check()
@@ -1907,6 +1917,409 @@ class SandboxFilesystem(_rt.Wrapper):
         ``/bin/sh`` in the image; see the module docstring for the polling approximation.
         """
         return _SandboxFilesystem_watch(self)
+
+
+class _SidecarManager_create(_rt.BoundMethod[_i_sidecars.SidecarManager]):
+    """Start a sidecar running ``args`` (or its image's command) in ``image``, in the sandbox's network namespace.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *args: str,
+        name: str,
+        image: Image,
+        env: dict[str, str] | None = None,
+        secrets: Collection[Secret] | None = None,
+        workdir: str | None = None,
+        volumes: dict[str | PathLike[str], Any] | None = None,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+        pty: bool = False,
+    ) -> SidecarContainer:
+        """Start a sidecar running ``args`` (or its image's command) in ``image``, in the sandbox's network namespace.
+
+        Raises ``InvalidError`` (Modal's checks, in Modal's order; see the module docstring for what the local
+        backend refuses), ``AlreadyExistsError`` when a running sidecar of the sandbox has ``name``,
+        ``ConflictError`` when the sandbox is not running.
+        """
+        _r = _rt.run_sync(
+            self._impl.create(
+                *args,
+                name=name,
+                image=image,
+                env=env,
+                secrets=secrets,
+                workdir=workdir,
+                volumes=volumes,
+                outbound_cidr_allowlist=outbound_cidr_allowlist,
+                outbound_domain_allowlist=outbound_domain_allowlist,
+                pty=pty,
+            )
+        )
+        return SidecarContainer._from_impl(_r)
+
+    async def aio(
+        self,
+        *args: str,
+        name: str,
+        image: Image,
+        env: dict[str, str] | None = None,
+        secrets: Collection[Secret] | None = None,
+        workdir: str | None = None,
+        volumes: dict[str | PathLike[str], Any] | None = None,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+        pty: bool = False,
+    ) -> SidecarContainer:
+        _r = await _rt.run_async(
+            self._impl.create(
+                *args,
+                name=name,
+                image=image,
+                env=env,
+                secrets=secrets,
+                workdir=workdir,
+                volumes=volumes,
+                outbound_cidr_allowlist=outbound_cidr_allowlist,
+                outbound_domain_allowlist=outbound_domain_allowlist,
+                pty=pty,
+            )
+        )
+        return SidecarContainer._from_impl(_r)
+
+
+class _SidecarManager_get(_rt.BoundMethod[_i_sidecars.SidecarManager]):
+    """The sidecar called ``name`` (a running one unless ``include_terminated``); ``NotFoundError`` if none.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, name: str, include_terminated: bool = False) -> SidecarContainer:
+        """The sidecar called ``name`` (a running one unless ``include_terminated``); ``NotFoundError`` if none."""
+        _r = _rt.run_sync(self._impl.get(name=name, include_terminated=include_terminated))
+        return SidecarContainer._from_impl(_r)
+
+    async def aio(self, *, name: str, include_terminated: bool = False) -> SidecarContainer:
+        _r = await _rt.run_async(self._impl.get(name=name, include_terminated=include_terminated))
+        return SidecarContainer._from_impl(_r)
+
+
+class _SidecarManager_list(_rt.BoundMethod[_i_sidecars.SidecarManager]):
+    """The sandbox's sidecars (running ones unless ``include_terminated``), oldest first.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, include_terminated: bool = False) -> builtins.list[SidecarContainer]:
+        """The sandbox's sidecars (running ones unless ``include_terminated``), oldest first."""
+        _r = _rt.run_sync(self._impl.list(include_terminated))
+        return [SidecarContainer._from_impl(_x) for _x in _r]
+
+    async def aio(self, include_terminated: bool = False) -> builtins.list[SidecarContainer]:
+        _r = await _rt.run_async(self._impl.list(include_terminated))
+        return [SidecarContainer._from_impl(_x) for _x in _r]
+
+
+class SidecarManager(_rt.Wrapper):
+    """The sidecars of one sandbox (``sb._experimental_sidecars``)."""
+
+    __slots__ = ()
+    _impl: _i_sidecars.SidecarManager
+
+    @classmethod
+    def _from_impl(cls, impl: _i_sidecars.SidecarManager) -> SidecarManager:
+        return _rt.wrap_cached(cls, impl)
+
+    @property
+    def create(self) -> _SidecarManager_create:
+        """Start a sidecar running ``args`` (or its image's command) in ``image``, in the sandbox's network namespace.
+
+        Raises ``InvalidError`` (Modal's checks, in Modal's order; see the module docstring for what the local
+        backend refuses), ``AlreadyExistsError`` when a running sidecar of the sandbox has ``name``,
+        ``ConflictError`` when the sandbox is not running.
+        """
+        return _SidecarManager_create(self)
+
+    @property
+    def get(self) -> _SidecarManager_get:
+        """The sidecar called ``name`` (a running one unless ``include_terminated``); ``NotFoundError`` if none."""
+        return _SidecarManager_get(self)
+
+    @property
+    def list(self) -> _SidecarManager_list:
+        """The sandbox's sidecars (running ones unless ``include_terminated``), oldest first."""
+        return _SidecarManager_list(self)
+
+
+class _SidecarContainer_exec(_rt.BoundMethod[_i_sidecars.SidecarContainer]):
+    """Run ``args`` in the sidecar: ``Sandbox.exec``'s contract (checks, streams, timeout, start failures).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    @typing.overload
+    def __call__(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: Literal[True] = True,
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[str]: ...
+
+    @typing.overload
+    def __call__(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: Literal[False],
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[bytes]: ...
+
+    def __call__(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: bool = True,
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[Any]:
+        """Run ``args`` in the sidecar: ``Sandbox.exec``'s contract (checks, streams, timeout, start failures)."""
+        _r = _rt.run_sync(
+            typing.cast(typing.Any, self._impl).exec(
+                *args,
+                stdout=stdout,
+                stderr=stderr,
+                timeout=timeout,
+                workdir=workdir,
+                env=env,
+                secrets=secrets,
+                text=text,
+                bufsize=bufsize,
+                pty=pty,
+            )
+        )
+        return ContainerProcess._from_impl(_r)
+
+    @typing.overload
+    async def aio(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: Literal[True] = True,
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[str]: ...
+
+    @typing.overload
+    async def aio(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: Literal[False],
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[bytes]: ...
+
+    async def aio(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: bool = True,
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[Any]:
+        _r = await _rt.run_async(
+            typing.cast(typing.Any, self._impl).exec(
+                *args,
+                stdout=stdout,
+                stderr=stderr,
+                timeout=timeout,
+                workdir=workdir,
+                env=env,
+                secrets=secrets,
+                text=text,
+                bufsize=bufsize,
+                pty=pty,
+            )
+        )
+        return ContainerProcess._from_impl(_r)
+
+
+class _SidecarContainer_wait(_rt.BoundMethod[_i_sidecars.SidecarContainer]):
+    """Block until the sidecar ends; ``SandboxTerminatedError`` if it was terminated (by ``terminate`` or with
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, raise_on_termination: bool = True) -> None:
+        """Block until the sidecar ends; ``SandboxTerminatedError`` if it was terminated (by ``terminate`` or with
+        its sandbox) and ``raise_on_termination``.
+        """
+        _rt.run_sync(self._impl.wait(raise_on_termination))
+
+    async def aio(self, raise_on_termination: bool = True) -> None:
+        await _rt.run_async(self._impl.wait(raise_on_termination))
+
+
+class _SidecarContainer_poll(_rt.BoundMethod[_i_sidecars.SidecarContainer]):
+    """The return code once the sidecar has ended (137 if terminated), else None.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> int | None:
+        """The return code once the sidecar has ended (137 if terminated), else None."""
+        return _rt.run_sync(self._impl.poll())
+
+    async def aio(self) -> int | None:
+        return await _rt.run_async(self._impl.poll())
+
+
+class _SidecarContainer_terminate(_rt.BoundMethod[_i_sidecars.SidecarContainer]):
+    """Stop the sidecar (its sandbox keeps running); with ``wait=True`` returns its return code (137).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    @typing.overload
+    def __call__(self, *, wait: Literal[True]) -> int: ...
+
+    @typing.overload
+    def __call__(self, *, wait: Literal[False] = False) -> None: ...
+
+    def __call__(self, *, wait: bool = False) -> int | None:
+        """Stop the sidecar (its sandbox keeps running); with ``wait=True`` returns its return code (137)."""
+        _r: int | None = _rt.run_sync(typing.cast(typing.Any, self._impl).terminate(wait=wait))
+        return _r
+
+    @typing.overload
+    async def aio(self, *, wait: Literal[True]) -> int: ...
+
+    @typing.overload
+    async def aio(self, *, wait: Literal[False] = False) -> None: ...
+
+    async def aio(self, *, wait: bool = False) -> int | None:
+        _r: int | None = await _rt.run_async(typing.cast(typing.Any, self._impl).terminate(wait=wait))
+        return _r
+
+
+class _SidecarContainer_reload_volumes(_rt.BoundMethod[_i_sidecars.SidecarContainer]):
+    """Not supported: sidecars have no volume mounts locally (``InvalidError``).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, timeout: int = 55) -> None:
+        """Not supported: sidecars have no volume mounts locally (``InvalidError``)."""
+        _rt.run_sync(self._impl.reload_volumes(timeout=timeout))
+
+    async def aio(self, *, timeout: int = 55) -> None:
+        await _rt.run_async(self._impl.reload_volumes(timeout=timeout))
+
+
+class SidecarContainer(_rt.Wrapper):
+    """One sidecar of a sandbox: its id (``sc-…``) and name, exec, filesystem, wait/poll/terminate."""
+
+    __slots__ = ()
+    _impl: _i_sidecars.SidecarContainer
+
+    @classmethod
+    def _from_impl(cls, impl: _i_sidecars.SidecarContainer) -> SidecarContainer:
+        return _rt.wrap_cached(cls, impl)
+
+    @property
+    def object_id(self) -> str:
+        """The sidecar's id, ``sc-`` + 22 alphanumerics."""
+        return self._impl.object_id
+
+    @property
+    def name(self) -> str:
+        """The name given at ``create``."""
+        return self._impl.name
+
+    @property
+    def exec(self) -> _SidecarContainer_exec:
+        """Run ``args`` in the sidecar: ``Sandbox.exec``'s contract (checks, streams, timeout, start failures)."""
+        return _SidecarContainer_exec(self)
+
+    @property
+    def filesystem(self) -> SandboxFilesystem:
+        """File operations on the sidecar's own filesystem (``Sandbox.filesystem``'s API)."""
+        self._check()
+        _r = _rt.call_sync(lambda: self._impl.filesystem)
+        return SandboxFilesystem._from_impl(_r)
+
+    @property
+    def wait(self) -> _SidecarContainer_wait:
+        """Block until the sidecar ends; ``SandboxTerminatedError`` if it was terminated (by ``terminate`` or with
+        its sandbox) and ``raise_on_termination``.
+        """
+        return _SidecarContainer_wait(self)
+
+    @property
+    def poll(self) -> _SidecarContainer_poll:
+        """The return code once the sidecar has ended (137 if terminated), else None."""
+        return _SidecarContainer_poll(self)
+
+    @property
+    def terminate(self) -> _SidecarContainer_terminate:
+        """Stop the sidecar (its sandbox keeps running); with ``wait=True`` returns its return code (137)."""
+        return _SidecarContainer_terminate(self)
+
+    @property
+    def reload_volumes(self) -> _SidecarContainer_reload_volumes:
+        """Not supported: sidecars have no volume mounts locally (``InvalidError``)."""
+        return _SidecarContainer_reload_volumes(self)
 
 
 class _FileIO_read(_rt.BoundMethod[_i_file_io.FileIO[T]]):

@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: b5fb3cf69cbb1864
+# Generator sha256: 92bf88e906243f88
 """``sandbox_core.client`` in the blocking facade (generated): the same names as in ``sandbox_core_sync``."""
 
 from sandbox_core_sync._generated import Client as Client
