@@ -9,6 +9,7 @@ MANIFEST = Manifest(
     reexport=("Info", "StreamType", "exception"),
     thread_safe={"StreamWriter": ("write",)},
     constructors=("Group",),
+    private_members={"Group": ("_experimental_self",)},
     submodules=("sandbox", "streams"),
     command="python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST",
 )

@@ -116,6 +116,8 @@ def test_a_listed_constructor_builds_the_implementation_on_the_loop_thread() -> 
     assert isinstance(g._impl, fakecore.Group) and g._impl.built_in == rt.THREAD_NAME
     assert g.describe() == "g:3"  # the implementation is bound to the runtime's loop
     assert g.name == "g"
+    assert g._experimental_self is g  # listed in private_members
+    assert not hasattr(g, "_internal")
     with pytest.raises(TypeError):
         fakecore_sync.Group()  # type: ignore[call-arg]
 

@@ -25,6 +25,15 @@ class Group(LoopBound):
         """The name."""
         return self._name
 
+    @property
+    def _experimental_self(self) -> Group:
+        """An underscore-named member that the manifest lists (as Modal's ``Sandbox._experimental_sidecars``)."""
+        return self
+
+    def _internal(self) -> int:
+        """An underscore-named member that is not listed: not in the facade."""
+        return 1
+
     async def describe(self) -> str:
         """``name:size`` (checks the loop the group was built on)."""
         self._bound()

@@ -1,7 +1,7 @@
 # GENERATED from `fakecore` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST
 # Check:      python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST --check
-# Generator sha256: b5fb3cf69cbb1864
+# Generator sha256: 92bf88e906243f88
 """Blocking facade of ``fakecore`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -769,6 +769,13 @@ class Group(_rt.Wrapper):
     def name(self) -> str:
         """The name."""
         return self._impl.name
+
+    @property
+    def _experimental_self(self) -> Group:
+        """An underscore-named member that the manifest lists (as Modal's ``Sandbox._experimental_sidecars``)."""
+        self._check()
+        _r = _rt.call_sync(lambda: self._impl._experimental_self)
+        return Group._from_impl(_r)
 
     @property
     def describe(self) -> _Group_describe:

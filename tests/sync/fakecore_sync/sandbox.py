@@ -1,7 +1,7 @@
 # GENERATED from `fakecore` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST
 # Check:      python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST --check
-# Generator sha256: b5fb3cf69cbb1864
+# Generator sha256: 92bf88e906243f88
 """``fakecore.sandbox`` in the blocking facade (generated): the same names as in ``fakecore_sync``."""
 
 from fakecore.sandbox import Info as Info
