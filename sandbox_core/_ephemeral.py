@@ -15,6 +15,7 @@ another host is left to that host's supervisor (its sandboxes still end at their
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Mapping
@@ -29,6 +30,8 @@ APP_STATE = L.PREFIX + "app-state"
 OWNER_PROCESS = L.PREFIX + "owner-process"
 APP_TAG_PREFIX = L.PREFIX + "app-tag."
 RUNNING = "ephemeral"
+#: Sandboxes a run's end terminates at once (each is a record and a kill: the engine handles a few in parallel).
+_CONCURRENT_ENDS = 8
 STOPPED = "stopped"
 
 
@@ -87,13 +90,18 @@ async def stop_run(eng: EngineAPI, app_id: str, *, terminate: bool) -> int:
     running to their own end), then mark the run stopped. Returns how many sandboxes were terminated."""
     ended = 0
     if terminate:
-        for item in await eng.containers.list({L.KIND: L.KIND_SANDBOX, L.APP_ID: app_id}, all=False):
-            sid = item.labels.get(L.SANDBOX_ID, "")
-            await _lifecycle.end_sandbox(eng, sid, item.id, app_id, _lifecycle.TERMINATED)
-            ended += 1
+        live = await eng.containers.list({L.KIND: L.KIND_SANDBOX, L.APP_ID: app_id}, all=False)
+        limit = asyncio.Semaphore(_CONCURRENT_ENDS)
+
+        async def end(ref: str, sandbox_id: str) -> None:
+            async with limit:
+                await _lifecycle.end_sandbox(eng, sandbox_id, ref, app_id, _lifecycle.TERMINATED)
+
+        await asyncio.gather(*(end(item.id, item.labels.get(L.SANDBOX_ID, "")) for item in live))
+        ended = len(live)
         await _sidecar_policy.end_all(eng, app_id=app_id)
-    running = await eng.records.get(f"app-run.{app_id}")
-    labels = dict(running.labels) if running is not None else L.owned(L.KIND_RECORD, **{L.RECORD_TYPE: "app"})
+    record = await eng.records.get(f"app-run.{app_id}")
+    labels = dict(record.labels) if record is not None else L.owned(L.KIND_RECORD, **{L.RECORD_TYPE: "app"})
     labels.update({L.APP_ID: app_id, APP_STATE: STOPPED, _lifecycle.AT: f"{time.time():.3f}"})
     await eng.records.put(f"app-stopped.{app_id}", labels)
     await eng.records.remove(f"app-run.{app_id}")
