@@ -37,7 +37,7 @@ from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem, s
 from .image import Image
 from .process import ContainerProcess, start_exec
 from .secret import Secret
-from .sidecars import SidecarContainer, SidecarManager
+from .sidecars import SidecarContainer, SidecarManager, sidecar_manager
 from .streams import StreamReader, StreamType, StreamWriter
 
 __all__ = ["Sandbox", "SidecarContainer", "SidecarManager"]
@@ -429,7 +429,7 @@ class Sandbox:
     def _experimental_sidecars(self) -> SidecarManager:
         """Manage sidecar containers running in this Sandbox (Modal's experimental API; see ``sidecars``)."""
         self._check_attached()
-        return SidecarManager._of(self._link)
+        return sidecar_manager(self._link)
 
     # ----------------------------------------------------------------------------------------------- files
 

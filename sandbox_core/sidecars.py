@@ -39,7 +39,7 @@ from .process import ContainerProcess, start_exec
 from .secret import Secret, merge_env
 from .streams import StreamType
 
-__all__ = ["SidecarContainer", "SidecarManager"]
+__all__ = ["SidecarContainer", "SidecarManager"]  # and, for Sandbox: sidecar_manager
 
 #: The name Modal reserves for the sandbox's own container.
 MAIN = "main"
@@ -284,6 +284,11 @@ class SidecarManager:
         }
         found = await eng.containers.list(query, all=include_terminated)
         return sorted(found, key=lambda c: c.created_at, reverse=True)
+
+
+def sidecar_manager(link: SandboxLink) -> SidecarManager:
+    """The ``SidecarManager`` of the sandbox behind ``link`` (what ``Sandbox._experimental_sidecars`` hands out)."""
+    return SidecarManager._of(link)
 
 
 def _check(
