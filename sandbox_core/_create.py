@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from . import _create_volumes, _lifecycle
+from ._cpulimit import fit_cpu_limit
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer, NoSuchImage
@@ -34,7 +35,8 @@ from ._netplan import NetworkPlan, plan_network
 from ._netsetup import NetworkSetup, discard_after
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
 from ._volumes.mounts import validate_network_file_systems
-from .app import App
+from .app import App, app_labels, is_running, running_app_id
+from .client import Client
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
 from .image import Image, ResolvedImage, forget_resolution, resolve_image
 from .probe import Probe
@@ -90,7 +92,7 @@ class CreateRequest:
     verbose: bool
     experimental_options: dict[str, Any] | None
     experimental_enable_snapshot: bool
-    client: None
+    client: Client | None
     environment_name: str | None
     pty_info: Any
     cidr_allowlist: Sequence[str] | None
@@ -125,20 +127,21 @@ def check_deprecations(r: CreateRequest) -> None:
     if r.environment_name is not None:
         deprecation_warning(
             datetime.date(2025, 7, 16),
-            "The `environment_name` argument is no longer used and will be removed; "
-            "the environment is taken from the App.",
+            "Passing `environment_name` to `Sandbox.create` is deprecated and will be removed in a future release. "
+            "A sandbox's environment is determined by the app it is associated with.",
             stacklevel=_CALLER,
         )
     # pty_info's window size (winsz_rows/winsz_cols) is applied once the sandbox runs
     r.pty = pty_from_info(r.pty, r.pty_info, stacklevel=_CALLER + 1)
     if r.cidr_allowlist is not None:
-        deprecation_warning(
-            datetime.date(2026, 5, 11),
-            "The `cidr_allowlist` parameter is deprecated; use `outbound_cidr_allowlist` instead.",
-            stacklevel=_CALLER,
-        )
         if r.outbound_cidr_allowlist is not None:
             raise InvalidError("Cannot specify both `cidr_allowlist` and `outbound_cidr_allowlist`.")
+        deprecation_warning(
+            datetime.date(2026, 5, 11),
+            "The `cidr_allowlist` parameter has been renamed to `outbound_cidr_allowlist`. "
+            "`cidr_allowlist` will be removed in a future release.",
+            stacklevel=_CALLER,
+        )
         r.outbound_cidr_allowlist = r.cidr_allowlist
 
 
@@ -204,11 +207,15 @@ def check_app(r: CreateRequest) -> None:
     if r.app is None:
         raise InvalidError(
             "Sandboxes require an App when created outside of a Modal container.\n\n"
-            "Run an ephemeral App (`with app.run(): ...`), or reference a deployed App using `App.lookup`: "
-            "app = App.lookup('my-app', create_if_missing=True)"
+            "Run an ephemeral App (`with app.run(): ...`), or reference a deployed App using `App.lookup`:\n\n"
+            "```\n"
+            'app = modal.App.lookup("sandbox-app", create_if_missing=True)\n'
+            "sb = modal.Sandbox.create(..., app=app)\n"
+            "```",
         )
     if not isinstance(r.app, App):
-        raise InvalidError(f"app must be an App (from App.lookup), got {type(r.app).__name__}")
+        raise InvalidError(f"app must be an App, got {type(r.app).__name__}")
+    running_app_id(r.app)
 
 
 def check_network(r: CreateRequest) -> None:
@@ -328,8 +335,7 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
         L.KIND_SANDBOX,
         **{
             L.SANDBOX_ID: sandbox_id,
-            L.APP_ID: app.app_id,
-            L.APP_NAME: app.name,
+            **app_labels(app),
             L.DEADLINE: f"{time.time() + r.timeout:.3f}",
             L.RETENTION: str(_lifecycle.retention_seconds()),
             L.PTY: "1" if r.pty else "0",
@@ -460,7 +466,7 @@ async def start_with_image(
         await net.recheck()
         labels.update(net.sandbox_labels())
         spec = net.apply(container_spec(r, image.info, labels))
-        cname = container_name(sandbox_id, r.app.app_id, r.name)
+        cname = container_name(sandbox_id, labels[L.APP_ID], r.name)
         try:
             cid = await start_container(eng, spec, r.name, sandbox_id, cname, before_start(eng, image, net))
             return cid, image, t_image
@@ -469,6 +475,14 @@ async def start_with_image(
                 raise
             forget_resolution(r.image)  # removed since it was resolved (sweep, docker rmi): resolve it again
     raise AssertionError("unreachable")
+
+
+async def _outlive_no_run(eng: EngineAPI, app: App, sandbox_id: str) -> None:
+    """Remove the new sandbox and raise when its app's ``run()`` block exited while it was being started (the run's
+    end terminated the sandboxes it found; this one came too late to be found)."""
+    if not is_running(app):
+        await asyncio.shield(_remove_by_sandbox_id(eng, sandbox_id))
+        running_app_id(app)
 
 
 async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
@@ -480,6 +494,7 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
     t0 = time.monotonic()
     eng = await get_engine()
     ingress_create.check_host(eng, r.declared_ports, r.probe)
+    r.nano_cpus = await fit_cpu_limit(eng, r.nano_cpus)
     r.merged_env = await resolve_env(r.secrets, r.env)  # stored secrets, .env files: NotFoundError here
     check_env_keys(r.merged_env)
     volumes = await _create_volumes.prepare(eng, r.validated_volumes)
@@ -494,6 +509,7 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
         await asyncio.shield(discard_after(acquiring, net))
         raise
     await _create_volumes.verify_started(eng, volumes, sandbox_id)
+    await _outlive_no_run(eng, r.app, sandbox_id)
     _lifecycle.ensure_supervisor(eng)
     logger.debug(
         "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",

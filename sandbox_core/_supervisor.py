@@ -28,7 +28,7 @@ import os
 import sys
 import time
 
-from . import _lifecycle
+from . import _ephemeral, _lifecycle, _sidecar_policy
 from ._engine import EngineAPI, close_engine, get_engine
 from ._engine import labels as L
 from ._engine.values import EngineEvent
@@ -187,7 +187,9 @@ async def run() -> int:
             activity.wake.clear()
             now = time.time()
             try:
+                await _ephemeral.enforce_runs(eng)  # first: it ends the sandboxes of runs whose process died
                 result = await _lifecycle.enforce(eng, now, finished_cache=finished)
+                await _sidecar_policy.enforce(eng)  # after: sidecars follow their sandbox
                 idle_wake = await _enforce_idle(eng, activity, now, started)
                 await volume_gc.collect_now_and_then(eng)
             except Error as e:

@@ -6,7 +6,7 @@ import time
 
 import attrs
 
-from . import _holderpool, _lifecycle
+from . import _ephemeral, _holderpool, _lifecycle, _sidecar_policy
 from ._engine import get_engine
 from ._engine import labels as L
 from ._imagebuild import gc
@@ -17,10 +17,10 @@ __all__ = ["SweepResult", "sweep"]
 
 
 async def sweep(*, app_id: str | None = None, everything: bool = False) -> SweepResult:
-    """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records; remove
-    expired snapshot images and step images unused for ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container
-    uses; see ``docs/guide/images.md``), and volumes nobody holds any more (deleted named volumes, ephemeral ones
-    whose block ended or whose process died).
+    """End sandboxes past their ``timeout`` and those of ``app.run()`` blocks whose process died, remove finished
+    ones past retention and orphaned records; remove expired snapshot images and step images unused for
+    ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container uses; see ``docs/guide/images.md``), and volumes
+    nobody holds any more (deleted named volumes, ephemeral ones whose block ended or whose process died).
 
     Network holders go with their sandboxes; holders left by a create that died are removed once it cannot
     be under way any more. With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and
@@ -29,11 +29,13 @@ async def sweep(*, app_id: str | None = None, everything: bool = False) -> Sweep
     tests and benchmarks need.
     """
     eng = await get_engine()
+    await _ephemeral.enforce_runs(eng)
     swept = (await _lifecycle.enforce(eng, time.time(), app_id=app_id, everything=everything)).swept
     images = await gc.collect(eng, time.time(), app_id=app_id, everything=everything)
     swept = attrs.evolve(swept, images_removed=images.snapshots + images.steps)
     if everything and app_id is None:
         await _holderpool.drain(eng)
+    await _sidecar_policy.enforce(eng)
     if everything and app_id is not None:
         registry = await eng.records.find({L.RECORD_TYPE: "app", L.APP_ID: app_id})
         for rec in registry:

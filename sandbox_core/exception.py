@@ -68,6 +68,7 @@ __all__ = [
     "ImageBuildError",
     "InternalError",
     "InvalidError",
+    "LocalBackendWarning",
     "LogsFetchError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -242,6 +243,11 @@ class AsyncUsageWarning(UserWarning):
     """
 
 
+class LocalBackendWarning(UserWarning):
+    """The local backend ran a request differently from Modal because the local engine cannot do it as asked (e.g.
+    a ``cpu`` limit above the host's cores, lowered to them); the message says what changed. Not a Modal class."""
+
+
 def deprecation_warning(deprecated_on: datetime.date, msg: str, *, stacklevel: int | None = None) -> None:
     """Warn with ``DeprecationError`` and the message ``"YYYY-MM-DD: msg"`` (Modal's format), at the user's line.
 
@@ -257,4 +263,4 @@ def deprecation_error(deprecated_on: datetime.date, msg: str) -> DeprecationErro
 
 
 # ``-W error::sandbox_core.exception.AsyncUsageWarning`` (Python drops such options at startup; see _warnings).
-_warnings.apply_startup_options(AsyncUsageWarning, DeprecationError)
+_warnings.apply_startup_options(AsyncUsageWarning, DeprecationError, LocalBackendWarning)

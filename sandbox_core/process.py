@@ -24,9 +24,10 @@ from collections.abc import Collection
 from typing import Any, Generic
 
 from ._engine import EngineAPI, get_engine
-from ._engine.api import STDERR, STDOUT, ExecStream
+from ._engine.api import STDERR, STDOUT
 from ._engine.errors import ContainerNotRunning, NoSuchContainer, NoSuchExec
 from ._engine.values import ExecSpec
+from ._execfail import StartScreen
 from ._pump import pump
 from ._tasks import TaskSet
 from ._validation import check_window_size, check_workdir, pty_from_info, validate_argv
@@ -84,7 +85,7 @@ class ContainerProcess(Generic[T]):
         ref: str,
         process_id: str,
         exec_id: str,
-        stream: ExecStream,
+        stream: StartScreen,
         stdout: StreamReader[T],
         stderr: StreamReader[T],
         pty: bool,
@@ -153,6 +154,10 @@ class ContainerProcess(Generic[T]):
             self._finished.set()
 
     async def _learn_exit_code(self) -> None:
+        failure = self._stream.failure
+        if failure is not None:  # the program never started: the code is the contract's, not the engine's 126
+            self._exit_code = failure.returncode
+            return
         self._exit_code = await self._eng.execs.exit_code(self._exec_id)
 
     async def _send_stdin(self, data: bytes, eof: bool) -> None:
@@ -198,6 +203,11 @@ class ContainerProcess(Generic[T]):
             self._returncode = -1
             return -1
         info = await self._eng.execs.inspect(self._exec_id)
+        if not info.running and info.exit_code is not None and info.pid == 0:
+            # It never started: the pump is about to turn that into the start-failure contract (at once: the
+            # engine has closed the stream), whose code is what to report.
+            await self._finished.wait()
+            return self._settle()
         if not info.running and info.exit_code is not None:
             # The stream is still open (we never abandon it), so this is the real code, not the 126 of a drop.
             self._returncode = info.exit_code
@@ -304,7 +314,7 @@ async def start_exec(
     eng = await get_engine()
     try:
         exec_id = await eng.execs.create(ref, ExecSpec(cmd=args, env=merged_env, workdir=workdir, tty=pty))
-        stream = await eng.execs.start(exec_id, tty=pty)
+        stream = StartScreen(await eng.execs.start(exec_id, tty=pty), args, workdir)
     except (ContainerNotRunning, NoSuchContainer, NoSuchExec):
         raise ConflictError("Sandbox already finished") from None
     try:

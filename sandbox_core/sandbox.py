@@ -13,7 +13,7 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, Literal, overload
 
-from . import _create, _lifecycle, file_io
+from . import _create, _lifecycle, _sidecar_policy, file_io
 from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import get_engine
 from ._engine import labels as L
@@ -26,8 +26,9 @@ from ._sandbox_images import SandboxImages
 from ._sandbox_network import SandboxNetworking
 from ._stdio import EntrypointStdio
 from ._tunnel import Tunnel
-from ._validation import check_tags, reject_client
+from ._validation import check_environment_name, check_tags, reject_client
 from .app import App
+from .client import Client
 from .exception import (
     InvalidError,
     NotFoundError,
@@ -41,10 +42,13 @@ from .image import Image
 from .probe import Probe
 from .process import ContainerProcess, start_exec
 from .secret import Secret
+from .sidecars import SidecarContainer, SidecarManager, sidecar_manager
 from .streams import StreamReader, StreamType, StreamWriter
 from .volume import Volume
 
 __all__ = ["Probe", "Sandbox"]
+
+__all__ = ["Sandbox", "SidecarContainer", "SidecarManager"]
 
 
 class Sandbox(SandboxNetworking, SandboxImages):
@@ -112,7 +116,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
-        client: None = None,
+        client: Client | None = None,
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
@@ -181,7 +185,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
     # -------------------------------------------------------------------------------------------------- lookup
 
     @staticmethod
-    async def from_id(sandbox_id: str, client: None = None) -> Sandbox:
+    async def from_id(sandbox_id: str, client: Client | None = None) -> Sandbox:
         """The sandbox ``sandbox_id``, running or finished (``returncode`` set if finished).
 
         Raises ``InvalidError`` for an id not shaped ``sb-…``, ``NotFoundError`` for an unknown (or already
@@ -202,11 +206,12 @@ class Sandbox(SandboxNetworking, SandboxImages):
 
     @staticmethod
     async def from_name(
-        app_name: str, name: str, *, environment_name: str | None = None, client: None = None
+        app_name: str, name: str, *, environment_name: str | None = None, client: Client | None = None
     ) -> Sandbox:
-        """The **running** sandbox called ``name`` in app ``app_name``. Raises ``NotFoundError`` if none runs."""
-        if environment_name is not None:
-            raise InvalidError("environment_name is not supported by the local backend (there are no environments)")
+        """The **running** sandbox called ``name`` in deployed app ``app_name`` (``App.lookup``/``deploy``; as in
+        Modal, sandboxes of ephemeral ``app.run()`` apps are not found by name). Raises ``NotFoundError`` if none
+        runs. ``client``/``environment_name`` as in ``App.lookup``."""
+        check_environment_name(environment_name)
         reject_client(client)
         eng = await get_engine()
         found = await eng.containers.list({L.APP_NAME: app_name, L.NAME: name, L.KIND: L.KIND_SANDBOX}, all=False)
@@ -216,7 +221,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
 
     @staticmethod
     async def list(
-        *, app_id: str | None = None, tags: dict[str, str] | None = None, client: None = None
+        *, app_id: str | None = None, tags: dict[str, str] | None = None, client: Client | None = None
     ) -> AsyncGenerator[Sandbox, None]:
         """Yield the **running** sandboxes (of ``app_id`` if given) having at least the ``tags`` given, newest first."""
         reject_client(client)
@@ -249,7 +254,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
         """Always True: every handle is bound to an existing sandbox."""
         return True
 
-    async def hydrate(self, client: None = None) -> Sandbox:
+    async def hydrate(self, client: Client | None = None) -> Sandbox:
         """No-op for sandboxes (always hydrated); returns ``self``."""
         return self
 
@@ -304,6 +309,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
         if await link.refresh() is None:
             eng = await get_engine()
             await _lifecycle.end_sandbox(eng, link.sandbox_id, link.ref, link.app_id, _lifecycle.TERMINATED)
+            await _sidecar_policy.end_all(eng, sandbox_id=link.sandbox_id)
         if wait:
             await self.wait(raise_on_termination=False)
             assert link.result is not None
@@ -330,7 +336,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
         info = await eng.containers.inspect(self._link.container_id)
         return _lifecycle.tags_from_labels(info.labels)
 
-    async def set_tags(self, tags: dict[str, str], *, client: None = None) -> None:
+    async def set_tags(self, tags: dict[str, str], *, client: Client | None = None) -> None:
         """Replace the sandbox's tags (``{}`` clears them). Visible to every process at once.
 
         Raises ``InvalidError`` unless ``tags`` is a ``dict[str, str]``.
@@ -341,6 +347,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
                 datetime.date(2025, 9, 18),
                 "The `client` parameter of `set_tags` is deprecated; set the client at creation instead.",
             )
+            reject_client(client)
         check_tags(tags)
         eng = await get_engine()
         await _lifecycle.write_tags(eng, self._link.sandbox_id, self._link.app_id, tags)
@@ -445,6 +452,12 @@ class Sandbox(SandboxNetworking, SandboxImages):
         """The entrypoint's output as timestamped entries (``fetch``, ``tail``); exec output is not included.
         Works after ``detach``, and after the sandbox ended for as long as it is kept."""
         return logs_manager(self._link.sandbox_id, self._link.container_id, self._link.pty)
+
+    @property
+    def _experimental_sidecars(self) -> SidecarManager:
+        """Manage sidecar containers running in this Sandbox (Modal's experimental API; see ``sidecars``)."""
+        self._check_attached()
+        return sidecar_manager(self._link)
 
     # ----------------------------------------------------------------------------------------------- files
 

@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 98de691221c90a4f
+# Generator sha256: 1b048d1832477c20
 """Blocking facade of ``sandbox_core``: the same API, with every async method blocking and its
 coroutine form under ``.aio`` (``sb.exec(...)`` / ``await sb.exec.aio(...)``).
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sandbox_core import ca_cert_path as ca_cert_path
     from sandbox_core import enable_output as enable_output
     from sandbox_core_sync import app as app
+    from sandbox_core_sync import client as client
     from sandbox_core_sync import container_process as container_process
     from sandbox_core_sync import exception as exception
     from sandbox_core_sync import file_pattern_matcher as file_pattern_matcher
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from sandbox_core_sync import types as types
     from sandbox_core_sync import volume as volume
     from sandbox_core_sync._generated import App as App
+    from sandbox_core_sync._generated import AppRun as AppRun
+    from sandbox_core_sync._generated import Client as Client
     from sandbox_core_sync._generated import ContainerProcess as ContainerProcess
     from sandbox_core_sync._generated import FileIO as FileIO
     from sandbox_core_sync._generated import Image as Image
@@ -50,6 +53,8 @@ if TYPE_CHECKING:
     from sandbox_core_sync._generated import SandboxLogsManager as SandboxLogsManager
     from sandbox_core_sync._generated import Secret as Secret
     from sandbox_core_sync._generated import SecretManager as SecretManager
+    from sandbox_core_sync._generated import SidecarContainer as SidecarContainer
+    from sandbox_core_sync._generated import SidecarManager as SidecarManager
     from sandbox_core_sync._generated import StreamReader as StreamReader
     from sandbox_core_sync._generated import StreamWriter as StreamWriter
     from sandbox_core_sync._generated import Volume as Volume
@@ -59,7 +64,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "App",
+    "AppRun",
     "BlockingCallInEventLoopError",
+    "Client",
     "ContainerProcess",
     "FileEntry",
     "FileEntryType",
@@ -79,6 +86,8 @@ __all__ = [
     "SandboxLogsManager",
     "Secret",
     "SecretManager",
+    "SidecarContainer",
+    "SidecarManager",
     "StreamReader",
     "StreamType",
     "StreamWriter",
@@ -115,16 +124,21 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "VolumeManager": ("sandbox_core_sync._generated", "VolumeManager"),
     "Volume": ("sandbox_core_sync._generated", "Volume"),
     "VolumeUploadContextManager": ("sandbox_core_sync._generated", "VolumeUploadContextManager"),
+    "AppRun": ("sandbox_core_sync._generated", "AppRun"),
+    "Client": ("sandbox_core_sync._generated", "Client"),
     "Sandbox": ("sandbox_core_sync._generated", "Sandbox"),
     "SandboxLogsManager": ("sandbox_core_sync._generated", "SandboxLogsManager"),
     "ContainerProcess": ("sandbox_core_sync._generated", "ContainerProcess"),
     "StreamReader": ("sandbox_core_sync._generated", "StreamReader"),
     "StreamWriter": ("sandbox_core_sync._generated", "StreamWriter"),
     "SandboxFilesystem": ("sandbox_core_sync._generated", "SandboxFilesystem"),
+    "SidecarManager": ("sandbox_core_sync._generated", "SidecarManager"),
+    "SidecarContainer": ("sandbox_core_sync._generated", "SidecarContainer"),
     "FileIO": ("sandbox_core_sync._generated", "FileIO"),
     "Image": ("sandbox_core_sync._generated", "Image"),
     "sweep": ("sandbox_core_sync._generated", "sweep"),
     "app": ("sandbox_core_sync.app", None),
+    "client": ("sandbox_core_sync.client", None),
     "container_process": ("sandbox_core_sync.container_process", None),
     "file_pattern_matcher": ("sandbox_core_sync.file_pattern_matcher", None),
     "image": ("sandbox_core_sync.image", None),

@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 98de691221c90a4f
+# Generator sha256: 1b048d1832477c20
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -25,15 +25,18 @@ from typing import IO, Any, BinaryIO, Literal
 import sandbox_core._logs_manager as _i__logs_manager
 import sandbox_core._sweep as _i__sweep
 import sandbox_core.app as _i_app
+import sandbox_core.client as _i_client
 import sandbox_core.file_io as _i_file_io
 import sandbox_core.filesystem as _i_filesystem
 import sandbox_core.image as _i_image
 import sandbox_core.process as _i_process
 import sandbox_core.sandbox as _i_sandbox
 import sandbox_core.secret as _i_secret
+import sandbox_core.sidecars as _i_sidecars
 import sandbox_core.streams as _i_streams
 import sandbox_core.volume as _i_volume
 import sandbox_core_sync._runtime as _rt
+from sandbox_core._appref import AppLike
 from sandbox_core._connect import SandboxConnectCredentials
 from sandbox_core._create import DEFAULT_PIDS_LIMIT
 from sandbox_core._imagebuild.context import AUTO_DOCKERIGNORE, AutoDockerignore
@@ -48,6 +51,8 @@ from sandbox_core.types import FileEntry, FileInfo, LogEntry, LogSource, SecretI
 
 __all__ = [
     "App",
+    "AppRun",
+    "Client",
     "ContainerProcess",
     "FileIO",
     "Image",
@@ -56,6 +61,8 @@ __all__ = [
     "SandboxLogsManager",
     "Secret",
     "SecretManager",
+    "SidecarContainer",
+    "SidecarManager",
     "StreamReader",
     "StreamWriter",
     "Volume",
@@ -69,7 +76,7 @@ _rt.register_library_packages("sandbox_core", "sandbox_core_sync")
 
 
 class _App_lookup(_rt.Function):
-    """The app called ``name``; created when missing if ``create_if_missing``.
+    """The deployed app called ``name``; created when missing if ``create_if_missing``.
 
     Call it to block; ``.aio(...)`` is the coroutine.
     """
@@ -77,33 +84,148 @@ class _App_lookup(_rt.Function):
     __slots__ = ()
 
     def __call__(
-        self, name: str, *, create_if_missing: bool = False, environment_name: str | None = None, client: None = None
+        self,
+        name: str,
+        *,
+        client: Client | None = None,
+        environment_name: str | None = None,
+        create_if_missing: bool = False,
     ) -> App:
-        """The app called ``name``; created when missing if ``create_if_missing``.
+        """The deployed app called ``name``; created when missing if ``create_if_missing``.
 
-        Raises ``NotFoundError`` when it does not exist and may not be created, ``InvalidError`` for a bad name
-        or for ``environment_name``/``client`` (Modal environments and clients do not exist locally).
+        Raises ``NotFoundError`` when it does not exist and may not be created, ``InvalidError`` for a bad name.
+        ``client`` and ``environment_name`` are accepted as in Modal: the local engine is the one client and the one
+        environment, whatever the name.
         """
         _r = _rt.run_sync(
             _i_app.App.lookup(
-                name, create_if_missing=create_if_missing, environment_name=environment_name, client=client
+                name, client=_rt.unwrap(client), environment_name=environment_name, create_if_missing=create_if_missing
             )
         )
         return App._from_impl(_r)
 
     async def aio(
-        self, name: str, *, create_if_missing: bool = False, environment_name: str | None = None, client: None = None
+        self,
+        name: str,
+        *,
+        client: Client | None = None,
+        environment_name: str | None = None,
+        create_if_missing: bool = False,
     ) -> App:
         _r = await _rt.run_async(
             _i_app.App.lookup(
-                name, create_if_missing=create_if_missing, environment_name=environment_name, client=client
+                name, client=_rt.unwrap(client), environment_name=environment_name, create_if_missing=create_if_missing
+            )
+        )
+        return App._from_impl(_r)
+
+
+class _App_run(_rt.BoundMethod[_i_app.App]):
+    """Run the app ephemerally while an ``async with app.run():`` block lasts.
+
+    ``with`` what calling it returns; ``async with`` what ``.aio(...)`` returns.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *,
+        name: str | None = None,
+        client: Client | None = None,
+        detach: bool = False,
+        interactive: bool = False,
+        environment_name: str | None = None,
+    ) -> AppRun:
+        """Run the app ephemerally while an ``async with app.run():`` block lasts.
+
+        The blocking API's forms are ``with app.run():`` and ``async with app.run.aio():``.
+
+        ``name`` overrides the description shown for the run. On exit every sandbox still running in the app is
+        terminated, unless ``detach=True`` (then they run on to their own ``timeout``, as a detached Modal app's
+        do). ``interactive=True`` needs ``enable_output()``, as in Modal (it changes nothing for sandboxes).
+        ``client``/``environment_name`` as in ``App.lookup``. A ``KeyboardInterrupt`` inside the block ends the run
+        and is not propagated (Modal's "App aborted.").
+        """
+        _r = _rt.call_sync(
+            self._impl.run,
+            name=name,
+            client=_rt.unwrap(client),
+            detach=detach,
+            interactive=interactive,
+            environment_name=environment_name,
+        )
+        return AppRun._from_impl(_r)
+
+    def aio(
+        self,
+        *,
+        name: str | None = None,
+        client: Client | None = None,
+        detach: bool = False,
+        interactive: bool = False,
+        environment_name: str | None = None,
+    ) -> AppRun:
+        _r = _rt.call_sync(
+            self._impl.run,
+            name=name,
+            client=_rt.unwrap(client),
+            detach=detach,
+            interactive=interactive,
+            environment_name=environment_name,
+        )
+        return AppRun._from_impl(_r)
+
+
+class _App_deploy(_rt.BoundMethod[_i_app.App]):
+    """Deploy the app: register its name so that ``App.lookup(name)`` finds it and sandboxes can be created with
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *,
+        name: str | None = None,
+        environment_name: str | None = None,
+        tag: str = "",
+        client: Client | None = None,
+        strategy: str = "rolling",
+    ) -> App:
+        """Deploy the app: register its name so that ``App.lookup(name)`` finds it and sandboxes can be created with
+        it from now on (the local equivalent of ``modal deploy`` for an app that holds only sandboxes). ``tag`` and
+        ``strategy`` are checked as in Modal; there are no Functions to roll over.
+        """
+        _r = _rt.run_sync(
+            self._impl.deploy(
+                name=name, environment_name=environment_name, tag=tag, client=_rt.unwrap(client), strategy=strategy
+            )
+        )
+        return App._from_impl(_r)
+
+    async def aio(
+        self,
+        *,
+        name: str | None = None,
+        environment_name: str | None = None,
+        tag: str = "",
+        client: Client | None = None,
+        strategy: str = "rolling",
+    ) -> App:
+        _r = await _rt.run_async(
+            self._impl.deploy(
+                name=name, environment_name=environment_name, tag=tag, client=_rt.unwrap(client), strategy=strategy
             )
         )
         return App._from_impl(_r)
 
 
 class App(_rt.Wrapper):
-    """A named app on the local engine; its id (``ap-…``) is the same in every process."""
+    """A group of sandboxes: ``App(name)`` runs ephemerally with ``app.run()``; ``App.lookup`` gives a deployed app,
+    whose id (``ap-…``) is the same in every process.
+    """
 
     __slots__ = ()
     _impl: _i_app.App
@@ -112,17 +234,85 @@ class App(_rt.Wrapper):
     def _from_impl(cls, impl: _i_app.App) -> App:
         return _rt.wrap_cached(cls, impl)
 
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        tags: dict[str, str] | None = None,
+        image: Image | None = None,
+        secrets: Sequence[Secret] = [],
+        volumes: dict[str | PathLike[str], Any] = {},
+        include_source: bool = True,
+    ) -> None:
+        """Define an app (Modal's checks and messages). ``image``, ``secrets``, ``volumes`` and ``include_source``
+        are the defaults Modal gives an app's *Functions*; sandboxes never use them (in Modal neither), so they are
+        only checked and kept (``app.image``).
+        """
+        _rt.bind_new(
+            self,
+            _rt.call_sync(
+                _i_app.App,
+                name,
+                tags=tags,
+                image=_rt.unwrap(image),
+                secrets=_rt.unwrap(secrets),
+                volumes=volumes,
+                include_source=include_source,
+            ),
+        )
+
     lookup: typing.ClassVar[_App_lookup] = _App_lookup()
 
     @property
-    def app_id(self) -> str:
-        """The app's id, ``ap-`` + 22 alphanumerics."""
+    def app_id(self) -> str | None:
+        """The app's id (``ap-`` + 22 alphanumerics) once it has run or been deployed/looked up, else None. An
+        ephemeral app keeps the id of its last run after the run ends.
+        """
         return self._impl.app_id
 
     @property
-    def name(self) -> str:
-        """The app's name."""
+    def name(self) -> str | None:
+        """The name given to the app, if any."""
         return self._impl.name
+
+    @property
+    def description(self) -> str | None:
+        """The app's name, or for an unnamed app that ran, the name of the script that ran it."""
+        return self._impl.description
+
+    @property
+    def is_interactive(self) -> bool:
+        """False: interactive mode only changes how Modal runs Functions, which do not exist locally."""
+        return self._impl.is_interactive
+
+    @property
+    def image(self) -> Image | None:
+        """The default image given to the constructor (Modal uses it for Functions, never for sandboxes)."""
+        self._check()
+        _r = _rt.call_sync(lambda: self._impl.image)
+        return None if _r is None else Image._from_impl(_r)
+
+    @property
+    def run(self) -> _App_run:
+        """Run the app ephemerally while an ``async with app.run():`` block lasts.
+
+        The blocking API's forms are ``with app.run():`` and ``async with app.run.aio():``.
+
+        ``name`` overrides the description shown for the run. On exit every sandbox still running in the app is
+        terminated, unless ``detach=True`` (then they run on to their own ``timeout``, as a detached Modal app's
+        do). ``interactive=True`` needs ``enable_output()``, as in Modal (it changes nothing for sandboxes).
+        ``client``/``environment_name`` as in ``App.lookup``. A ``KeyboardInterrupt`` inside the block ends the run
+        and is not propagated (Modal's "App aborted.").
+        """
+        return _App_run(self)
+
+    @property
+    def deploy(self) -> _App_deploy:
+        """Deploy the app: register its name so that ``App.lookup(name)`` finds it and sandboxes can be created with
+        it from now on (the local equivalent of ``modal deploy`` for an app that holds only sandboxes). ``tag`` and
+        ``strategy`` are checked as in Modal; there are no Functions to roll over.
+        """
+        return _App_deploy(self)
 
 
 class _SecretManager_create(_rt.Function):
@@ -531,6 +721,46 @@ class VolumeManager(_rt.Wrapper):
     delete: typing.ClassVar[_VolumeManager_delete] = _VolumeManager_delete()
 
 
+class _Volume_read_only(_rt.BoundMethod[_i_volume.Volume]):
+    """Deprecated: a read-only view (use ``with_mount_options(read_only=True)``); it also refuses the file API's
+
+    ``with`` what calling it returns; ``async with`` what ``.aio(...)`` returns.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> Volume:
+        """Deprecated: a read-only view (use ``with_mount_options(read_only=True)``); it also refuses the file API's
+        writes.
+        """
+        _r = _rt.call_sync(self._impl.read_only)
+        return Volume._from_impl(_r)
+
+    def aio(self) -> Volume:
+        _r = _rt.call_sync(self._impl.read_only)
+        return Volume._from_impl(_r)
+
+
+class _Volume_with_mount_options(_rt.BoundMethod[_i_volume.Volume]):
+    """A view mounted read-only and/or only its ``sub_path`` directory (created when missing; ``"/"``: the whole
+
+    ``with`` what calling it returns; ``async with`` what ``.aio(...)`` returns.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, read_only: bool | None = None, sub_path: str | PurePosixPath | None = None) -> Volume:
+        """A view mounted read-only and/or only its ``sub_path`` directory (created when missing; ``"/"``: the whole
+        volume). The options apply to mounts in sandboxes only, not to this object's file API.
+        """
+        _r = _rt.call_sync(self._impl.with_mount_options, read_only=read_only, sub_path=sub_path)
+        return Volume._from_impl(_r)
+
+    def aio(self, *, read_only: bool | None = None, sub_path: str | PurePosixPath | None = None) -> Volume:
+        _r = _rt.call_sync(self._impl.with_mount_options, read_only=read_only, sub_path=sub_path)
+        return Volume._from_impl(_r)
+
+
 class _Volume_hydrate(_rt.BoundMethod[_i_volume.Volume]):
     """Look the volume up now (creating it with ``create_if_missing``); returns ``self``. ``NotFoundError``
 
@@ -705,6 +935,27 @@ class _Volume_copy_files(_rt.BoundMethod[_i_volume.Volume]):
         await _rt.run_async(self._impl.copy_files(src_paths, dst_path, recursive))
 
 
+class _Volume_batch_upload(_rt.BoundMethod[_i_volume.Volume]):
+    """``with vol.batch_upload() as batch: batch.put_file(...); batch.put_directory(...)``: the files are written
+
+    ``with`` what calling it returns; ``async with`` what ``.aio(...)`` returns.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, force: bool = False) -> VolumeUploadContextManager:
+        """``with vol.batch_upload() as batch: batch.put_file(...); batch.put_directory(...)``: the files are written
+        when the block ends (not if it raises). Existing files are an error (``FileExistsError``) unless
+        ``force``; a directory is never replaced by a file.
+        """
+        _r = _rt.call_sync(self._impl.batch_upload, force)
+        return VolumeUploadContextManager._from_impl(_r)
+
+    def aio(self, force: bool = False) -> VolumeUploadContextManager:
+        _r = _rt.call_sync(self._impl.batch_upload, force)
+        return VolumeUploadContextManager._from_impl(_r)
+
+
 class _Volume_delete(_rt.Function):
     """Deprecated: delete the named volume (use ``Volume.objects.delete``).
 
@@ -814,23 +1065,19 @@ class Volume(_rt.Wrapper):
     ) -> None:
         await _rt.run_async(self._impl.__aexit__(exc_type, exc, tb))
 
-    def read_only(self) -> Volume:
+    @property
+    def read_only(self) -> _Volume_read_only:
         """Deprecated: a read-only view (use ``with_mount_options(read_only=True)``); it also refuses the file API's
         writes.
         """
-        self._check()
-        _r = _rt.call_sync(self._impl.read_only)
-        return Volume._from_impl(_r)
+        return _Volume_read_only(self)
 
-    def with_mount_options(
-        self, *, read_only: bool | None = None, sub_path: str | PurePosixPath | None = None
-    ) -> Volume:
+    @property
+    def with_mount_options(self) -> _Volume_with_mount_options:
         """A view mounted read-only and/or only its ``sub_path`` directory (created when missing; ``"/"``: the whole
         volume). The options apply to mounts in sandboxes only, not to this object's file API.
         """
-        self._check()
-        _r = _rt.call_sync(self._impl.with_mount_options, read_only=read_only, sub_path=sub_path)
-        return Volume._from_impl(_r)
+        return _Volume_with_mount_options(self)
 
     @property
     def name(self) -> str | None:
@@ -909,14 +1156,13 @@ class Volume(_rt.Wrapper):
         """
         return _Volume_copy_files(self)
 
-    def batch_upload(self, force: bool = False) -> VolumeUploadContextManager:
+    @property
+    def batch_upload(self) -> _Volume_batch_upload:
         """``with vol.batch_upload() as batch: batch.put_file(...); batch.put_directory(...)``: the files are written
         when the block ends (not if it raises). Existing files are an error (``FileExistsError``) unless
         ``force``; a directory is never replaced by a file.
         """
-        self._check()
-        _r = _rt.call_sync(self._impl.batch_upload, force)
-        return VolumeUploadContextManager._from_impl(_r)
+        return _Volume_batch_upload(self)
 
     delete: typing.ClassVar[_Volume_delete] = _Volume_delete()
     rename: typing.ClassVar[_Volume_rename] = _Volume_rename()
@@ -972,6 +1218,136 @@ class VolumeUploadContextManager(_rt.Wrapper):
         self._impl.put_directory(local_path, remote_path, recursive)
 
 
+class AppRun(_rt.Wrapper):
+    """One ephemeral run of an ``App``: ``async with app.run() as app:`` (what ``App.run`` returns)."""
+
+    __slots__ = ()
+    _impl: _i_app.AppRun
+
+    @classmethod
+    def _from_impl(cls, impl: _i_app.AppRun) -> AppRun:
+        return _rt.wrap_cached(cls, impl)
+
+    def __enter__(self) -> App:
+        self._check()
+        _r = _rt.run_sync(self._impl.__aenter__())
+        return App._from_impl(_r)
+
+    async def __aenter__(self) -> App:
+        self._check()
+        _r = await _rt.run_async(self._impl.__aenter__())
+        return App._from_impl(_r)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        return _rt.run_sync(self._impl.__aexit__(exc_type, exc, tb))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        return await _rt.run_async(self._impl.__aexit__(exc_type, exc, tb))
+
+
+class _Client_from_env(_rt.Function):
+    """The process's client. Modal reads its config and token here; locally there is nothing to read.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, _override_config: object = None) -> Client:
+        """The process's client. Modal reads its config and token here; locally there is nothing to read."""
+        _r = _rt.run_sync(_i_client.Client.from_env(_override_config))
+        return Client._from_impl(_r)
+
+    async def aio(self, _override_config: object = None) -> Client:
+        _r = await _rt.run_async(_i_client.Client.from_env(_override_config))
+        return Client._from_impl(_r)
+
+
+class _Client_from_credentials(_rt.Function):
+    """The process's client. The local engine has no accounts: the token is checked for shape only (two
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, token_id: str, token_secret: str) -> Client:
+        """The process's client. The local engine has no accounts: the token is checked for shape only (two
+        strings) and not used.
+        """
+        _r = _rt.run_sync(_i_client.Client.from_credentials(token_id, token_secret))
+        return Client._from_impl(_r)
+
+    async def aio(self, token_id: str, token_secret: str) -> Client:
+        _r = await _rt.run_async(_i_client.Client.from_credentials(token_id, token_secret))
+        return Client._from_impl(_r)
+
+
+class _Client_hello(_rt.BoundMethod[_i_client.Client]):
+    """Modal's connectivity check; a no-op locally (every call reaches the engine directly).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        """Modal's connectivity check; a no-op locally (every call reaches the engine directly)."""
+        _rt.run_sync(self._impl.hello())
+
+    async def aio(self) -> None:
+        await _rt.run_async(self._impl.hello())
+
+
+class Client(_rt.Wrapper):
+    """The process's connection to the local engine (Modal's ``modal.Client``); obtain it with ``from_env``."""
+
+    __slots__ = ()
+    _impl: _i_client.Client
+
+    @classmethod
+    def _from_impl(cls, impl: _i_client.Client) -> Client:
+        return _rt.wrap_cached(cls, impl)
+
+    from_env: typing.ClassVar[_Client_from_env] = _Client_from_env()
+    from_credentials: typing.ClassVar[_Client_from_credentials] = _Client_from_credentials()
+
+    def is_closed(self) -> bool:
+        """Always False: the local client is never closed (engine connections are per event loop)."""
+        self._check()
+        _r: bool = _rt.call_sync(self._impl.is_closed)
+        return _r
+
+    @property
+    def hello(self) -> _Client_hello:
+        """Modal's connectivity check; a no-op locally (every call reaches the engine directly)."""
+        return _Client_hello(self)
+
+    def __enter__(self) -> Client:
+        self._check()
+        _r = _rt.run_sync(self._impl.__aenter__())
+        return Client._from_impl(_r)
+
+    async def __aenter__(self) -> Client:
+        self._check()
+        _r = await _rt.run_async(self._impl.__aenter__())
+        return Client._from_impl(_r)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _rt.run_sync(self._impl.__aexit__(exc_type, exc, tb))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await _rt.run_async(self._impl.__aexit__(exc_type, exc, tb))
+
+
 class _Sandbox_create(_rt.Function):
     """Create and start a sandbox running ``args`` (or the image's CMD; ``sleep 172800`` if it has none).
 
@@ -1014,7 +1390,7 @@ class _Sandbox_create(_rt.Function):
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
-        client: None = None,
+        client: Client | None = None,
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
@@ -1067,7 +1443,7 @@ class _Sandbox_create(_rt.Function):
                 verbose=verbose,
                 experimental_options=experimental_options,
                 _experimental_enable_snapshot=_experimental_enable_snapshot,
-                client=client,
+                client=_rt.unwrap(client),
                 environment_name=environment_name,
                 pty_info=pty_info,
                 cidr_allowlist=cidr_allowlist,
@@ -1110,7 +1486,7 @@ class _Sandbox_create(_rt.Function):
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
-        client: None = None,
+        client: Client | None = None,
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
@@ -1150,7 +1526,7 @@ class _Sandbox_create(_rt.Function):
                 verbose=verbose,
                 experimental_options=experimental_options,
                 _experimental_enable_snapshot=_experimental_enable_snapshot,
-                client=client,
+                client=_rt.unwrap(client),
                 environment_name=environment_name,
                 pty_info=pty_info,
                 cidr_allowlist=cidr_allowlist,
@@ -1168,22 +1544,22 @@ class _Sandbox_from_id(_rt.Function):
 
     __slots__ = ()
 
-    def __call__(self, sandbox_id: str, client: None = None) -> Sandbox:
+    def __call__(self, sandbox_id: str, client: Client | None = None) -> Sandbox:
         """The sandbox ``sandbox_id``, running or finished (``returncode`` set if finished).
 
         Raises ``InvalidError`` for an id not shaped ``sb-…``, ``NotFoundError`` for an unknown (or already
         removed) sandbox.
         """
-        _r = _rt.run_sync(_i_sandbox.Sandbox.from_id(sandbox_id, client))
+        _r = _rt.run_sync(_i_sandbox.Sandbox.from_id(sandbox_id, _rt.unwrap(client)))
         return Sandbox._from_impl(_r)
 
-    async def aio(self, sandbox_id: str, client: None = None) -> Sandbox:
-        _r = await _rt.run_async(_i_sandbox.Sandbox.from_id(sandbox_id, client))
+    async def aio(self, sandbox_id: str, client: Client | None = None) -> Sandbox:
+        _r = await _rt.run_async(_i_sandbox.Sandbox.from_id(sandbox_id, _rt.unwrap(client)))
         return Sandbox._from_impl(_r)
 
 
 class _Sandbox_from_name(_rt.Function):
-    """The **running** sandbox called ``name`` in app ``app_name``. Raises ``NotFoundError`` if none runs.
+    """The **running** sandbox called ``name`` in deployed app ``app_name`` (``App.lookup``/``deploy``; as in
 
     Call it to block; ``.aio(...)`` is the coroutine.
     """
@@ -1191,19 +1567,22 @@ class _Sandbox_from_name(_rt.Function):
     __slots__ = ()
 
     def __call__(
-        self, app_name: str, name: str, *, environment_name: str | None = None, client: None = None
+        self, app_name: str, name: str, *, environment_name: str | None = None, client: Client | None = None
     ) -> Sandbox:
-        """The **running** sandbox called ``name`` in app ``app_name``. Raises ``NotFoundError`` if none runs."""
+        """The **running** sandbox called ``name`` in deployed app ``app_name`` (``App.lookup``/``deploy``; as in
+        Modal, sandboxes of ephemeral ``app.run()`` apps are not found by name). Raises ``NotFoundError`` if none
+        runs. ``client``/``environment_name`` as in ``App.lookup``.
+        """
         _r = _rt.run_sync(
-            _i_sandbox.Sandbox.from_name(app_name, name, environment_name=environment_name, client=client)
+            _i_sandbox.Sandbox.from_name(app_name, name, environment_name=environment_name, client=_rt.unwrap(client))
         )
         return Sandbox._from_impl(_r)
 
     async def aio(
-        self, app_name: str, name: str, *, environment_name: str | None = None, client: None = None
+        self, app_name: str, name: str, *, environment_name: str | None = None, client: Client | None = None
     ) -> Sandbox:
         _r = await _rt.run_async(
-            _i_sandbox.Sandbox.from_name(app_name, name, environment_name=environment_name, client=client)
+            _i_sandbox.Sandbox.from_name(app_name, name, environment_name=environment_name, client=_rt.unwrap(client))
         )
         return Sandbox._from_impl(_r)
 
@@ -1217,18 +1596,20 @@ class _Sandbox_list(_rt.Function):
     __slots__ = ()
 
     def __call__(
-        self, *, app_id: str | None = None, tags: dict[str, str] | None = None, client: None = None
+        self, *, app_id: str | None = None, tags: dict[str, str] | None = None, client: Client | None = None
     ) -> Generator[Sandbox, None, None]:
         """Yield the **running** sandboxes (of ``app_id`` if given) having at least the ``tags`` given, newest first."""
         return _rt.iter_sync(
-            lambda: _i_sandbox.Sandbox.list(app_id=app_id, tags=tags, client=client), Sandbox._from_impl, name="list"
+            lambda: _i_sandbox.Sandbox.list(app_id=app_id, tags=tags, client=_rt.unwrap(client)),
+            Sandbox._from_impl,
+            name="list",
         )
 
     def aio(
-        self, *, app_id: str | None = None, tags: dict[str, str] | None = None, client: None = None
+        self, *, app_id: str | None = None, tags: dict[str, str] | None = None, client: Client | None = None
     ) -> AsyncGenerator[Sandbox, None]:
         return _rt.iter_async(
-            lambda: _i_sandbox.Sandbox.list(app_id=app_id, tags=tags, client=client), Sandbox._from_impl
+            lambda: _i_sandbox.Sandbox.list(app_id=app_id, tags=tags, client=_rt.unwrap(client)), Sandbox._from_impl
         )
 
 
@@ -1240,13 +1621,13 @@ class _Sandbox_hydrate(_rt.BoundMethod[_i_sandbox.Sandbox]):
 
     __slots__ = ()
 
-    def __call__(self, client: None = None) -> Sandbox:
+    def __call__(self, client: Client | None = None) -> Sandbox:
         """No-op for sandboxes (always hydrated); returns ``self``."""
-        _r = _rt.run_sync(self._impl.hydrate(client))
+        _r = _rt.run_sync(self._impl.hydrate(_rt.unwrap(client)))
         return Sandbox._from_impl(_r)
 
-    async def aio(self, client: None = None) -> Sandbox:
-        _r = await _rt.run_async(self._impl.hydrate(client))
+    async def aio(self, client: Client | None = None) -> Sandbox:
+        _r = await _rt.run_async(self._impl.hydrate(_rt.unwrap(client)))
         return Sandbox._from_impl(_r)
 
 
@@ -1361,15 +1742,15 @@ class _Sandbox_set_tags(_rt.BoundMethod[_i_sandbox.Sandbox]):
 
     __slots__ = ()
 
-    def __call__(self, tags: dict[str, str], *, client: None = None) -> None:
+    def __call__(self, tags: dict[str, str], *, client: Client | None = None) -> None:
         """Replace the sandbox's tags (``{}`` clears them). Visible to every process at once.
 
         Raises ``InvalidError`` unless ``tags`` is a ``dict[str, str]``.
         """
-        _rt.run_sync(self._impl.set_tags(tags, client=client))
+        _rt.run_sync(self._impl.set_tags(tags, client=_rt.unwrap(client)))
 
-    async def aio(self, tags: dict[str, str], *, client: None = None) -> None:
-        await _rt.run_async(self._impl.set_tags(tags, client=client))
+    async def aio(self, tags: dict[str, str], *, client: Client | None = None) -> None:
+        await _rt.run_async(self._impl.set_tags(tags, client=_rt.unwrap(client)))
 
 
 class _Sandbox_exec(_rt.BoundMethod[_i_sandbox.Sandbox]):
@@ -1982,6 +2363,13 @@ class Sandbox(_rt.Wrapper):
         self._check()
         _r = _rt.call_sync(lambda: self._impl.logs)
         return SandboxLogsManager._from_impl(_r)
+
+    @property
+    def _experimental_sidecars(self) -> SidecarManager:
+        """Manage sidecar containers running in this Sandbox (Modal's experimental API; see ``sidecars``)."""
+        self._check()
+        _r = _rt.call_sync(lambda: self._impl._experimental_sidecars)
+        return SidecarManager._from_impl(_r)
 
     @property
     def filesystem(self) -> SandboxFilesystem:
@@ -2869,6 +3257,409 @@ class SandboxFilesystem(_rt.Wrapper):
         return _SandboxFilesystem_watch(self)
 
 
+class _SidecarManager_create(_rt.BoundMethod[_i_sidecars.SidecarManager]):
+    """Start a sidecar running ``args`` (or its image's command) in ``image``, in the sandbox's network namespace.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *args: str,
+        name: str,
+        image: Image,
+        env: dict[str, str] | None = None,
+        secrets: Collection[Secret] | None = None,
+        workdir: str | None = None,
+        volumes: dict[str | PathLike[str], Any] | None = None,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+        pty: bool = False,
+    ) -> SidecarContainer:
+        """Start a sidecar running ``args`` (or its image's command) in ``image``, in the sandbox's network namespace.
+
+        Raises ``InvalidError`` (Modal's checks, in Modal's order; see the module docstring for what the local
+        backend refuses), ``AlreadyExistsError`` when a running sidecar of the sandbox has ``name``,
+        ``ConflictError`` when the sandbox is not running.
+        """
+        _r = _rt.run_sync(
+            self._impl.create(
+                *args,
+                name=name,
+                image=_rt.unwrap(image),
+                env=env,
+                secrets=_rt.unwrap(secrets),
+                workdir=workdir,
+                volumes=volumes,
+                outbound_cidr_allowlist=outbound_cidr_allowlist,
+                outbound_domain_allowlist=outbound_domain_allowlist,
+                pty=pty,
+            )
+        )
+        return SidecarContainer._from_impl(_r)
+
+    async def aio(
+        self,
+        *args: str,
+        name: str,
+        image: Image,
+        env: dict[str, str] | None = None,
+        secrets: Collection[Secret] | None = None,
+        workdir: str | None = None,
+        volumes: dict[str | PathLike[str], Any] | None = None,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+        pty: bool = False,
+    ) -> SidecarContainer:
+        _r = await _rt.run_async(
+            self._impl.create(
+                *args,
+                name=name,
+                image=_rt.unwrap(image),
+                env=env,
+                secrets=_rt.unwrap(secrets),
+                workdir=workdir,
+                volumes=volumes,
+                outbound_cidr_allowlist=outbound_cidr_allowlist,
+                outbound_domain_allowlist=outbound_domain_allowlist,
+                pty=pty,
+            )
+        )
+        return SidecarContainer._from_impl(_r)
+
+
+class _SidecarManager_get(_rt.BoundMethod[_i_sidecars.SidecarManager]):
+    """The sidecar called ``name`` (a running one unless ``include_terminated``); ``NotFoundError`` if none.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, name: str, include_terminated: bool = False) -> SidecarContainer:
+        """The sidecar called ``name`` (a running one unless ``include_terminated``); ``NotFoundError`` if none."""
+        _r = _rt.run_sync(self._impl.get(name=name, include_terminated=include_terminated))
+        return SidecarContainer._from_impl(_r)
+
+    async def aio(self, *, name: str, include_terminated: bool = False) -> SidecarContainer:
+        _r = await _rt.run_async(self._impl.get(name=name, include_terminated=include_terminated))
+        return SidecarContainer._from_impl(_r)
+
+
+class _SidecarManager_list(_rt.BoundMethod[_i_sidecars.SidecarManager]):
+    """The sandbox's sidecars (running ones unless ``include_terminated``), oldest first.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, include_terminated: bool = False) -> builtins.list[SidecarContainer]:
+        """The sandbox's sidecars (running ones unless ``include_terminated``), oldest first."""
+        _r = _rt.run_sync(self._impl.list(include_terminated))
+        return [SidecarContainer._from_impl(_x) for _x in _r]
+
+    async def aio(self, include_terminated: bool = False) -> builtins.list[SidecarContainer]:
+        _r = await _rt.run_async(self._impl.list(include_terminated))
+        return [SidecarContainer._from_impl(_x) for _x in _r]
+
+
+class SidecarManager(_rt.Wrapper):
+    """The sidecars of one sandbox (``sb._experimental_sidecars``)."""
+
+    __slots__ = ()
+    _impl: _i_sidecars.SidecarManager
+
+    @classmethod
+    def _from_impl(cls, impl: _i_sidecars.SidecarManager) -> SidecarManager:
+        return _rt.wrap_cached(cls, impl)
+
+    @property
+    def create(self) -> _SidecarManager_create:
+        """Start a sidecar running ``args`` (or its image's command) in ``image``, in the sandbox's network namespace.
+
+        Raises ``InvalidError`` (Modal's checks, in Modal's order; see the module docstring for what the local
+        backend refuses), ``AlreadyExistsError`` when a running sidecar of the sandbox has ``name``,
+        ``ConflictError`` when the sandbox is not running.
+        """
+        return _SidecarManager_create(self)
+
+    @property
+    def get(self) -> _SidecarManager_get:
+        """The sidecar called ``name`` (a running one unless ``include_terminated``); ``NotFoundError`` if none."""
+        return _SidecarManager_get(self)
+
+    @property
+    def list(self) -> _SidecarManager_list:
+        """The sandbox's sidecars (running ones unless ``include_terminated``), oldest first."""
+        return _SidecarManager_list(self)
+
+
+class _SidecarContainer_exec(_rt.BoundMethod[_i_sidecars.SidecarContainer]):
+    """Run ``args`` in the sidecar: ``Sandbox.exec``'s contract (checks, streams, timeout, start failures).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    @typing.overload
+    def __call__(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: Literal[True] = True,
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[str]: ...
+
+    @typing.overload
+    def __call__(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: Literal[False],
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[bytes]: ...
+
+    def __call__(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: bool = True,
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[Any]:
+        """Run ``args`` in the sidecar: ``Sandbox.exec``'s contract (checks, streams, timeout, start failures)."""
+        _r = _rt.run_sync(
+            typing.cast(typing.Any, self._impl).exec(
+                *args,
+                stdout=stdout,
+                stderr=stderr,
+                timeout=timeout,
+                workdir=workdir,
+                env=env,
+                secrets=_rt.unwrap(secrets),
+                text=text,
+                bufsize=bufsize,
+                pty=pty,
+            )
+        )
+        return ContainerProcess._from_impl(_r)
+
+    @typing.overload
+    async def aio(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: Literal[True] = True,
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[str]: ...
+
+    @typing.overload
+    async def aio(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: Literal[False],
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[bytes]: ...
+
+    async def aio(
+        self,
+        *args: str,
+        stdout: StreamType = StreamType.PIPE,
+        stderr: StreamType = StreamType.PIPE,
+        timeout: int | None = None,
+        workdir: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        text: bool = True,
+        bufsize: Literal[-1, 1] = -1,
+        pty: bool = False,
+    ) -> ContainerProcess[Any]:
+        _r = await _rt.run_async(
+            typing.cast(typing.Any, self._impl).exec(
+                *args,
+                stdout=stdout,
+                stderr=stderr,
+                timeout=timeout,
+                workdir=workdir,
+                env=env,
+                secrets=_rt.unwrap(secrets),
+                text=text,
+                bufsize=bufsize,
+                pty=pty,
+            )
+        )
+        return ContainerProcess._from_impl(_r)
+
+
+class _SidecarContainer_wait(_rt.BoundMethod[_i_sidecars.SidecarContainer]):
+    """Block until the sidecar ends; ``SandboxTerminatedError`` if it was terminated (by ``terminate`` or with
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, raise_on_termination: bool = True) -> None:
+        """Block until the sidecar ends; ``SandboxTerminatedError`` if it was terminated (by ``terminate`` or with
+        its sandbox) and ``raise_on_termination``.
+        """
+        _rt.run_sync(self._impl.wait(raise_on_termination))
+
+    async def aio(self, raise_on_termination: bool = True) -> None:
+        await _rt.run_async(self._impl.wait(raise_on_termination))
+
+
+class _SidecarContainer_poll(_rt.BoundMethod[_i_sidecars.SidecarContainer]):
+    """The return code once the sidecar has ended (137 if terminated), else None.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> int | None:
+        """The return code once the sidecar has ended (137 if terminated), else None."""
+        return _rt.run_sync(self._impl.poll())
+
+    async def aio(self) -> int | None:
+        return await _rt.run_async(self._impl.poll())
+
+
+class _SidecarContainer_terminate(_rt.BoundMethod[_i_sidecars.SidecarContainer]):
+    """Stop the sidecar (its sandbox keeps running); with ``wait=True`` returns its return code (137).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    @typing.overload
+    def __call__(self, *, wait: Literal[True]) -> int: ...
+
+    @typing.overload
+    def __call__(self, *, wait: Literal[False] = False) -> None: ...
+
+    def __call__(self, *, wait: bool = False) -> int | None:
+        """Stop the sidecar (its sandbox keeps running); with ``wait=True`` returns its return code (137)."""
+        _r: int | None = _rt.run_sync(typing.cast(typing.Any, self._impl).terminate(wait=wait))
+        return _r
+
+    @typing.overload
+    async def aio(self, *, wait: Literal[True]) -> int: ...
+
+    @typing.overload
+    async def aio(self, *, wait: Literal[False] = False) -> None: ...
+
+    async def aio(self, *, wait: bool = False) -> int | None:
+        _r: int | None = await _rt.run_async(typing.cast(typing.Any, self._impl).terminate(wait=wait))
+        return _r
+
+
+class _SidecarContainer_reload_volumes(_rt.BoundMethod[_i_sidecars.SidecarContainer]):
+    """Not supported: sidecars have no volume mounts locally (``InvalidError``).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, timeout: int = 55) -> None:
+        """Not supported: sidecars have no volume mounts locally (``InvalidError``)."""
+        _rt.run_sync(self._impl.reload_volumes(timeout=timeout))
+
+    async def aio(self, *, timeout: int = 55) -> None:
+        await _rt.run_async(self._impl.reload_volumes(timeout=timeout))
+
+
+class SidecarContainer(_rt.Wrapper):
+    """One sidecar of a sandbox: its id (``sc-…``) and name, exec, filesystem, wait/poll/terminate."""
+
+    __slots__ = ()
+    _impl: _i_sidecars.SidecarContainer
+
+    @classmethod
+    def _from_impl(cls, impl: _i_sidecars.SidecarContainer) -> SidecarContainer:
+        return _rt.wrap_cached(cls, impl)
+
+    @property
+    def object_id(self) -> str:
+        """The sidecar's id, ``sc-`` + 22 alphanumerics."""
+        return self._impl.object_id
+
+    @property
+    def name(self) -> str:
+        """The name given at ``create``."""
+        return self._impl.name
+
+    @property
+    def exec(self) -> _SidecarContainer_exec:
+        """Run ``args`` in the sidecar: ``Sandbox.exec``'s contract (checks, streams, timeout, start failures)."""
+        return _SidecarContainer_exec(self)
+
+    @property
+    def filesystem(self) -> SandboxFilesystem:
+        """File operations on the sidecar's own filesystem (``Sandbox.filesystem``'s API)."""
+        self._check()
+        _r = _rt.call_sync(lambda: self._impl.filesystem)
+        return SandboxFilesystem._from_impl(_r)
+
+    @property
+    def wait(self) -> _SidecarContainer_wait:
+        """Block until the sidecar ends; ``SandboxTerminatedError`` if it was terminated (by ``terminate`` or with
+        its sandbox) and ``raise_on_termination``.
+        """
+        return _SidecarContainer_wait(self)
+
+    @property
+    def poll(self) -> _SidecarContainer_poll:
+        """The return code once the sidecar has ended (137 if terminated), else None."""
+        return _SidecarContainer_poll(self)
+
+    @property
+    def terminate(self) -> _SidecarContainer_terminate:
+        """Stop the sidecar (its sandbox keeps running); with ``wait=True`` returns its return code (137)."""
+        return _SidecarContainer_terminate(self)
+
+    @property
+    def reload_volumes(self) -> _SidecarContainer_reload_volumes:
+        """Not supported: sidecars have no volume mounts locally (``InvalidError``)."""
+        return _SidecarContainer_reload_volumes(self)
+
+
 class _FileIO_read(_rt.BoundMethod[_i_file_io.FileIO[T]]):
     """Up to ``n`` bytes/characters' worth of data (the rest with ``None``); empty at end of file.
 
@@ -3100,15 +3891,15 @@ class _Image_build(_rt.BoundMethod[_i_image.Image]):
 
     __slots__ = ()
 
-    def __call__(self, app: App) -> Image:
+    def __call__(self, app: AppLike) -> Image:
         """Build the image now (only what is missing); returns ``self``, hydrated. Progress and the build log
         show under ``enable_output()``. Raises ``ImageBuildError`` naming the failed step.
         """
-        _r = _rt.run_sync(self._impl.build(_rt.unwrap(app)))
+        _r = _rt.run_sync(self._impl.build(app))
         return Image._from_impl(_r)
 
-    async def aio(self, app: App) -> Image:
-        _r = await _rt.run_async(self._impl.build(_rt.unwrap(app)))
+    async def aio(self, app: AppLike) -> Image:
+        _r = await _rt.run_async(self._impl.build(app))
         return Image._from_impl(_r)
 
 
@@ -3289,11 +4080,11 @@ class Image(_rt.Wrapper):
         return Image._from_impl(_r)
 
     @staticmethod
-    def from_id(image_id: str, client: None = None) -> Image:
+    def from_id(image_id: str, client: Client | None = None) -> Image:
         """The image with ``object_id`` ``image_id`` (``im-`` + 64 hex digits); ``object_id`` is set at once,
         the image is looked up when used (``NotFoundError`` when the engine lacks it).
         """
-        _r = _i_image.Image.from_id(image_id, client)
+        _r = _i_image.Image.from_id(image_id, _rt.unwrap(client))
         return Image._from_impl(_r)
 
     @staticmethod
@@ -3716,7 +4507,7 @@ class Image(_rt.Wrapper):
 
 
 class _F_sweep(_rt.Function):
-    """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records; remove
+    """End sandboxes past their ``timeout`` and those of ``app.run()`` blocks whose process died, remove finished
 
     Call it to block; ``.aio(...)`` is the coroutine.
     """
@@ -3724,10 +4515,10 @@ class _F_sweep(_rt.Function):
     __slots__ = ()
 
     def __call__(self, *, app_id: str | None = None, everything: bool = False) -> SweepResult:
-        """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records; remove
-        expired snapshot images and step images unused for ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container
-        uses; see ``docs/guide/images.md``), and volumes nobody holds any more (deleted named volumes, ephemeral ones
-        whose block ended or whose process died).
+        """End sandboxes past their ``timeout`` and those of ``app.run()`` blocks whose process died, remove finished
+        ones past retention and orphaned records; remove expired snapshot images and step images unused for
+        ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container uses; see ``docs/guide/images.md``), and volumes
+        nobody holds any more (deleted named volumes, ephemeral ones whose block ended or whose process died).
 
         Network holders go with their sandboxes; holders left by a create that died are removed once it cannot
         be under way any more. With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and

@@ -169,7 +169,9 @@ class ExecsAPI(Protocol):
         ...
 
     async def start(self, exec_id: str, *, tty: bool) -> ExecStream:
-        """Start a created exec attached; the process runs when this returns."""
+        """Start a created exec attached; the process runs when this returns. When the program cannot be started
+        (missing, not executable, working directory missing), the stream's first ``read_frame`` raises
+        ``ExecStartFailed``: the runtime's error text never arrives as the process's output."""
         ...
 
     async def inspect(self, exec_id: str) -> ExecInfo:

@@ -429,11 +429,13 @@ class NetworkInfo:
 
 @attrs.frozen
 class EngineInfo:
-    """The engine host: its CPU ``architecture`` as the engine reports it (``x86_64``, ``aarch64`` …) and the
-    container ``runtimes`` it offers (``runc``, ``runsc`` …)."""
+    """The engine host: its CPU ``architecture`` as the engine reports it (``x86_64``, ``aarch64`` …), the
+    container ``runtimes`` it offers (``runc``, ``runsc`` …) and the ``cpus`` a container may use at most (0:
+    unknown)."""
 
     architecture: str
     runtimes: tuple[str, ...] = attrs.field(converter=_str_tuple)
+    cpus: int = 0
 
 
 @attrs.frozen

@@ -8,6 +8,7 @@ is killed), else through a helper exec.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -20,8 +21,9 @@ from ..errors import ContainerNotRunning, NoSuchContainer
 from ..values import ExecInfo, ExecSpec
 from . import parse
 from .containers import DockerContainers
-from .hijack import DETACH_KEYS, HijackedStream, open_hijacked
+from .hijack import DETACH_KEYS, open_hijacked
 from .http import DockerClient
+from .startfail import ScreenedExecStream
 
 
 def _any_visible(pids: list[int]) -> bool:
@@ -92,9 +94,13 @@ class DockerExecs:
         res = await self._client.request_json("POST", f"containers/{ref}/exec", f"create exec in {ref[:12]}", body=body)
         return str(res["Id"])
 
-    async def start(self, exec_id: str, *, tty: bool) -> HijackedStream:
+    async def start(self, exec_id: str, *, tty: bool) -> ScreenedExecStream:
+        """See ``ExecsAPI.start``; the stream's first read raises ``ExecStartFailed`` if the program never ran."""
         body = json.dumps({"Detach": False, "Tty": tty}).encode()
-        return await open_hijacked(self._client, URL(f"exec/{exec_id}/start"), body, tty, f"start exec {exec_id[:12]}")
+        stream = await open_hijacked(
+            self._client, URL(f"exec/{exec_id}/start"), body, tty, f"start exec {exec_id[:12]}"
+        )
+        return ScreenedExecStream(stream, functools.partial(self.inspect, exec_id))
 
     async def inspect(self, exec_id: str) -> ExecInfo:
         res = await self._client.request_json("GET", f"exec/{exec_id}/json", f"inspect exec {exec_id[:12]}")

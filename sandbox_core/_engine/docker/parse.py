@@ -205,7 +205,11 @@ def network_info(raw: Json) -> NetworkInfo:
 
 def engine_info(raw: Json) -> EngineInfo:
     """``GET /info``."""
-    return EngineInfo(architecture=str(raw.get("Architecture") or ""), runtimes=sorted(raw.get("Runtimes") or {}))
+    return EngineInfo(
+        architecture=str(raw.get("Architecture") or ""),
+        runtimes=sorted(raw.get("Runtimes") or {}),
+        cpus=_int(raw.get("NCPU")),
+    )
 
 
 @attrs.frozen
