@@ -44,6 +44,8 @@ ENGINE_LABEL = "sandbox-core.engine"
 NODE_LABEL = "sandbox-core.node"
 OVERLAY_POOL = "10.215.0.0/16"
 SWARM_PORT = 2377
+#: What every node of a swarm used by the library's cluster mode runs with (a service spec cannot ask for it).
+LIBRARY_DOCKERD_ARGS = ("--no-new-privileges", "--label=sandbox-core.no-new-privileges=true")
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,9 @@ def _node_view(instance: str, index: int) -> Node:
     )
 
 
-def _bring_up(instance: str, count: int, images: tuple[str, ...], deadline: float, timer: _Timer) -> None:
+def _bring_up(
+    instance: str, count: int, images: tuple[str, ...], dockerd_args: tuple[str, ...], deadline: float, timer: _Timer
+) -> None:
     layouts = [NodeLayout(instance, i) for i in range(count)]
     hub = _state.hub(instance)
     with ThreadPoolExecutor(max_workers=max(4, count + 1)) as pool:
@@ -250,7 +254,7 @@ def _bring_up(instance: str, count: int, images: tuple[str, ...], deadline: floa
                 _node.create_network(layout, hub)
         exported = pool.submit(export_images, images)  # overlaps the dockerd start-up
         with timer.phase("dockerd"):
-            procs = [_launch(instance, i, ()) for i in range(count)]
+            procs = [_launch(instance, i, dockerd_args) for i in range(count)]
             for layout, proc in zip(layouts, procs, strict=True):
                 _node.wait_ready(layout, proc, deadline)
         with timer.phase("images"):
@@ -277,8 +281,10 @@ def up(
     images: tuple[str, ...] = DEFAULT_IMAGES,
     owned: bool = True,
     timeout: float = 90.0,
+    dockerd_args: tuple[str, ...] = (),
 ) -> Cluster:
     """Bring up a swarm of ``nodes`` nodes (node 0 the manager); everything is torn down again if this fails.
+    ``dockerd_args`` go to every node's dockerd (the library's cluster mode needs ``--no-new-privileges``).
 
     ``owned``: the instance belongs to this process; once it is gone, the next ``up`` on the host removes the
     instance. ``owned=False`` (manual use) keeps it until ``down``.
@@ -299,7 +305,7 @@ def up(
         owner = {"pid": os.getpid(), "start": _host.start_time(os.getpid())} if owned else None
         _state.write(instance, {"instance": instance, "owner": owner, "nodes": {}, "created": time.time()})
         try:
-            _bring_up(instance, nodes, images, t0 + timeout, timer)
+            _bring_up(instance, nodes, images, dockerd_args, t0 + timeout, timer)
         except BaseException:
             with _teardown.sigint_deferred():
                 _teardown.down_unlocked(instance)
@@ -437,6 +443,9 @@ def _cli(argv: list[str]) -> int:
     p_up = sub.add_parser("up", help="bring up a swarm that stays until 'down'")
     p_up.add_argument("--name", default="manual", help="instance name (1-8 lowercase letters/digits)")
     p_up.add_argument("--nodes", type=int, default=2)
+    p_up.add_argument(
+        "--library", action="store_true", help="nodes as the library's cluster mode needs them (--no-new-privileges)"
+    )
     p_down = sub.add_parser("down", help="tear down instances (idempotent)")
     p_down.add_argument("names", nargs="*", help="instances to remove (default: 'manual')")
     p_down.add_argument("--all", action="store_true", help="every instance on this host, even a live run's")
@@ -447,7 +456,8 @@ def _cli(argv: list[str]) -> int:
     if os.geteuid() != 0:
         parser.error("the harness needs root (network namespaces, mounts, dockerd)")
     if args.cmd == "up":
-        cluster = up(args.name, nodes=args.nodes, owned=False)
+        extra = LIBRARY_DOCKERD_ARGS if args.library else ()
+        cluster = up(args.name, nodes=args.nodes, owned=False, dockerd_args=extra)
         print(
             json.dumps(
                 {"instance": cluster.instance, "timings": cluster.timings, "nodes": [vars(n) for n in cluster.nodes]},
