@@ -92,3 +92,23 @@ def ci(session: nox.Session) -> None:
     session.run(PY, "-m", "benchmarks", "--quick")
     tests(session)
     wheel(session)
+
+
+#: The suite's modules that run unchanged against the cluster: the lifecycle, exec, stdio and filesystem behaviours
+#: (what a sandbox does, whichever engine runs it), plus the cluster backend's own tests.
+SWARM_MODULES = (
+    "tests/test_lifecycle.py",
+    "tests/test_exec.py",
+    "tests/test_stdio.py",
+    "tests/test_filesystem.py",
+    "tests/test_file_io.py",
+    "tests/cluster/test_backend.py",
+)
+
+
+@nox.session
+def swarm(session: nox.Session) -> None:
+    """The suite's lifecycle, exec, stdio and filesystem tests, and the cluster backend's tests, against a real
+    2-node Docker Swarm that the session brings up and tears down (needs root: tests/cluster/SWARM-NOTES.md)."""
+    args = session.posargs or ["-m", "not slow", *SWARM_MODULES]
+    session.run(PY, "-m", "pytest", *args, env={"SANDBOX_CORE_TEST_CLUSTER": "swarm"})

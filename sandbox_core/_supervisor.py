@@ -3,7 +3,7 @@
 Started by ``_lifecycle.ensure_supervisor`` as ``python -m sandbox_core._supervisor`` in its own session; one per
 user and engine (an exclusive flock). It wakes at the next deadline or expiry, or on an engine event about a
 sandbox container, and exits once no sandbox of ours has existed for ``SANDBOX_CORE_SUPERVISOR_LINGER`` seconds
-(default 30). Before exiting it drops the lock and looks again, so a sandbox created while it was leaving is
+(default 30), or once the engine has not answered for ``SANDBOX_CORE_SUPERVISOR_GIVE_UP`` seconds (default 600). Before exiting it drops the lock and looks again, so a sandbox created while it was leaving is
 never left without a supervisor (the creating client either saw the lock held, or spawns a new supervisor).
 
 Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
@@ -107,6 +107,8 @@ async def run() -> int:
     if fd is None:
         return 0  # another supervisor serves this engine
     linger = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_LINGER", "30"))
+    give_up = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_GIVE_UP", "600"))
+    failing_since: float | None = None
     activity = _Activity()
     events = asyncio.create_task(_follow_events(eng, activity))
     empty_since: float | None = None
@@ -121,8 +123,13 @@ async def run() -> int:
             try:
                 result = await _lifecycle.enforce(eng, now, finished_cache=finished)
                 idle_wake = await _enforce_idle(eng, activity, now, started)
+                failing_since = None
             except Error as e:
                 log.warning("enforcement pass failed: %s", e)
+                failing_since = failing_since or now
+                if now - failing_since >= give_up:
+                    log.warning("the engine has not answered for %.0f s: exiting", now - failing_since)
+                    return 0  # gone for good (a removed cluster); the next Sandbox.create starts a new supervisor
                 result = _lifecycle.PassResult(_lifecycle.SweepResult(0, 0, 0), next_wake=now + 2, sandboxes=1)
                 idle_wake = None
             if result.sandboxes:

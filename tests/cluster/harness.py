@@ -107,6 +107,12 @@ class Cluster:
         """Start one more node (``extra_args`` go to its dockerd), load the images, join it as a worker."""
         return add_node(self.instance, extra_args=extra_args, timeout=timeout)
 
+    def label_node(self, index: int, labels: dict[str, str]) -> None:
+        """Add node labels (through the manager) to node ``index``."""
+        layout, manager = self.layout(index), self.layout(0)
+        node_id = str(UnixEngine(layout.socket).request("GET", "info")["Swarm"]["NodeID"])
+        _update_node_labels(manager, node_id, labels)
+
     def down(self) -> list[str]:
         return down(self.instance)
 
@@ -199,15 +205,19 @@ def _swarm_join(node: NodeLayout, manager: NodeLayout, token: str) -> None:
     )
 
 
+def _update_node_labels(manager: NodeLayout, node_id: str, labels: dict[str, str]) -> None:
+    mgr = UnixEngine(manager.socket)
+    doc = mgr.request("GET", f"nodes/{node_id}")
+    spec = dict(doc["Spec"])
+    spec["Labels"] = {**(spec.get("Labels") or {}), **labels}
+    mgr.request("POST", f"nodes/{node_id}/update", params=[("version", str(doc["Version"]["Index"]))], body=spec)
+
+
 def _label_node(manager: NodeLayout, node: NodeLayout) -> tuple[str, str]:
     """Put the engine-address labels on ``node``; returns (swarm node id, engine id)."""
     info = UnixEngine(node.socket).request("GET", "info")
     node_id = str(info["Swarm"]["NodeID"])
-    mgr = UnixEngine(manager.socket)
-    doc = mgr.request("GET", f"nodes/{node_id}")
-    spec = dict(doc["Spec"])
-    spec["Labels"] = {**(spec.get("Labels") or {}), ENGINE_LABEL: node.engine_url, NODE_LABEL: f"n{node.index}"}
-    mgr.request("POST", f"nodes/{node_id}/update", params=[("version", str(doc["Version"]["Index"]))], body=spec)
+    _update_node_labels(manager, node_id, {ENGINE_LABEL: node.engine_url, NODE_LABEL: f"n{node.index}"})
     return node_id, str(info["ID"])
 
 
