@@ -3,8 +3,10 @@
 Started by ``_lifecycle.ensure_supervisor`` as ``python -m sandbox_core._supervisor`` in its own session; one per
 user and engine (an exclusive flock). It wakes at the next deadline or expiry, or on an engine event about a
 sandbox container, and exits once no sandbox of ours has existed for ``SANDBOX_CORE_SUPERVISOR_LINGER`` seconds
-(default 30), or once the engine has not answered for ``SANDBOX_CORE_SUPERVISOR_GIVE_UP`` seconds (default 600). Before exiting it drops the lock and looks again, so a sandbox created while it was leaving is
-never left without a supervisor (the creating client either saw the lock held, or spawns a new supervisor).
+(default 30). Before exiting it drops the lock and looks again, so a sandbox created while it was leaving is
+never left without a supervisor (the creating client either saw the lock held, or spawns a new supervisor). It
+also exits once the engine has not answered for ``SANDBOX_CORE_SUPERVISOR_GIVE_UP`` seconds (default 600): the
+engine (a cluster) is gone, and the next ``Sandbox.create`` starts a new supervisor.
 
 Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
 from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event).

@@ -108,10 +108,14 @@ def leftovers(app_ids: set[str], run_id: str, *, running_only: bool) -> list[str
         if _ours(_spec_labels(config), app_ids, run_id):
             found.append(f"config {config['Spec']['Name']}")
     for node in current().nodes:
+        engine = UnixEngine(node.socket)
         params = [("all", "1"), ("filters", json.dumps({"label": [L.OWNER]}))]
-        for c in UnixEngine(node.socket).request("GET", "containers/json", params=params):
+        for c in engine.request("GET", "containers/json", params=params):
             if _ours(dict(c.get("Labels") or {}), app_ids, run_id):
                 found.append(f"container {c['Names'][0]} on {node.name}")
+        params = [("filters", json.dumps({"label": [f"{TEST_RUN_LABEL}={run_id}"]}))]
+        for image in engine.request("GET", "images/json", params=params):
+            found.append(f"image {image['Id'][:19]} on {node.name}")
     return found
 
 
@@ -121,5 +125,5 @@ def locate(sandbox_id: str) -> tuple[harness.Node, str]:
     assert len(services) == 1, services
     tasks = _manager().request("GET", "tasks", params=[("filters", json.dumps({"service": [services[0]["ID"]]}))])
     task = max(tasks, key=lambda t: t["CreatedAt"])
-    node = current().nodes_by_id()[task["NodeID"]]
+    node = harness.attach(current().instance).nodes_by_id()[task["NodeID"]]  # nodes added since too
     return node, str(task["Status"]["ContainerStatus"]["ContainerID"])

@@ -29,13 +29,15 @@ from . import parse
 from . import spec as specs
 from .cluster import Cluster, NodeUnreachable
 from .model import Placement, ServiceView, TaskView
-from .nodes import lost_reason
+from .nodes import lost_reason, shutdown_reason
 from .stdin import SwarmStdin
 from .tasks import newest
 
 SERVICE_NAME_LABEL = "com.docker.swarm.service.name"
 #: Seconds between two looks at the manager's node list while waiting on a node's container.
 NODE_WATCH_INTERVAL = 2.0
+#: Seconds the manager gets to report the end of a task whose container has exited.
+FINAL_TASK_WAIT = 3.0
 
 
 def _started(task: TaskView | None) -> bool:
@@ -136,13 +138,27 @@ class SwarmContainers:
             if reason is not None:
                 self._c.fence(service_id)
                 state = attrs.evolve(state, status="exited", running=False, exit_code=137, lost_reason=reason)
+        elif not state.is_live:
+            # Whether swarm ended it (a drain) is in the task, which the manager updates a few hundred ms after the
+            # container's exit: wait for that (bounded) rather than report the exit as the sandbox's own.
+            with contextlib.suppress(exc.Error, TimeoutError):
+                task = await self._c.tasks.wait_for(service_id, lambda t: t is None or t.final, FINAL_TASK_WAIT)
+                state = attrs.evolve(state, lost_reason=await self._lost(task))
         name = info.labels.get(SERVICE_NAME_LABEL, info.name)
         return attrs.evolve(info, id=service_id, name=name, state=state)
 
     async def _lost(self, task: TaskView | None) -> str | None:
-        if task is None or task.state not in ("running", "starting") or not task.node_id:
+        """Why the sandbox of ``task`` ended with its node (lost, drained), or None."""
+        if task is None or not task.node_id:
             return None
-        return await self._c.lost(task.node_id)
+        if task.state in ("running", "starting"):
+            return await self._c.lost(task.node_id)
+        if task.state in ("shutdown", "orphaned"):
+            try:
+                return shutdown_reason(await self._c.nodes.get(task.node_id), task.node_id)
+            except exc.Error:
+                return "swarm shut it down"
+        return None
 
     async def list(self, labels: LabelQuery, *, all: bool) -> list[ContainerSummary]:
         query = label_filters(labels)

@@ -38,6 +38,15 @@ def lost_reason(node: NodeView | None, node_id: str) -> str | None:
     return None
 
 
+def shutdown_reason(node: NodeView | None, node_id: str) -> str:
+    """Why swarm shut down a task on ``node`` (a task in state ``shutdown`` or ``orphaned``: never our doing)."""
+    if node is None or node.down:
+        return lost_reason(node, node_id) or ""
+    if node.availability == "drain":
+        return f"the swarm node {node.hostname} that ran it was drained"
+    return f"swarm shut it down on node {node.hostname}"
+
+
 class NodeDirectory:
     """Nodes, their engines and their capabilities, for one ``SwarmEngine``."""
 
@@ -126,8 +135,19 @@ class NodeDirectory:
     async def check_pool(self, pool: Pool) -> list[NodeView]:
         """The schedulable nodes of ``pool`` (the nodes swarm may place its sandbox on), each checked to be what the
         pool needs. ``InvalidError`` naming the node and the fix when one is not; ``ResourceExhaustedError`` when
-        the pool has no schedulable node."""
-        nodes = [n for n in await self.all() if n.schedulable and pool.admits(n.labels)]
+        the pool has no schedulable node. A verdict against the shared node list is checked once more against a
+        fresh one before it is given (the list may be seconds old)."""
+        fetched = self._fetched
+        try:
+            return await self._check_pool(pool, max_age=2.0)
+        except (exc.InvalidError, exc.ResourceExhaustedError):
+            if self._fetched != fetched:
+                raise  # the list was read for this very check
+            self._caps.clear()
+            return await self._check_pool(pool, max_age=0.0)
+
+    async def _check_pool(self, pool: Pool, max_age: float) -> list[NodeView]:
+        nodes = [n for n in await self.all(max_age) if n.schedulable and pool.admits(n.labels)]
         if not nodes:
             raise exc.ResourceExhaustedError(
                 f"no swarm node is ready and active in {pool.describe()}: add one, or label a node "
