@@ -95,12 +95,17 @@ def ci(session: nox.Session) -> None:
 
 
 #: The suite's modules that run unchanged against the cluster: the lifecycle, exec, stdio and filesystem behaviours
-#: (what a sandbox does, whichever engine runs it), plus the cluster backend's own tests.
+#: (what a sandbox does, whichever engine runs it; the blocking API included), plus the cluster backend's own tests.
+#: Not here: the engine layer's own tests (they test the Docker implementation), images, net, egress, agent and the
+#: CLI (their engine-level features are per node, or refused on a swarm: see docs/architecture.md).
 SWARM_MODULES = (
     "tests/test_lifecycle.py",
     "tests/test_exec.py",
+    "tests/test_exec_volume.py",
     "tests/test_stdio.py",
     "tests/test_filesystem.py",
+    "tests/test_filesystem_sync.py",
+    "tests/test_filesystem_watch.py",
     "tests/test_file_io.py",
     "tests/cluster/test_backend.py",
 )

@@ -94,9 +94,24 @@ class SwarmContainers:
         return parse.created_id(res)
 
     async def start(self, ref: str) -> None:
+        task = await self._started(ref, None)
+        if task.state == "rejected" and "no such image" in task.error.lower():
+            # The node joined (or lost the image) after the copy: copy it now and let swarm try again, once.
+            await self._recopy_image(ref, task)
+            task = await self._started(ref, task.id)
+        if task.state == "rejected":
+            if "no such image" in task.error.lower():
+                raise NoSuchImage(f"the swarm node lacked the sandbox's image: {task.error}")
+            raise exc.ServiceError(f"the swarm rejected the sandbox's task: {task.error}")
+
+    async def _started(self, ref: str, replaced: str | None) -> TaskView:
+        """The service's task once it has left the pending states (not task ``replaced``), within the placement
+        timeout; ``ResourceExhaustedError`` when no node had room, ``TimeoutError`` otherwise."""
         timeout = self._c.config.placement_timeout
         try:
-            task = await self._c.tasks.wait_for(ref, _started, timeout)
+            task = await self._c.tasks.wait_for(
+                ref, lambda t: _started(t) and t is not None and t.id != replaced, timeout
+            )
         except TimeoutError:
             task = await self._c.tasks.of_service(ref)
             why = f"task {task.state}: {task.error or task.message}" if task is not None else "no task yet"
@@ -107,10 +122,20 @@ class SwarmContainers:
                 ) from None
             raise exc.TimeoutError(f"the swarm did not start the sandbox within {timeout:.0f} s ({why})") from None
         assert task is not None
-        if task.state == "rejected":
-            if "no such image" in task.error.lower():
-                raise NoSuchImage(f"the swarm node lacked the sandbox's image: {task.error}")
-            raise exc.ServiceError(f"the swarm rejected the sandbox's task: {task.error}")
+        return task
+
+    async def _recopy_image(self, ref: str, task: TaskView) -> None:
+        raw = await self._c.manager.client.request_json("GET", f"services/{ref}", "inspect sandbox service")
+        service = parse.service_view(raw)
+        node = await self._c.nodes.get(task.node_id, max_age=0.0)
+        if node is None:
+            return
+        self._c.images.forget(node.id, service.image)
+        await self._c.images.ensure(service.image, [node])
+        version, spec = parse.forced_update(raw)
+        await self._c.manager.client.request_json(
+            "POST", f"services/{ref}/update", "retry the sandbox's task", params={"version": version}, body=spec
+        )
 
     # ------------------------------------------------------------------------------------------------- reading
 
@@ -251,11 +276,14 @@ class SwarmContainers:
         watching = asyncio.ensure_future(self._until_lost(placement.node_id))
         try:
             done, _ = await asyncio.wait({waiting, watching}, return_when=asyncio.FIRST_COMPLETED)
+            if waiting in done and isinstance(waiting.exception(), exc.ConnectionError | exc.NotFoundError):
+                # The node's engine went away: give the manager's verdict on the node a moment to come.
+                await asyncio.wait({watching}, timeout=NODE_WATCH_INTERVAL)
         finally:
             for t in (waiting, watching):
                 t.cancel()
             await asyncio.gather(waiting, watching, return_exceptions=True)
-        if watching in done and not watching.cancelled():
+        if watching.done() and not watching.cancelled() and watching.exception() is None:
             self._c.fence(service_id)
             return 137
         try:
@@ -264,9 +292,8 @@ class SwarmContainers:
             # Swarm removed the container (a drained node): its task has the exit code.
             task = await self._c.tasks.of_service(service_id)
             return parse.task_state(task, await self._lost(task)).exit_code
-        except (exc.ConnectionError, exc.NotFoundError):
-            await asyncio.sleep(1.0)  # the node's engine went away: the watch decides whether it is lost
-            return None
+        except (exc.ConnectionError, exc.NotFoundError, asyncio.CancelledError):
+            return None  # the node's engine does not answer, and the manager has not given up on the node yet
 
     async def _node_wait(self, placement: Placement) -> int:
         engine = await self._c.nodes.engine(placement.node_id)

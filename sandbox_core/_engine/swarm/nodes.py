@@ -29,6 +29,12 @@ log = logging.getLogger("sandbox_core.engine")
 CAPS_TTL = 60.0
 
 
+def _retrieve(task: asyncio.Future[None]) -> None:
+    """Mark a background read's failure as seen (its caller may be gone; the next caller reads again)."""
+    if not task.cancelled():
+        task.exception()
+
+
 def lost_reason(node: NodeView | None, node_id: str) -> str | None:
     """Why a task on ``node`` has ended with its node (None while the node is not down)."""
     if node is None:
@@ -68,7 +74,10 @@ class NodeDirectory:
         if time.monotonic() - self._fetched > max_age:
             async with self._lock:
                 if time.monotonic() - self._fetched > max_age:
-                    await self._refresh()
+                    # Shielded: a caller that gives up (a race it lost) must not cancel a read others wait for.
+                    refresh = asyncio.ensure_future(self._refresh())
+                    refresh.add_done_callback(_retrieve)
+                    await asyncio.shield(refresh)
         return list(self._nodes.values())
 
     async def _refresh(self) -> None:
@@ -133,10 +142,10 @@ class NodeDirectory:
         return caps
 
     async def check_pool(self, pool: Pool) -> list[NodeView]:
-        """The schedulable nodes of ``pool`` (the nodes swarm may place its sandbox on), each checked to be what the
-        pool needs. ``InvalidError`` naming the node and the fix when one is not; ``ResourceExhaustedError`` when
-        the pool has no schedulable node. A verdict against the shared node list is checked once more against a
-        fresh one before it is given (the list may be seconds old)."""
+        """The ready nodes of ``pool`` (where swarm may place its sandbox, now or once a paused node is active
+        again), each checked to be what the pool needs. ``InvalidError`` naming the node and the fix when one is
+        not; ``ResourceExhaustedError`` when none of them is active. A verdict against the shared node list is
+        checked once more against a fresh one before it is given (the list may be seconds old)."""
         fetched = self._fetched
         try:
             return await self._check_pool(pool, max_age=2.0)
@@ -147,15 +156,15 @@ class NodeDirectory:
             return await self._check_pool(pool, max_age=0.0)
 
     async def _check_pool(self, pool: Pool, max_age: float) -> list[NodeView]:
-        nodes = [n for n in await self.all(max_age) if n.schedulable and pool.admits(n.labels)]
-        if not nodes:
+        nodes = [n for n in await self.all(max_age) if n.state == "ready" and pool.admits(n.labels)]
+        if not any(n.schedulable for n in nodes):
             raise exc.ResourceExhaustedError(
                 f"no swarm node is ready and active in {pool.describe()}: add one, or label a node "
                 f"(docker node update --label-add …)"
             )
         if pool.no_new_privileges:
             nodes = [n for n in nodes if n.engine_labels.get(NO_NEW_PRIVILEGES_LABEL) == "true"]
-            if not nodes:
+            if not any(n.schedulable for n in nodes):
                 raise exc.InvalidError(
                     f"no ready swarm node in {pool.describe()} enforces no-new-privileges, which every sandbox needs "
                     "and a service spec cannot ask for: run the nodes' dockerd with --no-new-privileges and the "

@@ -91,6 +91,16 @@ def service_view(raw: Json) -> ServiceView:
     )
 
 
+def forced_update(raw: Json) -> tuple[str, dict[str, Any]]:
+    """(version, spec) for ``POST /services/{id}/update`` that makes swarm replace the service's task, unchanged
+    otherwise (``TaskTemplate.ForceUpdate`` counts up)."""
+    spec = dict(raw.get("Spec") or {})
+    template = dict(spec.get("TaskTemplate") or {})
+    template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
+    spec["TaskTemplate"] = template
+    return str((raw.get("Version") or {}).get("Index") or 0), spec
+
+
 def created_id(raw: Json) -> str:
     """The id in the answer to ``POST /services/create`` or ``POST /configs/create``."""
     return str(raw["ID"])
