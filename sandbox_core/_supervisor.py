@@ -38,6 +38,8 @@ class _Activity:
         self.started = time.time()
         self.last: dict[str, float] = {}
         self.running: dict[str, set[str]] = {}
+        #: Containers with an idle timeout (their last exec's end starts an idle period to schedule).
+        self.idle_watched: set[str] = set()
         self.wake = asyncio.Event()
 
     def on_event(self, ev: EngineEvent) -> None:
@@ -50,9 +52,12 @@ class _Activity:
         elif ev.action == "exec_die":
             self.running.setdefault(cid, set()).discard(exec_id)
             self.last[cid] = time.time()
+            if cid in self.idle_watched and not self.running[cid]:
+                self.wake.set()  # its idle period starts now: the next pass schedules its end
         else:
-            # Only lifecycle events (start/die/destroy) can move a deadline; exec events just mark activity,
-            # so a busy sandbox does not turn into a stream of enforcement passes.
+            # Only lifecycle events (start/die/destroy) and the end of an idle-timeout sandbox's last exec can move
+            # a deadline; other exec events just mark activity, so a busy sandbox does not turn into a stream of
+            # enforcement passes.
             self.wake.set()
 
     def idle_since(self, cid: str, started_at: float) -> float | None:
@@ -71,6 +76,7 @@ async def _follow_events(eng: EngineAPI, activity: _Activity) -> None:
 async def _enforce_idle(eng: EngineAPI, activity: _Activity, now: float, started: dict[str, float]) -> float | None:
     """End sandboxes idle past their ``idle_timeout``; returns the next time an idle deadline could pass."""
     items = await eng.containers.list({L.IDLE_TIMEOUT: None}, all=False)
+    activity.idle_watched = {item.id for item in items}
     next_wake: float | None = None
     for item in items:
         lbl = item.labels

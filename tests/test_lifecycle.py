@@ -562,6 +562,7 @@ async def test_sweep_everything_clears_an_app(image: sc.Image) -> None:
         await sc.App.lookup(app.name)
 
 
+@pytest.mark.single_engine  # a swarm has no created-but-not-started state: its create starts the task
 async def test_enforce_wakes_at_the_deadline_of_a_sandbox_still_being_started(app: sc.App, image: sc.Image) -> None:
     """A sandbox listed between create and start must still bring the supervisor back by its deadline, even when
     the start event is never seen (CI once lost it and the sandbox outlived its timeout by 6 s)."""

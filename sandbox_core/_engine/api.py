@@ -96,11 +96,12 @@ class ArchiveDownload:
 class ContainersAPI(Protocol):
     async def create(self, spec: ContainerSpec, name: str | None = None) -> str:
         """Create (not start) a container named ``name`` (None: a name the engine picks); returns its ref.
-        ``NameConflict`` when the name is taken, ``NoSuchImage`` when the image is missing."""
+        ``NameConflict`` when the name is taken, ``NoSuchImage`` when the image is missing. (A swarm has no
+        created-but-not-started service: there the container starts as soon as a node takes it.)"""
         ...
 
     async def start(self, ref: str) -> None:
-        """Start a created container."""
+        """Start a created container (on a swarm: wait until it runs, or has already ended)."""
         ...
 
     async def inspect(self, ref: str) -> ContainerInfo:
