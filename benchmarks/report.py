@@ -20,6 +20,7 @@ ESSENTIAL = [
     ("P8", "upload"),
     ("P8", "download"),
     ("F", "poll_blocking"),
+    ("S", "tti"),
 ]
 
 
@@ -78,16 +79,17 @@ def _arms_sorted(arms: Any) -> list[str]:
     return sorted(arms, key=lambda a: (ARM_ORDER.index(a) if a in ARM_ORDER else 99, a))
 
 
-def table(groups: dict[Key, dict[str, dict[str, Any]]], key: Key, title: str) -> str:
+def table(groups: dict[Key, dict[str, dict[str, Any]]], key: Key, title: str, base_arm: str = BASE) -> str:
     arms = groups.get(key)
     if not arms:
         return ""
     unit = next(iter(arms.values()))["unit"]
-    base = median_of(groups, key, BASE)
+    base = median_of(groups, key, base_arm)
+    label = "aiodocker" if base_arm == BASE else "one engine (sc)"
     lines = [
         f"**{title}** ({_unit_label(unit) or 'MiB'})",
         "",
-        "| arm | ok / total | median | p95 | min | max | × aiodocker |",
+        f"| arm | ok / total | median | p95 | min | max | × {label} |",
         "|---|---|---|---|---|---|---|",
     ]
     for arm in _arms_sorted(arms):
@@ -177,6 +179,19 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
             ("poll_blocking_pinned", "blocking `p.poll()`, every thread pinned to one CPU"),
             ("poll_aio_pinned", "`await p.poll.aio()`, every thread pinned to one CPU"),
             ("hop_blocking_pinned", "runtime only: `run_sync(noop())`, pinned to one CPU"),
+        ],
+    ),
+    (
+        "S",
+        "S — a 2-node Docker Swarm (`sc-swarm`) next to one engine (`sc`), the same program in fresh processes",
+        [
+            ("tti", "TTI (create → first `echo hi` done)"),
+            ("create", "create only (part of TTI)"),
+            ("exec", "exec round trip (`echo hi`) on a warm sandbox"),
+            ("burst_wall", "burst: wall clock"),
+            ("burst_tti", "burst: per-sandbox TTI"),
+            ("burst_teardown", "burst: terminate and sweep"),
+            ("image_copy", "copying an image to a node that lacks it (save | load through the engines)"),
         ],
     ),
 ]
@@ -347,7 +362,9 @@ def markdown(result: dict[str, Any], charts: bool = True) -> str:
                     suffix = f", {n} concurrent"
                 elif phase in ("P5", "P8"):
                     suffix = f", {n // c.MIB} MiB"
-                out.append(table(g, key, label + suffix))
+                elif phase == "S" and n > 1:
+                    suffix = f", N = {n}"
+                out.append(table(g, key, label + suffix, "sc" if phase == "S" else BASE))
         if phase == "P10":
             out += _leftover_section(result)
     out += ["## Errors by type", ""]

@@ -36,11 +36,11 @@ import psutil  # type: ignore[import-untyped]
 from . import common as c
 from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm
 
-ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F"]
+ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "S"]
 #: Relative shares of the run's time budget (see ``Config.budget_s``).
 #: Arms whose objects the sweep looks for: the client arms plus the curl engine-floor reference of P8.
 SWEPT_ARMS = [*ALL_ARMS, "curl"]
-PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2}
+PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "S": 8}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -64,6 +64,11 @@ class Config:
     p8_rounds: int
     f_calls: int
     f_rounds: int
+    #: Phase S (the swarm next to one engine): rounds of (TTIs, sequential execs) per arm, then one burst.
+    s_rounds: int
+    s_tti: int
+    s_execs: int
+    s_burst: int
     #: Wall-clock budget of the whole run (None: unbounded). Each phase gets a share of what is left, by weight;
     #: a phase stops starting new rounds past its share (recorded in the notes), so a loaded machine shortens the
     #: run instead of stretching it past the limit.
@@ -91,6 +96,10 @@ class Config:
                 p8_rounds=1,
                 f_calls=2_000,
                 f_rounds=2,
+                s_rounds=1,
+                s_tti=1,
+                s_execs=10,
+                s_burst=5,
             )
         return cls(
             quick=False,
@@ -110,6 +119,10 @@ class Config:
             p8_rounds=2,
             f_calls=10_000,
             f_rounds=3,
+            s_rounds=6,
+            s_tti=2,
+            s_execs=50,
+            s_burst=50,
             budget_s=18.5 * 60,
         )
 
@@ -458,6 +471,11 @@ class Run:
 
         await facade.run(self)
 
+    async def phase_s(self) -> None:
+        from . import swarm
+
+        await swarm.run(self)
+
     # ------------------------------------------------------------------------------------------- workers
     async def run_worker(
         self, spec: dict[str, Any], on_event: Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
@@ -757,6 +775,8 @@ class Run:
             plan.append(("P8", self.phase_p8))
         if "F" in selected:
             plan.append(("F", self.phase_f))
+        if "S" in selected:
+            plan.append(("S", self.phase_s))
         self.pending_phases = [name for name, _ in plan]
         try:
             for name, fn in plan:
