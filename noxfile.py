@@ -83,7 +83,8 @@ def bench(session: nox.Session) -> None:
 def ci(session: nox.Session) -> None:
     """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the Go tests,
     the docs in strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to
-    pytest), then the wheel installed into a fresh venv and used."""
+    pytest), the cluster-mode tests on a real 2-node swarm (``swarm``), then the wheel installed into a fresh venv
+    and used."""
     gencheck(session)
     lint(session)
     typecheck(session)
@@ -91,6 +92,7 @@ def ci(session: nox.Session) -> None:
     docs(session)
     session.run(PY, "-m", "benchmarks", "--quick")
     tests(session)
+    swarm(session)
     wheel(session)
 
 
