@@ -366,6 +366,9 @@ def remove_node(instance: str, index: int) -> None:
     layout = NodeLayout(instance, index)
     with _state.lock(), _teardown.sigint_deferred():
         problems = _teardown.remove_nodes(instance, [layout], time.monotonic() + 30.0, [])
+        # The kernel frees the node's namespace, and with it the hub's end of its veth, asynchronously: remove that
+        # end now, so that a node added next with the same index finds its name free.
+        _host.ip("link", "del", f"n{index}", netns=_state.hub(instance), check=False)
         _state.forget_node(instance, index)
     if problems:
         raise _host.HostError(f"{layout.name}: removal incomplete: " + "; ".join(problems))
