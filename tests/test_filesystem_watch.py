@@ -229,9 +229,7 @@ async def test_both_snapshot_forms_agree(shared_sandbox: sc.Sandbox) -> None:
     snaps = []
     ref = await engine_ref(shared_sandbox)
     for form in ("batch", "each"):
-        code, out, err = await ProcessTransport(ref).run(
-            SH_SNAPSHOT, [argv_path(b"/tmp/w11"), "1", form]
-        )
+        code, out, err = await ProcessTransport(ref).run(SH_SNAPSHOT, [argv_path(b"/tmp/w11"), "1", form])
         assert code == 0
         snap = parse_snapshot(out, err)
         assert snap is not None

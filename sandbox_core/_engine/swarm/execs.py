@@ -95,5 +95,10 @@ class SwarmArchive:
     async def put(
         self, ref: str, dest: bytes, body: AsyncIterable[bytes], *, no_overwrite_dir_non_dir: bool = True
     ) -> None:
-        engine, placement = await self._c.route(ref, "write files into the sandbox")
+        """See ``ArchiveAPI.put``. A swarm sandbox's container exists only once a node runs it: there is no
+        created-but-not-started container to copy files into before its first instruction (``ContainerNotRunning``
+        says so)."""
+        engine, placement = await self._c.route(
+            ref, "write files into the sandbox (a swarm task has no container before it runs)"
+        )
         await engine.archive.put(placement.container_id, dest, body, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir)
