@@ -36,6 +36,7 @@ ESSENTIAL = [
     ("P8", "download"),
     ("F", "poll_blocking"),
     ("T", "latency_keepalive"),
+    ("S", "tti"),
 ]
 
 
@@ -96,17 +97,18 @@ def _arms_sorted(arms: Any) -> list[str]:
     return sorted(arms, key=lambda a: (ARM_ORDER.index(a) if a in ARM_ORDER else 99, a))
 
 
-def table(groups: dict[Key, dict[str, dict[str, Any]]], key: Key, title: str) -> str:
+def table(groups: dict[Key, dict[str, dict[str, Any]]], key: Key, title: str, base_arm: str = BASE) -> str:
     arms = groups.get(key)
     if not arms:
         return ""
     unit = next(iter(arms.values()))["unit"]
-    base_arm = PHASE_BASE.get(key[0], BASE)
+    base_arm = PHASE_BASE.get(key[0], base_arm)
     base = median_of(groups, key, base_arm)
+    label = {BASE: "aiodocker", "sc": "one engine (sc)"}.get(base_arm, base_arm)
     lines = [
         f"**{title}** ({_unit_label(unit) or 'MiB'})",
         "",
-        f"| arm | ok / total | median | p95 | min | max | × {base_arm} |",
+        f"| arm | ok / total | median | p95 | min | max | × {label} |",
         "|---|---|---|---|---|---|---|",
     ]
     for arm in _arms_sorted(arms):
@@ -211,6 +213,19 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
             ("latency_new_conn", "latency, a new connection (and TLS handshake) per request"),
             ("rps", "throughput, 32 concurrent keep-alive clients"),
             ("download_rate", "download of one large body"),
+        ],
+    ),
+    (
+        "S",
+        "S — a 2-node Docker Swarm (`sc-swarm`) next to one engine (`sc`), the same program in fresh processes",
+        [
+            ("tti", "TTI (create → first `echo hi` done)"),
+            ("create", "create only (part of TTI)"),
+            ("exec", "exec round trip (`echo hi`) on a warm sandbox"),
+            ("burst_wall", "burst: wall clock"),
+            ("burst_tti", "burst: per-sandbox TTI"),
+            ("burst_teardown", "burst: terminate and sweep"),
+            ("image_copy", "copying an image to a node that lacks it (save | load through the engines)"),
         ],
     ),
 ]
@@ -381,7 +396,9 @@ def markdown(result: dict[str, Any], charts: bool = True) -> str:
                     suffix = f", {n} concurrent"
                 elif phase in ("P5", "P8") or (phase == "T" and metric == "download_rate"):
                     suffix = f", {n // c.MIB} MiB"
-                out.append(table(g, key, label + suffix))
+                elif phase == "S" and n > 1:
+                    suffix = f", N = {n}"
+                out.append(table(g, key, label + suffix, "sc" if phase == "S" else BASE))
         if phase == "P10":
             out += _leftover_section(result)
     out += ["## Errors by type", ""]

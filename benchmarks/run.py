@@ -37,11 +37,11 @@ from . import common as c
 from . import netpolicy_tti, tunnels
 from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm
 
-ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "NP", "T"]
+ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "NP", "T", "S"]
 #: Relative shares of the run's time budget (see ``Config.budget_s``).
 #: Arms whose objects the sweep looks for: the client arms plus the curl engine-floor reference of P8.
 SWEPT_ARMS = [*ALL_ARMS, "curl"]
-PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "NP": 8, "T": 5}
+PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "NP": 8, "T": 5, "S": 8}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -70,6 +70,11 @@ class Config:
     t_per_round: int
     t_rps_total: int
     t_big: int
+    #: Phase S (the swarm next to one engine): rounds of (TTIs, sequential execs) per arm, then one burst.
+    s_rounds: int
+    s_tti: int
+    s_execs: int
+    s_burst: int
     #: Wall-clock budget of the whole run (None: unbounded). Each phase gets a share of what is left, by weight;
     #: a phase stops starting new rounds past its share (recorded in the notes), so a loaded machine shortens the
     #: run instead of stretching it past the limit.
@@ -102,6 +107,10 @@ class Config:
                 t_per_round=20,
                 t_rps_total=320,
                 t_big=8 * c.MIB,
+                s_rounds=1,
+                s_tti=1,
+                s_execs=10,
+                s_burst=5,
             )
         return cls(
             quick=False,
@@ -126,6 +135,10 @@ class Config:
             t_per_round=100,
             t_rps_total=3200,
             t_big=64 * c.MIB,
+            s_rounds=6,
+            s_tti=2,
+            s_execs=50,
+            s_burst=50,
             budget_s=18.5 * 60,
         )
 
@@ -483,6 +496,11 @@ class Run:
 
         await facade.run(self)
 
+    async def phase_s(self) -> None:
+        from . import swarm
+
+        await swarm.run(self)
+
     # ------------------------------------------------------------------------------------------- workers
     async def run_worker(
         self, spec: dict[str, Any], on_event: Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
@@ -791,6 +809,8 @@ class Run:
             plan.append(("NP", self.phase_np))
         if "T" in selected:
             plan.append(("T", self.phase_t))
+        if "S" in selected:
+            plan.append(("S", self.phase_s))
         self.pending_phases = [name for name, _ in plan]
         try:
             for name, fn in plan:

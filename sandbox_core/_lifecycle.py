@@ -2,7 +2,8 @@
 
 - *Why a sandbox ended* is written as an ``end.<id>`` record **before** the kill, so every process maps the exit
   the same way: ``terminated`` → 137, ``timeout`` → 124, ``idle-timeout`` → the exit code as is. A record older
-  than the container's exit (the kill raced with a natural exit) is ignored.
+  than the container's exit (the kill raced with a natural exit) is ignored. A sandbox the engine lost with its
+  machine (a cluster node declared down) ended as ``node-lost`` → 137.
 - Lifetime ``timeout`` and ``idle_timeout`` are enforced by a detached supervisor process (``_supervisor.py``),
   one per user and engine, started by the first ``Sandbox.create`` that finds none running; it outlives the
   client, so a SIGKILLed client does not leave an immortal sandbox. ``sweep()`` applies the same policy once.
@@ -34,13 +35,14 @@ from .exception import InvalidError
 TERMINATED = "terminated"
 TIMEOUT = "timeout"
 IDLE_TIMEOUT = "idle-timeout"
+NODE_LOST = "node-lost"
 EXITED = "exited"
 
 REASON = L.PREFIX + "reason"
 AT = L.PREFIX + "at"
 SEQ = L.PREFIX + "seq"
 
-_RETURNCODES = {TERMINATED: 137, TIMEOUT: 124}
+_RETURNCODES = {TERMINATED: 137, TIMEOUT: 124, NODE_LOST: 137}
 
 
 def retention_seconds() -> int:
@@ -131,6 +133,8 @@ async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tup
         if finished is None or finished >= at - 1.0:
             reason = rec.labels.get(REASON, EXITED)
             return reason, _RETURNCODES.get(reason, code)
+    if state.lost_reason is not None:
+        return NODE_LOST, _RETURNCODES[NODE_LOST]
     return EXITED, code
 
 

@@ -10,6 +10,9 @@ It also keeps the pool of ready network holders (``_holderpool.PoolService``), a
 At most every 30 s it also collects volumes nobody holds any more (``_volumes.gc``: deleted named volumes, ephemeral
 ones whose block or process ended, helper containers of dead processes).
 
+It exits once the engine has not answered for ``SANDBOX_CORE_SUPERVISOR_GIVE_UP`` seconds (default 600): the
+engine (a cluster) is gone, and the next ``Sandbox.create`` starts a new supervisor.
+
 Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
 from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event), or from the
 last traffic through its tunnels or connect tokens. Readiness-probe execs are not activity.
@@ -53,6 +56,8 @@ class _Activity:
         self.started = time.time()
         self.last: dict[str, float] = {}
         self.running: dict[str, set[str]] = {}
+        #: Containers with an idle timeout (their last exec's end starts an idle period to schedule).
+        self.idle_watched: set[str] = set()
         self.wake = asyncio.Event()
         self._probing: dict[str, int] = {}
         self._held: dict[str, list[EngineEvent]] = {}
@@ -60,8 +65,9 @@ class _Activity:
 
     def on_event(self, ev: EngineEvent) -> None:
         if ev.action not in ("exec_create", "exec_start", "exec_die"):
-            # Only lifecycle events (start/die/destroy) can move a deadline; exec events just mark activity,
-            # so a busy sandbox does not turn into a stream of enforcement passes.
+            # Only lifecycle events (start/die/destroy) and the end of an idle-timeout sandbox's last exec can move
+            # a deadline; other exec events just mark activity, so a busy sandbox does not turn into a stream of
+            # enforcement passes.
             self.wake.set()
         elif self._probing.get(ev.actor_id):
             self._held.setdefault(ev.actor_id, []).append(ev)
@@ -78,6 +84,8 @@ class _Activity:
             self.running.setdefault(cid, set()).add(exec_id)
         elif ev.action == "exec_die":
             self.running.setdefault(cid, set()).discard(exec_id)
+            if cid in self.idle_watched and not self.running[cid]:
+                self.wake.set()  # its idle period starts now: the next pass schedules its end
         # exec_create: an exec about to start, or a client noting stdin or tunnel activity
         self.last[cid] = time.time()
 
@@ -119,6 +127,7 @@ async def _follow_events(eng: EngineAPI, activity: _Activity, pool: PoolService,
 async def _enforce_idle(eng: EngineAPI, activity: _Activity, now: float, started: dict[str, float]) -> float | None:
     """End sandboxes idle past their ``idle_timeout``; returns the next time an idle deadline could pass."""
     items = await eng.containers.list({L.IDLE_TIMEOUT: None}, all=False)
+    activity.idle_watched = {item.id for item in items}
     next_wake: float | None = None
     for item in items:
         lbl = item.labels
@@ -169,6 +178,8 @@ async def run() -> int:
     if fd is None:
         return 0  # another supervisor serves this engine
     linger = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_LINGER", "30"))
+    give_up = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_GIVE_UP", "600"))
+    failing_since: float | None = None
     activity = _Activity()
     pool = PoolService(eng)
     ingress = IngressService(eng, SupervisorId.this_process(path), activity)
@@ -192,8 +203,13 @@ async def run() -> int:
                 await _sidecar_policy.enforce(eng)  # after: sidecars follow their sandbox
                 idle_wake = await _enforce_idle(eng, activity, now, started)
                 await volume_gc.collect_now_and_then(eng)
+                failing_since = None
             except Error as e:
                 log.warning("enforcement pass failed: %s", e)
+                failing_since = failing_since or now
+                if now - failing_since >= give_up:
+                    log.warning("the engine has not answered for %.0f s: exiting", now - failing_since)
+                    return 0  # gone for good (a removed cluster); the next Sandbox.create starts a new supervisor
                 result = _lifecycle.PassResult(_lifecycle.SweepResult(0, 0, 0), next_wake=now + 2, sandboxes=1)
                 idle_wake = None
             if result.sandboxes:

@@ -268,8 +268,9 @@ class Sandbox(SandboxNetworking, SandboxImages):
 
     @property
     def returncode(self) -> int | None:
-        """The exit code once known (updated by ``wait``/``poll``/``from_id``): 137 after ``terminate``, 124
-        after the lifetime ``timeout``, otherwise the entrypoint's code; None while running. Works after detach."""
+        """The exit code once known (updated by ``wait``/``poll``/``from_id``): 137 after ``terminate`` (or when
+        the cluster node that ran it was lost), 124 after the lifetime ``timeout``, otherwise the entrypoint's code;
+        None while running. Works after detach."""
         return self._link.result
 
     async def poll(self) -> int | None:
@@ -281,7 +282,8 @@ class Sandbox(SandboxNetworking, SandboxImages):
         """Block until the sandbox finishes. Works after detach.
 
         Raises ``SandboxTimeoutError`` if it passed its lifetime ``timeout`` (always), ``SandboxTerminatedError``
-        if it was terminated and ``raise_on_termination``. A non-zero exit does not raise.
+        if it was terminated, or lost with the cluster node that ran it, and ``raise_on_termination``. A non-zero
+        exit does not raise.
         """
         link = self._link
         while await link.refresh() is None:
@@ -294,6 +296,8 @@ class Sandbox(SandboxNetworking, SandboxImages):
             raise SandboxTimeoutError()
         if link.status == _lifecycle.TERMINATED and raise_on_termination:
             raise SandboxTerminatedError()
+        if link.status == _lifecycle.NODE_LOST and raise_on_termination:
+            raise SandboxTerminatedError(f"Sandbox {link.sandbox_id} ended: {link.lost_reason or 'its node was lost'}")
 
     @overload
     async def terminate(self, *, wait: Literal[True]) -> int: ...

@@ -1659,7 +1659,8 @@ class _Sandbox_wait(_rt.BoundMethod[_i_sandbox.Sandbox]):
         """Block until the sandbox finishes. Works after detach.
 
         Raises ``SandboxTimeoutError`` if it passed its lifetime ``timeout`` (always), ``SandboxTerminatedError``
-        if it was terminated and ``raise_on_termination``. A non-zero exit does not raise.
+        if it was terminated, or lost with the cluster node that ran it, and ``raise_on_termination``. A non-zero
+        exit does not raise.
         """
         _rt.run_sync(self._impl.wait(raise_on_termination))
 
@@ -2272,8 +2273,9 @@ class Sandbox(_rt.Wrapper):
 
     @property
     def returncode(self) -> int | None:
-        """The exit code once known (updated by ``wait``/``poll``/``from_id``): 137 after ``terminate``, 124
-        after the lifetime ``timeout``, otherwise the entrypoint's code; None while running. Works after detach.
+        """The exit code once known (updated by ``wait``/``poll``/``from_id``): 137 after ``terminate`` (or when
+        the cluster node that ran it was lost), 124 after the lifetime ``timeout``, otherwise the entrypoint's code;
+        None while running. Works after detach.
         """
         return self._impl.returncode
 
@@ -2287,7 +2289,8 @@ class Sandbox(_rt.Wrapper):
         """Block until the sandbox finishes. Works after detach.
 
         Raises ``SandboxTimeoutError`` if it passed its lifetime ``timeout`` (always), ``SandboxTerminatedError``
-        if it was terminated and ``raise_on_termination``. A non-zero exit does not raise.
+        if it was terminated, or lost with the cluster node that ran it, and ``raise_on_termination``. A non-zero
+        exit does not raise.
         """
         return _Sandbox_wait(self)
 

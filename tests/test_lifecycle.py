@@ -193,6 +193,7 @@ async def test_workdir_is_applied(app: sc.App) -> None:
 # ------------------------------------------------------------------------------------------------- hardening
 
 
+@pytest.mark.single_engine
 async def test_hardening_defaults(own_sandbox: sc.Sandbox) -> None:
     host = (await inspect(own_sandbox))["HostConfig"]
     assert host["Init"] is True
@@ -242,6 +243,7 @@ async def test_block_network_leaves_only_loopback(app: sc.App) -> None:
     assert await run_to_end(app, only_lo) != 0  # control: the default has a network interface
 
 
+@pytest.mark.single_engine
 async def test_cpu_and_memory_map_to_request_and_limit(app: sc.App, image: sc.Image) -> None:
     sb = await sc.Sandbox.create(app=app, image=image, cpu=(0.5, 1.5), memory=(64, 128))
     try:
@@ -566,6 +568,7 @@ async def test_sweep_everything_clears_an_app(image: sc.Image) -> None:
         await sc.App.lookup(app.name)
 
 
+@pytest.mark.single_engine  # a swarm has no created-but-not-started state: its create starts the task
 async def test_enforce_wakes_at_the_deadline_of_a_sandbox_still_being_started(app: sc.App, image: sc.Image) -> None:
     """A sandbox listed between create and start must still bring the supervisor back by its deadline, even when
     the start event is never seen (CI once lost it and the sandbox outlived its timeout by 6 s)."""
@@ -586,6 +589,7 @@ async def test_enforce_wakes_at_the_deadline_of_a_sandbox_still_being_started(ap
 # ------------------------------------------------------------------------------------------- engine errors
 
 
+@pytest.mark.single_engine
 def test_unreachable_engine_raises_connection_error(run_py) -> None:  # type: ignore[no-untyped-def]
     out = run_py(
         """

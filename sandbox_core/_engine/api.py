@@ -1,8 +1,8 @@
 """The engine interface: every operation the public layer needs from a container engine, as ``typing.Protocol``s.
 
-``get_engine()`` returns the implementation for the running event loop (the Docker engine, ``docker/``, today). A
-second engine — Podman's quirks, a Swarm cluster, Kubernetes — is a second implementation of ``EngineAPI``, never
-``if`` branches in public code. Rules every implementation keeps:
+``get_engine()`` returns the implementation for the running event loop: one Docker engine (``docker/``) or a Docker
+Swarm cluster (``swarm/``). Another engine — Podman's quirks, Kubernetes — is another implementation of
+``EngineAPI``, never ``if`` branches in public code. Rules every implementation keeps:
 
 - **Values in and out.** Arguments and results are the frozen values of ``values.py``; no transport type
   (aiohttp, aiodocker, JSON) crosses this interface.
@@ -82,7 +82,8 @@ class ExecStream(FrameSource, Protocol):
         ...
 
     def close_write(self) -> bool:
-        """Half-close: the process sees EOF on stdin, output keeps flowing. False when already gone. Idempotent."""
+        """Half-close: the process sees EOF on stdin, output keeps flowing. False when already gone. Idempotent.
+        ``UnimplementedError`` where the engine cannot deliver EOF this way (a swarm task's main process)."""
         ...
 
 
@@ -97,11 +98,12 @@ class ArchiveDownload:
 class ContainersAPI(Protocol):
     async def create(self, spec: ContainerSpec, name: str | None = None) -> str:
         """Create (not start) a container named ``name`` (None: a name the engine picks); returns its ref.
-        ``NameConflict`` when the name is taken, ``NoSuchImage`` when the image is missing."""
+        ``NameConflict`` when the name is taken, ``NoSuchImage`` when the image is missing. (A swarm has no
+        created-but-not-started service: there the container starts as soon as a node takes it.)"""
         ...
 
     async def start(self, ref: str) -> None:
-        """Start a created container."""
+        """Start a created container (on a swarm: wait until it runs, or has already ended)."""
         ...
 
     async def inspect(self, ref: str) -> ContainerInfo:
@@ -375,6 +377,11 @@ class EngineAPI(Protocol):
     @property
     def endpoint(self) -> str:
         """Identifies the engine (its address): equal for every client of the same engine."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close`` was called."""
         ...
 
     async def info(self) -> EngineInfo:

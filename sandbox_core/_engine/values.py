@@ -221,7 +221,12 @@ class ExecSpec:
 @attrs.frozen
 class ContainerState:
     """A container's run state. ``status`` is one of created, running, paused, restarting, removing, exited, dead;
-    ``exit_code`` is meaningful once it is not running; ``pid`` is a host pid (0 when not running)."""
+    ``exit_code`` is meaningful once it is not running; ``pid`` is a host pid (0 when not running).
+
+    ``lost_reason`` is set when the engine lost the container with the machine that ran it (a cluster node the
+    manager declared down): the container counts as ended (``exited``), whatever it may still be doing out of
+    reach, and the text says what happened. A single engine never sets it.
+    """
 
     status: str
     running: bool
@@ -230,6 +235,7 @@ class ContainerState:
     finished_at: float | None
     oom_killed: bool
     pid: int
+    lost_reason: str | None = None
 
     @property
     def is_live(self) -> bool:
