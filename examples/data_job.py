@@ -17,9 +17,6 @@ import sys
 
 from sandbox_core_sync import App, Image, Sandbox
 
-#: The Python image the job runs in.
-IMAGE_TAG = "sandbox-core/debian-slim:py3.11-286aeb5614d7"
-
 TOOL = r"""
 import csv, json, pathlib, sys
 
@@ -49,7 +46,7 @@ if not report:
 def run_job(input_dir: pathlib.Path, output_dir: pathlib.Path, app_name: str = "example-data-job") -> int:
     """Process ``input_dir``'s CSV files in a sandbox; results land in ``output_dir``. Returns the tool's exit code."""
     app = App.lookup(app_name, create_if_missing=True)
-    sb = Sandbox.create(app=app, image=Image.from_registry(IMAGE_TAG), timeout=600)
+    sb = Sandbox.create(app=app, image=Image.debian_slim(), timeout=600)
     try:
         sb.filesystem.make_directory("/job/in")
         for path in sorted(input_dir.glob("*.csv")):

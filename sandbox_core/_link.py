@@ -18,7 +18,17 @@ DETACHED_MSG = "Unable to perform operation on a detached sandbox"
 class SandboxLink:
     """One handle's tie to its sandbox's container. ``status``/``result`` are None while it runs."""
 
-    __slots__ = ("app_id", "container_id", "detached", "idle_timeout", "pty", "result", "sandbox_id", "status")
+    __slots__ = (
+        "app_id",
+        "container_id",
+        "detached",
+        "idle_timeout",
+        "lost_reason",
+        "pty",
+        "result",
+        "sandbox_id",
+        "status",
+    )
 
     def __init__(
         self, *, sandbox_id: str, container_id: str, app_id: str, pty: bool, idle_timeout: float | None
@@ -31,6 +41,8 @@ class SandboxLink:
         self.detached = False
         self.status: str | None = None
         self.result: int | None = None
+        #: What the engine said when it lost the sandbox with its machine (status ``node-lost``).
+        self.lost_reason: str | None = None
 
     @classmethod
     def from_labels(cls, container_id: str, labels: Mapping[str, str]) -> SandboxLink:
@@ -70,6 +82,7 @@ class SandboxLink:
         status, code = await _lifecycle.result_of(eng, self.sandbox_id, info)
         if status is not None:
             self.status, self.result = status, code
+            self.lost_reason = info.state.lost_reason
         return self.result
 
     async def finished(self) -> bool:

@@ -29,8 +29,6 @@ from aiohttp import WSMsgType, web
 import sandbox_core as sc
 
 PAGE = pathlib.Path(__file__).with_name("index.html")
-#: The Python image each session's sandbox runs.
-IMAGE_TAG = "sandbox-core/debian-slim:py3.11-286aeb5614d7"
 RUN_TIMEOUT = 60  # seconds one run may take
 SESSION_LIFETIME = 3600  # seconds a session's sandbox may live at most, even if this service dies
 
@@ -125,12 +123,12 @@ async def _close_sessions(app: web.Application) -> None:
 
 async def make_app(app_name: str = "example-web-service", image: sc.Image | None = None) -> web.Application:
     """The web application: sessions' sandboxes belong to the sandbox-core app ``app_name`` and run ``image``
-    (default: the project's Python image)."""
+    (default: ``Image.debian_slim()``, Debian with this interpreter's Python series)."""
     web_app = web.Application()
     web_app[SESSIONS] = set[Session]()
     web_app[SETTINGS] = {
         "app": await sc.App.lookup(app_name, create_if_missing=True),
-        "image": image if image is not None else sc.Image.from_registry(IMAGE_TAG),
+        "image": image if image is not None else sc.Image.debian_slim(),
     }
     web_app.router.add_get("/", index)
     web_app.router.add_get("/ws", websocket)

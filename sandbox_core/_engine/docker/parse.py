@@ -196,6 +196,7 @@ def volume_info(raw: Json) -> VolumeInfo:
         created_at=parse_engine_time(raw.get("CreatedAt")),
         driver=str(raw.get("Driver") or ""),
         options=_labels(raw.get("Options")),
+        mountpoint=str(raw.get("Mountpoint") or ""),
     )
 
 
@@ -223,7 +224,11 @@ def network_info(raw: Json) -> NetworkInfo:
 def engine_info(raw: Json) -> EngineInfo:
     """``GET /info``."""
     arch = str(raw.get("Architecture") or "")
-    return EngineInfo(architecture=_ARCH_AS_DOCKER.get(arch, arch), runtimes=sorted(raw.get("Runtimes") or {}))
+    return EngineInfo(
+        architecture=_ARCH_AS_DOCKER.get(arch, arch),
+        runtimes=sorted(raw.get("Runtimes") or {}),
+        cpus=_int(raw.get("NCPU")),
+    )
 
 
 @attrs.frozen
