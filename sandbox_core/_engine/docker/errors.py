@@ -63,6 +63,7 @@ _PODMAN_500 = (
     ("container state improper", 409),  # kill, exec, attach … on a container that is not running
     ("already in use", 409),  # create or rename with a name that is taken
     ("volume already exists", 409),  # two creates of one volume name at once (Docker returns the first)
+    ("has dependent containers", 409),  # removing a container whose namespace another one joined
     ("normalizing image", 400),  # an invalid image reference
     ("invalid reference format", 400),
 )

@@ -3,17 +3,22 @@ never ran."""
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import json
 
 import attrs
 
-from ....exception import ServiceError
+from ....exception import ConflictError, ServiceError
 from ... import errors as E
 from ...api import ExecStream
 from ...values import ContainerInfo
 from .. import output, parse
 from ..containers import DockerContainers
+
+#: How long ``remove`` waits for the containers that joined a container's namespace to go: rounds × delay seconds.
+_DEPENDENT_ROUNDS = 20
+_DEPENDENT_DELAY = 0.25
 
 
 class PodmanContainers(DockerContainers):
@@ -51,6 +56,19 @@ class PodmanContainers(DockerContainers):
         """Podman ends a stdin-only attach to a TTY container at once; with the output attached it stays open (the
         caller drains that output: the same bytes are in the logs)."""
         return await output.attach_stdin(self._client, ref, tty=tty, with_output=tty)
+
+    async def remove(self, ref: str) -> bool:
+        """Podman refuses to remove a container whose network namespace another container joined (a network
+        holder whose sandbox is being removed at the same moment); Docker removes it. The dependents' removal is
+        waited for (bounded); a holder that still has them is left for a later sweep pass (False)."""
+        for _ in range(_DEPENDENT_ROUNDS):
+            try:
+                return await super().remove(ref)
+            except ConflictError as e:
+                if "dependent containers" not in str(e):
+                    raise
+            await asyncio.sleep(_DEPENDENT_DELAY)
+        return False
 
     async def wait(self, ref: str) -> int:
         """Podman answers -1 for a container that never ran, where Docker answers 0."""
