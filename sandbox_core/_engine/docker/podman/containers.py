@@ -3,7 +3,6 @@ never ran."""
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import json
 
@@ -15,10 +14,6 @@ from ...api import ExecStream
 from ...values import ContainerInfo
 from .. import output, parse
 from ..containers import DockerContainers
-
-#: How long ``remove`` waits for the containers that joined a container's namespace to go: rounds × delay seconds.
-_DEPENDENT_ROUNDS = 20
-_DEPENDENT_DELAY = 0.25
 
 
 class PodmanContainers(DockerContainers):
@@ -58,17 +53,24 @@ class PodmanContainers(DockerContainers):
         return await output.attach_stdin(self._client, ref, tty=tty, with_output=tty)
 
     async def remove(self, ref: str) -> bool:
-        """Podman refuses to remove a container whose network namespace another container joined (a network
-        holder whose sandbox is being removed at the same moment); Docker removes it. The dependents' removal is
-        waited for (bounded); a holder that still has them is left for a later sweep pass (False)."""
-        for _ in range(_DEPENDENT_ROUNDS):
-            try:
-                return await super().remove(ref)
-            except ConflictError as e:
-                if "dependent containers" not in str(e):
-                    raise
-            await asyncio.sleep(_DEPENDENT_DELAY)
-        return False
+        """Podman refuses to remove a container whose namespace other containers joined (a sandbox's network
+        holder, a sandbox with sidecars); Docker removes it and leaves them in a namespace nothing else uses. The
+        library removes those containers with it anyway, so here they go together (Podman's own ``depend``)."""
+        try:
+            return await super().remove(ref)
+        except ConflictError as e:
+            if "dependent containers" not in str(e):
+                raise
+        try:
+            await self._client.request_json(
+                "DELETE",
+                f"libpod/containers/{ref}",
+                f"remove container {ref[:12]} with the containers in its namespace",
+                params={"force": "true", "v": "true", "depend": "true"},
+            )
+        except E.NoSuchContainer:
+            return False
+        return True
 
     async def wait(self, ref: str) -> int:
         """Podman answers -1 for a container that never ran, where Docker answers 0."""
