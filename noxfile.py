@@ -81,6 +81,16 @@ def bench(session: nox.Session) -> None:
 
 
 PODMAN_HOST = "unix:///run/sandbox-core/podman.sock"
+#: What ``nox -s podman`` runs by default: the modules verified green against Podman. docs/podman.md ("Where the
+#: suite stands") gives the reason each other part of the suite is not here.
+PODMAN_SUBSET = [
+    "tests/test_engine.py",
+    "tests/test_exec.py",
+    "tests/test_filesystem.py",
+    "tests/test_stdio.py",
+    "tests/test_stream_engine.py",
+    "tests/examples",
+]
 
 
 @nox.session
@@ -88,10 +98,11 @@ def podman(session: nox.Session) -> None:
     """The test-suite against Podman (docs/podman.md): scripts/ensure-podman.sh brings up a rootful ``podman system
     service`` on its own socket (never touching the Docker engine) with the project's images; pytest runs with
     ``DOCKER_HOST`` there (tests marked ``podman_differs`` are skipped, each naming the difference; posargs go to
-    pytest, default ``-m "not slow"``); the service the script started is stopped at the end, pass or fail."""
+    pytest, default ``-m "not slow"`` over ``PODMAN_SUBSET``); the service the script started is stopped at the end,
+    pass or fail. Not part of ``ci`` yet: see docs/podman.md for its time and scope."""
     session.run("scripts/ensure-podman.sh", external=True)
     try:
-        args = session.posargs or ["-m", "not slow"]
+        args = session.posargs or ["-m", "not slow", *PODMAN_SUBSET]
         session.run(PY, "-m", "pytest", "--timeout", "120", *args, env={"DOCKER_HOST": PODMAN_HOST})
     finally:
         session.run("scripts/ensure-podman.sh", "stop", external=True)
