@@ -140,31 +140,6 @@ func List(path string, emit func(Entry) error) error {
 	return nil
 }
 
-// Mkdir creates path; with parents like `mkdir -p` (an existing directory is fine).
-func Mkdir(path string, parents bool) error {
-	if !parents {
-		err := syscall.Mkdir(path, 0o755)
-		if err == syscall.EEXIST {
-			return fail("PathAlreadyExists", "path already exists")
-		}
-		return wrap(err)
-	}
-	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return nil
-		}
-		return fail("PathAlreadyExists", "path already exists and is not a directory")
-	}
-	err := os.MkdirAll(path, 0o755)
-	if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTDIR) {
-		if st, serr := os.Lstat(path); serr == nil && !st.IsDir() {
-			return fail("PathAlreadyExists", "path already exists and is not a directory")
-		}
-		return fail("NotDirectory", "a component of the path is not a directory")
-	}
-	return wrap(err)
-}
-
 // Remove removes path itself (a symlink is never followed); a non-empty directory only when recursive.
 func Remove(path string, recursive bool) error {
 	if strings.TrimRight(path, "/") == "" {

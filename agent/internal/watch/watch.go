@@ -5,7 +5,8 @@
 // Modify; ACCESS, OPEN, CLOSE_* of files -> Access; DELETE, DELETE_SELF of the root -> Remove; a MOVED_FROM
 // with its MOVED_TO -> one Modify [src, dst] (one side in scope: Modify [that side]); Q_OVERFLOW -> Unknown
 // [root] plus a rescan. A directory created inside a recursive watch is watched and then scanned, each entry
-// found reported as Create, so entries made before its watch existed are not lost.
+// found reported as Create, so entries made before its watch existed are not lost. When the watched path itself
+// goes away, the subscription delivers what it queued and ends.
 package watch
 
 import (
@@ -231,6 +232,9 @@ func (h *Hub) handle(ev rawEvent) {
 	case ev.mask&syscall.IN_IGNORED != 0:
 		for s := range h.wds[ev.wd] {
 			delete(s.paths, ev.wd)
+			if ev.wd == s.rootWD {
+				s.end() // the watched path itself is gone (removed, or its filesystem unmounted)
+			}
 		}
 		delete(h.wds, ev.wd)
 	case ev.mask&syscall.IN_MOVED_FROM != 0:
