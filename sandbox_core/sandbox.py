@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import builtins
 import datetime
+import functools
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, Literal, overload
 
 from . import _create, _lifecycle, file_io
+from ._agent import sessions as agent_sessions
 from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import get_engine
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
+from ._exec.select import exec_backend
 from ._fs.ops import FileOps
 from ._ids import SANDBOX_ID_RE
 from ._link import SandboxLink
@@ -291,6 +294,7 @@ class Sandbox:
         if await link.refresh() is None:
             eng = await get_engine()
             await _lifecycle.end_sandbox(eng, link.sandbox_id, link.ref, link.app_id, _lifecycle.TERMINATED)
+        await agent_sessions.end(link.container_id)
         if wait:
             await self.wait(raise_on_termination=False)
             assert link.result is not None
@@ -304,6 +308,7 @@ class Sandbox:
             return
         self._link.detached = True
         await self._stdio.close()
+        await agent_sessions.release(self._link)
 
     # --------------------------------------------------------------------------------------------------- tags
 
@@ -385,8 +390,9 @@ class Sandbox:
 
         See ``process.start_exec`` for the checks (Modal's order) and the exec ``timeout`` contract.
         """
+        link = self._link
         return await start_exec(
-            self._link.ref,  # ClientClosed first, on a detached handle
+            link.ref,  # ClientClosed first, on a detached handle
             args,
             stdout=stdout,
             stderr=stderr,
@@ -398,6 +404,7 @@ class Sandbox:
             bufsize=bufsize,
             pty=pty,
             pty_info=pty_info if pty_info is not None else _pty_info,
+            backend=functools.partial(exec_backend, link),
         )
 
     @property

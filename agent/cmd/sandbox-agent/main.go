@@ -24,7 +24,8 @@ import (
 // prestartThreads OS threads are made at start: at the pids limit a Go program cannot create threads later.
 const prestartThreads = 24
 
-const features = proto.FeatExec | proto.FeatPty | proto.FeatFS | proto.FeatWatch | proto.FeatActivity | proto.FeatTreeKill
+const features = proto.FeatExec | proto.FeatPty | proto.FeatFS | proto.FeatWatch | proto.FeatActivity |
+	proto.FeatTreeKill | proto.FeatPathBytes
 
 func main() {
 	if len(os.Args) >= 2 && os.Args[1] == "shim" {

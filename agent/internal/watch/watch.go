@@ -10,6 +10,7 @@
 package watch
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,12 +18,26 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"sandboxcore/agent/internal/pathjson"
 )
 
-// Event is one watch event, as sent to the client (one JSON line each).
+// Event is one watch event, as sent to the client (one JSON line each; paths with pathjson's escapes).
 type Event struct {
 	Type  string   `json:"event_type"`
 	Paths []string `json:"paths"`
+}
+
+// MarshalJSON writes the event with each path as a pathjson string (bytes that are not UTF-8 survive).
+func (e Event) MarshalJSON() ([]byte, error) {
+	paths := make([]pathjson.Path, len(e.Paths))
+	for i, p := range e.Paths {
+		paths[i] = pathjson.Path(p)
+	}
+	return json.Marshal(struct {
+		Type  string          `json:"event_type"`
+		Paths []pathjson.Path `json:"paths"`
+	}{e.Type, paths})
 }
 
 const (

@@ -202,6 +202,11 @@ def network_info(raw: Json) -> NetworkInfo:
     )
 
 
+def engine_architecture(raw: Json) -> str:
+    """``GET /version``: the engine host's architecture (Go's name: ``amd64``, ``arm64`` …)."""
+    return str(raw.get("Arch") or "")
+
+
 def engine_info(raw: Json) -> EngineInfo:
     """``GET /info``."""
     return EngineInfo(architecture=str(raw.get("Architecture") or ""), runtimes=sorted(raw.get("Runtimes") or {}))
