@@ -147,13 +147,26 @@ def check_argv(r: CreateRequest) -> None:
     validate_argv(r.args)
 
 
-def check_name(r: CreateRequest) -> None:
-    """4. The sandbox name."""
-    if r.name is not None and (not isinstance(r.name, str) or not is_valid_object_name(r.name)):
+def check_sandbox_name(name: Any) -> None:
+    """``InvalidError`` unless ``name`` is None or a valid sandbox name (Modal's message)."""
+    if name is not None and (not isinstance(name, str) or not is_valid_object_name(name)):
         raise InvalidError(
-            f"Invalid Sandbox name: '{r.name}'. Names may contain only alphanumeric characters, dashes, periods, "
+            f"Invalid Sandbox name: '{name}'. Names may contain only alphanumeric characters, dashes, periods, "
             "and underscores, must be shorter than 64 characters, and cannot conflict with App ID strings."
         )
+
+
+def check_deadlines(timeout: Any, idle_timeout: Any) -> None:
+    """``InvalidError`` unless ``timeout`` is positive and ``idle_timeout`` None or positive."""
+    if not _positive(timeout):
+        raise InvalidError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if idle_timeout is not None and not _positive(idle_timeout):
+        raise InvalidError(f"idle_timeout must be a positive number of seconds or None, got {idle_timeout!r}")
+
+
+def check_name(r: CreateRequest) -> None:
+    """4. The sandbox name."""
+    check_sandbox_name(r.name)
 
 
 def check_open_ports(r: CreateRequest) -> None:
@@ -231,10 +244,7 @@ def check_cloud_only(r: CreateRequest) -> None:
 def check_limits(r: CreateRequest) -> None:
     """9. ``client``, the deadlines, the process limit, tags, then CPU and memory (turned into engine settings)."""
     reject_client(r.client)
-    if not _positive(r.timeout):
-        raise InvalidError(f"timeout must be a positive number of seconds, got {r.timeout!r}")
-    if r.idle_timeout is not None and not _positive(r.idle_timeout):
-        raise InvalidError(f"idle_timeout must be a positive number of seconds or None, got {r.idle_timeout!r}")
+    check_deadlines(r.timeout, r.idle_timeout)
     if not isinstance(r.pids_limit, int) or isinstance(r.pids_limit, bool) or r.pids_limit <= 0:
         raise InvalidError(f"pids_limit must be a positive integer, got {r.pids_limit!r}")
     if r.tags is not None:

@@ -9,7 +9,8 @@ import (
 
 // Census is what one read of /proc tells about every agent in the sandbox, whichever session started it.
 type Census struct {
-	// Shims is the number of per-exec shims alive: execs (of any session) that still have a process.
+	// Shims is the number of execs (of any session) whose program still runs: their shim is alive and has not
+	// renamed itself OrphansComm (which it does when the program ends, whatever it left running).
 	Shims int
 	// Peers is the number of other serving agents (sessions other than this one; monitors excluded).
 	Peers int
@@ -36,7 +37,7 @@ func TakeCensus() Census {
 		}
 		switch agentRole(pid) {
 		case "shim":
-			if alive(pid) {
+			if alive(pid) && !orphansOnly(pid) {
 				c.Shims++
 			}
 		case "serve":
@@ -45,6 +46,12 @@ func TakeCensus() Census {
 		}
 	}
 	return c
+}
+
+// orphansOnly is true for a shim whose program has ended.
+func orphansOnly(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	return err == nil && string(bytes.TrimSpace(b)) == OrphansComm
 }
 
 // agentRole is argv[1] of an agent process ("serve", "shim", "monitor"), or "" for any other process.

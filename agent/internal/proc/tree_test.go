@@ -55,6 +55,11 @@ func TestMain(m *testing.M) {
 		time.Sleep(time.Minute)
 		os.Exit(0)
 	}
+	if len(os.Args) == 3 && os.Args[1] == "shim" && os.Args[2] == "orphans" { // a shim whose program ended
+		_ = os.WriteFile("/proc/self/comm", []byte(OrphansComm), 0)
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 
@@ -65,8 +70,8 @@ func TestCensusCountsShimsAndPeersOfEverySession(t *testing.T) {
 	}
 	before := TakeCensus()
 	var started []*exec.Cmd
-	for _, role := range []string{"shim", "shim", "serve"} {
-		c := &exec.Cmd{Path: self, Args: []string{"sandbox-agent", role}}
+	for _, args := range [][]string{{"shim"}, {"shim"}, {"serve"}, {"shim", "orphans"}} {
+		c := &exec.Cmd{Path: self, Args: append([]string{"sandbox-agent"}, args...)}
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
