@@ -180,9 +180,13 @@ class _Pass:
         """A pool member nobody claimed (no sandbox to anyone: removed as soon as it is not needed)."""
         return L.POOL in item.labels and sid not in self.claims
 
+    def orphan_member(self, item: ContainerSummary, sid: str) -> bool:
+        """An unclaimed pool member whose pool's process is gone (known on this host only)."""
+        return self.unclaimed_member(item, sid) and pool_records.owner_alive(item.labels.get(L.POOL_OWNER, "")) is False
+
     async def running(self, item: ContainerSummary, sid: str) -> None:
-        if self.unclaimed_member(item, sid) and pool_records.owner_alive(item.labels.get(L.POOL_OWNER, "")) is False:
-            await self.remove(sid, item.id)  # its pool's process is gone
+        if self.orphan_member(item, sid):
+            await self.remove(sid, item.id)
             return
         deadline = pool_records.member_deadline(item.labels, self.claims.get(sid))
         if self.now >= deadline:
@@ -192,8 +196,9 @@ class _Pass:
             self.wake_at(deadline)
 
     async def created(self, item: ContainerSummary, sid: str) -> None:
-        # Created but never started: a create that died midway. Leftover once it is a minute old.
-        if self.now - item.created_at > 60:
+        # Created but never started: a create that died midway. Leftover once it is a minute old (at once for a
+        # pool member whose pool's process is gone).
+        if self.orphan_member(item, sid) or self.now - item.created_at > 60:
             await self.remove(sid, item.id)
             return
         # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if the
