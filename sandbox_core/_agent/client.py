@@ -98,6 +98,8 @@ class AgentClient:
             while True:
                 await self._out_ready.wait()
                 self._out_ready.clear()
+                if self._error is not None and not self._out:
+                    return  # the session ended and nothing is left to send (a final GOAWAY went out)
                 while self._out:
                     batch = b"".join(self._out) if len(self._out) > 1 else self._out[0]
                     self._out.clear()

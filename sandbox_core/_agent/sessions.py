@@ -81,6 +81,9 @@ class AgentSlot:
         async with self._lock:
             agent = self.live
             if agent is None and not self.uses_engine:
+                if self._agent is not None:  # a session that was lost: release it before opening the next
+                    dead, self._agent = self._agent, None
+                    await dead.close()
                 agent = await self._open()
             return agent
 

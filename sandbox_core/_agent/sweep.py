@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 
 import attrs
 
@@ -37,19 +38,24 @@ class AgentSweep:
     volumes: int
 
 
-async def sweep_agent_leftovers(eng: EngineAPI, now: float) -> AgentSweep:
-    """Remove leftover fill helpers, and unused agent volumes of other builds than this installation's (none when
-    this installation has no agent binary for the engine)."""
+async def sweep_agent_leftovers(
+    eng: EngineAPI, now: float, *, scope: Mapping[str, str] | None = None, current: str | None = None
+) -> AgentSweep:
+    """Remove leftover fill helpers, and unused agent volumes of other builds than ``current`` (a SHA-256; default:
+    this installation's binary for the engine, and no volume when it has none). ``scope``: only objects carrying
+    these labels too."""
+    extra = dict(scope or {})
     helpers = 0
-    for item in await eng.containers.list({L.KIND: KIND_FILL}, all=True):
+    for item in await eng.containers.list({L.KIND: KIND_FILL, **extra}, all=True):
         if now - item.created_at > FILL_AGE and await eng.containers.remove(item.id):
             helpers += 1
-    try:
-        current = agent_binary(await eng.architecture()).sha256
-    except (exc.NotFoundError, exc.UnimplementedError):
-        return AgentSweep(helpers, 0)
+    if current is None:
+        try:
+            current = agent_binary(await eng.architecture()).sha256
+        except (exc.NotFoundError, exc.UnimplementedError):
+            return AgentSweep(helpers, 0)
     volumes = 0
-    for vol in await eng.volumes.list({L.KIND: KIND_AGENT}):
+    for vol in await eng.volumes.list({L.KIND: KIND_AGENT, **extra}):
         sha = vol.labels.get(LABEL_SHA, "")
         if vol.name.endswith(".ready") or not sha or sha == current:
             continue
