@@ -14,6 +14,7 @@ from . import stream_type as stream_type
 from ._sweep import sweep
 from .app import App
 from .file_io import FileIO
+from .file_pattern_matcher import FilePatternMatcher
 from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, SandboxFilesystem
 from .image import Image
 from .output import enable_output
@@ -28,6 +29,7 @@ __all__ = [
     "ContainerProcess",
     "FileIO",
     "FileInfo",
+    "FilePatternMatcher",
     "FileType",
     "FileWatchEvent",
     "FileWatchEventType",

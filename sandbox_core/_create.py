@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import attrs
@@ -25,13 +25,14 @@ from . import _lifecycle
 from ._agent import delivery as agent_delivery
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
-from ._engine.errors import NameConflict, NoSuchContainer
+from ._engine.errors import NameConflict, NoSuchContainer, NoSuchImage
 from ._engine.values import ContainerSpec, ImageInfo
 from ._ids import is_valid_object_name, new_id
+from ._imagebuild.mounts import mount_layers
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
 from .app import App
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
-from .image import Image, resolve_image
+from .image import Image, forget_resolution, resolve_image
 from .secret import Secret, merge_env
 
 logger = logging.getLogger("sandbox_core")
@@ -393,9 +394,16 @@ async def _remove_by_sandbox_id(eng: EngineAPI, sandbox_id: str) -> None:
             await eng.containers.remove(item.id)
 
 
-async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None, sandbox_id: str, cname: str) -> str:
-    """Create and start the container; returns its ref. ``AlreadyExistsError`` when ``name`` is held by a running
-    sandbox of the app.
+async def start_container(
+    eng: EngineAPI,
+    spec: ContainerSpec,
+    name: str | None,
+    sandbox_id: str,
+    cname: str,
+    before_start: Callable[[str], Awaitable[None]] | None = None,
+) -> str:
+    """Create and start the container (``before_start(ref)`` runs between the two); returns its ref.
+    ``AlreadyExistsError`` when ``name`` is held by a running sandbox of the app.
 
     Failed or cancelled midway, nothing is left behind: a create request already sent completes on the engine even
     if we stop waiting, so it is let finish, then whatever carries this sandbox's id is removed — shielded, so that
@@ -404,6 +412,8 @@ async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None,
     creating = asyncio.ensure_future(_create_claiming_name(eng, spec, cname, name))
     try:
         cid = await asyncio.shield(creating)
+        if before_start is not None:
+            await before_start(cid)
         await eng.containers.start(cid)
     except BaseException:
 
@@ -425,19 +435,26 @@ async def launch(r: CreateRequest, *, extra_labels: dict[str, str] | None = None
         logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
     t0 = time.monotonic()
     eng = await get_engine()
-    image = await resolve_image(r.image, eng)
-    t_image = time.monotonic()
     sandbox_id = new_id("sb")
     labels = {**sandbox_labels(r, r.app, sandbox_id), **(extra_labels or {})}
-    spec = container_spec(r, image, labels)
-    spec = await agent_delivery.equip(eng, spec, image.id)
-    cid = await start_container(eng, spec, r.name, sandbox_id, container_name(sandbox_id, r.app.app_id, r.name))
+    for attempt in (1, 2):
+        image = await resolve_image(r.image, eng, verbose=r.verbose)
+        t_image = time.monotonic()
+        spec = await agent_delivery.equip(eng, container_spec(r, image.info, labels), image.info.id)
+        cname = container_name(sandbox_id, r.app.app_id, r.name)
+        try:
+            cid = await start_container(eng, spec, r.name, sandbox_id, cname, mount_layers(eng, image.mounts))
+            break
+        except NoSuchImage:
+            if attempt == 2:
+                raise
+            forget_resolution(r.image)  # removed since it was resolved (sweep, docker rmi): resolve it again
     _lifecycle.ensure_supervisor(eng)
     logger.debug(
         "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",
         sandbox_id,
         time.monotonic() - t0,
-        image.id[:19],
+        image.info.id[:19],
         t_image - t0,
         cid[:12],
     )

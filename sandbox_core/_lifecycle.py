@@ -133,11 +133,13 @@ async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str) -> None:
 
 @attrs.frozen
 class SweepResult:
-    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed."""
+    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed, and images
+    removed by the image rules (expired snapshots, unused step images: ``_imagebuild.gc``)."""
 
     timed_out: int
     removed: int
     records_removed: int
+    images_removed: int = 0
 
 
 @attrs.frozen

@@ -30,6 +30,7 @@ from ._agent.volume import AGENT_PATH
 from ._engine import EngineAPI, close_engine, get_engine
 from ._engine import labels as L
 from ._engine.values import ContainerSummary, EngineEvent
+from ._imagebuild import gc
 from ._pool import records as pool_records
 from .exception import Error
 
@@ -166,6 +167,18 @@ class _Chores:
                 log.info("removed %d agent fill helpers, %d agent volumes", swept.fill_helpers, swept.volumes)
 
 
+async def _collect_images(eng: EngineAPI, due: float) -> float:
+    """Apply the image rules (``_imagebuild.gc``) when ``due``; returns when they are due next."""
+    now = time.time()
+    if now < due:
+        return due
+    try:
+        await gc.collect(eng, now)
+    except Error as e:
+        log.warning("image collection failed: %s", e)
+    return now + gc.PERIOD
+
+
 def _try_lock(path: str) -> int | None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -190,8 +203,10 @@ async def run() -> int:
     empty_since: float | None = None
     finished: dict[str, float] = {}
     started: dict[str, float] = {}
+    images_due = 0.0
     try:
         while True:
+            images_due = await _collect_images(eng, images_due)
             # Cleared before the pass, not after: an event that lands while the pass runs (a sandbox starting
             # between our list and now) must trigger another pass instead of being wiped out.
             activity.wake.clear()

@@ -9,19 +9,25 @@ import attrs
 from . import _lifecycle
 from ._engine import get_engine
 from ._engine import labels as L
+from ._imagebuild import gc
 from ._lifecycle import SweepResult
 
 __all__ = ["SweepResult", "sweep"]
 
 
 async def sweep(*, app_id: str | None = None, everything: bool = False) -> SweepResult:
-    """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records.
+    """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records; remove
+    expired snapshot images and step images unused for ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container
+    uses; see ``docs/guide/images.md``).
 
     With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and removed now, with its
-    records — and, with ``app_id``, the app's registry entry: a clean slate, as tests and benchmarks need.
+    records and snapshot images — and, with ``app_id``, the app's registry entry: a clean slate, as tests and
+    benchmarks need.
     """
     eng = await get_engine()
     swept = (await _lifecycle.enforce(eng, time.time(), app_id=app_id, everything=everything)).swept
+    images = await gc.collect(eng, time.time(), app_id=app_id, everything=everything)
+    swept = attrs.evolve(swept, images_removed=images.snapshots + images.steps)
     if everything and app_id is not None:
         registry = await eng.records.find({L.RECORD_TYPE: "app", L.APP_ID: app_id})
         for rec in registry:

@@ -13,9 +13,10 @@ import datetime
 import functools
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
+from pathlib import PurePosixPath
 from typing import Any, Literal, overload
 
-from . import _create, _lifecycle, file_io
+from . import _create, _lifecycle, _mount_image, _snapshots, file_io
 from ._agent import sessions as agent_sessions
 from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import get_engine
@@ -444,6 +445,37 @@ class Sandbox:
         """The entrypoint's stdin."""
         self._check_attached()
         return self._stdio.stdin
+
+    # ------------------------------------------------------------------------------------- images, snapshots
+
+    async def snapshot_filesystem(self, timeout: int = 55, *, ttl: int | None = 30 * 24 * 3600) -> Image:
+        """An image of the sandbox's whole filesystem (hydrated; usable as ``Sandbox.create(image=...)``), kept
+        ``ttl`` seconds (None: until removed). ``TimeoutError("Timeout expired")`` after ``timeout`` seconds."""
+        return await _snapshots.snapshot_filesystem(self._link, timeout, ttl)
+
+    async def snapshot_directory(
+        self,
+        path: PurePosixPath | str,
+        *,
+        timeout: int = 55,
+        ttl: int | None = 30 * 24 * 3600,
+        _experimental_encryption_key: bytes | None = None,
+    ) -> Image:
+        """An image holding directory ``path`` (absolute) at its root, for ``mount_image``; ``ttl`` and
+        ``timeout`` as for ``snapshot_filesystem``."""
+        return await _snapshots.snapshot_directory(self._link, path, timeout, ttl, _experimental_encryption_key)
+
+    async def mount_image(
+        self, path: PurePosixPath | str, image: Image, *, _experimental_encryption_key: bytes | None = None
+    ) -> None:
+        """Put the files of ``image`` (built, ``from_id``, a snapshot; ``from_scratch()``: empty) at ``path``,
+        the previous content set aside until ``unmount_image(path)``. Locally a copy, not a live mount: see
+        ``docs/guide/images.md``."""
+        await _mount_image.mount_image(self._link, path, image, _experimental_encryption_key)
+
+    async def unmount_image(self, path: PurePosixPath | str) -> None:
+        """Remove what ``mount_image`` put at ``path`` and restore what was there before."""
+        await _mount_image.unmount_image(self._link, path)
 
     # ----------------------------------------------------------------------------------------------- files
 

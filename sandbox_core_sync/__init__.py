@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 7fbd7b6caeeba36f
+# Generator sha256: 9b6860f9ca834e34
 """Blocking facade of ``sandbox_core``: the same API, with every async method blocking and its
 coroutine form under ``.aio`` (``sb.exec(...)`` / ``await sb.exec.aio(...)``).
 
@@ -16,16 +16,17 @@ from sandbox_core_sync._runtime import ForkedObjectError as ForkedObjectError
 
 if TYPE_CHECKING:
     from sandbox_core import FileInfo as FileInfo
+    from sandbox_core import FilePatternMatcher as FilePatternMatcher
     from sandbox_core import FileType as FileType
     from sandbox_core import FileWatchEvent as FileWatchEvent
     from sandbox_core import FileWatchEventType as FileWatchEventType
-    from sandbox_core import Image as Image
     from sandbox_core import Secret as Secret
     from sandbox_core import StreamType as StreamType
     from sandbox_core import enable_output as enable_output
     from sandbox_core_sync import app as app
     from sandbox_core_sync import container_process as container_process
     from sandbox_core_sync import exception as exception
+    from sandbox_core_sync import file_pattern_matcher as file_pattern_matcher
     from sandbox_core_sync import image as image
     from sandbox_core_sync import io_streams as io_streams
     from sandbox_core_sync import output as output
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from sandbox_core_sync._generated import App as App
     from sandbox_core_sync._generated import ContainerProcess as ContainerProcess
     from sandbox_core_sync._generated import FileIO as FileIO
+    from sandbox_core_sync._generated import Image as Image
     from sandbox_core_sync._generated import Sandbox as Sandbox
     from sandbox_core_sync._generated import SandboxFilesystem as SandboxFilesystem
     from sandbox_core_sync._generated import SandboxPool as SandboxPool
@@ -49,6 +51,7 @@ __all__ = [
     "ContainerProcess",
     "FileIO",
     "FileInfo",
+    "FilePatternMatcher",
     "FileType",
     "FileWatchEvent",
     "FileWatchEventType",
@@ -68,11 +71,11 @@ __all__ = [
 
 # name -> (module, attribute or None for the module itself), imported on first access
 _LAZY: dict[str, tuple[str, str | None]] = {
+    "FilePatternMatcher": ("sandbox_core", "FilePatternMatcher"),
     "FileInfo": ("sandbox_core", "FileInfo"),
     "FileType": ("sandbox_core", "FileType"),
     "FileWatchEvent": ("sandbox_core", "FileWatchEvent"),
     "FileWatchEventType": ("sandbox_core", "FileWatchEventType"),
-    "Image": ("sandbox_core", "Image"),
     "Secret": ("sandbox_core", "Secret"),
     "StreamType": ("sandbox_core", "StreamType"),
     "enable_output": ("sandbox_core", "enable_output"),
@@ -85,9 +88,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "SandboxFilesystem": ("sandbox_core_sync._generated", "SandboxFilesystem"),
     "FileIO": ("sandbox_core_sync._generated", "FileIO"),
     "SandboxPool": ("sandbox_core_sync._generated", "SandboxPool"),
+    "Image": ("sandbox_core_sync._generated", "Image"),
     "sweep": ("sandbox_core_sync._generated", "sweep"),
     "app": ("sandbox_core_sync.app", None),
     "container_process": ("sandbox_core_sync.container_process", None),
+    "file_pattern_matcher": ("sandbox_core_sync.file_pattern_matcher", None),
     "image": ("sandbox_core_sync.image", None),
     "io_streams": ("sandbox_core_sync.io_streams", None),
     "output": ("sandbox_core_sync.output", None),

@@ -116,15 +116,16 @@ MANIFEST = Manifest(
         "SandboxFilesystem",
         "FileIO",
         "SandboxPool",
+        "Image",
         "sweep",
     ),
     reexport=(
         # value types, enums and loop-free classes (only sync methods; built in any thread)
+        "FilePatternMatcher",
         "FileInfo",
         "FileType",
         "FileWatchEvent",
         "FileWatchEventType",
-        "Image",
         "Secret",
         "StreamType",
         "enable_output",
@@ -133,6 +134,7 @@ MANIFEST = Manifest(
     submodules=(
         "app",
         "container_process",
+        "file_pattern_matcher",
         "image",
         "io_streams",
         "output",
@@ -143,6 +145,9 @@ MANIFEST = Manifest(
     ),
     exclude={},
     member_exclude={
+        "Image": {
+            "pipe": "applies a user function to the image: call it directly, `func(image, ...)`",
+        },
         "StreamReader": {
             "feed": "feeding side: called by the pump on the loop, never by users",
             "feed_data": "feeding side: called by the pump on the loop, never by users",
@@ -152,6 +157,42 @@ MANIFEST = Manifest(
         },
     },
     thread_safe={
+        # The builder methods only make new definitions (no I/O, no loop): the caller's thread, no hop.
+        "Image": (
+            "add_local_dir",
+            "add_local_file",
+            "add_local_python_source",
+            "apt_install",
+            "cmd",
+            "debian_slim",
+            "dockerfile_commands",
+            "entrypoint",
+            "env",
+            "force_build",
+            "from_aws_ecr",
+            "from_dockerfile",
+            "from_gcp_artifact_registry",
+            "from_id",
+            "from_name",
+            "from_registry",
+            "from_scratch",
+            "imports",
+            "is_hydrated",
+            "micromamba",
+            "micromamba_install",
+            "object_id",
+            "pip_install",
+            "pip_install_from_pyproject",
+            "pip_install_from_requirements",
+            "pip_install_private_repos",
+            "poetry_install_from_file",
+            "run_commands",
+            "run_function",
+            "shell",
+            "uv_pip_install",
+            "uv_sync",
+            "workdir",
+        ),
         # Buffer/flag operations with no loop interaction: the caller's thread, no hop (drain() hops).
         "StreamWriter": ("write", "writelines", "write_eof", "can_write_eof", "is_closing"),
         # Plain reads of attributes set at construction (Sandbox's streams are built lazily: those hop).
@@ -1001,7 +1042,7 @@ class _Renderer:
         listed = [n for n in names if n not in m.exclude]
         lines = [
             self.header().rstrip("\n"),
-            f'"""``{modname}`` in the blocking facade (generated): the same names as in ``{m.output_package}``."""',
+            f'"""``{modname}`` in the blocking facade (generated):\nthe same names as in ``{m.output_package}``."""',
             "",
             *imports,
             "",

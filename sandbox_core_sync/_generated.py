@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 7fbd7b6caeeba36f
+# Generator sha256: 9b6860f9ca834e34
 """Blocking facade of ``sandbox_core`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import builtins
 import typing
-from collections.abc import AsyncGenerator, AsyncIterator, Collection, Generator, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Generator, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from os import PathLike
+from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any, Literal
 
@@ -23,15 +25,18 @@ import sandbox_core._sweep as _i__sweep
 import sandbox_core.app as _i_app
 import sandbox_core.file_io as _i_file_io
 import sandbox_core.filesystem as _i_filesystem
+import sandbox_core.image as _i_image
 import sandbox_core.pool as _i_pool
 import sandbox_core.process as _i_process
 import sandbox_core.sandbox as _i_sandbox
 import sandbox_core.streams as _i_streams
 import sandbox_core_sync._runtime as _rt
 from sandbox_core._create import DEFAULT_PIDS_LIMIT
+from sandbox_core._imagebuild.context import AUTO_DOCKERIGNORE, AutoDockerignore
 from sandbox_core._lifecycle import SweepResult
+from sandbox_core.file_pattern_matcher import NON_PYTHON_FILES
 from sandbox_core.filesystem import FileWatchEvent, FileWatchEventType
-from sandbox_core.image import Image
+from sandbox_core.image import Ignore
 from sandbox_core.pool import DEFAULT_FILL_CONCURRENCY, DEFAULT_MAX_AGE
 from sandbox_core.secret import Secret
 from sandbox_core.streams import StreamType, T
@@ -41,6 +46,7 @@ __all__ = [
     "App",
     "ContainerProcess",
     "FileIO",
+    "Image",
     "Sandbox",
     "SandboxFilesystem",
     "SandboxPool",
@@ -174,7 +180,7 @@ class _Sandbox_create(_rt.Function):
                 app=_rt.unwrap(app),
                 name=name,
                 tags=tags,
-                image=image,
+                image=_rt.unwrap(image),
                 env=env,
                 secrets=secrets,
                 network_file_systems=network_file_systems,
@@ -257,7 +263,7 @@ class _Sandbox_create(_rt.Function):
                 app=_rt.unwrap(app),
                 name=name,
                 tags=tags,
-                image=image,
+                image=_rt.unwrap(image),
                 env=env,
                 secrets=secrets,
                 network_file_systems=network_file_systems,
@@ -654,6 +660,111 @@ class _Sandbox_exec(_rt.BoundMethod[_i_sandbox.Sandbox]):
         return ContainerProcess._from_impl(_r)
 
 
+class _Sandbox_snapshot_filesystem(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """An image of the sandbox's whole filesystem (hydrated; usable as ``Sandbox.create(image=...)``), kept
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, timeout: int = 55, *, ttl: int | None = 30 * 24 * 3600) -> Image:
+        """An image of the sandbox's whole filesystem (hydrated; usable as ``Sandbox.create(image=...)``), kept
+        ``ttl`` seconds (None: until removed). ``TimeoutError("Timeout expired")`` after ``timeout`` seconds.
+        """
+        _r = _rt.run_sync(self._impl.snapshot_filesystem(timeout, ttl=ttl))
+        return Image._from_impl(_r)
+
+    async def aio(self, timeout: int = 55, *, ttl: int | None = 30 * 24 * 3600) -> Image:
+        _r = await _rt.run_async(self._impl.snapshot_filesystem(timeout, ttl=ttl))
+        return Image._from_impl(_r)
+
+
+class _Sandbox_snapshot_directory(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """An image holding directory ``path`` (absolute) at its root, for ``mount_image``; ``ttl`` and
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        path: PurePosixPath | str,
+        *,
+        timeout: int = 55,
+        ttl: int | None = 30 * 24 * 3600,
+        _experimental_encryption_key: bytes | None = None,
+    ) -> Image:
+        """An image holding directory ``path`` (absolute) at its root, for ``mount_image``; ``ttl`` and
+        ``timeout`` as for ``snapshot_filesystem``.
+        """
+        _r = _rt.run_sync(
+            self._impl.snapshot_directory(
+                path, timeout=timeout, ttl=ttl, _experimental_encryption_key=_experimental_encryption_key
+            )
+        )
+        return Image._from_impl(_r)
+
+    async def aio(
+        self,
+        path: PurePosixPath | str,
+        *,
+        timeout: int = 55,
+        ttl: int | None = 30 * 24 * 3600,
+        _experimental_encryption_key: bytes | None = None,
+    ) -> Image:
+        _r = await _rt.run_async(
+            self._impl.snapshot_directory(
+                path, timeout=timeout, ttl=ttl, _experimental_encryption_key=_experimental_encryption_key
+            )
+        )
+        return Image._from_impl(_r)
+
+
+class _Sandbox_mount_image(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Put the files of ``image`` (built, ``from_id``, a snapshot; ``from_scratch()``: empty) at ``path``,
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self, path: PurePosixPath | str, image: Image, *, _experimental_encryption_key: bytes | None = None
+    ) -> None:
+        """Put the files of ``image`` (built, ``from_id``, a snapshot; ``from_scratch()``: empty) at ``path``,
+        the previous content set aside until ``unmount_image(path)``. Locally a copy, not a live mount: see
+        ``docs/guide/images.md``.
+        """
+        _rt.run_sync(
+            self._impl.mount_image(path, _rt.unwrap(image), _experimental_encryption_key=_experimental_encryption_key)
+        )
+
+    async def aio(
+        self, path: PurePosixPath | str, image: Image, *, _experimental_encryption_key: bytes | None = None
+    ) -> None:
+        await _rt.run_async(
+            self._impl.mount_image(path, _rt.unwrap(image), _experimental_encryption_key=_experimental_encryption_key)
+        )
+
+
+class _Sandbox_unmount_image(_rt.BoundMethod[_i_sandbox.Sandbox]):
+    """Remove what ``mount_image`` put at ``path`` and restore what was there before.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, path: PurePosixPath | str) -> None:
+        """Remove what ``mount_image`` put at ``path`` and restore what was there before."""
+        _rt.run_sync(self._impl.unmount_image(path))
+
+    async def aio(self, path: PurePosixPath | str) -> None:
+        await _rt.run_async(self._impl.unmount_image(path))
+
+
 class _Sandbox_open(_rt.BoundMethod[_i_sandbox.Sandbox]):
     """Deprecated: open a file in the sandbox (use ``filesystem``).
 
@@ -859,6 +970,33 @@ class Sandbox(_rt.Wrapper):
         self._check()
         _r = _rt.call_sync(lambda: self._impl.stdin)
         return StreamWriter._from_impl(_r)
+
+    @property
+    def snapshot_filesystem(self) -> _Sandbox_snapshot_filesystem:
+        """An image of the sandbox's whole filesystem (hydrated; usable as ``Sandbox.create(image=...)``), kept
+        ``ttl`` seconds (None: until removed). ``TimeoutError("Timeout expired")`` after ``timeout`` seconds.
+        """
+        return _Sandbox_snapshot_filesystem(self)
+
+    @property
+    def snapshot_directory(self) -> _Sandbox_snapshot_directory:
+        """An image holding directory ``path`` (absolute) at its root, for ``mount_image``; ``ttl`` and
+        ``timeout`` as for ``snapshot_filesystem``.
+        """
+        return _Sandbox_snapshot_directory(self)
+
+    @property
+    def mount_image(self) -> _Sandbox_mount_image:
+        """Put the files of ``image`` (built, ``from_id``, a snapshot; ``from_scratch()``: empty) at ``path``,
+        the previous content set aside until ``unmount_image(path)``. Locally a copy, not a live mount: see
+        ``docs/guide/images.md``.
+        """
+        return _Sandbox_mount_image(self)
+
+    @property
+    def unmount_image(self) -> _Sandbox_unmount_image:
+        """Remove what ``mount_image`` put at ``path`` and restore what was there before."""
+        return _Sandbox_unmount_image(self)
 
     @property
     def filesystem(self) -> SandboxFilesystem:
@@ -1840,7 +1978,7 @@ class _SandboxPool_create(_rt.Function):
             _i_pool.SandboxPool.create(
                 app=_rt.unwrap(app),
                 size=size,
-                image=image,
+                image=_rt.unwrap(image),
                 env=env,
                 secrets=secrets,
                 workdir=workdir,
@@ -1892,7 +2030,7 @@ class _SandboxPool_create(_rt.Function):
             _i_pool.SandboxPool.create(
                 app=_rt.unwrap(app),
                 size=size,
-                image=image,
+                image=_rt.unwrap(image),
                 env=env,
                 secrets=secrets,
                 workdir=workdir,
@@ -2060,8 +2198,651 @@ class SandboxPool(_rt.Wrapper):
         await _rt.run_async(self._impl.__aexit__(exc_type, exc, tb))
 
 
+class _Image_hydrate(_rt.BoundMethod[_i_image.Image]):
+    """Look up an image given by id or name (``NotFoundError`` when missing); no-op when hydrated. A
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, client: None = None) -> Image:
+        """Look up an image given by id or name (``NotFoundError`` when missing); no-op when hydrated. A
+        definition that needs building raises ``ExecutionError`` (Modal's rule): use ``build(app)``.
+        """
+        _r = _rt.run_sync(self._impl.hydrate(client))
+        return Image._from_impl(_r)
+
+    async def aio(self, client: None = None) -> Image:
+        _r = await _rt.run_async(self._impl.hydrate(client))
+        return Image._from_impl(_r)
+
+
+class _Image_build(_rt.BoundMethod[_i_image.Image]):
+    """Build the image now (only what is missing); returns ``self``, hydrated. Progress and the build log
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, app: App) -> Image:
+        """Build the image now (only what is missing); returns ``self``, hydrated. Progress and the build log
+        show under ``enable_output()``. Raises ``ImageBuildError`` naming the failed step.
+        """
+        _r = _rt.run_sync(self._impl.build(_rt.unwrap(app)))
+        return Image._from_impl(_r)
+
+    async def aio(self, app: App) -> Image:
+        _r = await _rt.run_async(self._impl.build(_rt.unwrap(app)))
+        return Image._from_impl(_r)
+
+
+class _Image_publish(_rt.BoundMethod[_i_image.Image]):
+    """Name this built image ``name[:tag]`` (tag ``latest`` when omitted) for ``Image.from_name``; publishing
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        name: str,
+        *,
+        environment_name: str | None = None,
+        experimental_options: dict[str, Any] | None = None,
+        client: None = None,
+    ) -> None:
+        """Name this built image ``name[:tag]`` (tag ``latest`` when omitted) for ``Image.from_name``; publishing
+        a name again moves it.
+        """
+        _rt.run_sync(
+            self._impl.publish(
+                name, environment_name=environment_name, experimental_options=experimental_options, client=client
+            )
+        )
+
+    async def aio(
+        self,
+        name: str,
+        *,
+        environment_name: str | None = None,
+        experimental_options: dict[str, Any] | None = None,
+        client: None = None,
+    ) -> None:
+        await _rt.run_async(
+            self._impl.publish(
+                name, environment_name=environment_name, experimental_options=experimental_options, client=client
+            )
+        )
+
+
+class Image(_rt.Wrapper):
+    """A container image definition, built lazily on the local engine. Construct with a static method
+    (``Image.debian_slim()``, ``from_registry``, ``from_dockerfile``, ``from_scratch``, ``from_id``, ``from_name``);
+    direct construction raises ``InvalidError``.
+    """
+
+    __slots__ = ()
+    _impl: _i_image.Image
+
+    @classmethod
+    def _from_impl(cls, impl: _i_image.Image) -> Image:
+        return _rt.wrap_cached(cls, impl)
+
+    @staticmethod
+    def debian_slim(python_version: str | None = None, force_build: bool = False) -> Image:
+        """Debian with Python (``python_version`` as ``3.X``; None: this interpreter's series) and ``CMD sleep
+        172800``: the default image of ``Sandbox.create``. From the official ``python`` image where a registry
+        answers, else built once from Debian's archive (3.11 and 3.13; others raise ``InvalidError`` saying why).
+        """
+        _r = _i_image.Image.debian_slim(python_version, force_build)
+        return Image._from_impl(_r)
+
+    @staticmethod
+    def from_registry(
+        tag: str,
+        secret: Secret | None = None,
+        *,
+        setup_dockerfile_commands: builtins.list[str] = [],
+        force_build: bool = False,
+        add_python: str | None = None,
+        **kwargs: Any,
+    ) -> Image:
+        """The image ``tag``: used as is when the engine has it, pulled (with progress) when missing.
+        ``secret`` (registry credentials) only serves an image already present: the local engine pulls
+        anonymously. ``force_build`` pulls again.
+        """
+        _r = _i_image.Image.from_registry(
+            tag,
+            secret,
+            setup_dockerfile_commands=setup_dockerfile_commands,
+            force_build=force_build,
+            add_python=add_python,
+            **kwargs,
+        )
+        return Image._from_impl(_r)
+
+    @staticmethod
+    def from_aws_ecr(
+        tag: str,
+        secret: Secret | None = None,
+        *,
+        setup_dockerfile_commands: builtins.list[str] = [],
+        force_build: bool = False,
+        add_python: str | None = None,
+        **kwargs: Any,
+    ) -> Image:
+        """An ECR image: usable when already on the engine (``docker login`` + ``docker pull`` it); the local
+        backend cannot authenticate to ECR with a ``Secret``.
+        """
+        _r = _i_image.Image.from_aws_ecr(
+            tag,
+            secret,
+            setup_dockerfile_commands=setup_dockerfile_commands,
+            force_build=force_build,
+            add_python=add_python,
+            **kwargs,
+        )
+        return Image._from_impl(_r)
+
+    @staticmethod
+    def from_gcp_artifact_registry(
+        tag: str,
+        secret: Secret | None = None,
+        *,
+        setup_dockerfile_commands: builtins.list[str] = [],
+        force_build: bool = False,
+        add_python: str | None = None,
+        **kwargs: Any,
+    ) -> Image:
+        """A GCP Artifact Registry image: usable when already on the engine; the local backend cannot
+        authenticate to GCP with a ``Secret``.
+        """
+        _r = _i_image.Image.from_gcp_artifact_registry(
+            tag,
+            secret,
+            setup_dockerfile_commands=setup_dockerfile_commands,
+            force_build=force_build,
+            add_python=add_python,
+            **kwargs,
+        )
+        return Image._from_impl(_r)
+
+    @staticmethod
+    def from_dockerfile(
+        path: str | Path,
+        *,
+        force_build: bool = False,
+        context_dir: Path | str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        gpu: str | None = None,
+        add_python: str | None = None,
+        build_args: dict[str, str] = {},
+        ignore: Ignore | AutoDockerignore = AUTO_DOCKERIGNORE,
+    ) -> Image:
+        """The image a local Dockerfile describes, built on the engine with the files its ``COPY`` lines name
+        from ``context_dir`` (default: the current directory) minus ``ignore`` (default: the ``.dockerignore``
+        that applies). ``env``/``secrets`` reach its shell-form ``RUN`` lines.
+        """
+        _r = _i_image.Image.from_dockerfile(
+            path,
+            force_build=force_build,
+            context_dir=context_dir,
+            env=env,
+            secrets=secrets,
+            gpu=gpu,
+            add_python=add_python,
+            build_args=build_args,
+            ignore=ignore,
+        )
+        return Image._from_impl(_r)
+
+    @staticmethod
+    def from_scratch(force_build: bool = False) -> Image:
+        """An empty filesystem (``FROM scratch``): add files with ``copy=True``; ``mount_image`` mounts it as an
+        empty directory.
+        """
+        _r = _i_image.Image.from_scratch(force_build)
+        return Image._from_impl(_r)
+
+    @staticmethod
+    def micromamba(python_version: str | None = None, force_build: bool = False) -> Image:
+        """Modal's micromamba image (``mambaorg/micromamba``, pulled: needs a registry) with Python and pip."""
+        _r = _i_image.Image.micromamba(python_version, force_build)
+        return Image._from_impl(_r)
+
+    @staticmethod
+    def from_id(image_id: str, client: None = None) -> Image:
+        """The image with ``object_id`` ``image_id`` (``im-`` + 64 hex digits); ``object_id`` is set at once,
+        the image is looked up when used (``NotFoundError`` when the engine lacks it).
+        """
+        _r = _i_image.Image.from_id(image_id, client)
+        return Image._from_impl(_r)
+
+    @staticmethod
+    def from_name(name: str, *, environment_name: str | None = None, client: None = None) -> Image:
+        """The image published as ``name[:tag]`` (tag ``latest`` when omitted); looked up when used
+        (``NotFoundError`` when nothing was published under that name).
+        """
+        _r = _i_image.Image.from_name(name, environment_name=environment_name, client=client)
+        return Image._from_impl(_r)
+
+    def add_local_file(self, local_path: str | Path, remote_path: str, *, copy: bool = False) -> Image:
+        """``local_path`` at ``remote_path`` (absolute; a trailing ``/`` keeps the file's name): copied into each
+        container before it starts (``copy=False``), or into a layer of the image (``copy=True``).
+        """
+        self._check()
+        _r = self._impl.add_local_file(local_path, remote_path, copy=copy)
+        return Image._from_impl(_r)
+
+    def add_local_dir(
+        self, local_path: str | Path, remote_path: str, *, copy: bool = False, ignore: Ignore = []
+    ) -> Image:
+        """The content of directory ``local_path`` under ``remote_path`` (absolute), minus what ``ignore``
+        (patterns or a predicate of the relative path) excludes; ``copy`` as for ``add_local_file``.
+        """
+        self._check()
+        _r = self._impl.add_local_dir(local_path, remote_path, copy=copy, ignore=ignore)
+        return Image._from_impl(_r)
+
+    def add_local_python_source(self, *modules: str, copy: bool = False, ignore: Ignore = NON_PYTHON_FILES) -> Image:
+        """The local Python packages/modules ``modules`` under ``/root`` (by default only their ``.py`` files);
+        ``copy`` as for ``add_local_file``.
+        """
+        self._check()
+        _r = self._impl.add_local_python_source(*modules, copy=copy, ignore=ignore)
+        return Image._from_impl(_r)
+
+    def run_commands(
+        self,
+        *commands: str | builtins.list[str],
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        volumes: dict[str | PurePosixPath, Any] | None = None,
+        gpu: str | None = None,
+        force_build: bool = False,
+    ) -> Image:
+        """``RUN <command>`` for each command, with ``env``/``secrets`` in its environment (not in the image)."""
+        self._check()
+        _r = self._impl.run_commands(
+            *commands, env=env, secrets=secrets, volumes=volumes, gpu=gpu, force_build=force_build
+        )
+        return Image._from_impl(_r)
+
+    def dockerfile_commands(
+        self,
+        *dockerfile_commands: str | builtins.list[str],
+        context_files: dict[str, str] = {},
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        gpu: str | None = None,
+        context_dir: Path | str | None = None,
+        force_build: bool = False,
+        ignore: Ignore | AutoDockerignore = AUTO_DOCKERIGNORE,
+        build_args: dict[str, str] = {},
+    ) -> Image:
+        """Raw Dockerfile instructions after ``FROM <this image>``, with ``context_files`` and the files of
+        ``context_dir`` (default: the current directory) that their ``COPY`` lines name, minus ``ignore``.
+        """
+        self._check()
+        _r = self._impl.dockerfile_commands(
+            *dockerfile_commands,
+            context_files=context_files,
+            env=env,
+            secrets=secrets,
+            gpu=gpu,
+            context_dir=context_dir,
+            force_build=force_build,
+            ignore=ignore,
+            build_args=build_args,
+        )
+        return Image._from_impl(_r)
+
+    def entrypoint(self, entrypoint_commands: builtins.list[str]) -> Image:
+        """``ENTRYPOINT [...]``."""
+        self._check()
+        _r = self._impl.entrypoint(entrypoint_commands)
+        return Image._from_impl(_r)
+
+    def cmd(self, cmd: builtins.list[str]) -> Image:
+        """``CMD [...]``: what a sandbox runs when ``Sandbox.create`` gets no command."""
+        self._check()
+        _r = self._impl.cmd(cmd)
+        return Image._from_impl(_r)
+
+    def shell(self, shell_commands: builtins.list[str]) -> Image:
+        """``SHELL [...]``: the shell later ``RUN`` lines use."""
+        self._check()
+        _r = self._impl.shell(shell_commands)
+        return Image._from_impl(_r)
+
+    def env(self, vars: dict[str, str]) -> Image:
+        """``ENV K=<value>`` for each variable: kept in the image."""
+        self._check()
+        _r = self._impl.env(vars)
+        return Image._from_impl(_r)
+
+    def workdir(self, path: str | PurePosixPath) -> Image:
+        """``WORKDIR <path>``."""
+        self._check()
+        _r = self._impl.workdir(path)
+        return Image._from_impl(_r)
+
+    def run_function(self, raw_f: Callable[..., Any], **kwargs: Any) -> Image:
+        """Not available locally: raises ``InvalidError`` (use ``run_commands``)."""
+        self._check()
+        _r = self._impl.run_function(raw_f, **kwargs)
+        return Image._from_impl(_r)
+
+    def imports(self) -> AbstractContextManager[None]:
+        """Modal's ``with image.imports():`` block: imports that fail locally (the packages live in the image)
+        are ignored; other exceptions are ignored with a warning.
+        """
+        self._check()
+        _r: AbstractContextManager[None] = self._impl.imports()
+        return _r
+
+    @property
+    def force_build(self) -> bool:
+        """Whether steps added to this image are rebuilt on every build (``force_build=True`` upstream)."""
+        return self._impl.force_build
+
+    @property
+    def object_id(self) -> str:
+        """``im-`` + the engine image id. ``AttributeError`` until built (or given by ``from_id``)."""
+        return self._impl.object_id
+
+    @property
+    def is_hydrated(self) -> bool:
+        """True once built or looked up on the engine."""
+        return self._impl.is_hydrated
+
+    @property
+    def hydrate(self) -> _Image_hydrate:
+        """Look up an image given by id or name (``NotFoundError`` when missing); no-op when hydrated. A
+        definition that needs building raises ``ExecutionError`` (Modal's rule): use ``build(app)``.
+        """
+        return _Image_hydrate(self)
+
+    @property
+    def build(self) -> _Image_build:
+        """Build the image now (only what is missing); returns ``self``, hydrated. Progress and the build log
+        show under ``enable_output()``. Raises ``ImageBuildError`` naming the failed step.
+        """
+        return _Image_build(self)
+
+    @property
+    def publish(self) -> _Image_publish:
+        """Name this built image ``name[:tag]`` (tag ``latest`` when omitted) for ``Image.from_name``; publishing
+        a name again moves it.
+        """
+        return _Image_publish(self)
+
+    def pip_install(
+        self,
+        *packages: str | builtins.list[str],
+        find_links: str | None = None,
+        index_url: str | None = None,
+        extra_index_url: str | None = None,
+        pre: bool = False,
+        extra_options: str = "",
+        force_build: bool = False,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        gpu: str | None = None,
+    ) -> Image:
+        """``RUN python -m pip install <sorted packages> <options>``."""
+        self._check()
+        _r = self._impl.pip_install(
+            *packages,
+            find_links=find_links,
+            index_url=index_url,
+            extra_index_url=extra_index_url,
+            pre=pre,
+            extra_options=extra_options,
+            force_build=force_build,
+            env=env,
+            secrets=secrets,
+            gpu=gpu,
+        )
+        return Image._from_impl(_r)
+
+    def pip_install_from_requirements(
+        self,
+        requirements_txt: str,
+        find_links: str | None = None,
+        *,
+        index_url: str | None = None,
+        extra_index_url: str | None = None,
+        pre: bool = False,
+        extra_options: str = "",
+        force_build: bool = False,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        gpu: str | None = None,
+    ) -> Image:
+        """``pip install -r`` a local requirements file (copied into the image as ``/.requirements.txt``)."""
+        self._check()
+        _r = self._impl.pip_install_from_requirements(
+            requirements_txt,
+            find_links,
+            index_url=index_url,
+            extra_index_url=extra_index_url,
+            pre=pre,
+            extra_options=extra_options,
+            force_build=force_build,
+            env=env,
+            secrets=secrets,
+            gpu=gpu,
+        )
+        return Image._from_impl(_r)
+
+    def pip_install_from_pyproject(
+        self,
+        pyproject_toml: str,
+        optional_dependencies: builtins.list[str] = [],
+        *,
+        find_links: str | None = None,
+        index_url: str | None = None,
+        extra_index_url: str | None = None,
+        pre: bool = False,
+        extra_options: str = "",
+        force_build: bool = False,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        gpu: str | None = None,
+    ) -> Image:
+        """``pip install`` the ``[project.dependencies]`` of a local ``pyproject.toml`` (and the named optional
+        groups).
+        """
+        self._check()
+        _r = self._impl.pip_install_from_pyproject(
+            pyproject_toml,
+            optional_dependencies,
+            find_links=find_links,
+            index_url=index_url,
+            extra_index_url=extra_index_url,
+            pre=pre,
+            extra_options=extra_options,
+            force_build=force_build,
+            env=env,
+            secrets=secrets,
+            gpu=gpu,
+        )
+        return Image._from_impl(_r)
+
+    def pip_install_private_repos(
+        self,
+        *repositories: str,
+        git_user: str,
+        find_links: str | None = None,
+        index_url: str | None = None,
+        extra_index_url: str | None = None,
+        pre: bool = False,
+        extra_options: str = "",
+        gpu: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        force_build: bool = False,
+    ) -> Image:
+        """``pip install`` private GitHub/GitLab repositories with ``GITHUB_TOKEN``/``GITLAB_TOKEN`` from
+        ``secrets``.
+        """
+        self._check()
+        _r = self._impl.pip_install_private_repos(
+            *repositories,
+            git_user=git_user,
+            find_links=find_links,
+            index_url=index_url,
+            extra_index_url=extra_index_url,
+            pre=pre,
+            extra_options=extra_options,
+            gpu=gpu,
+            env=env,
+            secrets=secrets,
+            force_build=force_build,
+        )
+        return Image._from_impl(_r)
+
+    def uv_pip_install(
+        self,
+        *packages: str | builtins.list[str],
+        requirements: builtins.list[str] | None = None,
+        find_links: str | None = None,
+        index_url: str | None = None,
+        extra_index_url: str | None = None,
+        pre: bool = False,
+        extra_options: str = "",
+        force_build: bool = False,
+        uv_version: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        gpu: str | None = None,
+    ) -> Image:
+        """``uv pip install`` into the image's Python (uv itself from PyPI)."""
+        self._check()
+        _r = self._impl.uv_pip_install(
+            *packages,
+            requirements=requirements,
+            find_links=find_links,
+            index_url=index_url,
+            extra_index_url=extra_index_url,
+            pre=pre,
+            extra_options=extra_options,
+            force_build=force_build,
+            uv_version=uv_version,
+            env=env,
+            secrets=secrets,
+            gpu=gpu,
+        )
+        return Image._from_impl(_r)
+
+    def uv_sync(
+        self,
+        uv_project_dir: str = "./",
+        *,
+        force_build: bool = False,
+        groups: builtins.list[str] | None = None,
+        extras: builtins.list[str] | None = None,
+        frozen: bool = True,
+        extra_options: str = "",
+        uv_version: str | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        gpu: str | None = None,
+    ) -> Image:
+        """``uv sync`` a local project's dependencies into ``/.uv/.venv`` (first on ``PATH``)."""
+        self._check()
+        _r = self._impl.uv_sync(
+            uv_project_dir,
+            force_build=force_build,
+            groups=groups,
+            extras=extras,
+            frozen=frozen,
+            extra_options=extra_options,
+            uv_version=uv_version,
+            env=env,
+            secrets=secrets,
+            gpu=gpu,
+        )
+        return Image._from_impl(_r)
+
+    def poetry_install_from_file(
+        self,
+        poetry_pyproject_toml: str,
+        poetry_lockfile: str | None = None,
+        *,
+        ignore_lockfile: bool = False,
+        force_build: bool = False,
+        with_: builtins.list[str] = [],
+        without: builtins.list[str] = [],
+        only: builtins.list[str] = [],
+        poetry_version: str | None = "latest",
+        old_installer: bool = False,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        gpu: str | None = None,
+    ) -> Image:
+        """``poetry install --no-root`` of a local project (and its ``poetry.lock``) into the image's Python."""
+        self._check()
+        _r = self._impl.poetry_install_from_file(
+            poetry_pyproject_toml,
+            poetry_lockfile,
+            ignore_lockfile=ignore_lockfile,
+            force_build=force_build,
+            with_=with_,
+            without=without,
+            only=only,
+            poetry_version=poetry_version,
+            old_installer=old_installer,
+            env=env,
+            secrets=secrets,
+            gpu=gpu,
+        )
+        return Image._from_impl(_r)
+
+    def micromamba_install(
+        self,
+        *packages: str | builtins.list[str],
+        spec_file: str | None = None,
+        channels: builtins.list[str] = [],
+        force_build: bool = False,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        gpu: str | None = None,
+    ) -> Image:
+        """``micromamba install`` packages (and/or a local spec file) on a ``micromamba()`` image."""
+        self._check()
+        _r = self._impl.micromamba_install(
+            *packages,
+            spec_file=spec_file,
+            channels=channels,
+            force_build=force_build,
+            env=env,
+            secrets=secrets,
+            gpu=gpu,
+        )
+        return Image._from_impl(_r)
+
+    def apt_install(
+        self,
+        *packages: str | builtins.list[str],
+        force_build: bool = False,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        gpu: str | None = None,
+    ) -> Image:
+        """``RUN apt-get update`` then ``RUN apt-get install -y <packages>``."""
+        self._check()
+        _r = self._impl.apt_install(*packages, force_build=force_build, env=env, secrets=secrets, gpu=gpu)
+        return Image._from_impl(_r)
+
+
 class _F_sweep(_rt.Function):
-    """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records.
+    """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records; remove
 
     Call it to block; ``.aio(...)`` is the coroutine.
     """
@@ -2069,10 +2850,13 @@ class _F_sweep(_rt.Function):
     __slots__ = ()
 
     def __call__(self, *, app_id: str | None = None, everything: bool = False) -> SweepResult:
-        """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records.
+        """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records; remove
+        expired snapshot images and step images unused for ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container
+        uses; see ``docs/guide/images.md``).
 
         With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and removed now, with its
-        records — and, with ``app_id``, the app's registry entry: a clean slate, as tests and benchmarks need.
+        records and snapshot images — and, with ``app_id``, the app's registry entry: a clean slate, as tests and
+        benchmarks need.
         """
         return _rt.run_sync(_i__sweep.sweep(app_id=app_id, everything=everything))
 

@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 7fbd7b6caeeba36f
+# Generator sha256: 9b6860f9ca834e34
 """The exceptions of ``sandbox_core.exception``, re-exported: the same classes, caught the same way in both APIs."""
 
 from sandbox_core.exception import AlreadyExistsError as AlreadyExistsError

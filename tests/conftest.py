@@ -27,14 +27,18 @@ import pytest_asyncio
 
 import sandbox_core as sc
 from sandbox_core._agent.sessions import agent_enabled
-from sandbox_core._engine import get_engine
+from sandbox_core._engine import close_engine, get_engine
 from sandbox_core._engine import labels as L
 from sandbox_core._engine.docker.engine import DockerEngine
+from sandbox_core._imagebuild import builder
 
 RUN_ID = os.environ.get("SANDBOX_CORE_TEST_RUN") or uuid.uuid4().hex[:10]
 os.environ["SANDBOX_CORE_TEST_RUN"] = RUN_ID
 APP_PREFIX = f"pytest-{RUN_ID}"
 TEST_RUN_LABEL = "sandbox-core.test-run"
+# Every image the library builds or snapshots in this run carries the run's label (part of a built image's identity,
+# so runs never share or remove each other's images); the run's step images are removed at the session end.
+os.environ["SANDBOX_CORE_IMAGE_LABELS"] = f"{TEST_RUN_LABEL}={RUN_ID}"
 BUSYBOX = "sandbox-core/busybox:1"
 BUSYBOX_USER = "sandbox-core/busybox-user:1"
 NOSHELL = "sandbox-core/noshell:1"
@@ -123,7 +127,17 @@ def _leftovers(app_ids: set[str], running_only: bool) -> list[str]:
                 found.append(f"volume {v['Name']}")
         for img in _docker_json("images", "--filter", f"label={TEST_RUN_LABEL}={RUN_ID}"):
             found.append(f"image {img['Repository']}:{img['Tag']} ({img['ID']})")
+        for img in _docker_json("images", "--filter", f"label={L.KIND}={L.KIND_SNAPSHOT}"):
+            if _image_labels(img["ID"]).get(L.APP_ID) in app_ids:
+                found.append(f"snapshot image {img['Repository']}:{img['Tag']} ({img['ID']})")
     return found
+
+
+def _image_labels(image_id: str) -> dict[str, str]:
+    proc = subprocess.run(["docker", "image", "inspect", image_id], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {}
+    return json.loads(proc.stdout)[0].get("Config", {}).get("Labels") or {}
 
 
 @pytest.fixture(scope="session")
@@ -147,6 +161,9 @@ def _check_nothing_left_behind() -> None:
     async def sweep_all() -> None:
         for app_id in app_ids:
             await sc.sweep(app_id=app_id, everything=True)
+        # what builds leave by design (content-addressed step images, reused until collected), labelled for the run
+        await builder.remove_images(await get_engine(), {TEST_RUN_LABEL: RUN_ID, L.KIND: L.KIND_IMAGE})
+        await close_engine()
 
     asyncio.run(sweep_all())
     remaining = _leftovers(set(app_ids), running_only=False)

@@ -570,7 +570,7 @@ async def test_enforce_wakes_at_the_deadline_of_a_sandbox_still_being_started(ap
     deadline = time.time() + 4
     sid = new_id("sb")
     labels = L.owned(L.KIND_SANDBOX, **{L.SANDBOX_ID: sid, L.APP_ID: app.app_id, L.DEADLINE: f"{deadline:.3f}"})
-    image_id = (await resolve_image(image, eng)).id
+    image_id = (await resolve_image(image, eng)).info.id
     cid = await eng.containers.create(ContainerSpec(image=image_id, labels=labels), f"sandbox-core.{sid}")
     try:
         result = await _lifecycle.enforce(eng, time.time(), app_id=app.app_id)

@@ -33,6 +33,7 @@ from .values import (
     EngineInfo,
     ExecInfo,
     ExecSpec,
+    ImageConfig,
     ImageInfo,
     ImageSummary,
     LabelQuery,
@@ -238,6 +239,13 @@ class ImagesAPI(Protocol):
         """Create an image from the root filesystem tar ``body``, tagged ``repo:tag``, with the Dockerfile-style
         ``changes`` applied (``CMD``, ``ENV``, ``LABEL``, ``WORKDIR`` …); returns its id. An exception raised by
         ``body`` itself propagates as is."""
+        ...
+
+    async def commit(self, container: str, config: ImageConfig, *, repo: str, tag: str, pause: bool = True) -> str:
+        """Create an image of container ``container``'s filesystem, tagged ``repo:tag``, whose configuration is
+        ``config`` alone (nothing of the container's own configuration — its command, environment or labels — is
+        taken over); returns its id. The container is paused while its filesystem is copied unless ``pause`` is
+        False. ``NoSuchContainer`` when it does not exist."""
         ...
 
     async def tag(self, image: str, repo: str, tag: str) -> None:

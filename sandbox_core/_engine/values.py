@@ -344,6 +344,20 @@ class ImageInfo:
 
 
 @attrs.frozen
+class ImageConfig:
+    """The configuration an image made from a container's filesystem gets (``ImagesAPI.commit``): its command,
+    entrypoint and environment for new containers, its working directory and user, and its labels. None for
+    ``cmd``/``entrypoint`` means none."""
+
+    labels: Mapping[str, str] = attrs.field(converter=_frozen_map)
+    cmd: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_str_tuple)
+    entrypoint: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_str_tuple)
+    env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    workdir: str = ""
+    user: str = ""
+
+
+@attrs.frozen
 class ImageSummary:
     """A local image as listed (cheaper than ``ImageInfo``); ``repo_tags`` without the engine's ``<none>:<none>``."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import REPO, app_name
+from ..conftest import BUSYBOX, REPO, app_name
 
 pytest.importorskip("typer", reason="the CLI needs its optional extra: pip install -e '.[cli]'")
 pytest.importorskip("rich", reason="the CLI needs its optional extra: pip install -e '.[cli]'")
@@ -78,7 +78,7 @@ def cli(request: pytest.FixtureRequest) -> Cli:
 @pytest.fixture(scope="module")
 def sandbox_id(cli: Cli) -> Iterator[str]:
     """A running busybox sandbox made with ``create`` (shared by a module; stopped at its end)."""
-    sid = cli.json("create", "--timeout", "600")["id"]
+    sid = cli.json("create", "--timeout", "600", "--image", BUSYBOX)["id"]
     try:
         yield sid
     finally:

@@ -1,7 +1,7 @@
 # GENERATED from `fakecore` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST
 # Check:      python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST --check
-# Generator sha256: 7fbd7b6caeeba36f
+# Generator sha256: 9b6860f9ca834e34
 """Blocking facade of ``fakecore``: the same API, with every async method blocking and its
 coroutine form under ``.aio`` (``sb.exec(...)`` / ``await sb.exec.aio(...)``).
 

@@ -1,7 +1,7 @@
 # GENERATED from `fakecore` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST
 # Check:      python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST --check
-# Generator sha256: 7fbd7b6caeeba36f
+# Generator sha256: 9b6860f9ca834e34
 """Blocking facade of ``fakecore`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
