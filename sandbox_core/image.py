@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from . import _output, _warnings
+from ._appref import AppLike
 from ._engine import EngineAPI, get_engine
 from ._engine.api import LineSink
 from ._engine.values import ImageInfo
@@ -33,7 +34,7 @@ from ._imagebuild import steps as S
 from ._imagebuild.context import AUTO_DOCKERIGNORE, AutoDockerignore
 from ._imagebuild.definition import DebianSlim, FromDockerfile, FromImage, FromScratch, ImageDefinition, Published
 from ._validation import reject_client
-from .app import App
+from .client import Client
 from .exception import ExecutionError, InvalidError, NotFoundError
 from .file_pattern_matcher import NON_PYTHON_FILES
 from .secret import Secret
@@ -236,7 +237,7 @@ class Image(PackageSteps):
         return Image._new(defn, f"Image.micromamba({version!r})", force_build)
 
     @staticmethod
-    def from_id(image_id: str, client: None = None) -> Image:
+    def from_id(image_id: str, client: Client | None = None) -> Image:
         """The image with ``object_id`` ``image_id`` (``im-`` + 64 hex digits); ``object_id`` is set at once,
         the image is looked up when used (``NotFoundError`` when the engine lacks it)."""
         m = _IMAGE_ID_RE.match(image_id) if isinstance(image_id, str) else None
@@ -416,10 +417,10 @@ class Image(PackageSteps):
         root = self._defn.root
         return isinstance(root, Published) or (isinstance(root, FromImage) and root.ref.startswith("sha256:"))
 
-    async def build(self, app: App) -> Image:
+    async def build(self, app: AppLike) -> Image:
         """Build the image now (only what is missing); returns ``self``, hydrated. Progress and the build log
         show under ``enable_output()``. Raises ``ImageBuildError`` naming the failed step."""
-        if not isinstance(app, App):
+        if not isinstance(app, AppLike):
             raise InvalidError(f"Image.build() expects an App (from App.lookup), got {type(app).__name__}")
         if not app.app_id:
             raise InvalidError("App has not been initialized yet. Use the context manager `app.run()` or `App.lookup`")

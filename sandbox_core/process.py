@@ -31,7 +31,7 @@ from ._exec.engine import ENGINE
 from ._tasks import TaskSet
 from ._validation import check_window_size, check_workdir, pty_from_info, validate_argv
 from .exception import InvalidError
-from .secret import Secret, merge_env
+from .secret import Secret, check_env_args, resolve_env
 from .streams import StreamReader, StreamType, StreamWriter, T
 
 logger = logging.getLogger("sandbox_core")
@@ -267,7 +267,7 @@ async def start_exec(
     pty = pty_from_info(pty, pty_info, stacklevel=5)  # the caller of Sandbox.exec
     check_workdir(workdir)
     validate_argv(args)
-    merged_env = merge_env(secrets, env)
+    check_env_args(secrets, env)
     if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0):
         raise InvalidError(f"timeout must be a non-negative number of seconds or None, got {timeout!r}")
     if bufsize == 1 and not text:
@@ -275,6 +275,7 @@ async def start_exec(
     for name, st in (("stdout", stdout), ("stderr", stderr)):
         if st not in (StreamType.PIPE, StreamType.DEVNULL, StreamType.STDOUT):
             raise ValueError(f"Unsupported StreamType for {name}")
+    merged_env = await resolve_env(secrets, env)  # reads stored secrets and .env files: NotFoundError here
 
     process_id = str(uuid.uuid4())
     deadline = time.monotonic() + int(timeout) if timeout else None

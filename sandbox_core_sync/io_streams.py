@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 9b6860f9ca834e34
+# Generator sha256: 1b048d1832477c20
 """``sandbox_core.io_streams`` in the blocking facade (generated):
 the same names as in ``sandbox_core_sync``."""
 

@@ -12,6 +12,8 @@ OWNER_VALUE = "sandbox-core"
 KIND = PREFIX + "kind"
 
 KIND_SANDBOX = "sandbox"
+#: An extra container of a sandbox (``Sandbox._experimental_sidecars``), in the sandbox's network namespace.
+KIND_SIDECAR = "sidecar"
 KIND_RECORD = "record"
 #: Images the image builder makes (``_imagebuild``): a Python base image, and the image of one build step.
 KIND_BASE_IMAGE = "base-image"

@@ -52,7 +52,7 @@ class Cli:
 
     def json(self, *args: str) -> Any:
         """Run with ``--json`` (placed right after the command's name); assert exit code 0; return the document."""
-        at = 2 if args[0] == "image" else 1
+        at = 2 if args[0] in ("image", "volume", "secret") else 1
         return json.loads(self.ok(*args[:at], "--json", *args[at:]))
 
     def popen(self, *args: str) -> subprocess.Popen[str]:

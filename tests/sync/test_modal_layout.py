@@ -23,9 +23,10 @@ MODAL_MODULES = [
     ("image", ["Image"]),
     ("io_streams", ["StreamReader", "StreamWriter"]),
     ("output", ["enable_output"]),
-    ("sandbox", ["Sandbox"]),
+    ("sandbox", ["Sandbox", "Probe"]),
     ("secret", ["Secret"]),
     ("stream_type", ["StreamType"]),
+    ("types", ["FileInfo", "FileType", "FileWatchEvent", "FileWatchEventType", "SandboxConnectCredentials"]),
 ]
 
 

@@ -1,7 +1,7 @@
 # GENERATED from `fakecore` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST
 # Check:      python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST --check
-# Generator sha256: 9b6860f9ca834e34
+# Generator sha256: 1b048d1832477c20
 """``fakecore.streams`` in the blocking facade (generated):
 the same names as in ``fakecore_sync``."""
 
