@@ -333,13 +333,20 @@ class Sandbox(SandboxNetworking, SandboxImages):
         """
         link = self._link
         link.check_attached()
-        if await link.refresh() is None:
+        ended_here = await link.refresh() is None
+        if ended_here:
             eng = await get_engine()
             await _lifecycle.end_sandbox(eng, link.sandbox_id, link.ref, link.app_id, _lifecycle.TERMINATED)
             await _sidecar_policy.end_all(eng, sandbox_id=link.sandbox_id)
         await agent_sessions.end(link.container_id)
         if wait:
-            await self.wait(raise_on_termination=False)
+            try:
+                await self.wait(raise_on_termination=False)
+            except NotFoundError:
+                if not ended_here:
+                    raise
+                # Removed before we looked (retention 0): its end is the one this call recorded.
+                link.status, link.result = _lifecycle.TERMINATED, 137
             assert link.result is not None
             return link.result
         return None
