@@ -51,9 +51,7 @@ from .sidecars import SidecarContainer, SidecarManager, sidecar_manager
 from .streams import StreamReader, StreamType, StreamWriter
 from .volume import Volume
 
-__all__ = ["Probe", "Sandbox"]
-
-__all__ = ["Sandbox", "SidecarContainer", "SidecarManager"]
+__all__ = ["Probe", "Sandbox", "SidecarContainer", "SidecarManager"]
 
 
 class Sandbox(SandboxNetworking, SandboxImages):

@@ -5,8 +5,9 @@
 """``sandbox_core.sandbox`` in the blocking facade (generated):
 the same names as in ``sandbox_core_sync``."""
 
+from sandbox_core.sandbox import Probe as Probe
 from sandbox_core_sync._generated import Sandbox as Sandbox
 from sandbox_core_sync._generated import SidecarContainer as SidecarContainer
 from sandbox_core_sync._generated import SidecarManager as SidecarManager
 
-__all__ = ["Sandbox", "SidecarContainer", "SidecarManager"]
+__all__ = ["Probe", "Sandbox", "SidecarContainer", "SidecarManager"]
