@@ -222,14 +222,15 @@ class PoolService:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Begin keeping the pool (nothing when it is configured off or isolation is off)."""
+        """Begin keeping the pool (nothing when it is configured off, isolation is off, or the engine has no
+        network holders)."""
         try:
             size = pool_size()
             on = isolation_enabled()
         except InvalidError as e:
             log.warning("holder pool off: %s", e)
             return
-        if size and on:
+        if size and on and self.eng.joins_network_namespaces:
             self._task = asyncio.create_task(self._serve(size))
 
     def on_event(self, ev: EngineEvent) -> None:

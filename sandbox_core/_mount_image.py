@@ -30,7 +30,7 @@ from typing import Any
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
 from ._engine.api import STDERR
-from ._engine.errors import ContainerNotRunning, NoSuchContainer, NoSuchExec
+from ._engine.errors import ContainerNotRunning, ExecStartFailed, NoSuchContainer, NoSuchExec
 from ._engine.values import ContainerSpec, ExecSpec
 from ._fs.process import argv_path
 from ._imagebuild import retar
@@ -94,6 +94,8 @@ async def _run(
         while (frame := await stream.read_frame()) is not None:
             if frame[0] == STDERR and len(err) < 4096:
                 err += frame[1]
+    except ExecStartFailed as e:  # no /bin/sh: as a shell would report it
+        return (127 if e.reason == "not_found" else 126), e.detail
     finally:
         await stream.close()
     return await eng.execs.exit_code(exec_id), err.decode("utf-8", "replace").strip()

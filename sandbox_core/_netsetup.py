@@ -33,6 +33,7 @@ from ._engine.values import ContainerSpec
 from ._holderpool import claim, pool_key, pool_size, sandbox_holder_name
 from ._netplan import NetworkPlan, isolated_policy
 from ._network import LABEL_MODE, LABEL_NETWORK
+from .exception import InvalidError
 
 #: After this long between acquiring the holder and creating the sandbox (a slow image pull or build), check that
 #: the holder still exists: past ``_network.ORPHAN_GRACE`` a supervisor may have taken it for a leftover.
@@ -44,7 +45,7 @@ class NetworkSetup:
 
     def __init__(self, eng: EngineAPI, plan: NetworkPlan, sandbox_id: str, labels: Mapping[str, str]) -> None:
         self.eng = eng
-        self.plan = plan
+        self.plan = plan if eng.joins_network_namespaces else without_holder(plan)
         self.sandbox_id = sandbox_id
         #: Labels for a cold holder (the app's, so that the app's sweep finds it).
         self.labels = dict(labels)
@@ -140,6 +141,21 @@ class NetworkSetup:
                 # Cancelled while creating a cold holder: the engine may have made it all the same.
                 await remove_holders_of(self.eng, self.sandbox_id)
         self.holder = None
+
+
+def without_holder(plan: NetworkPlan) -> NetworkPlan:
+    """``plan`` on an engine without network holders (a swarm): the default isolation is dropped (the cluster's
+    own network setup is what separates sandboxes there: docs/guide/cluster.md); an allowlist cannot be enforced,
+    so it is refused (``InvalidError``)."""
+    policy = plan.policy
+    if policy is None:
+        return plan
+    if policy.egress.open and policy.inbound.cidrs is None:
+        return attrs.evolve(plan, policy=None)
+    raise InvalidError(
+        "outbound_cidr_allowlist, outbound_domain_allowlist and inbound_cidr_allowlist are not supported on this "
+        "engine (a swarm cluster): they need a container sharing the sandbox's network namespace"
+    )
 
 
 async def discard_after(acquiring: asyncio.Future[None], net: NetworkSetup) -> None:

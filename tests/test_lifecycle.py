@@ -576,9 +576,11 @@ async def test_sweep_everything_clears_an_app(image: sc.Image) -> None:
 
 
 @pytest.mark.single_engine  # a swarm has no created-but-not-started state: its create starts the task
-async def test_enforce_wakes_at_the_deadline_of_a_sandbox_still_being_started(app: sc.App, image: sc.Image) -> None:
+async def test_enforce_wakes_at_the_deadline_of_a_sandbox_still_being_started(image: sc.Image) -> None:
     """A sandbox listed between create and start must still bring the supervisor back by its deadline, even when
-    the start event is never seen (CI once lost it and the sandbox outlived its timeout by 6 s)."""
+    the start event is never seen (CI once lost it and the sandbox outlived its timeout by 6 s). Its own app: the
+    pass's next wake is the earliest of everything the app holds."""
+    app = await sc.App.lookup(app_name(f"wake-{new_id('x')[3:11]}"), create_if_missing=True)
     eng = await get_engine()
     deadline = time.time() + 4
     sid = new_id("sb")

@@ -384,6 +384,12 @@ class EngineAPI(Protocol):
         """True once ``close`` was called."""
         ...
 
+    @property
+    def joins_network_namespaces(self) -> bool:
+        """Whether a container may join another's network namespace (``network_mode="container:<ref>"``), as
+        network holders need."""
+        ...
+
     async def info(self) -> EngineInfo:
         """The engine host's architecture and the container runtimes it offers."""
         ...

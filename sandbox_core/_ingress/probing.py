@@ -18,7 +18,7 @@ import secrets
 from typing import Protocol
 
 from .._engine import EngineAPI
-from .._engine.errors import ContainerNotRunning, NoSuchContainer
+from .._engine.errors import ContainerNotRunning, ExecStartFailed, NoSuchContainer
 from .._engine.values import ContainerInfo, ExecSpec
 from ..exception import Error
 from ..probe import Probe
@@ -86,6 +86,8 @@ async def _exec_once(eng: EngineAPI, ref: str, argv: tuple[str, ...], activity: 
                 pass
     except TimeoutError:
         await eng.execs.kill_marked(ref, PROBE_MARK, marker)
+        return False
+    except ExecStartFailed:  # the probe's command cannot start (yet): not ready
         return False
     finally:
         await stream.close()

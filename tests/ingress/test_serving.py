@@ -18,10 +18,9 @@ import aiohttp
 import pytest
 
 import sandbox_core as sc
-from sandbox_core import _create, _lifecycle
+from sandbox_core import _lifecycle
 from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
-from sandbox_core._engine.netpolicy import LABEL_INBOUND
 from sandbox_core._ingress import records as R
 
 from ..conftest import RUN_ID, TEST_RUN_LABEL, app_name
@@ -58,27 +57,15 @@ async def _hostname(sb: sc.Sandbox) -> str:
     return await (await sb.exec("cat", "/etc/hostname")).stdout.read()
 
 
-@contextlib.contextmanager
-def _inbound_label(monkeypatch: pytest.MonkeyPatch, cidrs: str) -> Iterator[None]:
-    """Sandboxes created meanwhile carry ``cidrs`` as their inbound allowlist label (where the create parameter puts
-    it once it is wired)."""
-    original = _create.sandbox_labels
-
-    def labelled(*args: Any, **kw: Any) -> dict[str, str]:
-        return {**original(*args, **kw), LABEL_INBOUND: cidrs}
-
-    with monkeypatch.context() as m:
-        m.setattr(_create, "sandbox_labels", labelled)
-        yield
-
-
 async def test_the_inbound_allowlist_is_enforced_by_tunnels_and_the_token_proxy(
-    app: sc.App, image: sc.Image, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    app: sc.App, image: sc.Image, http: aiohttp.ClientSession
 ) -> None:
-    with _inbound_label(monkeypatch, "10.250.0.0/16"):  # no address of this host
-        shut = await sc.Sandbox.create(*HTTPD, app=app, image=image, unencrypted_ports=[8080])
-    with _inbound_label(monkeypatch, "127.0.0.0/8"):
-        open_ = await sc.Sandbox.create(*HTTPD, app=app, image=image, unencrypted_ports=[8080])
+    shut = await sc.Sandbox.create(
+        *HTTPD, app=app, image=image, unencrypted_ports=[8080], inbound_cidr_allowlist=["10.250.0.0/16"]
+    )  # no address of this host
+    open_ = await sc.Sandbox.create(
+        *HTTPD, app=app, image=image, unencrypted_ports=[8080], inbound_cidr_allowlist=["127.0.0.0/8"]
+    )
     try:
         host, port = (await shut.tunnels())[8080].tcp_socket
         with pytest.raises(aiohttp.ClientConnectionError):

@@ -93,6 +93,10 @@ class DockerEngine:
         return self.client.address.url
 
     @property
+    def joins_network_namespaces(self) -> bool:
+        return True
+
+    @property
     def closed(self) -> bool:
         return self.client.closed
 

@@ -60,6 +60,11 @@ class ScreenedExecStream:
     def tty(self) -> bool:
         return self._inner.tty
 
+    @property
+    def hijacked(self) -> HijackedStream:
+        """The stream underneath (the engine layer's own half-close and transport checks use it)."""
+        return self._inner
+
     async def read_frame(self) -> tuple[int, bytes] | None:
         """The next frame, or None at EOF. The first call raises ``ExecStartFailed`` when the program never ran."""
         if self._held:

@@ -109,6 +109,10 @@ class SwarmEngine:
         return f"swarm://{self.cluster_id}"
 
     @property
+    def joins_network_namespaces(self) -> bool:
+        return False  # a service's task cannot join a container's network namespace
+
+    @property
     def closed(self) -> bool:
         return self.cluster.manager.closed
 
