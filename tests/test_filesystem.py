@@ -307,7 +307,8 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
         monkeypatch.setattr(tar.TarReader, "read", broken_read)
     with pytest.raises(NotFoundError, match="The Sandbox is unavailable"):
         await fs.copy_to_local("/tmp/ctl/big", dst)
-    assert calls == 2
+    # the break came after the first chunk (through the agent, the closing session's other reads may count too)
+    assert calls >= 2 if agent_path(shared_sandbox) else calls == 2
     monkeypatch.undo()
     assert dst.read_text() == "original"
     assert _names(tmp_path) == ["keep.txt"]

@@ -166,7 +166,8 @@ async def test_break_stops_the_watch_promptly(shared_sandbox: sc.Sandbox) -> Non
     gen = fs.watch("/tmp/w7", recursive=True)
     poker = asyncio.create_task(keep_creating(fs, "/tmp/w7"))
     async for event in gen:
-        assert event.type == Create and event.paths[0].startswith("/tmp/w7/x")
+        # Modify when the watch came up between a file's creation and its write (there is no "ready" signal)
+        assert event.type in (Create, Modify) and event.paths[0].startswith("/tmp/w7/x")
         break
     poker.cancel()
     t0 = time.monotonic()
