@@ -24,6 +24,7 @@ from .file_pattern_matcher import FilePatternMatcher
 from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, SandboxFilesystem
 from .image import Image
 from .output import enable_output
+from .pool import SandboxPool
 from .probe import Probe
 from .process import ContainerProcess
 from .sandbox import Sandbox
@@ -53,6 +54,7 @@ __all__ = [
     "SandboxConnectCredentials",
     "SandboxFilesystem",
     "SandboxLogsManager",
+    "SandboxPool",
     "Secret",
     "SecretManager",
     "SidecarContainer",
