@@ -27,6 +27,7 @@ readiness probes.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import fcntl
 import logging
@@ -63,7 +64,9 @@ class _Activity:
     def __init__(self) -> None:
         self.started = time.time()
         self.last: dict[str, float] = {}
-        self.running: dict[str, set[str]] = {}
+        # Running execs per container, counted per exec id: an engine that reports execs without an id (Podman)
+        # has them all counted under "".
+        self.running: dict[str, collections.Counter[str]] = {}
         #: Containers with an idle timeout (their last exec's end starts an idle period to schedule).
         self.idle_watched: set[str] = set()
         self.wake = asyncio.Event()
@@ -90,20 +93,24 @@ class _Activity:
                 self.ignored.discard(exec_id)
                 self.wake.set()  # an agent session ended: maybe its process is gone (a warm pool's members)
             return
-        if ev.action in ("exec_create", "exec_start") and ev.detail.startswith(AGENT_PATH):
-            # An agent session (a client's, or a monitor): a long-lived exec that is not itself activity.
+        if exec_id and ev.action in ("exec_create", "exec_start") and ev.detail.startswith(AGENT_PATH):
+            # An agent session (a client's, or a monitor): a long-lived exec that is not itself activity. (An
+            # engine that names no exec id cannot tell it apart: there it counts as a running exec.)
             self.ignored.add(exec_id)
-            self.running.get(cid, set()).discard(exec_id)
+            self.running.get(cid, collections.Counter()).pop(exec_id, None)
             return
         if exec_id in self._probe_execs:
             if ev.action == "exec_die":
                 self._probe_execs.discard(exec_id)
             return
         if ev.action == "exec_start":
-            self.running.setdefault(cid, set()).add(exec_id)
+            self.running.setdefault(cid, collections.Counter())[exec_id] += 1
         elif ev.action == "exec_die":
-            self.running.setdefault(cid, set()).discard(exec_id)
-            if cid in self.idle_watched and not self.running[cid]:
+            running = self.running.setdefault(cid, collections.Counter())
+            running[exec_id] -= 1
+            if running[exec_id] <= 0:
+                del running[exec_id]
+            if cid in self.idle_watched and not running:
                 self.wake.set()  # its idle period starts now: the next pass schedules its end
         # exec_create: an exec about to start, or a client noting stdin or tunnel activity
         self.last[cid] = time.time()

@@ -69,11 +69,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for item in items:
             if item.get_closest_marker("single_engine") is not None:
                 item.add_marker(skip)
+    _skip_where_podman_differs(items)
 
 
 def _docker_json(*args: str) -> list[dict[str, Any]]:
     out = subprocess.run(["docker", *args, "--format", "{{json .}}"], capture_output=True, text=True, check=True)
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def _engine_is_podman() -> bool:
+    """True when ``DOCKER_HOST`` names Podman's Docker-compatible service (its version lists a Podman component)."""
+    try:
+        out = subprocess.run(
+            ["docker", "version", "--format", "{{json .Server.Components}}"], capture_output=True, text=True, timeout=20
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "Podman Engine" in out
+
+
+def _skip_where_podman_differs(items: list[pytest.Item]) -> None:
+    """On Podman, skip the tests marked ``podman_differs(reason)``, each with the difference its marker names."""
+    marked = [item for item in items if item.get_closest_marker("podman_differs") is not None]
+    if not marked or not _engine_is_podman():
+        return
+    for item in marked:
+        marker = item.get_closest_marker("podman_differs")
+        assert marker is not None and marker.args, f"{item.nodeid}: podman_differs needs the difference as reason"
+        item.add_marker(pytest.mark.skip(reason=f"Podman differs: {marker.args[0]} (docs/podman.md)"))
 
 
 def _engine_answers() -> bool:

@@ -21,6 +21,7 @@ from sandbox_core import exception as exc
 from sandbox_core._engine import errors as E
 from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
+from sandbox_core._engine.docker.http import EngineAddress
 from sandbox_core._engine.values import ContainerSpec, ExecSpec
 
 from .conftest import BUSYBOX, RUN_ID, TEST_RUN_LABEL, app_name, container_id, docker_engine
@@ -84,7 +85,8 @@ def tcp_to_unix_proxy(sock_path: str) -> Iterator[int]:
 
 
 def test_docker_host_tcp_is_honoured(run_py) -> None:  # type: ignore[no-untyped-def]
-    with tcp_to_unix_proxy("/var/run/docker.sock") as port:
+    # The engine under test (DOCKER_HOST may name another engine than Docker's default socket, e.g. Podman's).
+    with tcp_to_unix_proxy(EngineAddress.from_env().socket_path or "/var/run/docker.sock") as port:
         out = run_py(
             f"""
 import asyncio, os
@@ -239,7 +241,7 @@ async def test_events_are_typed_and_replayed_from_since(own_sandbox: sc.Sandbox)
     try:
         async with asyncio.timeout(30):
             async for event in events:
-                if event.action == "exec_create":
+                if event.action in ("exec_create", "exec_start"):  # Podman has no exec_create (docs/podman.md §2)
                     break
     finally:
         await events.aclose()  # type: ignore[attr-defined]

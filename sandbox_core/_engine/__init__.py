@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable
 
 from .api import EngineAPI
-from .docker.engine import DockerEngine
+from .docker.dialects import open_engine
 from .swarm.config import cluster_mode
 from .swarm.engine import SwarmEngine
 
@@ -42,12 +42,13 @@ def _close_with_loop(loop: asyncio.AbstractEventLoop, engine: EngineAPI) -> None
 async def _open() -> EngineAPI:
     if cluster_mode() == "swarm":
         return await SwarmEngine.open()
-    return await DockerEngine.open()
+    return await open_engine()
 
 
 async def get_engine() -> EngineAPI:
-    """The engine of the running loop, opened on first use: the Docker engine ``DOCKER_HOST`` names, or with
-    ``SANDBOX_CORE_CLUSTER=swarm`` the swarm ``SANDBOX_CORE_SWARM_MANAGER`` manages.
+    """The engine of the running loop, opened on first use: the engine ``DOCKER_HOST`` names (Docker, or Podman's
+    Docker-compatible service, whose differences the engine layer absorbs), or with ``SANDBOX_CORE_CLUSTER=swarm``
+    the swarm ``SANDBOX_CORE_SWARM_MANAGER`` manages.
 
     Raises ``ConnectionError`` when the engine cannot be reached, ``InvalidError`` when it is misconfigured.
     """

@@ -190,8 +190,9 @@ class ExecsAPI(Protocol):
         ...
 
     async def note_activity(self, ref: str) -> None:
-        """Leave an ``exec_create`` event for container ``ref`` without running anything (what the supervisor
-        counts as activity). Each call leaves a trace until the container is removed: rate-limit."""
+        """Leave an exec event for container ``ref`` (what the supervisor counts as activity): ``exec_create`` of a
+        command never started; on an engine without that event (Podman), ``exec_start`` and ``exec_die`` of one
+        that exits at once. Each call leaves a trace in the engine for a while: rate-limit."""
         ...
 
     async def kill_marked(self, ref: str, key: str, value: str, *, root_pid: int | None = None) -> None:

@@ -85,10 +85,24 @@ _EXTENSIONS = (
 )
 
 
+#: Owner ids by name: (user name -> uid, group name -> gid).
+OwnerIds = tuple[dict[str, int], dict[str, int]]
+
+
+def _owner(ids: dict[str, int] | None, name: str, header_id: int) -> int:
+    if ids is None or not name:
+        return header_id
+    return ids.get(name, header_id)
+
+
 def _member(
-    info: tarfile.TarInfo, pax: dict[bytes, bytes], long_name: bytes | None, long_link: bytes | None
+    info: tarfile.TarInfo,
+    pax: dict[bytes, bytes],
+    long_name: bytes | None,
+    long_link: bytes | None,
+    owners: OwnerIds | None,
 ) -> TarMember:
-    return TarMember(
+    member = TarMember(
         name=pax.get(b"path") or long_name or info.name.encode("utf-8", "surrogateescape"),
         type=info.type,
         size=int(pax[b"size"]) if b"size" in pax else info.size,
@@ -98,13 +112,24 @@ def _member(
         mtime=float(pax[b"mtime"]) if b"mtime" in pax else float(info.mtime),
         linkname=pax.get(b"linkpath") or long_link or info.linkname.encode("utf-8", "surrogateescape"),
     )
+    if owners is None:
+        return member
+    return attrs.evolve(
+        member,
+        uid=_owner(owners[0], pax.get(b"uname", b"").decode() or info.uname, member.uid),
+        gid=_owner(owners[1], pax.get(b"gname", b"").decode() or info.gname, member.gid),
+    )
 
 
 class TarReader:
-    """Reads a tar stream incrementally: ``next_member`` gives each header, ``read``/``read_all`` its data."""
+    """Reads a tar stream incrementally: ``next_member`` gives each header, ``read``/``read_all`` its data.
 
-    def __init__(self, source: ByteSource) -> None:
+    With ``owners``, a member's uid/gid are those its owner *names* map to (for a writer that puts other ids than
+    the files' into the headers but names them right); a name not in the map keeps the header's id."""
+
+    def __init__(self, source: ByteSource, owners: OwnerIds | None = None) -> None:
         self._source = source
+        self._owners = owners
         self._remaining = 0  # data bytes of the current member not yet read
         self._padding = 0
 
@@ -136,7 +161,7 @@ class TarReader:
             except tarfile.HeaderError as e:
                 raise exc.ServiceError(f"the engine sent an invalid tar header: {e}") from e
             if info.type not in _EXTENSIONS:
-                member = _member(info, pax, long_name, long_link)
+                member = _member(info, pax, long_name, long_link, self._owners)
                 has_data = member.type not in (tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE)
                 self._remaining = member.size if has_data else 0
                 self._padding = (-member.size % BLOCK) if has_data else 0

@@ -72,7 +72,9 @@ SH_WRITE = (
     _SH_WALK
     + """if [ -L "$n" ]; then rm -f -- "$n" || exit 1; fi
 [ -d "$n" ] && exit 67
-exec cat > "$n"
+exec 3>"$n" || exit 1
+printf R
+exec cat >&3
 """
 )
 
@@ -346,9 +348,17 @@ class ProcessTransport:
         check_exit(code, err, "read")
 
     async def write(self, path: bytes, size: int, chunks: Chunks) -> None:
+        """The input is sent only once the script has opened the target (it prints one byte then): a helper that
+        fails before must not leave input unread, because some engines (Podman) then drop its output, and with it
+        the reason it failed."""
         source_error: list[Exception] = []
+        opened = asyncio.Event()
+
+        async def on_stdout(chunk: bytes) -> None:
+            opened.set()
 
         async def feed(stdin: StreamWriter) -> None:
+            await opened.wait()  # cancelled by ``run`` when the script ends without opening the target
             try:
                 async for chunk in chunks():
                     stdin.write(chunk)
@@ -358,7 +368,7 @@ class ProcessTransport:
                 raise
 
         try:
-            code, _, err = await self.run(SH_WRITE, [argv_path(norm(path)), "1"], stdin=feed)
+            code, _, err = await self.run(SH_WRITE, [argv_path(norm(path)), "1"], stdin=feed, on_stdout=on_stdout)
         except Exception:
             if source_error:  # the caller's error, not whatever the aborted process made of it
                 raise source_error[0] from None

@@ -75,6 +75,7 @@ def test_bring_up_is_bounded_and_measured(swarm_cluster: harness.Cluster) -> Non
     assert t["image_bytes"] > 0
 
 
+@pytest.mark.podman_differs("the swarm nodes are private dockerds, compared with the engine under test as Docker")
 def test_nodes_are_separate_engines_in_one_swarm(swarm_cluster: harness.Cluster) -> None:
     infos = [node.engine().request("GET", "info") for node in swarm_cluster.nodes]
     assert len(infos) >= 2

@@ -33,7 +33,7 @@ from yarl import URL
 from ... import exception as exc
 from ..api import ArchiveDownload
 from ..errors import ArchiveErrorKind, ArchivePathError, NoSuchContainer
-from ..tar import TarReader
+from ..tar import OwnerIds, TarReader
 from ..values import PathStat, parse_engine_time
 from .errors import IO_ERRORS, engine_error, engine_errors, translate
 from .http import DockerClient
@@ -78,9 +78,20 @@ def go_mode_to_posix(mode: int) -> int:
     return out
 
 
-def path_stat(header: str) -> PathStat:
-    """Decode the ``X-Docker-Container-Path-Stat`` header (base64 JSON)."""
+def is_go_symlink(mode: int) -> bool:
+    """True when the Go ``os.FileMode`` ``mode`` is a symlink's."""
+    return bool(mode & _GO_SYMLINK)
+
+
+def stat_fields(header: str) -> dict[str, Any]:
+    """The fields of the ``X-Docker-Container-Path-Stat`` header (base64 JSON)."""
     raw: dict[str, Any] = json.loads(base64.b64decode(header))
+    return raw
+
+
+def path_stat(header: str) -> PathStat:
+    """Decode the ``X-Docker-Container-Path-Stat`` header."""
+    raw = stat_fields(header)
     return PathStat(
         name=str(raw.get("name", "")),
         size=int(raw.get("size", 0)),
@@ -183,21 +194,30 @@ class DockerArchive:
     def __init__(self, client: DockerClient) -> None:
         self._client = client
 
-    async def stat(self, ref: str, path: bytes) -> PathStat:
-        what = "stat a path in the sandbox"
+    async def _head(self, ref: str, path: bytes) -> tuple[int, str | None]:
+        """``HEAD`` of the path: the status and the stat header (None when absent)."""
         docker = self._client.docker
         url = docker._canonicalize_url(_archive_url(ref, path))
-        async with engine_errors(what, self._client.request_timeout):
+        async with engine_errors("stat a path in the sandbox", self._client.request_timeout):
             async with docker.session.request("HEAD", url, headers={"Accept-Encoding": "identity"}) as resp:
-                status, header = resp.status, resp.headers.get("X-Docker-Container-Path-Stat")
+                return resp.status, resp.headers.get("X-Docker-Container-Path-Stat")
+
+    async def _container_exists(self, ref: str) -> bool:
+        try:
+            await self._client.request_json("GET", f"containers/{ref}/json", "inspect the sandbox container")
+        except NoSuchContainer:
+            return False
+        return True
+
+    async def stat(self, ref: str, path: bytes) -> PathStat:
+        what = "stat a path in the sandbox"
+        status, header = await self._head(ref, path)
         if status == 200 and header:
             return path_stat(header)
         if status == 404:
             # A HEAD has no body to tell a missing container from a missing path: ask the container.
-            try:
-                await self._client.request_json("GET", f"containers/{ref}/json", "inspect the sandbox container")
-            except NoSuchContainer:
-                raise NoSuchContainer("container not found: No such container") from None
+            if not await self._container_exists(ref):
+                raise NoSuchContainer("container not found: No such container")
             raise ArchivePathError("missing", "no such file or directory")
         if status == 409:
             raise engine_error(409, "container is not running", what)
@@ -206,6 +226,12 @@ class DockerArchive:
 
     @contextlib.asynccontextmanager
     async def get(self, ref: str, path: bytes) -> AsyncIterator[ArchiveDownload]:
+        async with self._get(ref, path) as download:
+            yield download
+
+    @contextlib.asynccontextmanager
+    async def _get(self, ref: str, path: bytes, owners: OwnerIds | None = None) -> AsyncIterator[ArchiveDownload]:
+        """The GET itself; with ``owners``, members' ids come from their owner names (see ``TarReader``)."""
         what = "read from the sandbox"
         docker = self._client.docker
         url = docker._canonicalize_url(_archive_url(ref, path))
@@ -220,7 +246,7 @@ class DockerArchive:
                 raise await _error_of(resp, what)
             header = resp.headers.get("X-Docker-Container-Path-Stat", "")
             st = path_stat(header) if header else PathStat("", 0, 0, 0.0, "")
-            yield ArchiveDownload(st, TarReader(_Body(resp.content)))
+            yield ArchiveDownload(st, TarReader(_Body(resp.content), owners))
         finally:
             if resp.content.at_eof():
                 resp.release()

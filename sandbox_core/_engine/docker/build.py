@@ -2,7 +2,9 @@
 the images the build committed (removed again when it fails).
 
 The engine (the classic builder) reports ``Step N/M : INSTRUCTION`` before each instruction and `` ---> <id>`` for
-the image it committed or took from its cache (after `` ---> Using cache``).
+the image it committed or took from its cache (after `` ---> Using cache``). Podman (buildah) writes ``STEP N/M:
+INSTRUCTION`` and ``--> <11 hex digits>``, and words a failed ``RUN`` its own way: both are rewritten to Docker's
+form here, so ``on_line`` and errors read the same on either engine.
 """
 
 from __future__ import annotations
@@ -20,7 +22,29 @@ LOG_TAIL_LINES = 40
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
-_INTERMEDIATE_RE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+_INTERMEDIATE_RE = re.compile(r"^ ---> ([0-9a-f]{11,64})$")
+_PODMAN_STEP_RE = re.compile(r"^STEP (\d+)/(\d+): (.*)$")
+_PODMAN_INTERMEDIATE_RE = re.compile(r"^--> ([0-9a-f]{11,64})$")
+_PODMAN_RUN_FAILED_RE = re.compile(r'^building at STEP "(.*)": while running runtime: exit status (\d+)$', re.DOTALL)
+
+
+def docker_line(line: str) -> str:
+    """A line of build output in Docker's form (Podman's step and layer lines rewritten)."""
+    m = _PODMAN_STEP_RE.match(line)
+    if m is not None:
+        return f"Step {m.group(1)}/{m.group(2)} : {m.group(3)}"
+    m = _PODMAN_INTERMEDIATE_RE.match(line)
+    if m is not None:
+        return f" ---> {m.group(1)}"
+    return line
+
+
+def docker_error(error: str) -> str:
+    """A build's error in Docker's words (Podman's report of a failed ``RUN`` rewritten, exit code kept)."""
+    m = _PODMAN_RUN_FAILED_RE.match(error.strip())
+    if m is not None:
+        return f"The command '{m.group(1)}' returned a non-zero code: {m.group(2)}"
+    return error
 
 
 class Lines:
@@ -36,24 +60,20 @@ class Lines:
         """Hand on every line ``text`` completes; returns them."""
         data = self._partial + text.replace("\r\n", "\n")
         *lines, self._partial = data.split("\n")
-        for line in lines:
-            self.emit(line)
-        return lines
+        return [self.emit(line) for line in lines]
 
-    def emit(self, line: str) -> None:
-        """Hand on one whole line."""
-        line = _ANSI_RE.sub("", line)  # the engine colours a step's stderr
+    def emit(self, line: str) -> str:
+        """Hand on one whole line; returns it as handed on."""
+        line = docker_line(_ANSI_RE.sub("", line))  # the engine colours a step's stderr
         self.tail.append(line)
         if self._sink is not None:
             self._sink(line)
+        return line
 
     def flush(self) -> list[str]:
         """Hand on the unfinished last line, if any; returns it."""
         rest, self._partial = self._partial, ""
-        if rest:
-            self.emit(rest)
-            return [rest]
-        return []
+        return [self.emit(rest)] if rest else []
 
 
 @attrs.define

@@ -18,7 +18,7 @@ _architectures: dict[str, str] = {}
 
 
 class DockerEngine:
-    """The Docker implementation of ``EngineAPI``. Open it with ``DockerEngine.open()`` inside the loop it serves."""
+    """The Docker implementation of ``EngineAPI``, bound to the loop it was opened in (``dialects.open_engine``)."""
 
     __slots__ = (
         "_archive",
@@ -32,20 +32,37 @@ class DockerEngine:
         "client",
     )
 
+    #: Which engine this class speaks to (``Negotiated.dialect``).
+    dialect = "docker"
+
     def __init__(self, client: DockerClient) -> None:
         self.client = client
-        self._containers = DockerContainers(client)
-        self._execs = DockerExecs(client, self._containers)
-        self._archive = DockerArchive(client)
-        self._images = DockerImages(client)
+        self._containers = self._make_containers(client)
+        self._execs = self._make_execs(client, self._containers)
+        self._archive = self._make_archive(client)
+        self._images = self._make_images(client)
         self._records = DockerRecords(client)
         self._events = DockerEvents(client)
         self._volumes = DockerVolumes(client)
         self._networks = DockerNetworks(client)
 
+    # The parts whose behaviour differs between engines; a dialect's subclass overrides these.
+    def _make_containers(self, client: DockerClient) -> DockerContainers:
+        return DockerContainers(client)
+
+    def _make_execs(self, client: DockerClient, containers: DockerContainers) -> DockerExecs:
+        return DockerExecs(client, containers)
+
+    def _make_archive(self, client: DockerClient) -> DockerArchive:
+        return DockerArchive(client)
+
+    def _make_images(self, client: DockerClient) -> DockerImages:
+        return DockerImages(client)
+
     @classmethod
     async def open(cls) -> DockerEngine:
-        """Connect to the engine ``DOCKER_HOST`` names (API version negotiated once per host).
+        """Connect to the engine ``DOCKER_HOST`` names (API version negotiated once per host) with this class.
+        ``docker.dialects.open_engine`` picks the class for the engine that answers.
 
         Raises ``ConnectionError`` when it cannot be reached.
         """
@@ -54,7 +71,7 @@ class DockerEngine:
     @classmethod
     async def open_at(cls, address: EngineAddress) -> DockerEngine:
         """Connect to the engine at ``address``. Raises ``ConnectionError`` when it cannot be reached."""
-        return cls(DockerClient(address, await negotiate(address)))
+        return cls(DockerClient(address, (await negotiate(address)).api_version))
 
     @property
     def containers(self) -> DockerContainers:

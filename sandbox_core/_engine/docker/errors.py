@@ -29,6 +29,7 @@ STATUS_ERRORS: dict[int, tuple[tuple[tuple[str, type[exc.Error]], ...], type[exc
         (
             ("no such container", E.NoSuchContainer),
             ("no such image", E.NoSuchImage),
+            ("image not known", E.NoSuchImage),  # Podman's wording
             ("no such exec", E.NoSuchExec),
             ("no such volume", E.NoSuchVolume),
             ("network", E.NoSuchNetwork),
@@ -38,10 +39,12 @@ STATUS_ERRORS: dict[int, tuple[tuple[tuple[str, type[exc.Error]], ...], type[exc
     409: (
         (
             ("is not running", E.ContainerNotRunning),
+            ("container state improper", E.ContainerNotRunning),  # Podman's wording (see _PODMAN_500)
             ("is paused", E.ContainerNotRunning),
             ("is restarting", E.ContainerNotRunning),
             ("already in progress", E.RemovalInProgress),
             ("already in use", E.NameConflict),
+            ("volume already exists", E.NameConflict),
             ("volume is in use", E.VolumeInUse),
         ),
         exc.ConflictError,
@@ -54,8 +57,23 @@ STATUS_ERRORS: dict[int, tuple[tuple[tuple[str, type[exc.Error]], ...], type[exc
 }
 
 
+#: Podman answers 500 where Docker answers 409 or 400: (message fragment, Docker's status), so that callers (and
+#: ``engine_status``) see one engine. Docker never words a 500 this way.
+_PODMAN_500 = (
+    ("container state improper", 409),  # kill, exec, attach … on a container that is not running
+    ("already in use", 409),  # create or rename with a name that is taken
+    ("volume already exists", 409),  # two creates of one volume name at once (Docker returns the first)
+    ("has dependent containers", 409),  # removing a container whose namespace another one joined
+    ("normalizing image", 400),  # an invalid image reference
+    ("invalid reference format", 400),
+)
+
+
 def engine_error(status: int, message: str, what: str) -> exc.Error:
     """The exception for an engine answer ``status`` with ``message`` to the request described by ``what``."""
+    if status == 500:
+        low = message.lower()
+        status = next((docker for fragment, docker in _PODMAN_500 if fragment in low), status)
     specific, default = STATUS_ERRORS.get(status, ((), exc.ServiceError))
     low = message.lower()
     cls = next((c for fragment, c in specific if fragment in low), default)

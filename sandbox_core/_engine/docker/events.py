@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from ... import exception as exc
 from ..values import EngineEvent, LabelQuery
 from . import parse
-from .http import DockerClient, filters_param, label_filters, lines
+from .http import DockerClient, filters_param, has_labels, label_filters, lines
 
 log = logging.getLogger("sandbox_core.engine")
 
@@ -40,10 +40,15 @@ class DockerEvents:
     async def follow(
         self, *, types: Sequence[str], labels: LabelQuery, since: float | None = None
     ) -> AsyncIterator[EngineEvent]:
-        filters = filters_param(type=list(types), label=label_filters(labels))
+        query = label_filters(labels)
+        filters = filters_param(type=list(types), label=query)
+        # A container event carries the container's labels as attributes: with several label filters (which
+        # Podman ORs) each event is checked here as well.
+        exact = len(query) > 1
         async with contextlib.aclosing(follow_filtered(self._client, filters, since)) as events:
             async for ev in events:
-                yield ev
+                if not exact or has_labels(ev.attributes, query):
+                    yield ev
 
 
 async def follow_filtered(client: DockerClient, filters: str, since: float | None) -> AsyncGenerator[EngineEvent, None]:

@@ -122,6 +122,15 @@ def tls_from_env() -> TLSFiles | None:
     return TLSFiles.from_dir(os.environ.get("DOCKER_CERT_PATH") or os.path.expanduser("~/.docker"))
 
 
+@attrs.frozen
+class Negotiated:
+    """What ``GET /version`` told about an engine: the API version to speak and which engine answers (``docker``,
+    or ``podman`` for Podman's Docker-compatible service, whose differences its own classes absorb)."""
+
+    api_version: str
+    dialect: str = "docker"
+
+
 class DockerClient:
     """The HTTP side of one engine connection (bound to the event loop it was made in)."""
 
@@ -251,7 +260,7 @@ async def json_messages(resp: aiohttp.ClientResponse, what: str) -> AsyncIterato
         raise exc.ServiceError(f"{what}: the engine's answer ended inside a message: {buf[:200]!r}")
 
 
-_api_versions: dict[str, str] = {}
+_negotiated: dict[str, Negotiated] = {}
 
 
 def _parse_version(v: str) -> tuple[int, int]:
@@ -259,12 +268,20 @@ def _parse_version(v: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-async def negotiate(address: EngineAddress) -> str:
-    """The API version to speak with the engine at ``address`` (asked once per host and process, then cached).
+def dialect_of(version_info: Mapping[str, Any]) -> str:
+    """``podman`` when ``GET /version`` lists Podman's engine among its components, else ``docker``."""
+    components = version_info.get("Components") or []
+    names = [str(c.get("Name", "")) for c in components if isinstance(c, Mapping)]
+    return "podman" if any(n.startswith("Podman") for n in names) else "docker"
+
+
+async def negotiate(address: EngineAddress) -> Negotiated:
+    """The API version to speak with the engine at ``address``, and its dialect (asked once per host and process,
+    then cached). Podman accepts any version prefix and behaves the same for all: its ``ApiVersion`` is used.
 
     Raises ``ConnectionError`` when the engine cannot be reached, ``UnimplementedError`` when it is too old.
     """
-    cached = _api_versions.get(address.url)
+    cached = _negotiated.get(address.url)
     if cached is not None:
         return cached
     probe = DockerClient(address, api_version="auto")
@@ -285,15 +302,26 @@ async def negotiate(address: EngineAddress) -> str:
             f"{MIN_API_VERSION[0]}.{MIN_API_VERSION[1]} (Docker 20.10)"
         )
     chosen = min(server_max, MAX_API_VERSION)
-    version = f"v{chosen[0]}.{chosen[1]}"
-    _api_versions[address.url] = version
-    return version
+    negotiated = Negotiated(f"v{chosen[0]}.{chosen[1]}", dialect_of(info))
+    _negotiated[address.url] = negotiated
+    return negotiated
 
 
 def label_filters(labels: Mapping[str, str | None], *, owned: bool = True) -> list[str]:
     """The engine's ``label`` filter values for a ``LabelQuery`` (plus the ownership label when ``owned``)."""
     from_query = [k if v is None else f"{k}={v}" for k, v in labels.items()]
     return [*_OWNER_FILTER, *from_query] if owned else from_query
+
+
+def has_labels(labels: Mapping[str, str], filters: list[str]) -> bool:
+    """True when ``labels`` satisfy every ``label`` filter value (``key`` or ``key=value``). The engine's own
+    filter narrows an answer; this check makes it exact, because Podman ORs several label filters on volumes and
+    events where Docker ANDs them."""
+    for item in filters:
+        key, eq, value = item.partition("=")
+        if key not in labels or (eq and labels[key] != value):
+            return False
+    return True
 
 
 def filters_param(**filters: list[str]) -> str:

@@ -21,9 +21,9 @@ from ..api import LineSink
 from ..errors import BuildFailed, ImagePullError
 from ..values import ImageConfig, ImageInfo, ImageSummary, LabelQuery, split_image_ref
 from . import parse
-from .build import BuildState, Lines
+from .build import BuildState, Lines, docker_error
 from .errors import translate
-from .http import DockerClient, Params, filters_param, json_messages, label_filters
+from .http import DockerClient, Params, filters_param, has_labels, json_messages, label_filters
 
 #: The engine's own default PATH, sent as the environment of a committed image whose config has none: the engine
 #: fills an empty environment from the container's, which holds what the sandbox was given (its secrets).
@@ -108,9 +108,12 @@ class DockerImages:
         return parse.image_info(res)
 
     async def list(self, labels: LabelQuery) -> builtins.list[ImageSummary]:
-        params = {"filters": filters_param(label=label_filters(labels))}
+        # One label for the engine (Podman finds nothing for several), the others checked here: an engine has few
+        # images, so this costs nothing.
+        query = label_filters(labels)
+        params = {"filters": filters_param(label=query[:1])}
         res = await self._client.request_json("GET", "images/json", "list images", params=params)
-        return [parse.image_summary(item) for item in res or ()]
+        return [i for raw in res or () if has_labels((i := parse.image_summary(raw)).labels, query)]
 
     async def pull(self, ref: str, *, timeout: float | None = None, on_line: LineSink | None = None) -> str:
         repo, tag = split_image_ref(ref)
@@ -134,7 +137,11 @@ class DockerImages:
         info = await self.inspect(ref)
         if info is None:
             raise ImagePullError(f"{what}: the image is missing after the pull")
+        await self._after_pull(ref, log)
         return info.id
+
+    async def _after_pull(self, ref: str, log: Lines) -> None:
+        """Progress lines a dialect adds at the end of a pull (Docker's own end with the digest and status)."""
 
     async def build(
         self,
@@ -178,7 +185,7 @@ class DockerImages:
             async for msg in messages:
                 if msg.error is not None:
                     log.flush()
-                    raise state.failure(msg.error, tuple(log.tail))
+                    raise state.failure(docker_error(msg.error), tuple(log.tail))
                 if msg.stream is not None:
                     for line in log.feed(msg.stream):
                         state.observe(line)
@@ -200,7 +207,8 @@ class DockerImages:
         self, body: AsyncIterable[bytes], *, repo: str, tag: str, changes: Sequence[str] = (), message: str = ""
     ) -> str:
         what = f"import image {repo}:{tag}"
-        params = [("fromSrc", "-"), ("repo", repo), ("tag", tag)]
+        # ``repo:tag`` in ``repo``, as the docker CLI sends it: Podman ignores a separate ``tag`` on an import.
+        params = [("fromSrc", "-"), ("repo", f"{repo}:{tag}")]
         if message:
             params.append(("message", message))
         params.extend(("changes", change) for change in changes)

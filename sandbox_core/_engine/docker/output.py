@@ -237,9 +237,11 @@ async def follow_logs(client: DockerClient, cid: str, *, fd: int | None, tty: bo
     return LogStream(client, cid, fd, tty, resp)
 
 
-async def attach_stdin(client: DockerClient, cid: str, *, tty: bool) -> HijackedStream:
-    """Open a stdin-only attach to a **running** container (the caller checks; a stopped one would hang)."""
+async def attach_stdin(client: DockerClient, cid: str, *, tty: bool, with_output: bool = False) -> HijackedStream:
+    """Open a stdin attach to a **running** container (the caller checks; a stopped one would hang); stdin-only
+    unless ``with_output`` (then the caller drains the output it does not want)."""
+    out = "1" if with_output else "0"
     url = URL(f"containers/{cid}/attach").with_query(
-        {"stdin": "1", "stdout": "0", "stderr": "0", "stream": "1", "detachKeys": DETACH_KEYS}
+        {"stdin": "1", "stdout": out, "stderr": out, "stream": "1", "detachKeys": DETACH_KEYS}
     )
     return await open_hijacked(client, url, None, tty, f"attach to the stdin of {cid[:12]}")

@@ -47,9 +47,18 @@ def _labels(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (value or {}).items()}
 
 
+#: Podman's container states that Docker names differently.
+_STATUS_AS_DOCKER = {"stopped": "exited", "configured": "created", "stopping": "running"}
+#: Podman's event actions that Docker names differently (its exec events carry no ``execID``).
+_ACTION_AS_DOCKER = {"exec": "exec_start", "exec_died": "exec_die", "remove": "destroy"}
+#: Go's architecture names (Podman reports them) as the kernel's, which Docker reports.
+_ARCH_AS_DOCKER = {"amd64": "x86_64", "arm64": "aarch64", "386": "i686"}
+
+
 def _state(raw: Json) -> ContainerState:
+    status = str(raw.get("Status") or "")
     return ContainerState(
-        status=str(raw.get("Status") or ""),
+        status=_STATUS_AS_DOCKER.get(status, status),
         running=bool(raw.get("Running")),
         exit_code=_int(raw.get("ExitCode"), -1),
         started_at=parse_engine_time(raw.get("StartedAt")),
@@ -95,6 +104,9 @@ def container_info(raw: Json) -> ContainerInfo:
     config: Json = raw.get("Config") or {}
     host: Json = raw.get("HostConfig") or {}
     network: Json = raw.get("NetworkSettings") or {}
+    network_mode = str(host.get("NetworkMode") or "")
+    # A container in another's network namespace has no endpoint of its own (Podman lists the other's).
+    endpoints = () if network_mode.startswith("container:") else _endpoints(network.get("Networks"))
     return ContainerInfo(
         id=str(raw["Id"]),
         name=str(raw.get("Name") or "").lstrip("/"),
@@ -108,21 +120,22 @@ def container_info(raw: Json) -> ContainerInfo:
         entrypoint=config.get("Entrypoint"),
         env=_env(config.get("Env")),
         state=_state(raw.get("State") or {}),
-        network_mode=str(host.get("NetworkMode") or ""),
+        network_mode=network_mode,
         ports=_ports(network.get("Ports")),
         mounts=_mounts(raw.get("Mounts")),
-        networks=_endpoints(network.get("Networks")),
+        networks=endpoints,
     )
 
 
 def container_summary(raw: Json) -> ContainerSummary:
     """One item of ``GET /containers/json``."""
     names = raw.get("Names") or [""]
+    status = str(raw.get("State") or "")
     return ContainerSummary(
         id=str(raw["Id"]),
         name=str(names[0]).lstrip("/"),
         labels=_labels(raw.get("Labels")),
-        status=str(raw.get("State") or ""),
+        status=_STATUS_AS_DOCKER.get(status, status),
         created_at=float(raw.get("Created") or 0),
         image=str(raw.get("Image") or ""),
         image_id=str(raw.get("ImageID") or ""),
@@ -156,6 +169,11 @@ def image_info(raw: Json) -> ImageInfo:
         created_at=parse_engine_time(raw.get("Created")),
         size=_int(raw.get("Size")),
     )
+
+
+def repo_digests(raw: Json) -> list[str]:
+    """The digests (``sha256:…``) of ``GET /images/{ref}/json``'s ``RepoDigests``."""
+    return [d.partition("@")[2] for d in raw.get("RepoDigests") or () if "@" in d]
 
 
 def image_summary(raw: Json) -> ImageSummary:
@@ -210,8 +228,9 @@ def engine_architecture(raw: Json) -> str:
 
 def engine_info(raw: Json) -> EngineInfo:
     """``GET /info``."""
+    arch = str(raw.get("Architecture") or "")
     return EngineInfo(
-        architecture=str(raw.get("Architecture") or ""),
+        architecture=_ARCH_AS_DOCKER.get(arch, arch),
         runtimes=sorted(raw.get("Runtimes") or {}),
         cpus=_int(raw.get("NCPU")),
     )
@@ -254,10 +273,11 @@ def event(raw: Json) -> EngineEvent:
     """One line of ``GET /events``."""
     actor: Json = raw.get("Actor") or {}
     action, _, detail = str(raw.get("Action") or raw.get("status") or "").partition(":")
+    action = action.strip()
     time_nano = _int(raw.get("timeNano"))
     return EngineEvent(
         type=str(raw.get("Type") or ""),
-        action=action.strip(),
+        action=_ACTION_AS_DOCKER.get(action, action),
         detail=detail.strip(),
         actor_id=str(actor.get("ID") or raw.get("id") or ""),
         attributes=_labels(actor.get("Attributes")),
@@ -270,10 +290,11 @@ def event_time_ns(raw: Json) -> int:
     return _int(raw.get("timeNano"))
 
 
-def top_pids(raw: Json | None) -> list[int]:
-    """The ``PID`` column of ``GET /containers/{id}/top``."""
+def top_pids(raw: Json | None, column: str = "PID") -> list[int]:
+    """The host pids of ``GET /containers/{id}/top``: its ``column`` (Docker: ``PID``; Podman asked for
+    ``ps_args=hpid``: ``HPID``)."""
     titles: list[str] = (raw or {}).get("Titles") or []
-    if "PID" not in titles:
+    if column not in titles:
         return []
-    col = titles.index("PID")
+    col = titles.index(column)
     return [int(row[col]) for row in (raw or {}).get("Processes") or [] if row[col].isdigit()]

@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, Mapping
 
-from ..errors import NoSuchVolume
+from ..errors import NameConflict, NoSuchVolume
 from ..labels import KIND, KIND_RECORD
 from ..values import LabelQuery, RecordInfo
 from . import parse
 from .events import follow_filtered
-from .http import DockerClient, filters_param, label_filters
+from .http import DockerClient, filters_param, has_labels, label_filters
 
 NAME_PREFIX = "sandbox-core."
 
@@ -38,12 +38,19 @@ class DockerRecords:
         self._client = client
 
     async def put(self, name: str, labels: Mapping[str, str]) -> RecordInfo:
-        res = await self._client.request_json(
-            "POST",
-            "volumes/create",
-            f"write record {name}",
-            body={"Name": NAME_PREFIX + name, "Driver": "local", "Labels": dict(labels)},
-        )
+        try:
+            res = await self._client.request_json(
+                "POST",
+                "volumes/create",
+                f"write record {name}",
+                body={"Name": NAME_PREFIX + name, "Driver": "local", "Labels": dict(labels)},
+            )
+        except NameConflict:
+            # A concurrent put won (Podman says so; Docker returns the winner's record): first writer wins.
+            existing = await self.get(name)
+            if existing is None:
+                raise
+            return existing
         return _record(res)
 
     async def get(self, name: str) -> RecordInfo | None:
@@ -58,7 +65,7 @@ class DockerRecords:
         res = await self._client.request_json(
             "GET", "volumes", "list records", params={"filters": filters_param(label=query)}
         )
-        return [_record(v) for v in (res or {}).get("Volumes") or ()]
+        return [r for v in (res or {}).get("Volumes") or () if has_labels((r := _record(v)).labels, query)]
 
     async def remove(self, name: str) -> None:
         try:

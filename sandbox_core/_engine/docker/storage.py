@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..errors import NoSuchNetwork, NoSuchVolume
+from ..errors import NameConflict, NoSuchNetwork, NoSuchVolume
 from ..values import LabelQuery, NetworkInfo, VolumeInfo
 from . import parse
-from .http import DockerClient, filters_param, label_filters
+from .http import DockerClient, filters_param, has_labels, label_filters
 
 
 class DockerVolumes:
@@ -22,9 +22,15 @@ class DockerVolumes:
         self, name: str, labels: Mapping[str, str], *, driver: str = "local", options: Mapping[str, str] | None = None
     ) -> VolumeInfo:
         body = {"Name": name, "Driver": driver, "Labels": dict(labels), "DriverOpts": dict(options or {})}
-        return parse.volume_info(
-            await self._client.request_json("POST", "volumes/create", f"create volume {name}", body=body)
-        )
+        try:
+            res = await self._client.request_json("POST", "volumes/create", f"create volume {name}", body=body)
+        except NameConflict:
+            # Another create of the name won the race (Podman says so; Docker returns the winner's volume).
+            existing = await self.inspect(name)
+            if existing is None:
+                raise
+            return existing
+        return parse.volume_info(res)
 
     async def inspect(self, name: str) -> VolumeInfo | None:
         try:
@@ -34,8 +40,10 @@ class DockerVolumes:
         return parse.volume_info(res)
 
     async def list(self, labels: LabelQuery) -> list[VolumeInfo]:
-        params = {"filters": filters_param(label=label_filters(labels))}
-        return parse.volumes(await self._client.request_json("GET", "volumes", "list volumes", params=params))
+        query = label_filters(labels)
+        params = {"filters": filters_param(label=query)}
+        found = parse.volumes(await self._client.request_json("GET", "volumes", "list volumes", params=params))
+        return [v for v in found if has_labels(v.labels, query)]
 
     async def remove(self, name: str) -> bool:
         try:
@@ -61,9 +69,10 @@ class DockerNetworks:
         return parse.network_info(res)
 
     async def list(self, labels: LabelQuery) -> list[NetworkInfo]:
-        params = {"filters": filters_param(label=label_filters(labels))}
+        query = label_filters(labels)
+        params = {"filters": filters_param(label=query)}
         res = await self._client.request_json("GET", "networks", "list networks", params=params)
-        return [parse.network_info(n) for n in res or ()]
+        return [n for raw in res or () if has_labels((n := parse.network_info(raw)).labels, query)]
 
     async def remove(self, ref: str) -> bool:
         try:

@@ -1,0 +1,34 @@
+"""``PodmanEngine``: ``DockerEngine`` with Podman's containers, execs, archive and images."""
+
+from __future__ import annotations
+
+from ..archive import DockerArchive
+from ..containers import DockerContainers
+from ..engine import DockerEngine
+from ..execs import DockerExecs
+from ..http import DockerClient
+from ..images import DockerImages
+from .archive import PodmanArchive
+from .containers import PodmanContainers
+from .execs import PodmanExecs
+from .images import PodmanImages
+
+
+class PodmanEngine(DockerEngine):
+    """``EngineAPI`` on Podman's Docker-compatible service."""
+
+    __slots__ = ()
+
+    dialect = "podman"
+
+    def _make_containers(self, client: DockerClient) -> DockerContainers:
+        return PodmanContainers(client)
+
+    def _make_execs(self, client: DockerClient, containers: DockerContainers) -> DockerExecs:
+        return PodmanExecs(client, containers)
+
+    def _make_archive(self, client: DockerClient) -> DockerArchive:
+        return PodmanArchive(client)
+
+    def _make_images(self, client: DockerClient) -> DockerImages:
+        return PodmanImages(client)
