@@ -17,6 +17,7 @@ from .file_io import FileIO
 from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, SandboxFilesystem
 from .image import Image
 from .output import enable_output
+from .pool import SandboxPool
 from .process import ContainerProcess
 from .sandbox import Sandbox
 from .secret import Secret
@@ -33,6 +34,7 @@ __all__ = [
     "Image",
     "Sandbox",
     "SandboxFilesystem",
+    "SandboxPool",
     "Secret",
     "StreamReader",
     "StreamType",

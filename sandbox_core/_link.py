@@ -18,29 +18,54 @@ DETACHED_MSG = "Unable to perform operation on a detached sandbox"
 class SandboxLink:
     """One handle's tie to its sandbox's container. ``status``/``result`` are None while it runs."""
 
-    __slots__ = ("app_id", "container_id", "detached", "idle_timeout", "pty", "result", "sandbox_id", "status")
+    __slots__ = (
+        "__weakref__",
+        "agent",
+        "app_id",
+        "container_id",
+        "detached",
+        "idle_timeout",
+        "pty",
+        "result",
+        "sandbox_id",
+        "status",
+    )
 
     def __init__(
-        self, *, sandbox_id: str, container_id: str, app_id: str, pty: bool, idle_timeout: float | None
+        self,
+        *,
+        sandbox_id: str,
+        container_id: str,
+        app_id: str,
+        pty: bool,
+        idle_timeout: float | None,
+        agent: bool = False,
     ) -> None:
         self.sandbox_id = sandbox_id
         self.container_id = container_id
         self.app_id = app_id
         self.pty = pty
         self.idle_timeout = idle_timeout
+        self.agent = agent  # created with the in-sandbox agent mounted
         self.detached = False
         self.status: str | None = None
         self.result: int | None = None
 
     @classmethod
-    def from_labels(cls, container_id: str, labels: Mapping[str, str]) -> SandboxLink:
-        """The link to container ``container_id`` of a sandbox, from the container's labels."""
+    def from_labels(
+        cls, container_id: str, labels: Mapping[str, str], *, idle_timeout: float | None = None
+    ) -> SandboxLink:
+        """The link to container ``container_id`` of a sandbox, from the container's labels (``idle_timeout``:
+        the one a warm-pool claim set, which the labels cannot hold)."""
+        if idle_timeout is None and L.IDLE_TIMEOUT in labels:
+            idle_timeout = float(labels[L.IDLE_TIMEOUT])
         return cls(
             sandbox_id=str(labels[L.SANDBOX_ID]),
             container_id=container_id,
             app_id=labels.get(L.APP_ID, ""),
             pty=labels.get(L.PTY) == "1",
-            idle_timeout=float(labels[L.IDLE_TIMEOUT]) if L.IDLE_TIMEOUT in labels else None,
+            idle_timeout=idle_timeout,
+            agent=L.AGENT in labels,
         )
 
     def check_attached(self) -> None:

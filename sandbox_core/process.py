@@ -1,15 +1,17 @@
 """``ContainerProcess`` (what ``Sandbox.exec`` returns) and ``start_exec``, which validates and starts an exec.
 
-One exec is: exec create, start (one engine stream), read to EOF, one inspect. A task per exec runs the **pump**
-(``_pump``), which feeds the stdout/stderr ``StreamReader``s and is held while a reader is full (see ``streams``);
-after EOF it asks the engine for the exit code once (polling only while the engine still says "running").
+The command runs through an exec backend (``_exec``): the sandbox's in-sandbox agent where it has one, the engine's
+exec API otherwise; ``ContainerProcess`` is written once against ``RunningExec``. A task per exec runs the backend's
+**pump**, which feeds the stdout/stderr ``StreamReader``s and is held while a reader is full (see ``streams``), and
+learns the exit code.
 
-The exec ``timeout`` is enforced by a separate task, independent of anyone reading: at the deadline it SIGKILLs
-every process carrying the exec's marker variable (the command and everything it started, backgrounded or not,
-even if the command itself already exited) and, on a local engine, every descendant of the command (so ``env -i``
-does not escape it), then ends the streams quietly; ``wait``/``poll`` return -1 if the command was still running.
-A process that both cleared its environment and left the command's tree before the deadline (a double-forked
-daemon started with ``env -i``) is not found; the sandbox's own timeout still bounds it.
+The exec ``timeout`` is enforced by a separate task, independent of anyone reading: at the deadline the backend's
+killer ends every process of the exec — the command and everything it started, backgrounded or not, even if the
+command itself already exited — then the streams end quietly; ``wait``/``poll`` return -1 if the command was still
+running. Every exec with a deadline carries a marker variable in its environment, which both killers look for.
+Through the agent, the exec's processes also stay attributable after they clear their environment or double-fork
+(a per-exec shim adopts them); through the engine, a process that both cleared its environment and left the
+command's tree before the deadline is not found (the sandbox's own timeout still bounds it).
 """
 
 from __future__ import annotations
@@ -20,17 +22,15 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Generic
 
-from ._engine import EngineAPI, get_engine
-from ._engine.api import STDERR, STDOUT, ExecStream
-from ._engine.errors import ContainerNotRunning, NoSuchContainer, NoSuchExec
-from ._engine.values import ExecSpec
-from ._pump import pump
+from ._engine.api import STDERR, STDOUT
+from ._exec.base import ExecBackend, ExecRequest, Killer, RunningExec
+from ._exec.engine import ENGINE
 from ._tasks import TaskSet
 from ._validation import check_window_size, check_workdir, pty_from_info, validate_argv
-from .exception import ConflictError, Error, InvalidError
+from .exception import InvalidError
 from .secret import Secret, merge_env
 from .streams import StreamReader, StreamType, StreamWriter, T
 
@@ -45,8 +45,15 @@ _RETURNCODE_MSG = (
     "instead."
 )
 
+#: Picks the backend of an exec once its arguments are checked (it may open a session, or find the sandbox gone).
+BackendChoice = Callable[[], Awaitable[ExecBackend]]
+
 # Every exec's pump and deadline task: they run for as long as the process does, whoever holds it.
 _background = TaskSet()
+
+
+async def _engine_backend() -> ExecBackend:
+    return ENGINE
 
 
 class ContainerProcess(Generic[T]):
@@ -60,9 +67,8 @@ class ContainerProcess(Generic[T]):
         "__weakref__",
         "_deadline",
         "_deadline_task",
-        "_eng",
         "_error",
-        "_exec_id",
+        "_exec",
         "_exit_code",
         "_finished",
         "_process_id",
@@ -71,36 +77,28 @@ class ContainerProcess(Generic[T]):
         "_returncode",
         "_stderr",
         "_stdin",
-        "_stdin_tail",
         "_stdout",
-        "_stream",
         "_timed_out",
     )
 
     def __init__(
         self,
         *,
-        eng: EngineAPI,
-        ref: str,
+        running: RunningExec,
         process_id: str,
-        exec_id: str,
-        stream: ExecStream,
         stdout: StreamReader[T],
         stderr: StreamReader[T],
         pty: bool,
         deadline: float | None,
     ) -> None:
         """Internal: built by ``start_exec``, which also starts the pump."""
-        self._eng = eng
+        self._exec = running
         self._process_id = process_id
-        self._exec_id = exec_id
-        self._stream = stream
         self._stdout: StreamReader[T] = stdout
         self._stderr: StreamReader[T] = stderr
         self._pty = pty
         self._deadline = deadline
         self._stdin = StreamWriter(self._send_stdin, limit=EXEC_STDIN_LIMIT)
-        self._stdin_tail = b"\n"  # last byte sent to stdin (a TTY needs a second VEOF after a partial line)
         self._returncode: int | None = None
         self._exit_code: int | None = None
         self._error: BaseException | None = None
@@ -110,7 +108,7 @@ class ContainerProcess(Generic[T]):
         self._deadline_task: asyncio.Task[Any] | None = None
         if deadline is not None:
             # The deadline task holds only a weak reference: a dropped process (and its unread output) is freed.
-            enforce = _enforce_deadline(weakref.ref(self), eng, ref, process_id, exec_id, self._pump_task, deadline)
+            enforce = _enforce_deadline(weakref.ref(self), running.killer(), process_id, self._pump_task, deadline)
             self._deadline_task = _background.spawn(enforce, f"exec-deadline-{process_id}")
 
     def __repr__(self) -> str:
@@ -142,8 +140,7 @@ class ContainerProcess(Generic[T]):
 
     async def _pump(self) -> None:
         try:
-            # The exit code is asked for after EOF: only then is the engine's answer trustworthy.
-            await pump(self._stream, self._stdout, self._stderr, at_eof=self._learn_exit_code)
+            self._exit_code = await self._exec.pump(self._stdout, self._stderr)
         except asyncio.CancelledError:
             if not self._timed_out:
                 raise
@@ -152,23 +149,15 @@ class ContainerProcess(Generic[T]):
         finally:
             self._finished.set()
 
-    async def _learn_exit_code(self) -> None:
-        self._exit_code = await self._eng.execs.exit_code(self._exec_id)
-
     async def _send_stdin(self, data: bytes, eof: bool) -> None:
         try:
             if data:
-                await self._stream.write(data)
-                self._stdin_tail = data[-1:]
+                await self._exec.write(data)
             if eof:
-                if self._pty:
-                    # A TTY ignores a half-close; VEOF ends input (twice when a partial line is pending).
-                    await self._stream.write(b"\x04" if self._stdin_tail == b"\n" else b"\x04\x04")
-                else:
-                    self._stream.close_write()
+                await self._exec.close_stdin()
         except BrokenPipeError:
-            # The engine closed the stream because the process ended: input to an exited process is discarded
-            # (as asyncio's communicate() does).
+            # The process ended (or closed its stdin): input to an exited process is discarded (as asyncio's
+            # communicate() does).
             return
 
     # ------------------------------------------------------------------------------------------- exit status
@@ -197,12 +186,10 @@ class ContainerProcess(Generic[T]):
         if self._past_deadline():
             self._returncode = -1
             return -1
-        info = await self._eng.execs.inspect(self._exec_id)
-        if not info.running and info.exit_code is not None:
-            # The stream is still open (we never abandon it), so this is the real code, not the 126 of a drop.
-            self._returncode = info.exit_code
-            return self._returncode
-        return None
+        code = await self._exec.poll()
+        if code is not None:
+            self._returncode = code
+        return code
 
     async def wait(self) -> int:
         """Wait for the process to end; returns its return code (``-1`` past the exec ``timeout``; never raises
@@ -222,7 +209,7 @@ class ContainerProcess(Generic[T]):
         if not self._pty:
             raise InvalidError("resize() needs a process started with pty=True")
         check_window_size(rows, cols)
-        await self._eng.execs.resize(self._exec_id, rows=rows, cols=cols)
+        await self._exec.resize(rows, cols)
 
     async def attach(self) -> None:
         """Interactive terminal bridge (``modal shell``): not supported by the local backend."""
@@ -231,10 +218,8 @@ class ContainerProcess(Generic[T]):
 
 async def _enforce_deadline(
     process: weakref.ref[ContainerProcess[Any]],
-    eng: EngineAPI,
-    ref: str,
+    kill: Killer,
     process_id: str,
-    exec_id: str,
     pump_task: asyncio.Task[None],
     deadline: float,
 ) -> None:
@@ -245,12 +230,7 @@ async def _enforce_deadline(
     del proc
     # Also when the command already ended: what it left running in the background dies at the deadline.
     try:
-        root_pid: int | None = None
-        with contextlib.suppress(Error):
-            info = await eng.execs.inspect(exec_id)
-            if info.running and info.pid:
-                root_pid = info.pid
-        await eng.execs.kill_marked(ref, MARKER_ENV, process_id, root_pid=root_pid)
+        await kill()
     except Exception:
         # Nobody awaits this task: report here. The sandbox's own deadline still bounds the processes.
         logger.warning("could not kill exec %s at its timeout", process_id, exc_info=True)
@@ -273,13 +253,16 @@ async def start_exec(
     bufsize: int = -1,
     pty: bool = False,
     pty_info: Any = None,
+    backend: BackendChoice = _engine_backend,
 ) -> ContainerProcess[Any]:
     """Validate (Modal's order and messages) and start ``args`` in container ``ref``; returns its process.
 
-    Raises, in this order: ``InvalidError`` for a relative ``workdir``, non-str arguments or more than 65536 bytes of
-    them, bad ``env``/``secrets``, a negative or non-numeric ``timeout``; ``ValueError`` for ``bufsize=1`` without
-    ``text`` and for an unsupported ``StreamType``; ``ConflictError("Sandbox already finished")`` when the sandbox is
-    not running (learned from the engine's answer, no extra round trip).
+    ``backend`` picks the exec backend once the arguments passed (default: the engine's exec API). Raises, in this
+    order: ``InvalidError`` for a relative ``workdir``, non-str arguments or more than 65536 bytes of them, bad
+    ``env``/``secrets``, a negative or non-numeric ``timeout``; ``ValueError`` for ``bufsize=1`` without ``text``
+    and for an unsupported ``StreamType``; ``ConflictError("Sandbox already finished")`` when the sandbox is not
+    running (learned from the backend's answer, no extra round trip). A program that cannot be started (missing,
+    not executable, a missing ``workdir``) is not an exception: its process ends with code 126.
     """
     pty = pty_from_info(pty, pty_info, stacklevel=5)  # the caller of Sandbox.exec
     check_workdir(workdir)
@@ -295,31 +278,21 @@ async def start_exec(
 
     process_id = str(uuid.uuid4())
     deadline = time.monotonic() + int(timeout) if timeout else None
+    marker = None
     if deadline is not None:
         merged_env[MARKER_ENV] = process_id
+        marker = f"{MARKER_ENV}={process_id}"
     out: StreamReader[Any] = StreamReader(file_descriptor=STDOUT, text=text, by_line=bufsize == 1, stream_type=stdout)
     err: StreamReader[Any] = StreamReader(file_descriptor=STDERR, text=text, by_line=bufsize == 1, stream_type=stderr)
 
-    eng = await get_engine()
-    try:
-        exec_id = await eng.execs.create(ref, ExecSpec(cmd=args, env=merged_env, workdir=workdir, tty=pty))
-        stream = await eng.execs.start(exec_id, tty=pty)
-    except (ContainerNotRunning, NoSuchContainer, NoSuchExec):
-        raise ConflictError("Sandbox already finished") from None
+    request = ExecRequest(args=args, env=merged_env, workdir=workdir, pty=pty, marker=marker)
+    running = await (await backend()).start(ref, request)
     try:
         proc: ContainerProcess[Any] = ContainerProcess(
-            eng=eng,
-            ref=ref,
-            process_id=process_id,
-            exec_id=exec_id,
-            stream=stream,
-            stdout=out,
-            stderr=err,
-            pty=pty,
-            deadline=deadline,
+            running=running, process_id=process_id, stdout=out, stderr=err, pty=pty, deadline=deadline
         )
     except BaseException:
-        await stream.close()
+        await running.close()
         raise
     rows, cols = getattr(pty_info, "winsz_rows", 0), getattr(pty_info, "winsz_cols", 0)
     if pty and rows and cols:

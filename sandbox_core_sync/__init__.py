@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sandbox_core_sync import image as image
     from sandbox_core_sync import io_streams as io_streams
     from sandbox_core_sync import output as output
+    from sandbox_core_sync import pool as pool
     from sandbox_core_sync import sandbox as sandbox
     from sandbox_core_sync import secret as secret
     from sandbox_core_sync import stream_type as stream_type
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from sandbox_core_sync._generated import FileIO as FileIO
     from sandbox_core_sync._generated import Sandbox as Sandbox
     from sandbox_core_sync._generated import SandboxFilesystem as SandboxFilesystem
+    from sandbox_core_sync._generated import SandboxPool as SandboxPool
     from sandbox_core_sync._generated import StreamReader as StreamReader
     from sandbox_core_sync._generated import StreamWriter as StreamWriter
     from sandbox_core_sync._generated import sweep as sweep
@@ -54,6 +56,7 @@ __all__ = [
     "Image",
     "Sandbox",
     "SandboxFilesystem",
+    "SandboxPool",
     "Secret",
     "StreamReader",
     "StreamType",
@@ -81,12 +84,14 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "StreamWriter": ("sandbox_core_sync._generated", "StreamWriter"),
     "SandboxFilesystem": ("sandbox_core_sync._generated", "SandboxFilesystem"),
     "FileIO": ("sandbox_core_sync._generated", "FileIO"),
+    "SandboxPool": ("sandbox_core_sync._generated", "SandboxPool"),
     "sweep": ("sandbox_core_sync._generated", "sweep"),
     "app": ("sandbox_core_sync.app", None),
     "container_process": ("sandbox_core_sync.container_process", None),
     "image": ("sandbox_core_sync.image", None),
     "io_streams": ("sandbox_core_sync.io_streams", None),
     "output": ("sandbox_core_sync.output", None),
+    "pool": ("sandbox_core_sync.pool", None),
     "sandbox": ("sandbox_core_sync.sandbox", None),
     "secret": ("sandbox_core_sync.secret", None),
     "stream_type": ("sandbox_core_sync.stream_type", None),

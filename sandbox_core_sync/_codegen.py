@@ -115,6 +115,7 @@ MANIFEST = Manifest(
         "StreamWriter",
         "SandboxFilesystem",
         "FileIO",
+        "SandboxPool",
         "sweep",
     ),
     reexport=(
@@ -135,6 +136,7 @@ MANIFEST = Manifest(
         "image",
         "io_streams",
         "output",
+        "pool",
         "sandbox",
         "secret",
         "stream_type",

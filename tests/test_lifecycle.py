@@ -198,7 +198,10 @@ async def test_hardening_defaults(own_sandbox: sc.Sandbox) -> None:
     assert set(host["CapDrop"]) == {"NET_RAW", "MKNOD", "AUDIT_WRITE"}
     assert "no-new-privileges" in host["SecurityOpt"]
     assert host["PidsLimit"] == 4096
-    assert not host.get("Binds") and not (await inspect(own_sandbox))["Mounts"]
+    # nothing is mounted but, read-only, the volume that holds the in-sandbox agent (when it has one)
+    mounts = (await inspect(own_sandbox))["Mounts"]
+    assert not host.get("Binds") and all(m["Destination"] == "/.sandbox-core-agent" for m in mounts), mounts
+    assert all(not m["RW"] for m in mounts)
 
 
 async def test_capabilities_and_no_new_privileges_inside(app: sc.App) -> None:

@@ -345,6 +345,11 @@ class EngineAPI(Protocol):
         """The engine host's architecture and the container runtimes it offers."""
         ...
 
+    async def architecture(self) -> str:
+        """The engine host's CPU architecture (``amd64``, ``arm64``, ``x86_64`` …), asked once per engine: cheap
+        enough for the create path, unlike ``info`` (which gathers the whole engine's state and can be slow)."""
+        ...
+
     def child_environment(self) -> dict[str, str]:
         """Environment variables under which ``get_engine()`` in a child process reaches this same engine."""
         ...

@@ -13,6 +13,9 @@ from .images import DockerImages
 from .records import DockerRecords
 from .storage import DockerNetworks, DockerVolumes
 
+#: Engine endpoint -> its architecture (it never changes while the engine runs).
+_architectures: dict[str, str] = {}
+
 
 class DockerEngine:
     """The Docker implementation of ``EngineAPI``. Open it with ``DockerEngine.open()`` inside the loop it serves."""
@@ -91,6 +94,13 @@ class DockerEngine:
 
     async def info(self) -> EngineInfo:
         return parse.engine_info(await self.client.request_json("GET", "info", "read the engine's description"))
+
+    async def architecture(self) -> str:
+        arch = _architectures.get(self.endpoint)
+        if arch is None:
+            raw = await self.client.request_json("GET", "version", "read the engine's version")
+            arch = _architectures[self.endpoint] = parse.engine_architecture(raw)
+        return arch
 
     def child_environment(self) -> dict[str, str]:
         return {"DOCKER_HOST": self.client.address.url}

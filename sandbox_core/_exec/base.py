@@ -1,0 +1,124 @@
+"""The exec backend interface: what ``ContainerProcess`` needs from whatever runs its command.
+
+A backend starts an exec (``ExecBackend.start``) and hands back a ``RunningExec``: the output pumped into the
+process's ``StreamReader``s (with their flow control: a full reader holds the producer in the sandbox), stdin with
+a real EOF, the exit code, the PTY size, and a **killer** that ends every process of the exec — whatever it forked,
+backgrounded or double-forked — for the exec ``timeout``. Both backends keep Modal's semantics; only the transport
+differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+import attrs
+
+from ..streams import StreamReader
+
+#: Ends every process of one exec (never raises for a sandbox that is gone). Holds no reference to the exec's
+#: output, so that a dropped process can be freed while its deadline still guards what it left running.
+Killer = Callable[[], Awaitable[None]]
+
+#: Exit code of an exec whose program could not be started (missing, not executable, bad working directory), as
+#: the engine reports it.
+START_FAILED = 126
+
+
+@attrs.frozen
+class ExecRequest:
+    """One exec to start: ``args`` (argv), ``env`` (overrides of the sandbox's environment; includes ``marker``
+    when set), ``workdir`` (None: the sandbox's), ``pty``, and ``marker`` (``KEY=value`` in the exec's environment
+    that its killer looks for; None without a deadline)."""
+
+    args: tuple[str, ...]
+    env: Mapping[str, str]
+    workdir: str | None
+    pty: bool
+    marker: str | None = None
+
+
+class RunningExec(Protocol):
+    """A started exec, as its ``ContainerProcess`` drives it."""
+
+    async def pump(self, stdout: StreamReader[Any], stderr: StreamReader[Any]) -> int | None:
+        """Feed the output to ``stdout`` and ``stderr`` (with a PTY everything goes to ``stdout``) until it ends;
+        return the exit code (128+n when killed by signal n; None when it cannot be learnt). Whatever happens the
+        readers get EOF at the end; an exception is set on them (read after what came before it) and raised.
+        Cancelling just ends the output."""
+        ...
+
+    async def write(self, data: bytes) -> None:
+        """Send ``data`` to stdin; ``BrokenPipeError`` once the process no longer takes input."""
+        ...
+
+    async def close_stdin(self) -> None:
+        """Deliver EOF on stdin (with a PTY: the terminal's end-of-file character, twice after a partial line)."""
+        ...
+
+    async def poll(self) -> int | None:
+        """The exit code if the program has ended (its output may still be flowing), else None."""
+        ...
+
+    async def resize(self, rows: int, cols: int) -> None:
+        """Set the PTY's window size."""
+        ...
+
+    def killer(self) -> Killer:
+        """The function that kills every process of this exec (see ``Killer``)."""
+        ...
+
+    async def close(self) -> None:
+        """Release the transport at once (unread output is lost; the processes are not killed). Idempotent."""
+        ...
+
+
+class ExecBackend(Protocol):
+    """Starts execs in one sandbox."""
+
+    async def start(self, ref: str, req: ExecRequest) -> RunningExec:
+        """Start ``req`` in container ``ref``; returns once the program runs (or failed to start: then a
+        ``RunningExec`` reporting the failure as its output and exit code). ``ConflictError("Sandbox already
+        finished")`` when the sandbox is not running."""
+        ...
+
+
+class FailedExec:
+    """The ``RunningExec`` of a program that could not be started: ``message`` on stderr (on the terminal, i.e.
+    stdout, with a PTY), exit code ``START_FAILED`` (as the engine reports such an exec)."""
+
+    __slots__ = ("_code", "_message", "_pty")
+
+    def __init__(self, message: str, *, pty: bool, code: int = START_FAILED) -> None:
+        self._message = message
+        self._pty = pty
+        self._code = code
+
+    async def pump(self, stdout: StreamReader[Any], stderr: StreamReader[Any]) -> int | None:
+        try:
+            await (stdout if self._pty else stderr).feed(self._message.encode("utf-8", "replace") + b"\n")
+        finally:
+            stdout.feed_eof()
+            stderr.feed_eof()
+        return self._code
+
+    async def write(self, data: bytes) -> None:
+        raise BrokenPipeError("the program was never started")
+
+    async def close_stdin(self) -> None:
+        return None
+
+    async def poll(self) -> int | None:
+        return self._code
+
+    async def resize(self, rows: int, cols: int) -> None:
+        return None
+
+    def killer(self) -> Killer:
+        async def nothing() -> None:
+            return None
+
+        return nothing
+
+    async def close(self) -> None:
+        return None
