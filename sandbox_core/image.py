@@ -14,6 +14,16 @@ from .exception import InvalidError, NotFoundError
 #: The image used when ``Sandbox.create`` gets no ``image`` (built by scripts/build-images.sh).
 DEFAULT_IMAGE = "sandbox-core/busybox:1"
 _IMAGE_ID_RE = re.compile(r"^im-([0-9a-f]{64})$")
+#: An image reference as the engine parses one: [registry[:port]/]path[:tag][@digest]; each path component starts
+#: and ends with a lower-case letter or digit (so no ``..``, no ``;``, no spaces).
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REF_RE = re.compile(
+    rf"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
+    rf"{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*"
+    rf":[0-9a-fA-F]{{32,}})?$"
+)
+#: The engine's limit on a reference's length.
+_IMAGE_REF_MAX = 255
 
 
 class Image:
@@ -43,6 +53,11 @@ class Image:
         """
         if not isinstance(tag, str) or not tag:
             raise InvalidError(f"Image.from_registry() expects a non-empty image reference, got {tag!r}")
+        if len(tag) > _IMAGE_REF_MAX or not _IMAGE_REF_RE.fullmatch(tag):
+            raise InvalidError(
+                f"Image.from_registry() got an invalid image reference {tag!r}: expected "
+                "[registry[:port]/]name[:tag][@digest], lower-case path components of letters, digits and separators"
+            )
         if secret is not None:
             raise InvalidError("Image.from_registry(secret=...) is not supported by the local backend")
         if force_build:

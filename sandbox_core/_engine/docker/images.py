@@ -13,6 +13,7 @@ import contextlib
 import json
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from urllib.parse import quote
 
 from ... import exception as exc
 from ..api import LineSink
@@ -21,6 +22,19 @@ from ..values import ImageInfo, ImageSummary, LabelQuery, split_image_ref
 from . import parse
 from .build import BuildState, Lines
 from .http import DockerClient, Params, filters_param, json_messages, label_filters
+
+#: What an image reference or id may contain.
+_REF_CHARS_RE = re.compile(r"[A-Za-z0-9._/:@+-]+")
+
+
+def ref_path(ref: str) -> str:
+    """``ref`` as a segment of a request path: ``InvalidError`` for a reference no image can have (a ``.`` or
+    ``..`` component could walk the engine's router to another object, e.g. ``../containers/<id>``), the rest
+    percent-escaped."""
+    if not _REF_CHARS_RE.fullmatch(ref) or any(part in ("", ".", "..") for part in ref.split("/")):
+        raise exc.InvalidError(f"invalid image reference {ref!r}")
+    return quote(ref, safe="/:@")
+
 
 #: Deadline for a body-carrying request to be answered with headers: the engine answers a build or an import only
 #: after reading the whole body, so this bounds the upload of the context, not the build.
@@ -95,7 +109,7 @@ class DockerImages:
 
     async def inspect(self, ref: str) -> ImageInfo | None:
         try:
-            res = await self._client.request_json("GET", f"images/{ref}/json", f"inspect image {ref}")
+            res = await self._client.request_json("GET", f"images/{ref_path(ref)}/json", f"inspect image {ref}")
         except exc.NotFoundError:
             return None
         return parse.image_info(res)
@@ -210,13 +224,13 @@ class DockerImages:
 
     async def tag(self, image: str, repo: str, tag: str) -> None:
         await self._client.request_json(
-            "POST", f"images/{image}/tag", f"tag image {image}", params={"repo": repo, "tag": tag}
+            "POST", f"images/{ref_path(image)}/tag", f"tag image {image}", params={"repo": repo, "tag": tag}
         )
 
     async def remove(self, ref: str, *, force: bool = False) -> bool:
         try:
             await self._client.request_json(
-                "DELETE", f"images/{ref}", f"remove image {ref}", params={"force": "1"} if force else None
+                "DELETE", f"images/{ref_path(ref)}", f"remove image {ref}", params={"force": "1"} if force else None
             )
         except exc.NotFoundError:
             return False
