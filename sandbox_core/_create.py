@@ -22,11 +22,13 @@ import attrs
 
 from . import _lifecycle
 from ._agent import delivery as agent_delivery
+from ._creator import abandoned, this_creator
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
-from ._engine.errors import NameConflict, NoSuchContainer
+from ._engine.errors import NameConflict, NoSuchContainer, RemovalInProgress
 from ._engine.values import ContainerSpec, ImageInfo
 from ._ids import is_valid_object_name, new_id
+from ._testhooks import pause_point
 from ._validation import (
     check_env_keys,
     check_flag,
@@ -346,7 +348,7 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
             L.DEADLINE: f"{time.time() + r.timeout:.3f}",
             L.RETENTION: str(_lifecycle.retention_seconds()),
             L.PTY: "1" if r.pty else "0",
-            L.CREATED_BY: f"{os.uname().nodename}:{os.getpid()}",
+            L.CREATED_BY: this_creator(),
         },
     )
     if r.name:
@@ -386,12 +388,18 @@ def container_name(sandbox_id: str, app_id: str, name: str | None) -> str:
 
 
 async def release_finished_holder(eng: EngineAPI, cname: str, name: str) -> None:
-    """Container name ``cname`` (sandbox ``name``'s) is taken: rename its holder away if that sandbox finished.
-    ``AlreadyExistsError`` when it is running (or being started); returns when the name may be free now."""
+    """Container name ``cname`` (sandbox ``name``'s) is taken: rename its holder away if that sandbox finished,
+    remove it if it was created but abandoned before its start (``_creator.abandoned``: it never ran, so there is
+    nothing to keep). ``AlreadyExistsError`` when it is running or being started; returns when the name may be free
+    now."""
     try:
         holder = await eng.containers.inspect(cname)
     except NoSuchContainer:
         return  # released meanwhile: retry
+    if holder.state.status == "created" and abandoned(holder.labels, holder.created_at, time.time()):
+        with contextlib.suppress(NoSuchContainer, RemovalInProgress):
+            await eng.containers.remove(holder.id)
+        return
     if holder.state.running or holder.state.status == "created":
         raise AlreadyExistsError(f"Sandbox with name '{name}' already exists") from None
     with contextlib.suppress(NameConflict, NoSuchContainer):
@@ -401,11 +409,13 @@ async def release_finished_holder(eng: EngineAPI, cname: str, name: str) -> None
 async def _create_claiming_name(eng: EngineAPI, spec: ContainerSpec, cname: str, name: str | None) -> str:
     """Create the container; for a named sandbox, take the name over from a *finished* holder."""
     for _ in range(5):
+        await pause_point("create")
         try:
             return await eng.containers.create(spec, cname)
         except NameConflict:
             if name is None:
                 raise
+            await pause_point("claim")
             await release_finished_holder(eng, cname, name)
     raise AlreadyExistsError(f"Sandbox with name '{name}' already exists")
 
@@ -428,7 +438,9 @@ async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None,
     try:
         try:
             cid = await asyncio.shield(creating)
+            await pause_point("start")
             await eng.containers.start(cid)
+            await pause_point("started")
         except Error as e:
             raise _workdir_error(e, spec.workdir) or e from None
     except BaseException:
@@ -470,8 +482,10 @@ async def launch(r: CreateRequest, *, extra_labels: dict[str, str] | None = None
     labels = {**sandbox_labels(r, r.app, sandbox_id), **(extra_labels or {})}
     spec = container_spec(r, image, labels)
     spec = await agent_delivery.equip(eng, spec, image.id)
-    cid = await start_container(eng, spec, r.name, sandbox_id, container_name(sandbox_id, r.app.app_id, r.name))
+    # Before the container exists: a client killed at any later step leaves a sandbox whose deadline a supervisor
+    # enforces (one flock when it already runs).
     _lifecycle.ensure_supervisor(eng)
+    cid = await start_container(eng, spec, r.name, sandbox_id, container_name(sandbox_id, r.app.app_id, r.name))
     logger.debug(
         "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",
         sandbox_id,
