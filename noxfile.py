@@ -45,6 +45,27 @@ def tests(session: nox.Session) -> None:
     session.run(PY, "-m", "pytest", *args)
 
 
+#: The modules whose operations take the agent path by default; ``tests_noagent`` runs them on the engine path.
+ENGINE_PATH_MODULES = [
+    "tests/test_exec.py",
+    "tests/test_filesystem.py",
+    "tests/test_filesystem_sync.py",
+    "tests/test_filesystem_watch.py",
+    "tests/test_stdio.py",
+    "tests/test_lifecycle.py",
+]
+
+
+@nox.session
+def tests_noagent(session: nox.Session) -> None:
+    """The exec, filesystem, watch, stdio and lifecycle tests with the agent disabled (``SANDBOX_CORE_AGENT=0``),
+    so the engine's exec API, the fallback of every sandbox without an agent, keeps Modal's semantics. Only these
+    modules: the rest of the suite does not depend on which path serves an exec, and a second full run would
+    double CI time."""
+    args = session.posargs or ["-m", "not slow"]
+    session.run(PY, "-m", "pytest", *args, *ENGINE_PATH_MODULES, env={"SANDBOX_CORE_AGENT": "0"})
+
+
 @nox.session
 def gotest(session: nox.Session) -> None:
     """The Go tests of the in-sandbox programs (agent/), with short seed runs of the fuzz targets; offline."""
@@ -83,7 +104,8 @@ def bench(session: nox.Session) -> None:
 def ci(session: nox.Session) -> None:
     """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the Go tests,
     the docs in strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to
-    pytest), then the wheel installed into a fresh venv and used."""
+    pytest), the exec/filesystem/watch/stdio/lifecycle tests again with the agent disabled, the cluster-mode
+    tests on a real 2-node swarm (``swarm``), then the wheel installed into a fresh venv and used."""
     gencheck(session)
     lint(session)
     typecheck(session)
@@ -91,4 +113,31 @@ def ci(session: nox.Session) -> None:
     docs(session)
     session.run(PY, "-m", "benchmarks", "--quick")
     tests(session)
+    tests_noagent(session)
+    swarm(session)
     wheel(session)
+
+
+#: The suite's modules that run unchanged against the cluster: the lifecycle, exec, stdio and filesystem behaviours
+#: (what a sandbox does, whichever engine runs it; the blocking API included), plus the cluster backend's own tests.
+#: Not here: the engine layer's own tests (they test the Docker implementation), images, net, egress, agent and the
+#: CLI (their engine-level features are per node, or refused on a swarm: see docs/architecture.md).
+SWARM_MODULES = (
+    "tests/test_lifecycle.py",
+    "tests/test_exec.py",
+    "tests/test_exec_volume.py",
+    "tests/test_stdio.py",
+    "tests/test_filesystem.py",
+    "tests/test_filesystem_sync.py",
+    "tests/test_filesystem_watch.py",
+    "tests/test_file_io.py",
+    "tests/cluster/test_backend.py",
+)
+
+
+@nox.session
+def swarm(session: nox.Session) -> None:
+    """The suite's lifecycle, exec, stdio and filesystem tests, and the cluster backend's tests, against a real
+    2-node Docker Swarm that the session brings up and tears down (needs root: tests/cluster/SWARM-NOTES.md)."""
+    args = session.posargs or ["-m", "not slow", *SWARM_MODULES]
+    session.run(PY, "-m", "pytest", *args, env={"SANDBOX_CORE_TEST_CLUSTER": "swarm"})

@@ -2,7 +2,8 @@
 
 - *Why a sandbox ended* is written as an ``end.<id>`` record **before** the kill, so every process maps the exit
   the same way: ``terminated`` → 137, ``timeout`` → 124, ``idle-timeout`` → the exit code as is. A record older
-  than the container's exit (the kill raced with a natural exit) is ignored.
+  than the container's exit (the kill raced with a natural exit) is ignored. A sandbox the engine lost with its
+  machine (a cluster node declared down) ended as ``node-lost`` → 137.
 - Lifetime ``timeout`` and ``idle_timeout`` are enforced by a detached supervisor process (``_supervisor.py``),
   one per user and engine, started by the first ``Sandbox.create`` that finds none running; it outlives the
   client, so a SIGKILLed client does not leave an immortal sandbox. ``sweep()`` applies the same policy once.
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import hashlib
@@ -23,6 +25,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from . import _network
 from ._creator import abandoned
 from ._engine import EngineAPI
 from ._engine import labels as L
@@ -34,13 +37,14 @@ from .exception import InvalidError
 TERMINATED = "terminated"
 TIMEOUT = "timeout"
 IDLE_TIMEOUT = "idle-timeout"
+NODE_LOST = "node-lost"
 EXITED = "exited"
 
 REASON = L.PREFIX + "reason"
 AT = L.PREFIX + "at"
 SEQ = L.PREFIX + "seq"
 
-_RETURNCODES = {TERMINATED: 137, TIMEOUT: 124}
+_RETURNCODES = {TERMINATED: 137, TIMEOUT: 124, NODE_LOST: 137}
 
 
 def retention_seconds() -> int:
@@ -89,8 +93,11 @@ async def write_tags(eng: EngineAPI, sandbox_id: str, app_id: str, tags: Mapping
             await eng.records.remove(rec.name)
 
 
-async def end_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, reason: str) -> None:
-    """Record why the sandbox ends, then kill it. The first recorded reason wins."""
+async def end_sandbox(
+    eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, reason: str, labels: Mapping[str, str] | None = None
+) -> None:
+    """Record why the sandbox ends, then kill it and stop its network holder. The first recorded reason wins.
+    ``labels``: the container's, when the caller has them (else they are read)."""
     await eng.records.put(
         f"end.{sandbox_id}",
         L.owned(
@@ -104,7 +111,13 @@ async def end_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, re
             },
         ),
     )
-    await eng.containers.kill(cid)
+    if labels is None:
+        try:
+            labels = (await eng.containers.inspect(cid)).labels
+        except NoSuchContainer:
+            labels = {}
+    # Both at once: nothing may stand between the sandbox's death and a waiting client's next look.
+    await asyncio.gather(eng.containers.kill(cid), _network.stop_network_of(eng, labels))
 
 
 async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tuple[str | None, int | None]:
@@ -122,23 +135,36 @@ async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tup
         if finished is None or finished >= at - 1.0:
             reason = rec.labels.get(REASON, EXITED)
             return reason, _RETURNCODES.get(reason, code)
+    if state.lost_reason is not None:
+        return NODE_LOST, _RETURNCODES[NODE_LOST]
     return EXITED, code
 
 
-async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str) -> None:
-    """Remove the container and every record of the sandbox."""
+async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, labels: Mapping[str, str] | None = None) -> None:
+    """Remove the container, its network holder, and every record of the sandbox. ``labels``: the container's, when
+    the caller has them (else they are read)."""
+    if labels is None:
+        try:
+            labels = (await eng.containers.inspect(cid)).labels
+        except NoSuchContainer:
+            labels = {}
     await eng.containers.remove(cid)
+    await _network.remove_network_of(eng, labels)
     for rec in await eng.records.find({L.SANDBOX_ID: sandbox_id}):
         await eng.records.remove(rec.name)
 
 
 @attrs.frozen
 class SweepResult:
-    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed."""
+    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed, images
+    removed by the image rules (expired snapshots, unused step images: ``_imagebuild.gc``), and volumes removed
+    (deleted or ephemeral ones nothing held any more)."""
 
     timed_out: int
     removed: int
     records_removed: int
+    images_removed: int = 0
+    volumes_removed: int = 0
 
 
 @attrs.frozen
@@ -172,8 +198,8 @@ class _Pass:
     def wake_at(self, t: float) -> None:
         self.next_wake = t if self.next_wake is None else min(self.next_wake, t)
 
-    async def remove(self, sid: str, cid: str) -> None:
-        await remove_sandbox(self.eng, sid, cid)
+    async def remove(self, sid: str, item: ContainerSummary) -> None:
+        await remove_sandbox(self.eng, sid, item.id, item.labels)
         self.live_ids.discard(sid)
         self.removed += 1
 
@@ -187,11 +213,11 @@ class _Pass:
 
     async def running(self, item: ContainerSummary, sid: str) -> None:
         if self.orphan_member(item, sid):
-            await self.remove(sid, item.id)
+            await self.remove(sid, item)
             return
         deadline = pool_records.member_deadline(item.labels, self.claims.get(sid))
         if self.now >= deadline:
-            await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TIMEOUT)
+            await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TIMEOUT, item.labels)
             self.timed_out += 1
         else:
             self.wake_at(deadline)
@@ -200,7 +226,7 @@ class _Pass:
         # Created but never started: a create that died midway. Leftover once it is a minute old (at once for a
         # pool member whose pool's process is gone, or when its creator ran on this host and is gone).
         if self.orphan_member(item, sid) or abandoned(item.labels, item.created_at, self.now, grace=60):
-            await self.remove(sid, item.id)
+            await self.remove(sid, item)
             return
         # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if the
         # start event never reaches the supervisor.
@@ -209,10 +235,12 @@ class _Pass:
 
     async def finished(self, item: ContainerSummary, sid: str) -> None:
         if self.unclaimed_member(item, sid):
-            await self.remove(sid, item.id)
+            await self.remove(sid, item)
             return
         finished = (self.finished_cache or {}).get(item.id)
         if finished is None:
+            # First seen finished (or no cache): nothing uses its network namespace any more.
+            await _network.stop_network_of(self.eng, item.labels)
             try:
                 info = await self.eng.containers.inspect(item.id)
             except NoSuchContainer:
@@ -222,7 +250,7 @@ class _Pass:
                 self.finished_cache[item.id] = finished
         expiry = finished + float(item.labels.get(L.RETENTION, str(retention_seconds())))
         if self.now >= expiry:
-            await self.remove(sid, item.id)
+            await self.remove(sid, item)
         else:
             self.wake_at(expiry)
 
@@ -259,8 +287,8 @@ async def enforce(
         sid = item.labels.get(L.SANDBOX_ID, "")
         if everything:
             if item.status == "running":
-                await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED)
-            await p.remove(sid, item.id)
+                await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED, item.labels)
+            await p.remove(sid, item)
             continue
         p.live_ids.add(sid)
         if item.status == "running":
@@ -270,6 +298,8 @@ async def enforce(
         elif item.status not in ("restarting", "paused"):
             await p.finished(item, sid)
     await p.orphaned_records(app_id, everything)
+    for ref in await _network.orphan_holders(eng, now, app_id=app_id, everything=everything):
+        await eng.containers.remove(ref)
     swept = SweepResult(timed_out=p.timed_out, removed=p.removed, records_removed=p.records_removed)
     return PassResult(swept=swept, next_wake=p.next_wake, sandboxes=len(items))
 
@@ -307,12 +337,23 @@ def supervisor_running(engine_url: str) -> bool:
         os.close(fd)
 
 
+def supervisor_log_path() -> str:
+    """Where supervisors started by this user write their log."""
+    return os.path.join(tempfile.gettempdir(), f"sandbox-core-supervisor-{os.getuid()}.log")
+
+
+def supervisor_enabled() -> bool:
+    """False when ``SANDBOX_CORE_SUPERVISOR=0`` disables the supervisor."""
+    return os.environ.get("SANDBOX_CORE_SUPERVISOR", "1") != "0"
+
+
 def ensure_supervisor(eng: EngineAPI) -> None:
     """Start the detached supervisor for this engine unless one runs. Cheap (one flock) when it does.
 
-    Set ``SANDBOX_CORE_SUPERVISOR=0`` to disable (then deadlines are only enforced by ``sweep()``).
+    Set ``SANDBOX_CORE_SUPERVISOR=0`` to disable (then deadlines are only enforced by ``sweep()``, and tunnels,
+    connect tokens and readiness probes are refused).
     """
-    if os.environ.get("SANDBOX_CORE_SUPERVISOR", "1") == "0":
+    if not supervisor_enabled():
         return
     url = eng.endpoint
     if time.monotonic() - _last_spawn.get(url, -1e9) < 5.0 or supervisor_running(url):
@@ -323,7 +364,7 @@ def ensure_supervisor(eng: EngineAPI) -> None:
             if os.waitpid(pid, os.WNOHANG)[0]:
                 _children.discard(pid)
     env = dict(os.environ, **eng.child_environment())
-    log_path = os.path.join(tempfile.gettempdir(), f"sandbox-core-supervisor-{os.getuid()}.log")
+    log_path = supervisor_log_path()
     # posix_spawn with setsid: the supervisor is in its own session, so it survives this process and its
     # terminal; no Popen object means no "still running" ResourceWarning when this process exits first.
     pid = os.posix_spawn(

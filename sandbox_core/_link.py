@@ -25,6 +25,7 @@ class SandboxLink:
         "container_id",
         "detached",
         "idle_timeout",
+        "lost_reason",
         "pty",
         "result",
         "sandbox_id",
@@ -50,6 +51,8 @@ class SandboxLink:
         self.detached = False
         self.status: str | None = None
         self.result: int | None = None
+        #: What the engine said when it lost the sandbox with its machine (status ``node-lost``).
+        self.lost_reason: str | None = None
 
     @classmethod
     def from_labels(
@@ -95,6 +98,7 @@ class SandboxLink:
         status, code = await _lifecycle.result_of(eng, self.sandbox_id, info)
         if status is not None:
             self.status, self.result = status, code
+            self.lost_reason = info.state.lost_reason
         return self.result
 
     async def finished(self) -> bool:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .client import Client
 from .exception import InvalidError, deprecation_warning
 
 #: Modal's ARG_MAX: the sum of ``len(arg)`` over the argv of an entrypoint or exec.
@@ -33,9 +34,17 @@ def check_tags(tags: Any) -> None:
 
 
 def reject_client(client: Any) -> None:
-    """Raise ``InvalidError`` for a Modal ``client`` (there is none locally)."""
-    if client is not None:
-        raise InvalidError("client is not supported by the local backend")
+    """Raise ``InvalidError`` unless ``client`` is None or a ``Client`` (the process's one local client: both mean
+    the same engine)."""
+    if client is not None and not isinstance(client, Client):
+        raise InvalidError(f"client must be a Client (from Client.from_env()) or None, got {type(client).__name__}")
+
+
+def check_environment_name(environment_name: Any) -> None:
+    """Raise ``InvalidError`` unless ``environment_name`` is None or a string. The local engine is one environment:
+    any name refers to it (as a Modal workspace with a single environment would)."""
+    if environment_name is not None and not isinstance(environment_name, str):
+        raise InvalidError(f"environment_name must be a string or None, got {type(environment_name).__name__}")
 
 
 def check_workdir(workdir: Any) -> None:
@@ -50,7 +59,10 @@ def pty_from_info(pty: bool, pty_info: Any, *, stacklevel: int) -> bool:
     if pty_info is None:
         return pty
     deprecation_warning(
-        datetime.date(2025, 9, 12), "The `pty_info` parameter is deprecated; use `pty=True`.", stacklevel=stacklevel
+        datetime.date(2025, 9, 12),
+        "The `pty_info` parameter is deprecated and will be removed in a future release. "
+        "Set the `pty` parameter to `True` instead.",
+        stacklevel=stacklevel,
     )
     return True
 
@@ -95,8 +107,9 @@ def check_flag(value: Any, param: str) -> None:
         raise InvalidError(f"{param} must be True or False, got {value!r}")
 
 
-def check_env_keys(env: Mapping[Any, Any]) -> None:
-    """``InvalidError`` unless every key of ``env`` is an environment variable name (Modal's messages)."""
+def check_env_keys(env: Iterable[Any]) -> None:
+    """``InvalidError`` unless every key of ``env`` (a mapping or the keys) is an environment variable name
+    (Modal's messages)."""
     for key in env:
         if key == "":
             raise InvalidError("Secret key name cannot be empty")

@@ -34,13 +34,14 @@ import attrs
 from . import _create, _lifecycle
 from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import EngineAPI, get_engine
+from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer
 from ._ids import new_id
 from ._pool import records
 from ._pool.member import Member, make_member, remove_member, watch_member
 from ._tasks import TaskSet
 from ._validation import check_tags
-from .app import App
+from .app import App, running_app_id
 from .exception import AlreadyExistsError, InvalidError
 from .image import Image
 from .sandbox import Sandbox
@@ -212,6 +213,8 @@ class SandboxPool:
         sandbox of the app). A ready member when there is one, else a cold sandbox."""
         if self._closed:
             raise InvalidError("the pool is closed")
+        assert self._req.app is not None  # validated
+        running_app_id(self._req.app)  # an ephemeral app whose run() exited takes no more sandboxes
         _create.check_sandbox_name(name)
         if tags is not None:
             check_tags(tags)
@@ -237,11 +240,10 @@ class SandboxPool:
     ) -> Sandbox:
         """Claim ``m``; on failure (or cancellation) it is put back if untouched (a taken ``name``), else removed."""
         eng = await get_engine()
-        app = self._req.app
-        assert app is not None  # validated
+        app_id, app_name = m.labels[L.APP_ID], m.labels.get(L.APP_NAME, "")  # app_name: only of a deployed app
         try:
             if name is not None:
-                await _take_name(eng, m.container_id, _create.container_name(m.sandbox_id, app.app_id, name), name)
+                await _take_name(eng, m.container_id, _create.container_name(m.sandbox_id, app_id, name), name)
         except AlreadyExistsError:
             self._ready.appendleft(m)  # still unclaimed and fine: the name was the problem
             raise
@@ -251,15 +253,15 @@ class SandboxPool:
         now = time.time()
         claim = records.Claim(
             sandbox_id=m.sandbox_id,
-            app_id=app.app_id,
-            app_name=app.name,
+            app_id=app_id,
+            app_name=app_name,
             name=name,
             deadline=now + timeout,
             idle_timeout=None if idle_timeout is None else float(idle_timeout),
             claimed_at=now,
         )
         try:
-            tagging = [_lifecycle.write_tags(eng, m.sandbox_id, app.app_id, tags)] if tags else []
+            tagging = [_lifecycle.write_tags(eng, m.sandbox_id, app_id, tags)] if tags else []
             first, *_ = await asyncio.gather(records.write_claim(eng, claim), *tagging)
             if not first:
                 raise _Gone()  # claimed by someone else: impossible for members only this process knows

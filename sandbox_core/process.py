@@ -40,7 +40,7 @@ from ._validation import (
     validate_argv,
 )
 from .exception import InvalidError
-from .secret import Secret, merge_env
+from .secret import Secret, check_env_args, known_keys, resolve_env
 from .streams import StreamReader, StreamType, StreamWriter, T
 
 logger = logging.getLogger("sandbox_core")
@@ -278,8 +278,8 @@ async def start_exec(
     check_flag(pty, "pty")
     check_workdir(workdir)
     validate_argv(args)
-    merged_env = merge_env(secrets, env)
-    check_env_keys(merged_env)
+    check_env_args(secrets, env)
+    check_env_keys(known_keys(secrets, env))
     check_seconds(timeout, "timeout", allow_zero=True, optional=True)
     rows, cols = pty_info_window(pty_info)
     if bufsize == 1 and not text:
@@ -287,6 +287,7 @@ async def start_exec(
     for name, st in (("stdout", stdout), ("stderr", stderr)):
         if st not in (StreamType.PIPE, StreamType.DEVNULL, StreamType.STDOUT):
             raise ValueError(f"Unsupported StreamType for {name}")
+    merged_env = await resolve_env(secrets, env)  # reads stored secrets and .env files: NotFoundError here
 
     process_id = str(uuid.uuid4())
     # The deadline is the timeout as given: a fractional one is kept (Modal's int() would make 0.5 mean "no time").

@@ -19,7 +19,7 @@ import sandbox_core as sc
 from sandbox_core import filesystem as fsmod
 from sandbox_core._agent.channel import InboundStream
 from sandbox_core._agent.sessions import existing_slot
-from sandbox_core._engine import tar
+from sandbox_core._engine import get_engine, tar
 from sandbox_core._engine.docker import archive
 from sandbox_core._fs import local
 from sandbox_core._fs.process import argv_path
@@ -36,7 +36,7 @@ from sandbox_core.exception import (
     SandboxFilesystemPermissionError,
 )
 
-from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL, agent_path, container_id, docker_engine
+from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL, agent_path, container_id, engine_ref
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
@@ -60,7 +60,7 @@ async def usb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
     """A sandbox whose image runs as uid 1000, with root-only fixtures made through the engine (as root)."""
     s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX_USER), timeout=600)
     try:
-        eng = await docker_engine()
+        eng = await get_engine()
         body = b"".join(
             [
                 tar.tar_header(b"opt/" + b"secret", mode=0o700, directory=True),
@@ -77,7 +77,7 @@ async def usb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
         async def gen() -> AsyncIterator[bytes]:
             yield body
 
-        await eng.archive.put(container_id(s), b"/", gen())
+        await eng.archive.put(await engine_ref(s), b"/", gen())
         yield s
     finally:
         await s.terminate()
@@ -307,7 +307,8 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
         monkeypatch.setattr(tar.TarReader, "read", broken_read)
     with pytest.raises(NotFoundError, match="The Sandbox is unavailable"):
         await fs.copy_to_local("/tmp/ctl/big", dst)
-    assert calls == 2
+    # the break came after the first chunk (through the agent, the closing session's other reads may count too)
+    assert calls >= 2 if agent_path(shared_sandbox) else calls == 2
     monkeypatch.undo()
     assert dst.read_text() == "original"
     assert _names(tmp_path) == ["keep.txt"]

@@ -19,6 +19,7 @@ from .._agent.channel import InboundStream
 from .._agent.ops import ExecProcess
 from .._agent.protocol import AgentLostError, AgentOpError
 from .._agent.sessions import AgentSlot
+from .._execfail import from_agent_error
 from ..streams import StreamReader
 from .base import ExecRequest, FailedExec, Killer, RunningExec
 
@@ -124,7 +125,10 @@ class AgentBackend:
                 pty=(24, 80) if req.pty else None,
             )
         except AgentOpError as e:
-            return FailedExec(f"exec failed: {e.message}", pty=req.pty)
+            failure = from_agent_error(e.kind, e.message, req.args, req.workdir)
+            if failure is None:  # not about starting the program: the agent's own error
+                raise exc.Error(f"sandbox {self._slot.sandbox_id}: the agent refused the exec: {e}") from None
+            return FailedExec(failure, pty=req.pty)
         except AgentLostError:
             if await self._slot.sandbox_gone():
                 raise exc.ConflictError("Sandbox already finished") from None

@@ -14,15 +14,13 @@ from typing import Any, Protocol
 
 import attrs
 
+from .._engine.api import STDOUT
+from .._execfail import StartFailure
 from ..streams import StreamReader
 
 #: Ends every process of one exec (never raises for a sandbox that is gone). Holds no reference to the exec's
 #: output, so that a dropped process can be freed while its deadline still guards what it left running.
 Killer = Callable[[], Awaitable[None]]
-
-#: Exit code of an exec whose program could not be started (missing, not executable, bad working directory), as
-#: the engine reports it.
-START_FAILED = 126
 
 
 @attrs.frozen
@@ -84,23 +82,23 @@ class ExecBackend(Protocol):
 
 
 class FailedExec:
-    """The ``RunningExec`` of a program that could not be started: ``message`` on stderr (on the terminal, i.e.
-    stdout, with a PTY), exit code ``START_FAILED`` (as the engine reports such an exec)."""
+    """The ``RunningExec`` of a program that could not be started: the failure's one line (``_execfail``: on stderr,
+    on the terminal with a PTY) and its shell-style exit code."""
 
-    __slots__ = ("_code", "_message", "_pty")
+    __slots__ = ("_failure", "_pty")
 
-    def __init__(self, message: str, *, pty: bool, code: int = START_FAILED) -> None:
-        self._message = message
+    def __init__(self, failure: StartFailure, *, pty: bool) -> None:
+        self._failure = failure
         self._pty = pty
-        self._code = code
 
     async def pump(self, stdout: StreamReader[Any], stderr: StreamReader[Any]) -> int | None:
+        fd, data = self._failure.frame(pty=self._pty)
         try:
-            await (stdout if self._pty else stderr).feed(self._message.encode("utf-8", "replace") + b"\n")
+            await (stdout if fd == STDOUT else stderr).feed(data)
         finally:
             stdout.feed_eof()
             stderr.feed_eof()
-        return self._code
+        return self._failure.returncode
 
     async def write(self, data: bytes) -> None:
         raise BrokenPipeError("the program was never started")
@@ -109,7 +107,7 @@ class FailedExec:
         return None
 
     async def poll(self) -> int | None:
-        return self._code
+        return self._failure.returncode
 
     async def resize(self, rows: int, cols: int) -> None:
         return None

@@ -178,6 +178,7 @@ def volume_info(raw: Json) -> VolumeInfo:
         created_at=parse_engine_time(raw.get("CreatedAt")),
         driver=str(raw.get("Driver") or ""),
         options=_labels(raw.get("Options")),
+        mountpoint=str(raw.get("Mountpoint") or ""),
     )
 
 
@@ -209,7 +210,11 @@ def engine_architecture(raw: Json) -> str:
 
 def engine_info(raw: Json) -> EngineInfo:
     """``GET /info``."""
-    return EngineInfo(architecture=str(raw.get("Architecture") or ""), runtimes=sorted(raw.get("Runtimes") or {}))
+    return EngineInfo(
+        architecture=str(raw.get("Architecture") or ""),
+        runtimes=sorted(raw.get("Runtimes") or {}),
+        cpus=_int(raw.get("NCPU")),
+    )
 
 
 @attrs.frozen
