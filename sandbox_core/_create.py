@@ -13,7 +13,6 @@ import contextlib
 import datetime
 import logging
 import os
-import re
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -24,9 +23,10 @@ import attrs
 from . import _create_volumes, _lifecycle
 from ._agent import delivery as agent_delivery
 from ._cpulimit import fit_cpu_limit
+from ._creator import abandoned, this_creator
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
-from ._engine.errors import NameConflict, NoSuchContainer, NoSuchImage
+from ._engine.errors import NameConflict, NoSuchContainer, NoSuchImage, RemovalInProgress
 from ._engine.values import ContainerSpec, ImageInfo, Mount
 from ._ids import is_valid_object_name, new_id
 from ._imagebuild.mounts import mount_layers
@@ -34,11 +34,23 @@ from ._ingress import create as ingress_create
 from ._ingress import spec as ingress
 from ._netplan import NetworkPlan, plan_network
 from ._netsetup import NetworkSetup, discard_after
-from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
+from ._testhooks import pause_point
+from ._validation import (
+    check_env_keys,
+    check_flag,
+    check_seconds,
+    check_tags,
+    check_workdir,
+    is_real,
+    pty_from_info,
+    pty_info_window,
+    reject_client,
+    validate_argv,
+)
 from ._volumes.mounts import validate_network_file_systems
 from .app import App, app_labels, is_running, running_app_id
 from .client import Client
-from .exception import AlreadyExistsError, InvalidError, deprecation_warning
+from .exception import AlreadyExistsError, Error, InvalidError, deprecation_warning
 from .image import Image, ResolvedImage, forget_resolution, resolve_image
 from .probe import Probe
 from .secret import Secret, check_env_args, known_keys, resolve_env
@@ -47,11 +59,17 @@ from .volume import Volume, validate_volumes
 logger = logging.getLogger("sandbox_core")
 
 DEFAULT_PIDS_LIMIT = 4096
+#: The largest ``pids_limit`` accepted (the kernel's own ceiling on pids, ``PID_MAX_LIMIT``).
+MAX_PIDS_LIMIT = 1 << 22
+#: Bounds of ``cpu`` (cores, request or limit): the engine's smallest CFS quota, and 256 cores (its largest CPU
+#: shares). A limit above the engine's CPUs is refused by the engine itself (``InvalidError``, its message).
+CPU_BOUNDS = (0.01, 256)
+#: Bounds of ``memory`` (MiB, request or limit): the engine's minimum (6 MB), and 16 TiB.
+MEMORY_BOUNDS_MIB = (6, 1 << 24)
 #: Capabilities dropped from the engine's default set: raw sockets (spoofing), device nodes, audit log writes.
 DROPPED_CAPABILITIES = ("NET_RAW", "MKNOD", "AUDIT_WRITE")
 #: The command of a sandbox given none whose image has none either: stay alive, as Modal's default does.
 IDLE_COMMAND = ("sleep", "172800")
-_ENV_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 #: deprecation_warning's stacklevel that names the caller of Sandbox.create (warn < check < validate < create).
 _CALLER = 5
 
@@ -117,7 +135,7 @@ def _not_supported(param: str, why: str = "it needs Modal's cloud infrastructure
 
 
 def _positive(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return is_real(value) and value > 0
 
 
 # ------------------------------------------------------------------------------------- the checks, in order
@@ -132,8 +150,9 @@ def check_deprecations(r: CreateRequest) -> None:
             "A sandbox's environment is determined by the app it is associated with.",
             stacklevel=_CALLER,
         )
-    # pty_info's window size (winsz_rows/winsz_cols) is applied once the sandbox runs
+    # pty_info's window size (winsz_rows/winsz_cols) is applied once the sandbox runs, but checked now
     r.pty = pty_from_info(r.pty, r.pty_info, stacklevel=_CALLER + 1)
+    pty_info_window(r.pty_info)
     if r.cidr_allowlist is not None:
         if r.outbound_cidr_allowlist is not None:
             raise InvalidError("Cannot specify both `cidr_allowlist` and `outbound_cidr_allowlist`.")
@@ -144,18 +163,6 @@ def check_deprecations(r: CreateRequest) -> None:
             stacklevel=_CALLER,
         )
         r.outbound_cidr_allowlist = r.cidr_allowlist
-
-
-def check_env_keys(keys: Collection[str]) -> None:
-    """Every key must be an environment variable name (Modal's V2 messages)."""
-    for key in keys:
-        if key == "":
-            raise InvalidError("Secret key name cannot be empty")
-        if not _ENV_KEY_RE.match(key):
-            raise InvalidError(
-                f"Secret key name {key!r} is invalid for environment variables. "
-                "Only letters, numbers, and underscores are allowed."
-            )
 
 
 def check_env(r: CreateRequest) -> None:
@@ -180,11 +187,10 @@ def check_sandbox_name(name: Any) -> None:
 
 
 def check_deadlines(timeout: Any, idle_timeout: Any) -> None:
-    """``InvalidError`` unless ``timeout`` is positive and ``idle_timeout`` None or positive."""
-    if not _positive(timeout):
-        raise InvalidError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if idle_timeout is not None and not _positive(idle_timeout):
-        raise InvalidError(f"idle_timeout must be a positive number of seconds or None, got {idle_timeout!r}")
+    """``InvalidError`` unless ``timeout`` is positive and ``idle_timeout`` None or positive, each finite and at most
+    ``MAX_TIMEOUT_SECONDS`` (Modal's 24 hours)."""
+    check_seconds(timeout, "timeout")
+    check_seconds(idle_timeout, "idle_timeout", optional=True)
 
 
 def check_name(r: CreateRequest) -> None:
@@ -194,6 +200,7 @@ def check_name(r: CreateRequest) -> None:
 
 def check_open_ports(r: CreateRequest) -> None:
     """5. Open ports contradict ``block_network``."""
+    check_flag(r.block_network, "block_network")
     if r.block_network and (r.encrypted_ports or r.h2_ports or r.unencrypted_ports):
         raise InvalidError("Cannot specify open ports when `block_network` is enabled")
 
@@ -270,21 +277,31 @@ def check_ingress(r: CreateRequest) -> None:
 def check_limits(r: CreateRequest) -> None:
     """9. ``client``, the deadlines, the process limit, tags, then CPU and memory (turned into engine settings)."""
     reject_client(r.client)
+    check_flag(r.pty, "pty")
     check_deadlines(r.timeout, r.idle_timeout)
-    if not isinstance(r.pids_limit, int) or isinstance(r.pids_limit, bool) or r.pids_limit <= 0:
-        raise InvalidError(f"pids_limit must be a positive integer, got {r.pids_limit!r}")
+    if not isinstance(r.pids_limit, int) or isinstance(r.pids_limit, bool) or not 0 < r.pids_limit <= MAX_PIDS_LIMIT:
+        raise InvalidError(f"pids_limit must be an integer in [1, {MAX_PIDS_LIMIT}], got {r.pids_limit!r}")
     if r.tags is not None:
         check_tags(r.tags)
     r.cpu_shares, r.nano_cpus = _cpu_settings(r.cpu)
     r.memory_reservation, r.memory_limit = _memory_settings(r.memory)
 
 
-def _request_and_limit(value: Any, param: str, unit: str, noun: str) -> tuple[float, float | None]:
-    """(request, limit or None) of the ``cpu``/``memory`` argument ``param`` (``noun``: "CPU" or "memory")."""
+def _request_and_limit(
+    value: Any, param: str, unit: str, noun: str, bounds: tuple[float, float]
+) -> tuple[float, float | None]:
+    """(request, limit or None) of the ``cpu``/``memory`` argument ``param`` (``noun``: "CPU" or "memory"), each
+    within ``bounds`` (finite: inf, nan and huge integers are refused before any arithmetic)."""
     title = noun[0].upper() + noun[1:]
+    low, high = bounds
+
+    def in_bounds(v: float, what: str) -> None:
+        if not low <= v <= high:
+            raise InvalidError(f"{title} {what} must be between {low} and {high} {unit}s, got {v!r}")
+
     if isinstance(value, tuple):
         if len(value) != 2:
-            raise InvalidError(f"{param} must be a {unit} or a (request, limit) tuple, got {value!r}")
+            raise InvalidError(f"{param} must be a number of {unit}s or a (request, limit) tuple, got {value!r}")
         request, limit = value
         if not _positive(request):
             raise InvalidError(f"{title} request must be a positive number")
@@ -292,9 +309,12 @@ def _request_and_limit(value: Any, param: str, unit: str, noun: str) -> tuple[fl
             raise InvalidError(f"{title} limit must be a positive number")
         if limit < request:
             raise InvalidError(f"Cannot specify a {noun} limit lower than request: {limit} < {request}")
+        in_bounds(request, "request")
+        in_bounds(limit, "limit")
         return request, limit
     if not _positive(value):
         raise InvalidError(f"{title} request must be a positive number")
+    in_bounds(value, "request")
     return value, None
 
 
@@ -302,7 +322,7 @@ def _cpu_settings(cpu: float | tuple[float, float] | None) -> tuple[int | None, 
     """(cpu_shares, nano_cpus): a request maps to CPU shares (1024 per core), a limit to a hard CFS quota."""
     if cpu is None:
         return None, None
-    request, limit = _request_and_limit(cpu, "cpu", "number", "CPU")
+    request, limit = _request_and_limit(cpu, "cpu", "core", "CPU", CPU_BOUNDS)
     return max(2, int(1024 * request)), None if limit is None else int(limit * 1e9)
 
 
@@ -310,7 +330,7 @@ def _memory_settings(memory: int | tuple[int, int] | None) -> tuple[int | None, 
     """(reservation_bytes, limit_bytes) from MiB: a request is a soft reservation, a limit is enforced."""
     if memory is None:
         return None, None
-    request, limit = _request_and_limit(memory, "memory", "number of MiB", "memory")
+    request, limit = _request_and_limit(memory, "memory", "MiB", "memory", MEMORY_BOUNDS_MIB)
     mib = 1024 * 1024
     return int(request * mib), None if limit is None else int(limit * mib)
 
@@ -350,7 +370,7 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
             L.DEADLINE: f"{time.time() + r.timeout:.3f}",
             L.RETENTION: str(_lifecycle.retention_seconds()),
             L.PTY: "1" if r.pty else "0",
-            L.CREATED_BY: f"{os.uname().nodename}:{os.getpid()}",
+            L.CREATED_BY: this_creator(),
         },
     )
     if r.name:
@@ -399,12 +419,18 @@ def container_name(sandbox_id: str, app_id: str, name: str | None) -> str:
 
 
 async def release_finished_holder(eng: EngineAPI, cname: str, name: str) -> None:
-    """Container name ``cname`` (sandbox ``name``'s) is taken: rename its holder away if that sandbox finished.
-    ``AlreadyExistsError`` when it is running (or being started); returns when the name may be free now."""
+    """Container name ``cname`` (sandbox ``name``'s) is taken: rename its holder away if that sandbox finished,
+    remove it if it was created but abandoned before its start (``_creator.abandoned``: it never ran, so there is
+    nothing to keep). ``AlreadyExistsError`` when it is running or being started; returns when the name may be free
+    now."""
     try:
         holder = await eng.containers.inspect(cname)
     except NoSuchContainer:
         return  # released meanwhile: retry
+    if holder.state.status == "created" and abandoned(holder.labels, holder.created_at, time.time()):
+        with contextlib.suppress(NoSuchContainer, RemovalInProgress):
+            await eng.containers.remove(holder.id)
+        return
     if holder.state.running or holder.state.status == "created":
         raise AlreadyExistsError(f"Sandbox with name '{name}' already exists") from None
     with contextlib.suppress(NameConflict, NoSuchContainer):
@@ -414,11 +440,13 @@ async def release_finished_holder(eng: EngineAPI, cname: str, name: str) -> None
 async def _create_claiming_name(eng: EngineAPI, spec: ContainerSpec, cname: str, name: str | None) -> str:
     """Create the container; for a named sandbox, take the name over from a *finished* holder."""
     for _ in range(5):
+        await pause_point("create")
         try:
             return await eng.containers.create(spec, cname)
         except NameConflict:
             if name is None:
                 raise
+            await pause_point("claim")
             await release_finished_holder(eng, cname, name)
     raise AlreadyExistsError(f"Sandbox with name '{name}' already exists")
 
@@ -446,10 +474,15 @@ async def start_container(
     """
     creating = asyncio.ensure_future(_create_claiming_name(eng, spec, cname, name))
     try:
-        cid = await asyncio.shield(creating)
-        if before_start is not None:
-            await before_start(cid)
-        await eng.containers.start(cid)
+        try:
+            cid = await asyncio.shield(creating)
+            if before_start is not None:
+                await before_start(cid)
+            await pause_point("start")
+            await eng.containers.start(cid)
+            await pause_point("started")
+        except Error as e:
+            raise _workdir_error(e, spec.workdir) or e from None
     except BaseException:
 
         async def cleanup() -> None:
@@ -460,6 +493,19 @@ async def start_container(
         await asyncio.shield(cleanup())
         raise
     return cid
+
+
+#: What the engine says when the working directory cannot be one (a file, or a path under one, or under /proc).
+_WORKDIR_FAILURES = ("not a directory", "no such file or directory", "cannot mkdir")
+
+
+def _workdir_error(error: Error, workdir: str | None) -> InvalidError | None:
+    """The ``InvalidError`` for a create or start the engine refused because of ``workdir`` (its message names the
+    engine's own paths, which a user must not see), else None."""
+    msg = str(error).lower()
+    if workdir is None or workdir.lower() not in msg or not any(f in msg for f in _WORKDIR_FAILURES):
+        return None
+    return InvalidError(f"workdir {workdir!r} cannot be the working directory: it is not a directory in the image")
 
 
 async def start_with_image(
@@ -519,6 +565,9 @@ async def launch(r: CreateRequest, *, extra_labels: dict[str, str] | None = None
     r.mounts = await volumes.engine_mounts(eng)
     net = NetworkSetup(eng, r.network, sandbox_id, holder_labels(labels))
     acquiring = asyncio.ensure_future(net.acquire())  # overlaps the image's resolution
+    # Before the container exists: a client killed at any later step leaves a sandbox whose deadline a supervisor
+    # enforces (one flock when it already runs).
+    _lifecycle.ensure_supervisor(eng)
     try:
         cid, image, t_image = await start_with_image(eng, r, net, acquiring, sandbox_id, labels)
     except BaseException:
@@ -526,7 +575,6 @@ async def launch(r: CreateRequest, *, extra_labels: dict[str, str] | None = None
         raise
     await _create_volumes.verify_started(eng, volumes, sandbox_id)
     await _outlive_no_run(eng, r.app, sandbox_id)
-    _lifecycle.ensure_supervisor(eng)
     logger.debug(
         "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",
         sandbox_id,
@@ -554,10 +602,8 @@ def before_start(eng: EngineAPI, image: ResolvedImage, net: NetworkSetup) -> Cal
 def window_size(pty_info: Any) -> tuple[int, int]:
     """The PTY size to apply: ``pty_info``'s ``winsz_rows``/``winsz_cols`` if given, else the caller's terminal
     (as Modal does), else (0, 0) for the engine's default."""
-    rows, cols = getattr(pty_info, "winsz_rows", 0) or 0, getattr(pty_info, "winsz_cols", 0) or 0
+    rows, cols = pty_info_window(pty_info)
     if not (rows and cols) and os.isatty(0):
         size = shutil.get_terminal_size()
         rows, cols = size.lines, size.columns
-    if not (isinstance(rows, int) and isinstance(cols, int) and rows >= 0 and cols >= 0):
-        raise InvalidError(f"pty_info window size must be non-negative integers, got {rows!r} x {cols!r}")
     return rows, cols

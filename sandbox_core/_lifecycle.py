@@ -26,6 +26,7 @@ from collections.abc import Mapping
 import attrs
 
 from . import _network
+from ._creator import abandoned
 from ._engine import EngineAPI
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
@@ -223,8 +224,8 @@ class _Pass:
 
     async def created(self, item: ContainerSummary, sid: str) -> None:
         # Created but never started: a create that died midway. Leftover once it is a minute old (at once for a
-        # pool member whose pool's process is gone).
-        if self.orphan_member(item, sid) or self.now - item.created_at > 60:
+        # pool member whose pool's process is gone, or when its creator ran on this host and is gone).
+        if self.orphan_member(item, sid) or abandoned(item.labels, item.created_at, self.now, grace=60):
             await self.remove(sid, item)
             return
         # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if the

@@ -4,7 +4,9 @@ each written once."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+import math
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .client import Client
@@ -47,7 +49,7 @@ def check_environment_name(environment_name: Any) -> None:
 
 def check_workdir(workdir: Any) -> None:
     """Raise ``InvalidError`` unless ``workdir`` is None or an absolute path."""
-    if workdir is not None and (not isinstance(workdir, str) or not workdir.startswith("/")):
+    if workdir is not None and (not isinstance(workdir, str) or not workdir.startswith("/") or "\0" in workdir):
         raise InvalidError(f"workdir must be an absolute path, got: {workdir}")
 
 
@@ -67,5 +69,66 @@ def pty_from_info(pty: bool, pty_info: Any, *, stacklevel: int) -> bool:
 
 def check_window_size(rows: Any, cols: Any) -> None:
     """Raise ``InvalidError`` unless ``rows`` and ``cols`` are positive integers."""
-    if not (isinstance(rows, int) and isinstance(cols, int) and rows > 0 and cols > 0):
-        raise InvalidError(f"rows and cols must be positive integers, got {rows!r} x {cols!r}")
+    ok = all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_WINDOW for v in (rows, cols))
+    if not ok:
+        raise InvalidError(f"rows and cols must be integers in [1, {MAX_WINDOW}], got {rows!r} x {cols!r}")
+
+
+#: The longest sandbox lifetime (and exec deadline) accepted: Modal's maximum sandbox ``timeout``, 24 hours.
+MAX_TIMEOUT_SECONDS = 24 * 60 * 60
+#: Environment variable names (Modal's rule for secret and env keys).
+_ENV_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def is_real(value: Any) -> bool:
+    """True for an ``int`` or a finite ``float`` (never a ``bool``; no conversion that could overflow)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def check_seconds(value: Any, param: str, *, allow_zero: bool = False, optional: bool = False) -> None:
+    """``InvalidError`` unless ``value`` is a number of seconds in (0, ``MAX_TIMEOUT_SECONDS``] (0 allowed with
+    ``allow_zero``, None with ``optional``): inf, nan and huge integers are refused, never converted."""
+    if value is None and optional:
+        return
+    low_ok = is_real(value) and (value >= 0 if allow_zero else value > 0)
+    if not low_ok or value > MAX_TIMEOUT_SECONDS:
+        lower = "non-negative" if allow_zero else "positive"
+        none = " or None" if optional else ""
+        raise InvalidError(
+            f"{param} must be a {lower} number of seconds at most {MAX_TIMEOUT_SECONDS} (24 hours){none}, got {value!r}"
+        )
+
+
+def check_flag(value: Any, param: str) -> None:
+    """``InvalidError`` unless ``value`` is a ``bool``."""
+    if not isinstance(value, bool):
+        raise InvalidError(f"{param} must be True or False, got {value!r}")
+
+
+def check_env_keys(env: Iterable[Any]) -> None:
+    """``InvalidError`` unless every key of ``env`` (a mapping or the keys) is an environment variable name
+    (Modal's messages)."""
+    for key in env:
+        if key == "":
+            raise InvalidError("Secret key name cannot be empty")
+        if not isinstance(key, str) or not _ENV_KEY_RE.match(key):
+            raise InvalidError(
+                f"Secret key name {key!r} is invalid for environment variables. "
+                "Only letters, numbers, and underscores are allowed."
+            )
+
+
+#: The largest PTY window accepted (the kernel's ``winsize`` fields are 16-bit).
+MAX_WINDOW = 0xFFFF
+
+
+def pty_info_window(pty_info: Any) -> tuple[int, int]:
+    """``pty_info``'s (``winsz_rows``, ``winsz_cols``), 0 for a missing one; ``InvalidError`` unless each is an
+    integer in [0, ``MAX_WINDOW``]. Checked before anything is created."""
+    rows, cols = getattr(pty_info, "winsz_rows", 0) or 0, getattr(pty_info, "winsz_cols", 0) or 0
+    for v in (rows, cols):
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_WINDOW:
+            raise InvalidError(f"pty_info window size must be integers in [0, {MAX_WINDOW}], got {rows!r} x {cols!r}")
+    return rows, cols

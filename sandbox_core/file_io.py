@@ -177,12 +177,14 @@ class FileIO(Generic[T]):
         return cast(T, data if self._binary else data.decode("utf-8"))
 
     # ------------------------------------------------------------------------------------------------ I/O
+    # Each data method first warns as Modal's does (its date and message), before any other check.
 
     async def read(self, n: int | None = None) -> T:
         """Up to ``n`` bytes/characters' worth of data (the rest with ``None``); empty at end of file.
 
         ``ValueError`` for ``n`` above 100 MiB or a closed file; ``io.UnsupportedOperation`` if not readable.
         """
+        _data_method_deprecated("read")
         self._check_readable()
         if n is not None and n > READ_FILE_SIZE_LIMIT:
             raise ValueError("Read request payload exceeds 100 MiB limit")
@@ -191,11 +193,13 @@ class FileIO(Generic[T]):
 
     async def readline(self) -> T:
         """One line including its ``"\\n"`` (the last line may lack one); empty at end of file."""
+        _data_method_deprecated("readline")
         self._check_readable()
         return self._out(self._local.readline())
 
     async def readlines(self) -> Sequence[T]:
         """The remaining lines, each with its ``"\\n"`` (the last may lack one)."""
+        _data_method_deprecated("readlines")
         self._check_readable()
         rest = self._local.read()
         lines = [part + b"\n" for part in rest.split(b"\n")]  # "\n" only: "\r" is not a line end here
@@ -211,10 +215,7 @@ class FileIO(Generic[T]):
         ``TypeError`` for ``str`` in binary mode / ``bytes`` in text mode; ``ValueError`` above 1 GiB or on a
         closed file; ``io.UnsupportedOperation`` if not writable.
         """
-        exc.deprecation_warning(
-            _OPEN_DEPRECATED,
-            "FileIO.write() is deprecated; use `Sandbox.filesystem.write_bytes` or `write_text` instead.",
-        )
+        _data_method_deprecated("write")
         self._check_writable()
         if self._binary and isinstance(data, str):
             raise TypeError("Expected bytes when in binary mode")
@@ -231,6 +232,7 @@ class FileIO(Generic[T]):
     async def flush(self) -> None:
         """Upload this handle's writes (the whole file) to the sandbox. ``io.UnsupportedOperation`` if not
         writable."""
+        _data_method_deprecated("flush")
         self._check_writable()
         await self._upload()
 
@@ -261,6 +263,7 @@ class FileIO(Generic[T]):
 
     async def seek(self, offset: int, whence: int = 0) -> None:
         """Move the position: ``whence`` 0 (start), 1 (current), 2 (end); ``ValueError`` for any other value."""
+        _data_method_deprecated("seek")
         self._check_open()
         if whence not in (0, 1, 2):
             raise ValueError(f"Invalid whence value: {whence}")
@@ -293,6 +296,35 @@ async def _absolute(ops: FileOps, path: str) -> str:
     if path.startswith("/"):
         return path
     return posixpath.join(await ops.workdir(), path)
+
+
+#: When Modal deprecated FileIO's data methods, and what each one's warning says (Modal's text).
+_DATA_DEPRECATED = datetime.date(2026, 3, 9)
+_USE_READ = (
+    " Use `Sandbox.filesystem.read_text()`, `Sandbox.filesystem.read_bytes()`, or `Sandbox.filesystem.copy_to_local()`"
+    " instead."
+)
+_USE_WRITE = (
+    " Use `Sandbox.filesystem.write_text()`, `Sandbox.filesystem.write_bytes()`,"
+    " or `Sandbox.filesystem.copy_from_local()` instead."
+)
+_USE_SEEK = (
+    " Use the `Sandbox.filesystem` APIs instead. If you specifically need the ability to write to specific offsets"
+    " in a file, please contact support@modal.com."
+)
+_DATA_ADVICE = {
+    "read": _USE_READ,
+    "readline": _USE_READ,
+    "readlines": _USE_READ,
+    "write": _USE_WRITE,
+    "flush": _USE_WRITE,
+    "seek": _USE_SEEK,
+}
+
+
+def _data_method_deprecated(method: str) -> None:
+    """Modal's deprecation warning of ``FileIO.<method>()``, at the user's line."""
+    exc.deprecation_warning(_DATA_DEPRECATED, f"`FileIO.{method}()` is deprecated.{_DATA_ADVICE[method]}")
 
 
 async def open_file(ops: FileOps, path: str, mode: str) -> FileIO[Any]:

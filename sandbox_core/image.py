@@ -42,6 +42,16 @@ from .secret import Secret
 __all__ = ["Image"]
 
 _IMAGE_ID_RE = re.compile(r"^im-([0-9a-f]{64})$")
+#: An image reference as the engine parses one: [registry[:port]/]path[:tag][@digest]; each path component starts
+#: and ends with a lower-case letter or digit (so no ``..``, no ``;``, no spaces).
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REF_RE = re.compile(
+    rf"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
+    rf"{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*"
+    rf":[0-9a-fA-F]{{32,}})?$"
+)
+#: The engine's limit on a reference's length.
+_IMAGE_REF_MAX = 255
 _HYDRATE_MESSAGE = (
     "Images cannot currently be hydrated on demand; you can build an Image by running an App that uses it "
     "(locally: `image.build(app)`, or `Sandbox.create(image=...)`)."
@@ -187,6 +197,11 @@ class Image(PackageSteps):
     ) -> Image:
         if not isinstance(tag, str) or not tag:
             raise InvalidError(f"Image.{method}() expects a non-empty image reference, got {tag!r}")
+        if len(tag) > _IMAGE_REF_MAX or not _IMAGE_REF_RE.fullmatch(tag):
+            raise InvalidError(
+                f"Image.{method}() got an invalid image reference {tag!r}: expected "
+                "[registry[:port]/]name[:tag][@digest], lower-case path components of letters, digits and separators"
+            )
         M.refuse(method, "add_python", add_python is not None, "it copies Modal's standalone Python builds")
         M.refuse(method, next(iter(sorted(kwargs)), ""), bool(kwargs), "these options are Modal-internal")
         if creds is not None and not isinstance(creds, str | Secret):

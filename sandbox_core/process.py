@@ -29,9 +29,18 @@ from ._engine.api import STDERR, STDOUT
 from ._exec.base import ExecBackend, ExecRequest, Killer, RunningExec
 from ._exec.engine import ENGINE
 from ._tasks import TaskSet
-from ._validation import check_window_size, check_workdir, pty_from_info, validate_argv
+from ._validation import (
+    check_env_keys,
+    check_flag,
+    check_seconds,
+    check_window_size,
+    check_workdir,
+    pty_from_info,
+    pty_info_window,
+    validate_argv,
+)
 from .exception import InvalidError
-from .secret import Secret, check_env_args, resolve_env
+from .secret import Secret, check_env_args, known_keys, resolve_env
 from .streams import StreamReader, StreamType, StreamWriter, T
 
 logger = logging.getLogger("sandbox_core")
@@ -259,17 +268,20 @@ async def start_exec(
 
     ``backend`` picks the exec backend once the arguments passed (default: the engine's exec API). Raises, in this
     order: ``InvalidError`` for a relative ``workdir``, non-str arguments or more than 65536 bytes of them, bad
-    ``env``/``secrets``, a negative or non-numeric ``timeout``; ``ValueError`` for ``bufsize=1`` without ``text``
-    and for an unsupported ``StreamType``; ``ConflictError("Sandbox already finished")`` when the sandbox is not
-    running (learned from the backend's answer, no extra round trip). A program that cannot be started (missing,
-    not executable, a missing ``workdir``) is not an exception: its process ends with code 126.
+    ``env``/``secrets`` (keys must be environment variable names), a ``timeout`` that is not a number of seconds in
+    [0, 24 h] (a fractional one is kept as is), a bad ``pty_info`` window size; ``ValueError`` for ``bufsize=1``
+    without ``text`` and for an unsupported ``StreamType``; ``ConflictError("Sandbox already finished")`` when the
+    sandbox is not running (learned from the backend's answer, no extra round trip). A program that cannot be
+    started (missing, not executable, a missing ``workdir``) is not an exception: its process ends with code 126.
     """
     pty = pty_from_info(pty, pty_info, stacklevel=5)  # the caller of Sandbox.exec
+    check_flag(pty, "pty")
     check_workdir(workdir)
     validate_argv(args)
     check_env_args(secrets, env)
-    if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0):
-        raise InvalidError(f"timeout must be a non-negative number of seconds or None, got {timeout!r}")
+    check_env_keys(known_keys(secrets, env))
+    check_seconds(timeout, "timeout", allow_zero=True, optional=True)
+    rows, cols = pty_info_window(pty_info)
     if bufsize == 1 and not text:
         raise ValueError("line-buffering is only supported when text=True")
     for name, st in (("stdout", stdout), ("stderr", stderr)):
@@ -278,7 +290,8 @@ async def start_exec(
     merged_env = await resolve_env(secrets, env)  # reads stored secrets and .env files: NotFoundError here
 
     process_id = str(uuid.uuid4())
-    deadline = time.monotonic() + int(timeout) if timeout else None
+    # The deadline is the timeout as given: a fractional one is kept (Modal's int() would make 0.5 mean "no time").
+    deadline = time.monotonic() + timeout if timeout else None
     marker = None
     if deadline is not None:
         merged_env[MARKER_ENV] = process_id
@@ -295,8 +308,7 @@ async def start_exec(
     except BaseException:
         await running.close()
         raise
-    rows, cols = getattr(pty_info, "winsz_rows", 0), getattr(pty_info, "winsz_cols", 0)
     if pty and rows and cols:
         with contextlib.suppress(Exception):
-            await proc.resize(int(rows), int(cols))
+            await proc.resize(rows, cols)
     return proc

@@ -23,6 +23,7 @@ from .._agent.client import Agent
 from .._agent.ops import WatchStream
 from .._agent.protocol import AgentOpError, Feature
 from .base import Chunks, Entry, Failure, Kind, Sink, decode, norm
+from .limits import max_read_bytes
 
 #: Agent error kinds (PROTOCOL.md §6) -> transport failure kinds.
 _KINDS: dict[str, Kind] = {
@@ -35,6 +36,7 @@ _KINDS: dict[str, Kind] = {
     "PermissionDenied": "permission",
     "ReadOnlyFilesystem": "read_only",
     "Symlink": "symlink",
+    "NotRegular": "not_regular",
 }
 #: Agent error kinds whose own message is the better reason.
 _OWN_MESSAGE = frozenset({"FileTooLarge", "TooManySymlinks", "Io", "InvalidArgument", "ResourceExhausted"})
@@ -53,6 +55,8 @@ def failure(e: AgentOpError) -> Failure:
     kind = _KINDS.get(e.kind)
     if kind is not None:
         return Failure(kind)
+    if e.kind == "FileTooLarge":
+        return Failure("too_large", e.message or None)
     reason = e.message if e.kind in _OWN_MESSAGE and e.message else e.kind
     return Failure("other", reason[:1].upper() + reason[1:])
 
@@ -92,7 +96,7 @@ class AgentTransport:
 
     async def read(self, path: bytes, sink: Sink, *, whole: list[bytes] | None = None) -> None:
         try:
-            stream = await self._agent.read_file(decode(path))
+            stream = await self._agent.read_file(decode(path), max_size=max_read_bytes())
         except AgentOpError as e:
             raise failure(e) from None
         try:

@@ -23,6 +23,7 @@ from .._engine.tar import TAR_END, TarMember, tar_header, tar_padding
 from .._engine.values import PathStat
 from ..exception import SandboxFilesystemError
 from .base import CHUNK, Chunks, Entry, Failure, Sink, ancestors, decode, norm
+from .limits import check_size
 
 #: Symlink hops an archive read follows before giving up (as ELOOP).
 MAX_HOPS = 40
@@ -56,6 +57,9 @@ class ArchiveTransport:
                     continue
                 if member.is_dir:
                     raise Failure("is_a_directory")
+                if not member.is_file:
+                    raise Failure("not_regular")
+                check_size(member.size)
                 if whole is not None and member.size <= 64 * CHUNK:
                     whole.append(await dl.tar.read_all())
                 else:

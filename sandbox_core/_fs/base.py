@@ -26,6 +26,8 @@ Kind = Literal[
     "permission",
     "symlink",
     "read_only",
+    "too_large",
+    "not_regular",
     "other",
 ]
 
@@ -38,6 +40,8 @@ REASONS: dict[Kind, str] = {
     "permission": "Permission denied",
     "symlink": "Refusing to write through a symbolic link",
     "read_only": "Read-only file system",
+    "too_large": "File too large",
+    "not_regular": "Not a regular file (a device, FIFO or socket cannot be read)",
     "other": "Operation failed",
 }
 

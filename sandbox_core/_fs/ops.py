@@ -39,6 +39,7 @@ from ..types import FileInfo, file_type_of_mode
 from .agent import AgentTransport
 from .archive import ArchiveTransport, IdNames
 from .base import REASONS, Chunks, Entry, Failure, FileTransport, Kind, Sink, Snapshot, TreeTransport, decode, norm
+from .limits import bounded_read
 from .process import ProcessTransport
 
 UNAVAILABLE = "The Sandbox is unavailable. This Sandbox may have already shut down."
@@ -50,6 +51,7 @@ _TABLE: dict[Op, dict[Kind, type[exc.SandboxFilesystemError]]] = {
         "missing": exc.SandboxFilesystemNotFoundError,
         "is_a_directory": exc.SandboxFilesystemIsADirectoryError,
         "permission": exc.SandboxFilesystemPermissionError,
+        "too_large": exc.SandboxFilesystemFileTooLargeError,
     },
     "write": {
         "not_a_directory": exc.SandboxFilesystemNotADirectoryError,
@@ -244,11 +246,11 @@ class FileOps:
         """Stream the file into ``sink`` (or into ``whole``: see ``FileTransport.read``)."""
         if (agent := await self.agent(path)) is not None:
             async with modal_errors("read", remote_path):
-                return await agent.read(path, sink, whole=whole)
+                return await bounded_read(lambda s, w: agent.read(path, s, whole=w), sink, whole)
         eng, ref, root = await self._begin()
         async with modal_errors("read", remote_path):
             transport = await self._transport(eng, ref, root, operation, "read", path)
-            await transport.read(path, sink, whole=whole)
+            await bounded_read(lambda s, w: transport.read(path, s, whole=w), sink, whole)
 
     async def write(self, operation: str, remote_path: str, path: bytes, size: int, chunks: Chunks) -> None:
         """Replace the file with ``size`` bytes from ``chunks()``; what the source raises propagates as is."""

@@ -25,6 +25,7 @@ from .._tasks import TaskSet
 from ..process import ContainerProcess, start_exec
 from ..streams import StreamWriter
 from .base import Chunks, Entry, Failure, Kind, Sink, Snapshot, norm
+from .limits import max_read_bytes, too_large
 
 
 def argv_path(p: bytes) -> str:
@@ -41,6 +42,8 @@ SH_READ = (
     _DEC
     + """p=$(dec "$1"); p=${p%x}
 [ -d "$p" ] && exit 67
+[ -e "$p" ] && [ ! -f "$p" ] && exit 72
+s=$(stat -L -c %s -- "$p" 2>/dev/null) && [ "$s" -gt "$2" ] 2>/dev/null && { printf %s "$s" >&2; exit 73; }
 exec cat -- "$p"
 """
 )
@@ -170,7 +173,9 @@ _EXIT_KINDS: dict[int, Kind] = {
     69: "not_empty",
     70: "permission",
     71: "symlink",
+    72: "not_regular",
 }
+_TOO_LARGE_EXIT = 73  # the read's file is over the limit (its size on stderr)
 _RETRY_EXIT = 75  # the tree changed under a multi-file stat: run again
 _TIME_RE = re.compile(rb"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? ([+-])(\d\d)(\d\d)")
 
@@ -344,7 +349,10 @@ class ProcessTransport:
         return code, bytes(out), err
 
     async def read(self, path: bytes, sink: Sink, *, whole: list[bytes] | None = None) -> None:
-        code, _, err = await self.run(SH_READ, [argv_path(path)], on_stdout=sink)
+        limit = max_read_bytes()
+        code, _, err = await self.run(SH_READ, [argv_path(path), str(limit)], on_stdout=sink)
+        if code == _TOO_LARGE_EXIT:
+            raise too_large(int(err) if err.isdigit() else None, limit)
         check_exit(code, err, "read")
 
     async def write(self, path: bytes, size: int, chunks: Chunks) -> None:

@@ -165,23 +165,35 @@ func Remove(path string, recursive bool) error {
 }
 
 // OpenRead opens path for a streamed read of at most maxSize bytes.
+// Only regular files are read: a device (/dev/zero never ends) or a FIFO (its open blocks until a writer comes) is
+// refused with kind NotRegular; the open itself is non-blocking so that a FIFO cannot hold it.
 func OpenRead(path string, maxSize int64) (*os.File, int64, error) {
-	f, err := os.Open(path)
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, 0, wrap(err)
 	}
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		f.Close()
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
 		return nil, 0, wrap(err)
 	}
-	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
-		f.Close()
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		syscall.Close(fd)
 		return nil, 0, fail("IsDirectory", "is a directory")
+	case syscall.S_IFREG:
+	default:
+		syscall.Close(fd)
+		return nil, 0, fail("NotRegular", "not a regular file (a device, FIFO or socket)")
 	}
+	if err := syscall.SetNonblock(fd, false); err != nil {
+		syscall.Close(fd)
+		return nil, 0, wrap(err)
+	}
+	f := os.NewFile(uintptr(fd), path)
 	if st.Size > maxSize {
 		f.Close()
-		return nil, 0, fail("FileTooLarge", fmt.Sprintf("file is %d bytes, the limit is %d", st.Size, maxSize))
+		return nil, 0, fail("FileTooLarge", fmt.Sprintf("file is %d bytes, which exceeds the %d byte limit", st.Size, maxSize))
 	}
 	return f, st.Size, nil
 }

@@ -129,7 +129,7 @@ func (s *Server) read(ch *mux.Channel, r *fsReq) {
 	cr := &capReader{r: f, left: max}
 	if err := ch.Pump(proto.StreamStdout, cr); err != nil {
 		if errors.Is(err, errTooLarge) {
-			s.fail(ch, "FileTooLarge", fmt.Sprintf("file is larger than the limit of %d bytes", max))
+			s.fail(ch, "FileTooLarge", fmt.Sprintf("file is larger than the %d byte limit", max))
 			return
 		}
 		s.failErr(ch, err)

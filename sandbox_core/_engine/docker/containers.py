@@ -10,7 +10,7 @@ from ... import exception as exc
 from ..api import ExecStream, FrameSource
 from ..errors import ContainerNotRunning, NoSuchContainer, RemovalInProgress
 from ..values import ContainerInfo, ContainerSpec, ContainerSummary, LabelQuery, LogRecord, Mount, PortBinding
-from . import output, parse
+from . import cgroup, output, parse
 from .http import DockerClient, filters_param, label_filters
 
 
@@ -96,6 +96,11 @@ def create_body(spec: ContainerSpec) -> dict[str, Any]:
     return body
 
 
+#: container ref -> its cgroup files (a container keeps its cgroups while it runs); the oldest dropped first.
+_cgroup_files: dict[str, cgroup.CgroupFiles] = {}
+_CGROUP_FILES_KEPT = 256
+
+
 class DockerContainers:
     """``ContainersAPI`` on the Docker engine; a ref is the engine's container id."""
 
@@ -103,6 +108,31 @@ class DockerContainers:
 
     def __init__(self, client: DockerClient) -> None:
         self._client = client
+
+    async def cgroup_files(self, ref: str) -> cgroup.CgroupFiles | None:
+        """The running container's cgroup files where this host sees them (cached while it runs), else None."""
+        cached = _cgroup_files.get(ref)
+        if cached is not None:
+            if cgroup.alive(cached):
+                return cached
+            _cgroup_files.pop(ref, None)  # that container ended (a name may now be another's): look again
+        try:
+            state = (await self.inspect(ref)).state
+        except NoSuchContainer:
+            return None
+        if not state.running or not state.pid:
+            return None
+        files = cgroup.files_of(state.pid)
+        if files is not None:
+            if len(_cgroup_files) >= _CGROUP_FILES_KEPT:
+                _cgroup_files.pop(next(iter(_cgroup_files)))
+            _cgroup_files[ref] = files
+        return files
+
+    async def _cgroup_pids(self, ref: str) -> builtins.list[int] | None:
+        """The container's pids from its cgroup, None when its cgroup is not visible (or it is not running)."""
+        files = await self.cgroup_files(ref)
+        return None if files is None else cgroup.read_pids(files.procs)
 
     async def create(self, spec: ContainerSpec, name: str | None = None) -> str:
         res = await self._client.request_json(
@@ -183,7 +213,12 @@ class DockerContainers:
         return await output.attach_stdin(self._client, ref, tty=tty)
 
     async def host_pids(self, ref: str) -> builtins.list[int]:
-        """Host pids of every process in the container (``GET /containers/{id}/top``); [] if it is not running."""
+        """Host pids of every process in the container; [] if it is not running. From its cgroup where this host
+        sees it (see ``cgroup``: it answers under pid exhaustion), else ``GET /containers/{id}/top``."""
+        if self._client.address.is_local:
+            pids = await self._cgroup_pids(ref)
+            if pids is not None:
+                return pids
         try:
             res = await self._client.request_json("GET", f"containers/{ref}/top", f"list processes of {ref[:12]}")
         except (ContainerNotRunning, NoSuchContainer, exc.ServiceError):

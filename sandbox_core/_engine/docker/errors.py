@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
 
 import aiodocker
@@ -69,8 +70,25 @@ _PODMAN_500 = (
 )
 
 
+#: A path in the engine's data-root down to a container's root filesystem (``<data-root>/overlay2/<id>/merged``):
+#: what follows it is the path inside the sandbox.
+_HOST_ROOTFS_RE = re.compile(
+    r"/\S*?/(?:overlay2|overlay|aufs|btrfs|zfs|vfs|devicemapper)/[0-9a-f]{12,}(?:-init)?/(?:merged|diff)"
+)
+#: Any other path in the engine's data-root (a container's or image's directory).
+_HOST_DATA_RE = re.compile(r"/\S*?/(?:containers|image|volumes|overlay2)/[0-9a-f]{12,}[^\s:]*")
+
+
+def scrub_host_paths(message: str) -> str:
+    """``message`` without the engine host's paths: a root filesystem's prefix is dropped (leaving the sandbox's
+    own path), any other data-root path becomes ``<engine path>``."""
+    return _HOST_DATA_RE.sub("<engine path>", _HOST_ROOTFS_RE.sub("", message))
+
+
 def engine_error(status: int, message: str, what: str) -> exc.Error:
-    """The exception for an engine answer ``status`` with ``message`` to the request described by ``what``."""
+    """The exception for an engine answer ``status`` with ``message`` to the request described by ``what``
+    (host paths of the engine's data-root removed from the message)."""
+    message = scrub_host_paths(message)
     if status == 500:
         low = message.lower()
         status = next((docker for fragment, docker in _PODMAN_500 if fragment in low), status)

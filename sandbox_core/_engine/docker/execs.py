@@ -19,7 +19,7 @@ from yarl import URL
 from ..api import STDOUT
 from ..errors import ContainerNotRunning, NoSuchContainer
 from ..values import ExecInfo, ExecSpec
-from . import parse
+from . import cgroup, parse
 from .containers import DockerContainers
 from .hijack import DETACH_KEYS, open_hijacked
 from .http import DockerClient
@@ -55,6 +55,22 @@ def _signal(pid: int, sig: signal.Signals) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+def _tree_and_marked(pids: list[int], marker: bytes, root_pid: int | None) -> set[int]:
+    """Of ``pids`` (a snapshot that cannot change: the container is frozen), those carrying ``marker`` or being
+    ``root_pid``, and all their descendants."""
+    children: dict[int | None, list[int]] = {}
+    for pid in pids:
+        children.setdefault(_host_ppid(pid), []).append(pid)
+    found = {pid for pid in pids if pid == root_pid or _host_environ_has(pid, marker)}
+    stack = list(found)
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
 
 
 #: Run inside the container (no host pids): SIGSTOP every process carrying the marker ``$1`` and every descendant of
@@ -174,7 +190,17 @@ class DockerExecs:
         a stopped process cannot fork, and its children keep it as their parent. Killing at once would hand them to
         the container's PID 1, where nothing ties them to the exec any more. Returns the number killed, or None
         when the container's pids are not visible here.
+
+        Where the container's freezer cgroup is at hand, the whole container is frozen instead while the tree is
+        found and killed (a few ms): one snapshot is then complete, which a fork bomb racing the SIGSTOPs (tens of
+        seconds at 4096 pids) never lets a scan be.
         """
+        files = await self._containers.cgroup_files(ref)
+        if files is not None and files.freezer is not None:
+            async with cgroup.frozen(files) as still:
+                if still:
+                    doomed = _tree_and_marked(cgroup.read_pids(files.procs) or [], marker, root_pid)
+                    return sum(_signal(pid, signal.SIGKILL) for pid in doomed)
         pids = await self._containers.host_pids(ref)
         if not pids:
             return 0

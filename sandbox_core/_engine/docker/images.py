@@ -13,6 +13,7 @@ import contextlib
 import json
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from urllib.parse import quote
 
 import aiohttp
 
@@ -24,6 +25,19 @@ from . import parse
 from .build import BuildState, Lines, docker_error
 from .errors import translate
 from .http import DockerClient, Params, filters_param, has_labels, json_messages, label_filters
+
+#: What an image reference or id may contain.
+_REF_CHARS_RE = re.compile(r"[A-Za-z0-9._/:@+-]+")
+
+
+def ref_path(ref: str) -> str:
+    """``ref`` as a segment of a request path: ``InvalidError`` for a reference no image can have (a ``.`` or
+    ``..`` component could walk the engine's router to another object, e.g. ``../containers/<id>``), the rest
+    percent-escaped."""
+    if not _REF_CHARS_RE.fullmatch(ref) or any(part in ("", ".", "..") for part in ref.split("/")):
+        raise exc.InvalidError(f"invalid image reference {ref!r}")
+    return quote(ref, safe="/:@")
+
 
 #: The engine's own default PATH, sent as the environment of a committed image whose config has none: the engine
 #: fills an empty environment from the container's, which holds what the sandbox was given (its secrets).
@@ -102,7 +116,7 @@ class DockerImages:
 
     async def inspect(self, ref: str) -> ImageInfo | None:
         try:
-            res = await self._client.request_json("GET", f"images/{ref}/json", f"inspect image {ref}")
+            res = await self._client.request_json("GET", f"images/{ref_path(ref)}/json", f"inspect image {ref}")
         except exc.NotFoundError:
             return None
         return parse.image_info(res)
@@ -272,13 +286,13 @@ class DockerImages:
 
     async def tag(self, image: str, repo: str, tag: str) -> None:
         await self._client.request_json(
-            "POST", f"images/{image}/tag", f"tag image {image}", params={"repo": repo, "tag": tag}
+            "POST", f"images/{ref_path(image)}/tag", f"tag image {image}", params={"repo": repo, "tag": tag}
         )
 
     async def remove(self, ref: str, *, force: bool = False) -> bool:
         try:
             await self._client.request_json(
-                "DELETE", f"images/{ref}", f"remove image {ref}", params={"force": "1"} if force else None
+                "DELETE", f"images/{ref_path(ref)}", f"remove image {ref}", params={"force": "1"} if force else None
             )
         except exc.NotFoundError:
             return False
