@@ -11,6 +11,7 @@ import pytest_asyncio
 
 import sandbox_core as sc
 from sandbox_core import exception as exc
+from sandbox_core._agent.sessions import agent_enabled
 from sandbox_core._fs import mounts
 
 from .conftest import BUSYBOX, NOSHELL, agent_path
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.usefixtures("engine")
 @pytest_asyncio.fixture(loop_scope="session", params=["agent", "archive"], scope="module")
 async def msb(request: pytest.FixtureRequest, app: sc.App) -> AsyncIterator[sc.Sandbox]:
     """A root busybox sandbox, through its agent or (agent disabled) the archive transport for ordinary paths."""
+    if request.param == "agent" and not agent_enabled():
+        pytest.skip("the agent is disabled for this run (SANDBOX_CORE_AGENT=0)")
     mp = pytest.MonkeyPatch()
     if request.param == "archive":
         mp.setenv("SANDBOX_CORE_AGENT", "0")
