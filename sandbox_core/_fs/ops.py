@@ -9,8 +9,10 @@ The transport is chosen once per call, by this rule (first match):
 1. ``list_files``, ``remove``, ``watch``: the process transport (the archive API cannot list, remove or watch).
 2. The sandbox's user is not root: the process transport (the archive API acts as root and would bypass the file
    permissions Modal's sandbox user is subject to).
-3. A read below ``/proc``, ``/sys`` or ``/dev``: the process transport if the image has ``/bin/sh`` (these are
-   mounted inside the sandbox only; the engine sees the image's directories), else the archive transport.
+3. A path at or below a mount of the sandbox (``/proc``, ``/sys``, ``/dev``, ``/dev/shm``, a tmpfs, a volume: see
+   ``mounts``): the process transport (the archive API acts beneath mounts, so writes there would vanish); without
+   ``/bin/sh`` a read or stat stays on the archive transport (it sees the image's files, but loses nothing) and a
+   write or ``make_directory`` is refused with ``InvalidError``.
 4. A read or stat of a name (last component) that is not UTF-8: the process transport (the engine's tar writer
    silently leaves such names out).
 5. Otherwise: the archive transport.
@@ -36,6 +38,7 @@ from .._engine import EngineAPI, get_engine
 from .._engine.errors import ArchivePathError, NoSuchContainer
 from .._link import SandboxLink
 from ..types import FileInfo, file_type_of_mode
+from . import mounts
 from .agent import AgentTransport
 from .archive import ArchiveTransport, IdNames
 from .base import REASONS, Chunks, Entry, Failure, FileTransport, Kind, Sink, Snapshot, TreeTransport, decode, norm
@@ -86,8 +89,7 @@ _TABLE: dict[Op, dict[Kind, type[exc.SandboxFilesystemError]]] = {
     },
 }
 
-#: Top-level directories that are mounted inside the sandbox only (the engine's archive API sees the image's).
-_VIRTUAL_ROOTS = frozenset({b"proc", b"sys", b"dev"})
+_UNDER_MOUNT = "for a path under a mount of the sandbox (the engine's archive API would act beneath the mount)"
 _NOT_ROOT = "because the sandbox does not run as root (file permissions are checked by its user)"
 
 
@@ -155,12 +157,14 @@ class FileOps:
     """The file operations of one sandbox handle. Every method takes the caller's ``remote_path`` (for messages)
     and that path already checked (``base.check_path``), and raises Modal's classes."""
 
-    __slots__ = ("_has_shell", "_link", "_names", "_root")
+    __slots__ = ("_engine_mounts", "_has_shell", "_link", "_mounts", "_names", "_root")
 
     def __init__(self, link: SandboxLink) -> None:
         self._link = link
         self._root: bool | None = None  # does the sandbox's user run as root (fixed at creation)
         self._has_shell: bool | None = None
+        self._engine_mounts: frozenset[bytes] = frozenset()  # volume and bind mounts (the archive API sees them)
+        self._mounts: frozenset[bytes] | None = None  # every in-sandbox mount point (see ``mounts``)
         self._names = IdNames()
 
     @property
@@ -202,6 +206,11 @@ class FileOps:
             except NoSuchContainer:
                 raise exc.NotFoundError(UNAVAILABLE) from None
             self._root = info.runs_as_root
+            self._engine_mounts = frozenset(
+                norm(m.destination.encode("utf-8", "surrogateescape"))
+                for m in info.mounts
+                if m.type in ("volume", "bind")
+            )
         return eng, ref, self._root
 
     async def _shell_available(self, eng: EngineAPI, ref: str) -> bool:
@@ -224,6 +233,19 @@ class FileOps:
             )
         return ProcessTransport(ref)
 
+    async def _mount_points(self, eng: EngineAPI, ref: str) -> frozenset[bytes]:
+        """The sandbox's mount points (``mounts``): read once, by a process when the image has a shell."""
+        if self._mounts is None:
+            points = set(mounts.ALWAYS)
+            if await self._shell_available(eng, ref):
+                code, out, _ = await ProcessTransport(ref).run(mounts.SH_MOUNTINFO, [])
+                if code == 0:
+                    points |= mounts.parse_mountinfo(out)
+            else:
+                points -= self._engine_mounts
+            self._mounts = frozenset(points)
+        return self._mounts
+
     async def _transport(
         self, eng: EngineAPI, ref: str, root: bool, operation: str, op: Op, path: bytes
     ) -> FileTransport:
@@ -231,8 +253,10 @@ class FileOps:
         if not root:
             return await self._process(eng, ref, operation, _NOT_ROOT)
         target = norm(path)
-        if op == "read" and target.split(b"/")[1] in _VIRTUAL_ROOTS and await self._shell_available(eng, ref):
-            return ProcessTransport(ref)
+        if mounts.under(target, await self._mount_points(eng, ref)) and (
+            op not in ("read", "stat") or await self._shell_available(eng, ref)
+        ):
+            return await self._process(eng, ref, operation, _UNDER_MOUNT)
         if op in ("read", "stat") and not _utf8(posixpath.basename(target)):
             reason = "to read a file whose name is not UTF-8" if op == "read" else "for a name that is not UTF-8"
             return await self._process(eng, ref, operation, reason)
