@@ -13,9 +13,11 @@ from . import output as output
 from . import stream_type as stream_type
 from ._sweep import sweep
 from .app import App
+from .end_reason import EndReason
 from .file_io import FileIO
 from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, SandboxFilesystem
 from .image import Image
+from .limits import Limits
 from .output import enable_output
 from .process import ContainerProcess
 from .sandbox import Sandbox
@@ -25,12 +27,14 @@ from .streams import StreamReader, StreamType, StreamWriter
 __all__ = [
     "App",
     "ContainerProcess",
+    "EndReason",
     "FileIO",
     "FileInfo",
     "FileType",
     "FileWatchEvent",
     "FileWatchEventType",
     "Image",
+    "Limits",
     "Sandbox",
     "SandboxFilesystem",
     "Secret",

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from . import _lifecycle
+from . import _caps, _lifecycle
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer
@@ -35,7 +35,6 @@ from .secret import Secret, merge_env
 
 logger = logging.getLogger("sandbox_core")
 
-DEFAULT_PIDS_LIMIT = 4096
 #: Capabilities dropped from the engine's default set: raw sockets (spoofing), device nodes, audit log writes.
 DROPPED_CAPABILITIES = ("NET_RAW", "MKNOD", "AUDIT_WRITE")
 #: The command of a sandbox given none whose image has none either: stay alive, as Modal's default does.
@@ -86,13 +85,14 @@ class CreateRequest:
     environment_name: str | None
     pty_info: Any
     cidr_allowlist: Sequence[str] | None
-    pids_limit: int
+    pids_limit: int | None
+    limits: Any = None
+    runtime: Any = None
     # derived by the checks
     merged_env: dict[str, str] = attrs.field(factory=dict)
     cpu_shares: int | None = None
     nano_cpus: int | None = None
-    memory_reservation: int | None = None
-    memory_limit: int | None = None
+    caps: _caps.Caps | None = None
 
 
 def _not_supported(param: str, why: str = "it needs Modal's cloud infrastructure") -> InvalidError:
@@ -228,18 +228,20 @@ def check_cloud_only(r: CreateRequest) -> None:
 
 
 def check_limits(r: CreateRequest) -> None:
-    """9. ``client``, the deadlines, the process limit, tags, then CPU and memory (turned into engine settings)."""
+    """9. ``client``, the deadlines, tags, CPU, then the hard caps (``memory``, ``pids_limit``, ``limits``) and the
+    runtime, turned into engine settings (``_caps``)."""
     reject_client(r.client)
     if not _positive(r.timeout):
         raise InvalidError(f"timeout must be a positive number of seconds, got {r.timeout!r}")
     if r.idle_timeout is not None and not _positive(r.idle_timeout):
         raise InvalidError(f"idle_timeout must be a positive number of seconds or None, got {r.idle_timeout!r}")
-    if not isinstance(r.pids_limit, int) or isinstance(r.pids_limit, bool) or r.pids_limit <= 0:
-        raise InvalidError(f"pids_limit must be a positive integer, got {r.pids_limit!r}")
     if r.tags is not None:
         check_tags(r.tags)
     r.cpu_shares, r.nano_cpus = _cpu_settings(r.cpu)
-    r.memory_reservation, r.memory_limit = _memory_settings(r.memory)
+    request, limit = (
+        (None, None) if r.memory is None else _request_and_limit(r.memory, "memory", "number of MiB", "memory")
+    )
+    r.caps = _caps.resolve(r.limits, r.pids_limit, r.runtime, request, limit)
 
 
 def _request_and_limit(value: Any, param: str, unit: str, noun: str) -> tuple[float, float | None]:
@@ -269,15 +271,6 @@ def _cpu_settings(cpu: float | tuple[float, float] | None) -> tuple[int | None, 
     return max(2, int(1024 * request)), None if limit is None else int(limit * 1e9)
 
 
-def _memory_settings(memory: int | tuple[int, int] | None) -> tuple[int | None, int | None]:
-    """(reservation_bytes, limit_bytes) from MiB: a request is a soft reservation, a limit is enforced."""
-    if memory is None:
-        return None, None
-    request, limit = _request_and_limit(memory, "memory", "number of MiB", "memory")
-    mib = 1024 * 1024
-    return int(request * mib), None if limit is None else int(limit * mib)
-
-
 #: Modal's order of the argument checks (the tests check it).
 CHECKS: tuple[Callable[[CreateRequest], None], ...] = (
     check_deprecations,
@@ -302,7 +295,9 @@ def validate(r: CreateRequest) -> None:
 
 
 def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str]:
-    """The container's labels: every immutable fact about the sandbox (see ``_engine/labels.py``)."""
+    """The container's labels: every immutable fact about the sandbox (see ``_engine/labels.py`` and
+    ``_caps.cap_labels``)."""
+    assert r.caps is not None  # check_limits
     labels = L.owned(
         L.KIND_SANDBOX,
         **{
@@ -315,6 +310,7 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
             L.CREATED_BY: f"{os.uname().nodename}:{os.getpid()}",
         },
     )
+    labels.update(_caps.cap_labels(r.caps))
     if r.name:
         labels[L.NAME] = r.name
     if r.idle_timeout is not None:
@@ -324,9 +320,13 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
     return labels
 
 
-def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -> ContainerSpec:
-    """The hardened container: the engine's init as PID 1, no new privileges, ``DROPPED_CAPABILITIES``, the pids
-    limit, CPU and memory settings, no network with ``block_network``."""
+def container_spec(
+    r: CreateRequest, image: ImageInfo, labels: dict[str, str], runtime: str | None = None
+) -> ContainerSpec:
+    """The hardened container: the engine's init as PID 1, no new privileges, ``DROPPED_CAPABILITIES``, the hard
+    caps (``_caps.spec_settings``), CPU settings, no network with ``block_network``, the engine runtime
+    ``runtime`` (None: the engine's default)."""
+    assert r.caps is not None  # check_limits
     cmd = r.args or (None if image.cmd or image.entrypoint else IDLE_COMMAND)
     return ContainerSpec(
         image=image.id,
@@ -338,10 +338,9 @@ def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -
         network_disabled=r.block_network,
         nano_cpus=r.nano_cpus,
         cpu_shares=r.cpu_shares,
-        memory_bytes=r.memory_limit,
-        memory_reservation_bytes=r.memory_reservation,
-        pids_limit=r.pids_limit,
         cap_drop=DROPPED_CAPABILITIES,
+        runtime=runtime,
+        **_caps.spec_settings(r.caps),
     )
 
 
@@ -403,18 +402,20 @@ async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None,
 
 
 async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
-    """The steps after the checks: image, labels, spec, start (with cleanup), supervisor. Returns the container's
-    ref and labels."""
+    """The steps after the checks: runtime, image, labels, spec, start (with cleanup), supervisor. Returns the
+    container's ref and labels."""
     assert r.app is not None  # check_app
+    assert r.caps is not None  # check_limits
     if r.verbose:
         logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
     t0 = time.monotonic()
     eng = await get_engine()
+    runtime = await _caps.engine_runtime(eng, r.caps.runtime)
     image = await resolve_image(r.image, eng)
     t_image = time.monotonic()
     sandbox_id = new_id("sb")
     labels = sandbox_labels(r, r.app, sandbox_id)
-    spec = container_spec(r, image, labels)
+    spec = container_spec(r, image, labels, runtime)
     cid = await start_container(eng, spec, r.name, sandbox_id, container_name(sandbox_id, r.app.app_id, r.name))
     _lifecycle.ensure_supervisor(eng)
     logger.debug(

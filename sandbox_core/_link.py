@@ -16,9 +16,10 @@ DETACHED_MSG = "Unable to perform operation on a detached sandbox"
 
 
 class SandboxLink:
-    """One handle's tie to its sandbox's container. ``status``/``result`` are None while it runs."""
+    """One handle's tie to its sandbox's container. ``outcome`` (and ``status``/``result``, its reason and return
+    code) are None while it runs."""
 
-    __slots__ = ("app_id", "container_id", "detached", "idle_timeout", "pty", "result", "sandbox_id", "status")
+    __slots__ = ("app_id", "container_id", "detached", "idle_timeout", "outcome", "pty", "sandbox_id")
 
     def __init__(
         self, *, sandbox_id: str, container_id: str, app_id: str, pty: bool, idle_timeout: float | None
@@ -29,8 +30,17 @@ class SandboxLink:
         self.pty = pty
         self.idle_timeout = idle_timeout
         self.detached = False
-        self.status: str | None = None
-        self.result: int | None = None
+        self.outcome: _lifecycle.Outcome | None = None
+
+    @property
+    def status(self) -> str | None:
+        """Why the sandbox ended (an ``EndReason`` value), once known."""
+        return None if self.outcome is None else self.outcome.reason
+
+    @property
+    def result(self) -> int | None:
+        """The sandbox's return code, once known."""
+        return None if self.outcome is None else self.outcome.returncode
 
     @classmethod
     def from_labels(cls, container_id: str, labels: Mapping[str, str]) -> SandboxLink:
@@ -67,9 +77,7 @@ class SandboxLink:
                 f"Sandbox {self.sandbox_id} no longer exists (finished sandboxes are removed after their retention "
                 "period)"
             ) from None
-        status, code = await _lifecycle.result_of(eng, self.sandbox_id, info)
-        if status is not None:
-            self.status, self.result = status, code
+        self.outcome = await _lifecycle.result_of(eng, self.sandbox_id, info)
         return self.result
 
     async def finished(self) -> bool:

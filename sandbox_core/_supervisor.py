@@ -1,4 +1,5 @@
-"""The detached supervisor: enforces ``timeout``/``idle_timeout`` and retention when no client is alive.
+"""The detached supervisor: enforces ``timeout``/``idle_timeout``, retention and the disk caps (``_diskwatch``) when
+no client is alive.
 
 Started by ``_lifecycle.ensure_supervisor`` as ``python -m sandbox_core._supervisor`` in its own session; one per
 user and engine (an exclusive flock). It wakes at the next deadline or expiry, or on an engine event about a
@@ -21,6 +22,7 @@ import sys
 import time
 
 from . import _lifecycle
+from ._diskwatch import DiskWatch
 from ._engine import EngineAPI, close_engine, get_engine
 from ._engine import labels as L
 from ._engine.values import EngineEvent
@@ -109,6 +111,7 @@ async def run() -> int:
     linger = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_LINGER", "30"))
     activity = _Activity()
     events = asyncio.create_task(_follow_events(eng, activity))
+    disk = asyncio.create_task(DiskWatch(eng).run())
     empty_since: float | None = None
     finished: dict[str, float] = {}
     started: dict[str, float] = {}
@@ -142,9 +145,10 @@ async def run() -> int:
                 await asyncio.wait_for(activity.wake.wait(), timeout=max(0.05, delay))
             await asyncio.sleep(0.2)  # coalesce a burst of events into one pass
     finally:
-        events.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await events
+        for task in (events, disk):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if fd is not None:
             os.close(fd)
         await close_engine()

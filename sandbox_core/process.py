@@ -30,6 +30,7 @@ from ._engine.values import ExecSpec
 from ._pump import pump
 from ._tasks import TaskSet
 from ._validation import check_window_size, check_workdir, pty_from_info, validate_argv
+from .end_reason import EndReason
 from .exception import ConflictError, Error, InvalidError
 from .secret import Secret, merge_env
 from .streams import StreamReader, StreamType, StreamWriter, T
@@ -53,7 +54,7 @@ class ContainerProcess(Generic[T]):
     """A command running in a sandbox: its streams, and its exit status once known.
 
     Return codes: the exit code as is; ``128 + n`` when killed by signal ``n``; ``-1`` once the exec ``timeout``
-    passed.
+    passed. ``end_reason`` tells a 137 of the kernel's OOM killer apart.
     """
 
     __slots__ = (
@@ -65,10 +66,13 @@ class ContainerProcess(Generic[T]):
         "_exec_id",
         "_exit_code",
         "_finished",
+        "_oom_killed",
         "_process_id",
         "_pty",
         "_pump_task",
+        "_ref",
         "_returncode",
+        "_started",
         "_stderr",
         "_stdin",
         "_stdin_tail",
@@ -89,9 +93,14 @@ class ContainerProcess(Generic[T]):
         stderr: StreamReader[T],
         pty: bool,
         deadline: float | None,
+        started: float = 0.0,
     ) -> None:
-        """Internal: built by ``start_exec``, which also starts the pump."""
+        """Internal: built by ``start_exec``, which also starts the pump. ``started``: Unix time just before the
+        exec was created."""
         self._eng = eng
+        self._ref = ref
+        self._started = started
+        self._oom_killed = False
         self._process_id = process_id
         self._exec_id = exec_id
         self._stream = stream
@@ -132,6 +141,17 @@ class ContainerProcess(Generic[T]):
         return self._stdin
 
     @property
+    def end_reason(self) -> EndReason | None:
+        """Why the process ended, once its return code is known (None before): ``EndReason.TIMEOUT`` past the exec
+        ``timeout`` (-1), ``EndReason.OOM`` when the kernel killed it for the sandbox's memory limit (137; an
+        OOM kill of another process of the sandbox during this one's run counts too), else ``EndReason.EXITED``."""
+        if self._returncode is None:
+            return None
+        if self._returncode == -1 and self._past_deadline():
+            return EndReason.TIMEOUT
+        return EndReason.OOM if self._oom_killed and self._returncode == 137 else EndReason.EXITED
+
+    @property
     def returncode(self) -> int:
         """The return code. Raises ``InvalidError`` until ``wait()`` returned or ``poll()`` saw the process end."""
         if self._returncode is None:
@@ -154,6 +174,9 @@ class ContainerProcess(Generic[T]):
 
     async def _learn_exit_code(self) -> None:
         self._exit_code = await self._eng.execs.exit_code(self._exec_id)
+        if self._exit_code == 137:  # SIGKILL: was it the kernel's OOM killer? (asked only then: one request)
+            with contextlib.suppress(Error):
+                self._oom_killed = await self._eng.containers.oom_killed_since(self._ref, self._started)
 
     async def _send_stdin(self, data: bytes, eof: bool) -> None:
         try:
@@ -301,6 +324,7 @@ async def start_exec(
     err: StreamReader[Any] = StreamReader(file_descriptor=STDERR, text=text, by_line=bufsize == 1, stream_type=stderr)
 
     eng = await get_engine()
+    started = time.time()
     try:
         exec_id = await eng.execs.create(ref, ExecSpec(cmd=args, env=merged_env, workdir=workdir, tty=pty))
         stream = await eng.execs.start(exec_id, tty=pty)
@@ -317,6 +341,7 @@ async def start_exec(
             stderr=err,
             pty=pty,
             deadline=deadline,
+            started=started,
         )
     except BaseException:
         await stream.close()

@@ -14,7 +14,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, 
 from typing import Any, Literal, overload
 
 from . import _create, _lifecycle, file_io
-from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import get_engine
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
@@ -24,6 +23,7 @@ from ._link import SandboxLink
 from ._stdio import EntrypointStdio
 from ._validation import check_tags, reject_client
 from .app import App
+from .end_reason import EndReason
 from .exception import (
     InvalidError,
     NotFoundError,
@@ -34,6 +34,7 @@ from .exception import (
 from .file_io import FileIO
 from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem, sandbox_filesystem
 from .image import Image
+from .limits import Limits
 from .process import ContainerProcess, start_exec
 from .secret import Secret
 from .streams import StreamReader, StreamType, StreamWriter
@@ -106,15 +107,21 @@ class Sandbox:
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
-        pids_limit: int = DEFAULT_PIDS_LIMIT,
+        pids_limit: int | None = None,
+        limits: Limits | None = None,
+        runtime: str | None = None,
     ) -> Sandbox:
         """Create and start a sandbox running ``args`` (or the image's CMD; ``sleep 172800`` if it has none).
 
         Returns once the container runs. Checks arguments in Modal's order and raises ``InvalidError`` (bad or
         unsupported arguments, each naming the parameter), ``AlreadyExistsError`` (``name`` taken by a running
         sandbox of the app), ``NotFoundError`` (image neither local nor pullable). Hardened by default: no new
-        privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, ``pids_limit`` processes, the engine's init as PID 1
-        (reaps zombies); ``block_network=True`` gives no network at all. ``timeout``/``idle_timeout`` are
+        privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, the engine's init as PID 1 (reaps zombies), and hard caps
+        on memory, processes, disk, ``/tmp``, ``/dev/shm`` and open files (``limits``: a ``Limits``, each field
+        defaulting process-wide; ``pids_limit`` is ``Limits.pids``); ``block_network=True`` gives no network at
+        all. ``runtime="gvisor"`` runs the sandbox under gVisor (``runsc``: a user-space kernel between the
+        sandbox and the host's), ``"runc"`` as an ordinary container; the default is ``SANDBOX_CORE_RUNTIME``,
+        else runc; ``InvalidError`` when the engine does not offer the runtime. ``timeout``/``idle_timeout`` are
         enforced by a supervisor process even if this process dies; a running exec and writes to ``stdin`` are
         activity for ``idle_timeout``.
         """
@@ -156,6 +163,8 @@ class Sandbox:
             pty_info=pty_info,
             cidr_allowlist=cidr_allowlist,
             pids_limit=pids_limit,
+            limits=limits,
+            runtime=runtime,
         )
         _create.validate(req)
         sb = Sandbox._from_container(*await _create.launch(req))
@@ -254,6 +263,14 @@ class Sandbox:
         after the lifetime ``timeout``, otherwise the entrypoint's code; None while running. Works after detach."""
         return self._link.result
 
+    @property
+    def end_reason(self) -> EndReason | None:
+        """Why the sandbox ended, once ``returncode`` is known (None before): e.g. ``EndReason.OOM`` for a
+        137 that the memory limit caused, ``EndReason.DISK_LIMIT`` or ``EndReason.ENGINE_RESTART`` for a sandbox
+        stopped from outside. Works after detach."""
+        status = self._link.status
+        return None if status is None else EndReason(status)
+
     async def poll(self) -> int | None:
         """Return the returncode without blocking (None while running). Never raises for timeout/termination."""
         self._check_attached()
@@ -263,7 +280,8 @@ class Sandbox:
         """Block until the sandbox finishes. Works after detach.
 
         Raises ``SandboxTimeoutError`` if it passed its lifetime ``timeout`` (always), ``SandboxTerminatedError``
-        if it was terminated and ``raise_on_termination``. A non-zero exit does not raise.
+        if it was stopped from outside (``terminate()``, its disk cap, an engine restart: the message says which)
+        and ``raise_on_termination``. A non-zero exit does not raise (``end_reason`` tells an OOM kill apart).
         """
         link = self._link
         while await link.refresh() is None:
@@ -272,10 +290,12 @@ class Sandbox:
                 await eng.containers.wait(link.container_id)
             except NoSuchContainer:
                 pass  # removed meanwhile: refresh reports it
-        if link.status == _lifecycle.TIMEOUT:
+        outcome = link.outcome
+        assert outcome is not None
+        if outcome.reason == _lifecycle.TIMEOUT:
             raise SandboxTimeoutError()
-        if link.status == _lifecycle.TERMINATED and raise_on_termination:
-            raise SandboxTerminatedError()
+        if outcome.reason in _lifecycle.TERMINATIONS and raise_on_termination:
+            raise SandboxTerminatedError(_lifecycle.termination_message(outcome))
 
     @overload
     async def terminate(self, *, wait: Literal[True]) -> int: ...

@@ -15,11 +15,13 @@ from sandbox_core_sync._runtime import BlockingCallInEventLoopError as BlockingC
 from sandbox_core_sync._runtime import ForkedObjectError as ForkedObjectError
 
 if TYPE_CHECKING:
+    from sandbox_core import EndReason as EndReason
     from sandbox_core import FileInfo as FileInfo
     from sandbox_core import FileType as FileType
     from sandbox_core import FileWatchEvent as FileWatchEvent
     from sandbox_core import FileWatchEventType as FileWatchEventType
     from sandbox_core import Image as Image
+    from sandbox_core import Limits as Limits
     from sandbox_core import Secret as Secret
     from sandbox_core import StreamType as StreamType
     from sandbox_core import enable_output as enable_output
@@ -45,6 +47,7 @@ __all__ = [
     "App",
     "BlockingCallInEventLoopError",
     "ContainerProcess",
+    "EndReason",
     "FileIO",
     "FileInfo",
     "FileType",
@@ -52,6 +55,7 @@ __all__ = [
     "FileWatchEventType",
     "ForkedObjectError",
     "Image",
+    "Limits",
     "Sandbox",
     "SandboxFilesystem",
     "Secret",
@@ -65,11 +69,13 @@ __all__ = [
 
 # name -> (module, attribute or None for the module itself), imported on first access
 _LAZY: dict[str, tuple[str, str | None]] = {
+    "EndReason": ("sandbox_core", "EndReason"),
     "FileInfo": ("sandbox_core", "FileInfo"),
     "FileType": ("sandbox_core", "FileType"),
     "FileWatchEvent": ("sandbox_core", "FileWatchEvent"),
     "FileWatchEventType": ("sandbox_core", "FileWatchEventType"),
     "Image": ("sandbox_core", "Image"),
+    "Limits": ("sandbox_core", "Limits"),
     "Secret": ("sandbox_core", "Secret"),
     "StreamType": ("sandbox_core", "StreamType"),
     "enable_output": ("sandbox_core", "enable_output"),

@@ -119,11 +119,13 @@ MANIFEST = Manifest(
     ),
     reexport=(
         # value types, enums and loop-free classes (only sync methods; built in any thread)
+        "EndReason",
         "FileInfo",
         "FileType",
         "FileWatchEvent",
         "FileWatchEventType",
         "Image",
+        "Limits",
         "Secret",
         "StreamType",
         "enable_output",

@@ -276,8 +276,9 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
     assert dst.read_text() == "original"
     assert _names(tmp_path) == ["keep.txt"]
 
-    # a failure in the middle of the stream: the engine connection breaks after the first chunk
-    await fs.write_bytes(os.urandom(8 << 20), "/tmp/ctl/big")
+    # a failure in the middle of the archive stream: the engine connection breaks after the first chunk (outside
+    # /tmp, which is a tmpfs mount that the process transport serves)
+    await fs.write_bytes(os.urandom(8 << 20), "/var/ctl/big")
     real_read = tar.TarReader.read
     calls = 0
 
@@ -290,7 +291,7 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
 
     monkeypatch.setattr(tar.TarReader, "read", broken_read)
     with pytest.raises(NotFoundError, match="The Sandbox is unavailable"):
-        await fs.copy_to_local("/tmp/ctl/big", dst)
+        await fs.copy_to_local("/var/ctl/big", dst)
     assert calls == 2
     monkeypatch.undo()
     assert dst.read_text() == "original"
@@ -657,24 +658,27 @@ async def test_shell_less_image_supports_archive_operations(app: sc.App, tmp_pat
     s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(NOSHELL))
     try:
         fs = s.filesystem
-        await fs.write_text("no shell needed", "/tmp/ns/a/f.txt")
-        assert await fs.read_text("/tmp/ns/a/f.txt") == "no shell needed"
-        await fs.make_directory("/tmp/ns/b/c")
-        assert (await fs.stat("/tmp/ns/b/c")).is_dir()
-        info = await fs.stat("/tmp/ns/a/f.txt")
+        await fs.write_text("no shell needed", "/var/ns/a/f.txt")
+        assert await fs.read_text("/var/ns/a/f.txt") == "no shell needed"
+        await fs.make_directory("/var/ns/b/c")
+        assert (await fs.stat("/var/ns/b/c")).is_dir()
+        info = await fs.stat("/var/ns/a/f.txt")
         assert (info.size, info.owner, info.permissions) == (15, "root", "0644")
-        await fs.copy_to_local("/tmp/ns/a/f.txt", tmp_path / "f.txt")
+        await fs.copy_to_local("/var/ns/a/f.txt", tmp_path / "f.txt")
         assert (tmp_path / "f.txt").read_text() == "no shell needed"
-        await fs.copy_from_local(tmp_path / "f.txt", "/tmp/ns/copy.txt")
-        assert await fs.read_text("/tmp/ns/copy.txt") == "no shell needed"
+        await fs.copy_from_local(tmp_path / "f.txt", "/var/ns/copy.txt")
+        assert await fs.read_text("/var/ns/copy.txt") == "no shell needed"
         with pytest.raises(SandboxFilesystemNotFoundError):
-            await fs.read_bytes("/tmp/ns/missing")
-        for call in (fs.list_files("/tmp"), fs.remove("/tmp/ns/copy.txt")):
+            await fs.read_bytes("/var/ns/missing")
+        for call in (fs.list_files("/tmp"), fs.remove("/var/ns/copy.txt")):
             with pytest.raises(InvalidError, match="no /bin/sh"):
                 await call
         with pytest.raises(InvalidError, match="no /bin/sh"):
-            async for _ in fs.watch("/tmp"):
+            async for _ in fs.watch("/var"):
                 pass
+        # /tmp is a tmpfs mount inside the sandbox (Limits.tmp_mib): only a process there can reach it
+        with pytest.raises(InvalidError, match="/tmp is a tmpfs mount inside the sandbox"):
+            await fs.write_text("x", "/tmp/x")
     finally:
         await s.terminate()
 

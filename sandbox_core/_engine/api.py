@@ -140,6 +140,17 @@ class ContainersAPI(Protocol):
         stopped one may never answer). Its half-close (or disconnect) closes the process's stdin."""
         ...
 
+    async def writable_size(self, ref: str) -> int:
+        """Bytes the container has written to its writable layer (what it added or changed outside its mounts).
+        Costs the engine a walk of that layer (about 1 ms for few files, 60 ms for 10,000): call it rarely.
+        ``NoSuchContainer`` when it does not exist."""
+        ...
+
+    async def oom_killed_since(self, ref: str, since: float) -> bool:
+        """True when the kernel killed a process of container ``ref`` for lack of memory at or after ``since``
+        (Unix seconds), as far as the engine recorded it."""
+        ...
+
 
 class ExecsAPI(Protocol):
     async def create(self, ref: str, spec: ExecSpec) -> str:
@@ -343,6 +354,11 @@ class EngineAPI(Protocol):
 
     async def info(self) -> EngineInfo:
         """The engine host's architecture and the container runtimes it offers."""
+        ...
+
+    async def started_at(self) -> float | None:
+        """When the engine's running instance started (Unix seconds, to about a second), or None when it cannot be
+        told (a remote engine). Cheap: no request to the engine."""
         ...
 
     def child_environment(self) -> dict[str, str]:

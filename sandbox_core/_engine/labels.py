@@ -28,6 +28,10 @@ IDLE_TIMEOUT = PREFIX + "idle-timeout"
 #: Seconds a finished sandbox stays inspectable before the sweep removes it.
 RETENTION = PREFIX + "retention"
 PTY = PREFIX + "pty"
+#: The sandbox runtime asked for at creation (absent: runc; ``gvisor``).
+RUNTIME = PREFIX + "runtime"
+#: The sandbox's disk cap in bytes (absent: none), which the supervisor's disk watchdog enforces.
+DISK_LIMIT = PREFIX + "disk-limit"
 CREATED_BY = PREFIX + "created-by"
 RECORD_TYPE = PREFIX + "record"
 

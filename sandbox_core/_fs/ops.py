@@ -7,9 +7,13 @@ The transport is chosen once per call, by this rule (first match):
    permissions Modal's sandbox user is subject to).
 3. A read below ``/proc``, ``/sys`` or ``/dev``: the process transport if the image has ``/bin/sh`` (these are
    mounted inside the sandbox only; the engine sees the image's directories), else the archive transport.
-4. A read or stat of a name (last component) that is not UTF-8: the process transport (the engine's tar writer
+4. Any operation below one of the sandbox's tmpfs mounts (``/tmp`` by default, see ``Limits.tmp_mib``): the
+   process transport (the archive API would read and write the directory underneath the mount, unseen inside).
+5. A write in a gVisor sandbox: the process transport (gVisor keeps showing a file's old content to the sandbox
+   after the engine overwrote it from outside).
+6. A read or stat of a name (last component) that is not UTF-8: the process transport (the engine's tar writer
    silently leaves such names out).
-5. Otherwise: the archive transport.
+7. Otherwise: the archive transport.
 
 The process transport needs ``/bin/sh`` in the image; when the rule picks it and there is none, ``InvalidError``
 says why a process was needed. Errors follow Modal (section 1.10 of the reference): a finished or removed sandbox
@@ -26,8 +30,10 @@ import stat as statmod
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, Literal, NoReturn
 
+from .. import _caps
 from .. import exception as exc
 from .._engine import EngineAPI, get_engine
+from .._engine import labels as L
 from .._engine.errors import ArchivePathError, NoSuchContainer
 from .._link import SandboxLink
 from ..types import FileInfo, file_type_of_mode
@@ -81,6 +87,11 @@ _TABLE: dict[Op, dict[Kind, type[exc.SandboxFilesystemError]]] = {
 #: Top-level directories that are mounted inside the sandbox only (the engine's archive API sees the image's).
 _VIRTUAL_ROOTS = frozenset({b"proc", b"sys", b"dev"})
 _NOT_ROOT = "because the sandbox does not run as root (file permissions are checked by its user)"
+_GVISOR_WRITE = "to write a file in a gVisor sandbox (gVisor does not show files the engine overwrites)"
+
+
+def _under(target: bytes, mount: bytes) -> bool:
+    return target == mount or target.startswith(mount.rstrip(b"/") + b"/")
 
 
 def _raise_for(op: Op, kind: Kind, reason: str, remote_path: str) -> NoReturn:
@@ -135,11 +146,13 @@ class FileOps:
     """The file operations of one sandbox handle. Every method takes the caller's ``remote_path`` (for messages)
     and that path already checked (``base.check_path``), and raises Modal's classes."""
 
-    __slots__ = ("_has_shell", "_link", "_names", "_root")
+    __slots__ = ("_gvisor", "_has_shell", "_link", "_names", "_root", "_tmpfs")
 
     def __init__(self, link: SandboxLink) -> None:
         self._link = link
         self._root: bool | None = None  # does the sandbox's user run as root (fixed at creation)
+        self._tmpfs: tuple[bytes, ...] = ()  # its tmpfs mount points (fixed at creation)
+        self._gvisor = False  # does it run under gVisor (fixed at creation)
         self._has_shell: bool | None = None
         self._names = IdNames()
 
@@ -165,6 +178,8 @@ class FileOps:
                 info = await eng.containers.inspect(ref)
             except NoSuchContainer:
                 raise exc.NotFoundError(UNAVAILABLE) from None
+            self._tmpfs = tuple(p.encode("utf-8", "surrogateescape") for p in info.tmpfs_paths)
+            self._gvisor = info.labels.get(L.RUNTIME) == _caps.GVISOR
             self._root = info.runs_as_root
         return eng, ref, self._root
 
@@ -183,20 +198,26 @@ class FileOps:
             why = f" {reason}" if reason else ""
             raise exc.InvalidError(
                 f"Sandbox.filesystem.{operation}() needs a process in the sandbox{why}, and its image has no /bin/sh. "
-                "Without a shell, read/write/copy/make_directory/stat work for sandboxes that run as root; "
-                "list_files/remove/watch need one."
+                "Without a shell, read/write/copy/make_directory/stat work for sandboxes that run as root, outside "
+                "tmpfs mounts (Limits(tmp_mib=0) keeps /tmp on the sandbox's disk); list_files/remove/watch need one."
             )
         return ProcessTransport(ref)
 
     async def _transport(
         self, eng: EngineAPI, ref: str, root: bool, operation: str, op: Op, path: bytes
     ) -> FileTransport:
-        """Rules 2-5 of the module docstring (for reads, writes, directories and stats)."""
+        """Rules 2-7 of the module docstring (for reads, writes, directories and stats)."""
         if not root:
             return await self._process(eng, ref, operation, _NOT_ROOT)
         target = norm(path)
         if op == "read" and target.split(b"/")[1] in _VIRTUAL_ROOTS and await self._shell_available(eng, ref):
             return ProcessTransport(ref)
+        for mount in self._tmpfs:
+            if _under(target, mount):
+                reason = f"because {decode(mount)} is a tmpfs mount inside the sandbox, which the engine cannot reach"
+                return await self._process(eng, ref, operation, reason)
+        if op == "write" and self._gvisor:
+            return await self._process(eng, ref, operation, _GVISOR_WRITE)
         if op in ("read", "stat") and not _utf8(posixpath.basename(target)):
             reason = "to read a file whose name is not UTF-8" if op == "read" else "for a name that is not UTF-8"
             return await self._process(eng, ref, operation, reason)

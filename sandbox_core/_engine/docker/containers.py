@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import json
+import time
 from typing import Any
 
 from ... import exception as exc
@@ -10,7 +12,7 @@ from ..api import ExecStream, FrameSource
 from ..errors import ContainerNotRunning, NoSuchContainer, RemovalInProgress
 from ..values import ContainerInfo, ContainerSpec, ContainerSummary, LabelQuery, Mount, PortBinding
 from . import output, parse
-from .http import DockerClient, filters_param, label_filters
+from .http import DockerClient, filters_param, label_filters, lines
 
 
 def _host_config(spec: ContainerSpec) -> dict[str, Any]:
@@ -36,6 +38,7 @@ def _host_config(spec: ContainerSpec) -> dict[str, Any]:
         ("MemorySwap", spec.memory_swap_bytes),
         ("MemoryReservation", spec.memory_reservation_bytes),
         ("PidsLimit", spec.pids_limit),
+        ("ShmSize", spec.shm_size_bytes),
         ("Runtime", spec.runtime),
     ):
         if value is not None:
@@ -43,6 +46,8 @@ def _host_config(spec: ContainerSpec) -> dict[str, Any]:
     for key, items in (("CapAdd", list(spec.cap_add)), ("Dns", list(spec.dns)), ("Tmpfs", dict(spec.tmpfs))):
         if items:
             host[key] = items
+    if spec.nofile_limit is not None:
+        host["Ulimits"] = [{"Name": "nofile", "Soft": spec.nofile_limit, "Hard": spec.nofile_limit}]
     if spec.read_only_rootfs:
         host["ReadonlyRootfs"] = True
     if spec.mounts:
@@ -168,6 +173,30 @@ class DockerContainers:
 
     async def attach_stdin(self, ref: str, *, tty: bool) -> ExecStream:
         return await output.attach_stdin(self._client, ref, tty=tty)
+
+    async def writable_size(self, ref: str) -> int:
+        res = await self._client.request_json(
+            "GET", f"containers/{ref}/json", f"measure the writable layer of {ref[:12]}", params={"size": "1"}
+        )
+        return parse.size_rw(res)
+
+    async def oom_killed_since(self, ref: str, since: float) -> bool:
+        # A bounded query of the engine's event log (``until`` makes it end): the kernel's OOM kill of any process
+        # in the container's memory cgroup is reported as an ``oom`` event of the container.
+        what = f"read the OOM events of {ref[:12]}"
+        params = {
+            "since": f"{since:.9f}",
+            "until": f"{time.time() + 0.001:.9f}",
+            "filters": filters_param(type=["container"], container=[ref], event=["oom"]),
+        }
+        resp = await self._client.open_stream("GET", "events", what, params=params)
+        try:
+            async for line in lines(resp, what):
+                if parse.event(json.loads(line)).action == "oom":
+                    return True
+        finally:
+            resp.close()
+        return False
 
     async def host_pids(self, ref: str) -> builtins.list[int]:
         """Host pids of every process in the container (``GET /containers/{id}/top``); [] if it is not running."""
