@@ -44,6 +44,15 @@ GVISOR = "gvisor"
 RUNTIMES = {RUNC: "runc", GVISOR: "runsc"}
 RUNTIME_ENV = "SANDBOX_CORE_RUNTIME"
 
+#: The smallest process cap a gVisor sandbox can start with: gVisor's own threads (about 30-40) count toward it, and
+#: below that ``runsc`` hangs while starting.
+GVISOR_MIN_PIDS = 64
+
+#: Why a gVisor sandbox gets no sized tmpfs at /tmp (gVisor's own, bounded by the memory limit, serves it): a sized
+#: tmpfs at /tmp that fills up crashes gVisor's kernel (runsc 2022-12: the sandbox exits 2, every process gone)
+#: instead of failing the write with ``ENOSPC``.
+GVISOR_TMP_REASON = "a sized tmpfs at /tmp that fills up crashes gVisor's kernel instead of failing the write"
+
 #: Docker's own tmpfs defaults are ``noexec``; programs build and run binaries in /tmp, so it keeps ``exec``.
 TMP_OPTIONS = "rw,exec,nosuid,nodev,mode=1777"
 
@@ -138,15 +147,30 @@ def resolve(
     pids = _pids(limits, pids_limit)
     disk = _given_or_default(limits, "disk_mib")[0]
     nofile = _given_or_default(limits, "nofile")[0]
+    chosen = runtime_choice(runtime)
+    if chosen == GVISOR and 0 < pids < GVISOR_MIN_PIDS:
+        raise InvalidError(
+            f"A gVisor sandbox needs a process limit of at least {GVISOR_MIN_PIDS} (gVisor's own threads count "
+            f"toward it), got {pids}"
+        )
+    tmp = _tmpfs(limits, "tmp_mib", memory, 2)
+    if chosen == GVISOR and tmp is not None:
+        if limits.tmp_mib is not None:
+            raise InvalidError(
+                f"A gVisor sandbox takes no size for /tmp ({GVISOR_TMP_REASON}; /tmp is bounded by the memory "
+                "limit there). "
+                f"Give Limits.tmp_mib=None or 0 with runtime='gvisor', got {limits.tmp_mib}"
+            )
+        tmp = None
     return Caps(
         memory_bytes=memory,
         memory_reservation_bytes=reservation,
         pids=pids or None,
         disk_bytes=disk * MIB or None,
-        tmp_bytes=_tmpfs(limits, "tmp_mib", memory, 2),
+        tmp_bytes=tmp,
         shm_bytes=_tmpfs(limits, "shm_mib", memory, 4),
         nofile=nofile or None,
-        runtime=runtime_choice(runtime),
+        runtime=chosen,
     )
 
 

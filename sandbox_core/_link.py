@@ -19,16 +19,34 @@ class SandboxLink:
     """One handle's tie to its sandbox's container. ``outcome`` (and ``status``/``result``, its reason and return
     code) are None while it runs."""
 
-    __slots__ = ("app_id", "container_id", "detached", "idle_timeout", "outcome", "pty", "sandbox_id")
+    __slots__ = (
+        "app_id",
+        "container_id",
+        "detached",
+        "idle_timeout",
+        "outcome",
+        "pty",
+        "sandbox_id",
+        "userspace_kernel",
+    )
 
     def __init__(
-        self, *, sandbox_id: str, container_id: str, app_id: str, pty: bool, idle_timeout: float | None
+        self,
+        *,
+        sandbox_id: str,
+        container_id: str,
+        app_id: str,
+        pty: bool,
+        idle_timeout: float | None,
+        userspace_kernel: bool = False,
     ) -> None:
         self.sandbox_id = sandbox_id
         self.container_id = container_id
         self.app_id = app_id
         self.pty = pty
         self.idle_timeout = idle_timeout
+        #: It runs under a kernel of its own (gVisor): its exec streams may outlive it (see ``start_exec``).
+        self.userspace_kernel = userspace_kernel
         self.detached = False
         self.outcome: _lifecycle.Outcome | None = None
 
@@ -51,6 +69,7 @@ class SandboxLink:
             app_id=labels.get(L.APP_ID, ""),
             pty=labels.get(L.PTY) == "1",
             idle_timeout=float(labels[L.IDLE_TIMEOUT]) if L.IDLE_TIMEOUT in labels else None,
+            userspace_kernel=L.RUNTIME in labels,
         )
 
     def check_attached(self) -> None:
@@ -77,7 +96,7 @@ class SandboxLink:
                 f"Sandbox {self.sandbox_id} no longer exists (finished sandboxes are removed after their retention "
                 "period)"
             ) from None
-        self.outcome = await _lifecycle.result_of(eng, self.sandbox_id, info)
+        self.outcome = await _lifecycle.result_of(eng, self.sandbox_id, info, settle=True)
         return self.result
 
     async def finished(self) -> bool:

@@ -27,6 +27,9 @@ field           default   process-wide                       what happens at the
   limit is set the defaults shrink to fit (``/tmp`` at most half of it, ``/dev/shm`` a quarter); a value given
   here or in the environment is used as given. ``tmp_mib=0`` keeps ``/tmp`` in the writable layer instead
   (bounded by ``disk_mib``). The filesystem API reaches ``/tmp`` through a process in the sandbox then.
+  Under gVisor (``runtime="gvisor"``) ``tmp_mib`` must stay unset or 0: a sized tmpfs at ``/tmp`` that fills up
+  crashes gVisor's kernel instead of failing the write. There ``/tmp`` is gVisor's own memory-backed tmpfs (it
+  mounts one over an empty ``/tmp``), bounded by the memory limit: filling it ends the sandbox as ``OOM``.
 - ``pids`` counts processes and threads; ``nofile`` is the open-files limit of each process (soft and hard).
 """
 

@@ -10,6 +10,11 @@ even if the command itself already exited) and, on a local engine, every descend
 does not escape it), then ends the streams quietly; ``wait``/``poll`` return -1 if the command was still running.
 A process that both cleared its environment and left the command's tree before the deadline (a double-forked
 daemon started with ``env -i``) is not found; the sandbox's own timeout still bounds it.
+
+When the sandbox runs under its own kernel (gVisor), an exec's stream can outlive the sandbox (its kernel killed,
+the engine's exec stays attached), so a watcher task waits for the container to stop and, ``GONE_GRACE`` seconds
+later, ends a stream still open: the process's return code is then 137, as for any process the sandbox's end
+killed.
 """
 
 from __future__ import annotations
@@ -46,6 +51,11 @@ _RETURNCODE_MSG = (
     "instead."
 )
 
+#: Seconds an exec stream may stay open after its sandbox stopped (see the module docstring).
+GONE_GRACE = 2.0
+#: The return code of a process that ended with its sandbox.
+KILLED_WITH_SANDBOX = 137
+
 # Every exec's pump and deadline task: they run for as long as the process does, whoever holds it.
 _background = TaskSet()
 
@@ -66,6 +76,7 @@ class ContainerProcess(Generic[T]):
         "_exec_id",
         "_exit_code",
         "_finished",
+        "_gone",
         "_oom_killed",
         "_process_id",
         "_pty",
@@ -79,6 +90,7 @@ class ContainerProcess(Generic[T]):
         "_stdout",
         "_stream",
         "_timed_out",
+        "_watch_task",
     )
 
     def __init__(
@@ -94,9 +106,10 @@ class ContainerProcess(Generic[T]):
         pty: bool,
         deadline: float | None,
         started: float = 0.0,
+        watch_container: bool = False,
     ) -> None:
         """Internal: built by ``start_exec``, which also starts the pump. ``started``: Unix time just before the
-        exec was created."""
+        exec was created; ``watch_container``: end the streams once the container has stopped."""
         self._eng = eng
         self._ref = ref
         self._started = started
@@ -114,8 +127,14 @@ class ContainerProcess(Generic[T]):
         self._exit_code: int | None = None
         self._error: BaseException | None = None
         self._timed_out = False
+        self._gone = False
         self._finished = asyncio.Event()
         self._pump_task = _background.spawn(self._pump(), f"exec-pump-{process_id}")
+        self._watch_task: asyncio.Task[Any] | None = None
+        if watch_container:
+            self._watch_task = _background.spawn(
+                _end_with_container(weakref.ref(self), eng, ref, self._pump_task), f"exec-watch-{process_id}"
+            )
         self._deadline_task: asyncio.Task[Any] | None = None
         if deadline is not None:
             # The deadline task holds only a weak reference: a dropped process (and its unread output) is freed.
@@ -165,12 +184,14 @@ class ContainerProcess(Generic[T]):
             # The exit code is asked for after EOF: only then is the engine's answer trustworthy.
             await pump(self._stream, self._stdout, self._stderr, at_eof=self._learn_exit_code)
         except asyncio.CancelledError:
-            if not self._timed_out:
+            if not (self._timed_out or self._gone):
                 raise
         except Exception as e:  # the pump gave it to the readers; wait() raises it too
             self._error = e
         finally:
             self._finished.set()
+            if self._watch_task is not None:
+                self._watch_task.cancel()
 
     async def _learn_exit_code(self) -> None:
         self._exit_code = await self._eng.execs.exit_code(self._exec_id)
@@ -199,6 +220,8 @@ class ContainerProcess(Generic[T]):
     def _settle(self) -> int:
         if self._timed_out:
             self._returncode = -1
+        elif self._gone:
+            self._returncode = KILLED_WITH_SANDBOX
         elif self._error is not None:
             raise self._error
         elif self._exit_code is None:
@@ -282,6 +305,19 @@ async def _enforce_deadline(
         pump_task.cancel()
 
 
+async def _end_with_container(
+    process: weakref.ref[ContainerProcess[Any]], eng: EngineAPI, ref: str, pump_task: asyncio.Task[None]
+) -> None:
+    """Once container ``ref`` has stopped, give the exec's stream ``GONE_GRACE`` seconds to end, then end it."""
+    with contextlib.suppress(Error):
+        await eng.containers.wait(ref)
+    await asyncio.sleep(GONE_GRACE)
+    proc = process()
+    if proc is not None and not pump_task.done():
+        proc._gone = True
+        pump_task.cancel()
+
+
 async def start_exec(
     ref: str,
     args: tuple[str, ...],
@@ -296,8 +332,10 @@ async def start_exec(
     bufsize: int = -1,
     pty: bool = False,
     pty_info: Any = None,
+    watch_container: bool = False,
 ) -> ContainerProcess[Any]:
     """Validate (Modal's order and messages) and start ``args`` in container ``ref``; returns its process.
+    ``watch_container``: the streams may outlive the container (a gVisor sandbox): end them once it stopped.
 
     Raises, in this order: ``InvalidError`` for a relative ``workdir``, non-str arguments or more than 65536 bytes of
     them, bad ``env``/``secrets``, a negative or non-numeric ``timeout``; ``ValueError`` for ``bufsize=1`` without
@@ -342,6 +380,7 @@ async def start_exec(
             pty=pty,
             deadline=deadline,
             started=started,
+            watch_container=watch_container,
         )
     except BaseException:
         await stream.close()

@@ -418,6 +418,7 @@ class Sandbox:
             bufsize=bufsize,
             pty=pty,
             pty_info=pty_info if pty_info is not None else _pty_info,
+            watch_container=self._link.userspace_kernel,
         )
 
     @property

@@ -76,6 +76,21 @@ def test_limits_are_validated_where_they_are_built(kwargs: dict[str, Any]) -> No
         sc.Limits(**kwargs)
 
 
+def test_gvisor_needs_room_for_its_own_threads() -> None:
+    with pytest.raises(InvalidError, match="A gVisor sandbox needs a process limit of at least 64"):
+        _caps.resolve(sc.Limits(pids=32), None, "gvisor", None, None)
+    assert _caps.resolve(sc.Limits(pids=64), None, "gvisor", None, None).pids == 64
+    assert _caps.resolve(sc.Limits(pids=0), None, "gvisor", None, None).pids is None  # no cap at all is fine
+
+
+def test_gvisor_takes_no_size_for_tmp() -> None:
+    assert _caps.resolve(None, None, "gvisor", None, None).tmp_bytes is None
+    assert _caps.resolve(sc.Limits(tmp_mib=0), None, "gvisor", None, None).tmp_bytes is None
+    with pytest.raises(InvalidError, match=r"takes no size for /tmp.*got 8"):
+        _caps.resolve(sc.Limits(tmp_mib=8), None, "gvisor", None, None)
+    assert _caps.resolve(sc.Limits(tmp_mib=8), None, "runc", None, None).tmp_bytes == 8 << 20
+
+
 class FakeEngine:
     """Just enough of an engine for the policy functions: its runtimes, its start time, records."""
 
