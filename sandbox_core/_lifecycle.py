@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import hashlib
@@ -53,6 +54,11 @@ TERMINATIONS = frozenset({TERMINATED, DISK_LIMIT, ENGINE_RESTART})
 #: How long before the engine's current instance started a container may have been stopped by the restart: a
 #: stopping engine gives each container its stop timeout (10 s) before it exits; the rest is time to restart.
 RESTART_WINDOW = 120.0
+#: A stopping engine first stops every container (SIGTERM, then SIGKILL) and answers meanwhile: a client that saw
+#: its sandbox end by one of those signals, with no end record of ours, watches the engine this long (seconds,
+#: every ``STOP_PROBE``) before taking the exit as the sandbox's own.
+STOP_GRACE = 3.0
+STOP_PROBE = 0.2
 
 
 def retention_seconds() -> int:
@@ -148,8 +154,19 @@ async def killed_by_engine_restart(eng: EngineAPI, state: ContainerState) -> boo
     return state.started_at < engine_started <= state.finished_at + RESTART_WINDOW
 
 
-async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> Outcome | None:
-    """How the sandbox ended, from its container and its end record; None while it runs."""
+async def _engine_stays(eng: EngineAPI) -> None:
+    """Return once the engine has answered for ``STOP_GRACE`` seconds; ``ConnectionError`` as soon as it does not
+    (it was stopping: asked again once it is back, ``killed_by_engine_restart`` tells)."""
+    deadline = time.monotonic() + STOP_GRACE
+    while time.monotonic() < deadline:
+        await asyncio.sleep(STOP_PROBE)
+        await eng.info()
+
+
+async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo, *, settle: bool = False) -> Outcome | None:
+    """How the sandbox ended, from its container and its end record; None while it runs. ``settle``: a death by
+    SIGTERM or SIGKILL that nothing of ours explains is taken as the sandbox's own only once the engine has stayed
+    up for ``STOP_GRACE`` seconds (else ``ConnectionError``): an engine that is stopping stops its containers so."""
     state = info.state
     if state.is_live:
         return None
@@ -165,6 +182,8 @@ async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> Out
             return Outcome(reason, _RETURNCODES.get(reason, code), rec.labels.get(DETAIL, ""))
     if state.oom_killed and code == 137:
         return Outcome(OOM, code)
+    if rec is None and code in (137, 143) and settle and not await killed_by_engine_restart(eng, state):
+        await _engine_stays(eng)
     if rec is None and await killed_by_engine_restart(eng, state):
         app_id = info.labels.get(L.APP_ID, "")
         reason, detail = await record_end(eng, sandbox_id, app_id, ENGINE_RESTART, at=state.finished_at)
