@@ -3,6 +3,7 @@ so no session reinstalls anything: ``scripts/dev test`` == ``nox -s ci`` inside 
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import nox
@@ -45,6 +46,33 @@ def tests(session: nox.Session) -> None:
     session.run(PY, "-m", "pytest", *args)
 
 
+#: The lifecycle, exec and filesystem tests run again with gVisor as the process-wide runtime, less these (why):
+GVISOR_DESELECT = {
+    # Asserts the engine's default runtime (runc) on the HostConfig: under gVisor it is runsc by design.
+    "tests/test_gvisor.py::test_runtime_runc_is_the_engine_default": "asserts runc",
+}
+
+
+@nox.session
+def gvisor(session: nox.Session) -> None:
+    """The lifecycle, exec and filesystem tests with every sandbox under gVisor (``SANDBOX_CORE_RUNTIME=gvisor``),
+    less ``GVISOR_DESELECT``; skipped, with a message, when the engine offers no ``runsc``."""
+    runtimes = subprocess.run(["docker", "info", "--format", "{{json .Runtimes}}"], capture_output=True, text=True)
+    if '"runsc"' not in runtimes.stdout:
+        session.skip("the engine offers no runsc runtime (scripts/ensure-engine.sh registers one when it starts one)")
+    files = ["tests/test_lifecycle.py", "tests/test_exec.py", "tests/test_filesystem.py", "tests/test_gvisor.py"]
+    deselect = [f"--deselect={test}" for test in GVISOR_DESELECT]
+    env = {"SANDBOX_CORE_RUNTIME": "gvisor"}
+    session.run(PY, "-m", "pytest", "-m", "not slow", *deselect, *files, *session.posargs, env=env)
+
+
+@nox.session
+def faults(session: nox.Session) -> None:
+    """Engine-fault tests: a private dockerd (never the shared engine) restarted under a working client; they skip
+    unless run as root with dockerd, ip, unshare and nsenter installed."""
+    session.run(PY, "-m", "pytest", "-m", "slow", "tests/faults", *session.posargs)
+
+
 @nox.session
 def gotest(session: nox.Session) -> None:
     """The Go tests of the in-sandbox programs (agent/), with short seed runs of the fuzz targets; offline."""
@@ -83,7 +111,8 @@ def bench(session: nox.Session) -> None:
 def ci(session: nox.Session) -> None:
     """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the Go tests,
     the docs in strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to
-    pytest), then the wheel installed into a fresh venv and used."""
+    pytest), the lifecycle/exec/filesystem tests under gVisor, the engine-fault tests, then the wheel installed
+    into a fresh venv and used."""
     gencheck(session)
     lint(session)
     typecheck(session)
@@ -91,4 +120,6 @@ def ci(session: nox.Session) -> None:
     docs(session)
     session.run(PY, "-m", "benchmarks", "--quick")
     tests(session)
+    gvisor(session)
+    faults(session)
     wheel(session)
