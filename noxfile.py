@@ -111,8 +111,8 @@ def bench(session: nox.Session) -> None:
 def ci(session: nox.Session) -> None:
     """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the Go tests,
     the docs in strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to
-    pytest), the lifecycle/exec/filesystem tests under gVisor, the engine-fault tests, then the wheel installed
-    into a fresh venv and used."""
+    pytest), the cluster-mode tests on a real 2-node swarm (``swarm``), the lifecycle/exec/filesystem tests under
+    gVisor, the engine-fault tests, then the wheel installed into a fresh venv and used."""
     gencheck(session)
     lint(session)
     typecheck(session)
@@ -120,6 +120,32 @@ def ci(session: nox.Session) -> None:
     docs(session)
     session.run(PY, "-m", "benchmarks", "--quick")
     tests(session)
+    swarm(session)
     gvisor(session)
     faults(session)
     wheel(session)
+
+
+#: The suite's modules that run unchanged against the cluster: the lifecycle, exec, stdio and filesystem behaviours
+#: (what a sandbox does, whichever engine runs it; the blocking API included), plus the cluster backend's own tests.
+#: Not here: the engine layer's own tests (they test the Docker implementation), images, net, egress, agent and the
+#: CLI (their engine-level features are per node, or refused on a swarm: see docs/architecture.md).
+SWARM_MODULES = (
+    "tests/test_lifecycle.py",
+    "tests/test_exec.py",
+    "tests/test_exec_volume.py",
+    "tests/test_stdio.py",
+    "tests/test_filesystem.py",
+    "tests/test_filesystem_sync.py",
+    "tests/test_filesystem_watch.py",
+    "tests/test_file_io.py",
+    "tests/cluster/test_backend.py",
+)
+
+
+@nox.session
+def swarm(session: nox.Session) -> None:
+    """The suite's lifecycle, exec, stdio and filesystem tests, and the cluster backend's tests, against a real
+    2-node Docker Swarm that the session brings up and tears down (needs root: tests/cluster/SWARM-NOTES.md)."""
+    args = session.posargs or ["-m", "not slow", *SWARM_MODULES]
+    session.run(PY, "-m", "pytest", *args, env={"SANDBOX_CORE_TEST_CLUSTER": "swarm"})

@@ -12,7 +12,12 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 IMAGE = "sandbox-core/busybox:1"
-DOCKER_SOCKET = "/var/run/docker.sock"
+#: The engine's socket: ``DOCKER_HOST`` when it names a unix socket (a private engine), else the default one.
+DOCKER_SOCKET = (
+    os.environ["DOCKER_HOST"].removeprefix("unix://")
+    if os.environ.get("DOCKER_HOST", "").startswith("unix://")
+    else "/var/run/docker.sock"
+)
 
 RUN_LABEL = "bench.run"
 ARM_LABEL = "bench.arm"

@@ -1,205 +1,155 @@
-"""Time to interactive with and without a network policy, interleaved, through the library's engine layer.
+"""Time to interactive with and without network isolation and policies, through the public API, interleaved.
 
     python -m benchmarks.netpolicy_tti [--rounds 20] [--json out.json]
+    python -m benchmarks --phases NP           # the same, as the harness's NP phase
 
-TTI = create → start → first ``echo hi`` done (output checked), for a sandbox-like container (sandbox_core's
-default hardening) in each arm:
+TTI = ``Sandbox.create`` → first ``echo hi`` done (output checked), busybox image, in each arm:
 
-- ``plain``         the default bridge, no policy (today's sandbox);
-- ``holder-allow``  a holder enforcing an allowlist (CIDR ``[]`` + one domain), the sandbox joined to it;
-- ``holder-isolate`` a holder enforcing OPEN egress with isolation (the fence), the sandbox joined to it;
-- ``pooled-isolate`` the same with the holder created and started beforehand, untimed (what a pool of ready
-                    holders gives: only the sandbox's own create, start and first exec are timed);
-- ``pooled-allow``  a pooled isolated holder switched to the allowlist (``sandbox-egress set``, timed) while
-                    the sandbox is created;
-- ``icc-off``       a user-defined bridge with ``enable_icc=false`` (blocks sandbox↔sandbox only; the host's
-                    services stay reachable), for comparison.
+- ``np-plain``        ``SANDBOX_CORE_ISOLATION=0``: a plain container on the default bridge (no holder);
+- ``np-cold``         isolation by default with the pool off (``SANDBOX_CORE_HOLDER_POOL=0``): a holder is created,
+                      started and verified for the sandbox (what a create gets when the pool is empty);
+- ``np-pooled``       isolation by default, a holder claimed from the supervisor's pool (the default when warm);
+- ``np-cold-allow``   an allowlist (CIDR ``[]`` plus one domain) with the pool off;
+- ``np-pooled-allow`` the same allowlist on a claimed holder (``sandbox-egress set`` overlapped with the create).
 
-Holder arms create the holder, then start it while the sandbox is created, then start the sandbox (the order
-``netholder`` documents). Removal (sandbox, then holder) is timed separately. Each round runs every arm once, in
-a rotated order; the report gives medians, p10–p90 and the ratio of each median to ``plain``'s.
+Pooled arms wait (untimed) until the pool is full again before they create. Each round runs every arm once in a
+rotated order; sandboxes are removed after each round (untimed). The summary gives medians, p10–p90 and each
+median's ratio to ``np-plain``'s; "policy cost" is an allowlist arm over its isolation-only twin.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import statistics
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from benchmarks.common import CAP_DROP, IMAGE, PIDS_LIMIT, raw_labels
-from sandbox_core._engine import EngineAPI, get_engine
-from sandbox_core._engine.docker.engine import DockerEngine
-from sandbox_core._engine.netholder import (
-    create_holder,
-    holder_exec,
-    remove_holder,
-    replace_policy,
-    sandbox_network_mode,
-    start_holder,
-)
-from sandbox_core._engine.values import ContainerSpec
-from sandbox_core._netpolicy_types import EgressPolicy, NetworkPolicy
+import sandbox_core as sc
+from sandbox_core._engine import get_engine
+from sandbox_core._holderpool import claimable, pool_key, pool_size
+from sandbox_core._netplan import isolated_policy
 
-#: On every container of this benchmark (holders keep their own kind label, so this one finds them too).
-BENCH_LABEL = "bench.netpolicy"
-OWNER = {"sandbox-core.owner": "sandbox-core", "sandbox-core.kind": "bench-netpolicy", BENCH_LABEL: "1"}
-ICC_NET = "sandbox-core-bench-icc-off"
+IMAGE = "sandbox-core/busybox:1"
+ALLOW: dict[str, Any] = {"outbound_cidr_allowlist": [], "outbound_domain_allowlist": ["pypi.org"]}
+#: arm -> (environment for its create, create keywords, whether it wants a warm pool)
+ARMS: dict[str, tuple[dict[str, str], dict[str, Any], bool]] = {
+    "np-plain": ({"SANDBOX_CORE_ISOLATION": "0"}, {}, False),
+    "np-cold": ({"SANDBOX_CORE_HOLDER_POOL": "0"}, {}, False),
+    "np-pooled": ({}, {}, True),
+    "np-cold-allow": ({"SANDBOX_CORE_HOLDER_POOL": "0"}, ALLOW, False),
+    "np-pooled-allow": ({}, ALLOW, True),
+}
+#: Row sink: (arm, round, ms or None, error or None).
+Sink = Callable[[str, int, float | None, str | None], None]
 
 
-async def first_exec(eng: EngineAPI, ref: str) -> None:
-    code, out = await holder_exec(eng, ref, ["echo", "hi"])
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+async def wait_pool_full(timeout: float = 15.0) -> bool:
+    """Whether the supervisor's pool is full (waiting up to ``timeout``)."""
+    eng = await get_engine()
+    key = await pool_key(eng, isolated_policy())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        members = await eng.containers.list({"sandbox-core.holder-pool": key}, all=False)
+        if sum(claimable(m, key, time.time()) for m in members) >= pool_size():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def tti(app: sc.App, arm: str) -> float:
+    env, kwargs, _ = ARMS[arm]
+    image = sc.Image.from_registry(IMAGE)
+    with environment(env):
+        t0 = time.perf_counter()
+        sb = await sc.Sandbox.create(app=app, image=image, **kwargs)
+        proc = await sb.exec("echo", "hi")
+        out = await proc.stdout.read()
+        code = await proc.wait()
+        ms = (time.perf_counter() - t0) * 1000
     if out != "hi\n" or code != 0:
         raise RuntimeError(f"first exec gave {out!r} / {code}")
+    await sb.terminate()
+    return ms
 
 
-def sandbox_spec(run_id: str, arm: str, network_mode: str | None = None) -> ContainerSpec:
-    """sandbox_core's default hardening (as ``benchmarks.common.create_body``), running ``sleep 600``."""
-    return ContainerSpec(
-        image=IMAGE,
-        labels={**raw_labels(run_id, arm), **OWNER},
-        cmd=("sleep", "600"),
-        cap_drop=CAP_DROP,
-        pids_limit=PIDS_LIMIT,
-        network_mode=network_mode,
-    )
-
-
-async def arm_plain(eng: EngineAPI, run_id: str, arm: str, network: str | None) -> list[str]:
-    ref = await eng.containers.create(sandbox_spec(run_id, arm, network))
-    await eng.containers.start(ref)
-    await first_exec(eng, ref)
-    return [ref]
-
-
-async def arm_holder(eng: EngineAPI, run_id: str, arm: str, policy: NetworkPolicy) -> list[str]:
-    holder = await create_holder(eng, f"sb-bench-{uuid.uuid4().hex[:8]}", policy, labels=OWNER)
+async def run_phase(rounds: int, sink: Sink, notes: list[str], app_name: str) -> None:
+    """``rounds`` interleaved rounds of every arm; each TTI (or error) goes to ``sink``."""
+    app = await sc.App.lookup(app_name, create_if_missing=True)
+    arms = list(ARMS)
     try:
-        started = asyncio.ensure_future(start_holder(eng, holder))
-        ref = await eng.containers.create(sandbox_spec(run_id, arm, sandbox_network_mode(holder)))
-        await started
-        await eng.containers.start(ref)
-        await first_exec(eng, ref)
-    except BaseException:
-        await remove_holder(eng, holder)
-        raise
-    return [ref, holder]
+        await tti(app, "np-pooled")  # warm-up; ensures the supervisor (with the pool) runs
+        cold_pool = 0
+        for rnd in range(rounds):
+            for arm in arms[rnd % len(arms) :] + arms[: rnd % len(arms)]:
+                if ARMS[arm][2] and not await wait_pool_full():
+                    cold_pool += 1
+                try:
+                    sink(arm, rnd, await tti(app, arm), None)
+                except sc.exception.Error as e:
+                    sink(arm, rnd, None, f"{type(e).__name__}: {e}")
+            await sc.sweep(app_id=app.app_id, everything=True)
+        if cold_pool:
+            notes.append(f"NP: the pool was not full before {cold_pool} pooled creates (15 s wait)")
+    finally:
+        await sc.sweep(app_id=app.app_id, everything=True)
 
 
-async def arm_pooled(
-    eng: EngineAPI,
-    run_id: str,
-    arm: str,
-    policy: NetworkPolicy,
-    t0: list[float],
-    then: NetworkPolicy | None = None,
-) -> list[str]:
-    """Holder made and started first (untimed: ``t0`` is reset after it), then the timed sandbox; with ``then``,
-    the holder's policy is replaced while the sandbox is created."""
-    holder = await create_holder(eng, f"sb-bench-{uuid.uuid4().hex[:8]}", policy, labels=OWNER)
-    try:
-        await start_holder(eng, holder)
-        t0[0] = time.perf_counter()
-        spec = sandbox_spec(run_id, arm, sandbox_network_mode(holder))
-        if then is None:
-            ref = await eng.containers.create(spec)
-        else:
-            ref, _ = await asyncio.gather(eng.containers.create(spec), replace_policy(eng, holder, then))
-        await eng.containers.start(ref)
-        await first_exec(eng, ref)
-    except BaseException:
-        await remove_holder(eng, holder)
-        raise
-    return [ref, holder]
-
-
-async def remove_all(eng: EngineAPI, refs: list[str]) -> None:
-    for ref in refs:  # the sandbox first, then its holder
-        await eng.containers.remove(ref)
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    qs = statistics.quantiles(samples, n=10) if len(samples) >= 2 else [samples[0]] * 9
-    return {"median_ms": statistics.median(samples) * 1e3, "p10_ms": qs[0] * 1e3, "p90_ms": qs[-1] * 1e3}
-
-
-async def ensure_icc_network(eng: EngineAPI) -> None:
-    """The comparison network (creating networks is no part of the engine interface: raw, as a test would)."""
-    if await eng.networks.inspect(ICC_NET) is None:
-        assert isinstance(eng, DockerEngine)
-        body = {
-            "Name": ICC_NET,
-            "Driver": "bridge",
-            "Labels": OWNER,
-            "Options": {"com.docker.network.bridge.enable_icc": "false"},
-        }
-        await eng.client.request_json("POST", "networks/create", "create bench network", body=body)
-
-
-async def run(rounds: int) -> dict[str, Any]:
-    eng = await get_engine()
-    run_id = uuid.uuid4().hex[:8]
-    await ensure_icc_network(eng)
-    allow = NetworkPolicy(egress=EgressPolicy.build([], ["example.com"]))
-    isolate = NetworkPolicy(egress=EgressPolicy(), isolate=True)
-    t0 = [0.0]  # an arm may move the start of its timed section (pooled: after its holder is ready)
-    arms: dict[str, Callable[[], Awaitable[list[str]]]] = {
-        "plain": lambda: arm_plain(eng, run_id, "plain", None),
-        "holder-allow": lambda: arm_holder(eng, run_id, "holder-allow", allow),
-        "holder-isolate": lambda: arm_holder(eng, run_id, "holder-isolate", isolate),
-        "pooled-isolate": lambda: arm_pooled(eng, run_id, "pooled-isolate", isolate, t0),
-        "pooled-allow": lambda: arm_pooled(eng, run_id, "pooled-allow", isolate, t0, then=allow),
-        "icc-off": lambda: arm_plain(eng, run_id, "icc-off", ICC_NET),
-    }
-    names = list(arms)
-    tti: dict[str, list[float]] = {a: [] for a in names}
-    rm: dict[str, list[float]] = {a: [] for a in names}
-    try:
-        for _ in range(2):  # warm-up: image and page caches, the engine's first-use paths
-            for a in names:
-                await remove_all(eng, await arms[a]())
-        for r in range(rounds):
-            for a in names[r % len(names) :] + names[: r % len(names)]:
-                t0[0] = time.perf_counter()
-                ids = await arms[a]()
-                t1 = time.perf_counter()
-                await remove_all(eng, ids)
-                tti[a].append(t1 - t0[0])
-                rm[a].append(time.perf_counter() - t1)
-    finally:  # whatever a failed arm left (sandboxes first: a holder's namespace may still be in use)
-        left = await eng.containers.list({BENCH_LABEL: None}, all=True)
-        holders = [c for c in left if c.labels.get("sandbox-core.kind") == "net-holder"]
-        for c in [*(c for c in left if c not in holders), *holders]:
-            await eng.containers.remove(c.id)
-        await eng.networks.remove(ICC_NET)
-    base = statistics.median(tti["plain"])
-    return {
-        "rounds": rounds,
-        "tti": {a: {**summary(tti[a]), "ratio_to_plain": statistics.median(tti[a]) / base} for a in names},
-        "remove": {a: summary(rm[a]) for a in names},
-    }
+def summarize(rows: list[tuple[str, int, float | None, str | None]]) -> dict[str, Any]:
+    """Per arm: n, errors, median, p10, p90, ratio to np-plain; and the policy costs."""
+    out: dict[str, Any] = {}
+    for arm in ARMS:
+        values = sorted(ms for a, _, ms, _ in rows if a == arm and ms is not None)
+        if not values:
+            out[arm] = {"n": 0}
+            continue
+        q = statistics.quantiles(values, n=10) if len(values) > 1 else [values[0]] * 9
+        out[arm] = {"n": len(values), "median": statistics.median(values), "p10": q[0], "p90": q[-1]}
+    base = out["np-plain"].get("median")
+    for arm in ARMS:
+        if base and out[arm].get("median"):
+            out[arm]["x_plain"] = out[arm]["median"] / base
+    for allow, iso in (("np-cold-allow", "np-cold"), ("np-pooled-allow", "np-pooled")):
+        if out[allow].get("median") and out[iso].get("median"):
+            out[f"policy_cost_{iso.removeprefix('np-')}"] = out[allow]["median"] / out[iso]["median"]
+    return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--json", help="write the result here too")
-    args = ap.parse_args()
-    result = asyncio.run(run(args.rounds))
-    print(f"{'arm':16} {'TTI median':>11} {'p10':>8} {'p90':>8} {'x plain':>8}   {'remove med':>10}")
-    for a, s in result["tti"].items():
-        r = result["remove"][a]
-        print(
-            f"{a:16} {s['median_ms']:9.1f}ms {s['p10_ms']:6.1f}ms {s['p90_ms']:6.1f}ms {s['ratio_to_plain']:7.2f}x"
-            f"   {r['median_ms']:8.1f}ms"
-        )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=20)
+    p.add_argument("--json")
+    args = p.parse_args()
+    rows: list[tuple[str, int, float | None, str | None]] = []
+    notes: list[str] = []
+
+    def sink(arm: str, rnd: int, ms: float | None, err: str | None) -> None:
+        rows.append((arm, rnd, ms, err))
+
+    asyncio.run(run_phase(args.rounds, sink, notes, f"bench-netpolicy-{os.getpid()}"))
+    summary = summarize(rows)
+    print(json.dumps({"summary": summary, "notes": notes, "loadavg": os.getloadavg()}, indent=1))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+            json.dump({"rows": rows, "summary": summary, "notes": notes}, f, indent=1)
 
 
 if __name__ == "__main__":

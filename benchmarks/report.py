@@ -9,17 +9,34 @@ from typing import Any
 
 from . import common as c
 
-ARM_ORDER = ["aiodocker", "sc", "sc-sync", "cli", "dockerpy", "dockerpy-poolN", "curl"]
+ARM_ORDER = [
+    "aiodocker",
+    "sc",
+    "sc-sync",
+    "cli",
+    "dockerpy",
+    "dockerpy-poolN",
+    "curl",
+    "direct",
+    "tunnel-tcp",
+    "tunnel-tls",
+    "token-proxy",
+]
 BASE = "aiodocker"
+#: Phases whose ratios are to another arm of theirs than raw aiodocker.
+PHASE_BASE = {"NP": "np-plain", "T": "direct"}
 #: (phase, metric) pairs whose arms must have at least one success, else the phase counts as failed.
 ESSENTIAL = [
     ("P1", "tti"),
     ("P2", "tti"),
+    ("NP", "tti"),
     ("P4", "exec"),
     ("P5", "stream"),
     ("P8", "upload"),
     ("P8", "download"),
     ("F", "poll_blocking"),
+    ("T", "latency_keepalive"),
+    ("S", "tti"),
 ]
 
 
@@ -62,6 +79,8 @@ def _fmt(v: float | None, unit: str) -> str:
     if unit == "bytes":
         return f"{v / c.MIB:.1f} MiB"
     if unit in ("ms", "us"):
+        if v < 1:
+            return f"{v:.2f}"
         return f"{v:.1f}" if v < 1000 else f"{v:,.0f}"
     if unit == "s":
         return f"{v:.2f}"
@@ -78,16 +97,18 @@ def _arms_sorted(arms: Any) -> list[str]:
     return sorted(arms, key=lambda a: (ARM_ORDER.index(a) if a in ARM_ORDER else 99, a))
 
 
-def table(groups: dict[Key, dict[str, dict[str, Any]]], key: Key, title: str) -> str:
+def table(groups: dict[Key, dict[str, dict[str, Any]]], key: Key, title: str, base_arm: str = BASE) -> str:
     arms = groups.get(key)
     if not arms:
         return ""
     unit = next(iter(arms.values()))["unit"]
-    base = median_of(groups, key, BASE)
+    base_arm = PHASE_BASE.get(key[0], base_arm)
+    base = median_of(groups, key, base_arm)
+    label = {BASE: "aiodocker", "sc": "one engine (sc)"}.get(base_arm, base_arm)
     lines = [
         f"**{title}** ({_unit_label(unit) or 'MiB'})",
         "",
-        "| arm | ok / total | median | p95 | min | max | × aiodocker |",
+        f"| arm | ok / total | median | p95 | min | max | × {label} |",
         "|---|---|---|---|---|---|---|",
     ]
     for arm in _arms_sorted(arms):
@@ -177,6 +198,34 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
             ("poll_blocking_pinned", "blocking `p.poll()`, every thread pinned to one CPU"),
             ("poll_aio_pinned", "`await p.poll.aio()`, every thread pinned to one CPU"),
             ("hop_blocking_pinned", "runtime only: `run_sync(noop())`, pinned to one CPU"),
+        ],
+    ),
+    (
+        "NP",
+        "NP — network isolation and policies on TTI (public API; `np-plain` = isolation off)",
+        [("tti", "TTI")],
+    ),
+    (
+        "T",
+        "T — HTTP to a server in a sandbox through each way in (ratios to `direct`: the container's own address)",
+        [
+            ("latency_keepalive", "latency, one keep-alive connection"),
+            ("latency_new_conn", "latency, a new connection (and TLS handshake) per request"),
+            ("rps", "throughput, 32 concurrent keep-alive clients"),
+            ("download_rate", "download of one large body"),
+        ],
+    ),
+    (
+        "S",
+        "S — a 2-node Docker Swarm (`sc-swarm`) next to one engine (`sc`), the same program in fresh processes",
+        [
+            ("tti", "TTI (create → first `echo hi` done)"),
+            ("create", "create only (part of TTI)"),
+            ("exec", "exec round trip (`echo hi`) on a warm sandbox"),
+            ("burst_wall", "burst: wall clock"),
+            ("burst_tti", "burst: per-sandbox TTI"),
+            ("burst_teardown", "burst: terminate and sweep"),
+            ("image_copy", "copying an image to a node that lacks it (save | load through the engines)"),
         ],
     ),
 ]
@@ -345,9 +394,11 @@ def markdown(result: dict[str, Any], charts: bool = True) -> str:
                     suffix = f", N = {n}"
                 elif phase == "P4" and metric.startswith("exec_concurrent"):
                     suffix = f", {n} concurrent"
-                elif phase in ("P5", "P8"):
+                elif phase in ("P5", "P8") or (phase == "T" and metric == "download_rate"):
                     suffix = f", {n // c.MIB} MiB"
-                out.append(table(g, key, label + suffix))
+                elif phase == "S" and n > 1:
+                    suffix = f", N = {n}"
+                out.append(table(g, key, label + suffix, "sc" if phase == "S" else BASE))
         if phase == "P10":
             out += _leftover_section(result)
     out += ["## Errors by type", ""]

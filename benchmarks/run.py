@@ -34,13 +34,14 @@ import attrs
 import psutil  # type: ignore[import-untyped]
 
 from . import common as c
+from . import netpolicy_tti, tunnels
 from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm
 
-ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F"]
+ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "NP", "T", "S"]
 #: Relative shares of the run's time budget (see ``Config.budget_s``).
 #: Arms whose objects the sweep looks for: the client arms plus the curl engine-floor reference of P8.
 SWEPT_ARMS = [*ALL_ARMS, "curl"]
-PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2}
+PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "NP": 8, "T": 5, "S": 8}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -64,6 +65,16 @@ class Config:
     p8_rounds: int
     f_calls: int
     f_rounds: int
+    np_rounds: int
+    t_rounds: int
+    t_per_round: int
+    t_rps_total: int
+    t_big: int
+    #: Phase S (the swarm next to one engine): rounds of (TTIs, sequential execs) per arm, then one burst.
+    s_rounds: int
+    s_tti: int
+    s_execs: int
+    s_burst: int
     #: Wall-clock budget of the whole run (None: unbounded). Each phase gets a share of what is left, by weight;
     #: a phase stops starting new rounds past its share (recorded in the notes), so a loaded machine shortens the
     #: run instead of stretching it past the limit.
@@ -91,6 +102,15 @@ class Config:
                 p8_rounds=1,
                 f_calls=2_000,
                 f_rounds=2,
+                np_rounds=2,
+                t_rounds=1,
+                t_per_round=20,
+                t_rps_total=320,
+                t_big=8 * c.MIB,
+                s_rounds=1,
+                s_tti=1,
+                s_execs=10,
+                s_burst=5,
             )
         return cls(
             quick=False,
@@ -110,6 +130,15 @@ class Config:
             p8_rounds=2,
             f_calls=10_000,
             f_rounds=3,
+            np_rounds=20,
+            t_rounds=6,
+            t_per_round=100,
+            t_rps_total=3200,
+            t_big=64 * c.MIB,
+            s_rounds=6,
+            s_tti=2,
+            s_execs=50,
+            s_burst=50,
             budget_s=18.5 * 60,
         )
 
@@ -393,6 +422,15 @@ class Run:
             await self.close_arms(arms)
         await self.leftovers("P1", names)
 
+    # ------------------------------------------------------------------------------------------------ NP
+    async def phase_np(self) -> None:
+        """Network isolation and policies on TTI, through the public API (``netpolicy_tti``)."""
+
+        def sink(arm: str, rnd: int, ms: float | None, err: str | None) -> None:
+            self.row(arm, "NP", "tti", 1, ms, error=err, rnd=rnd)
+
+        await netpolicy_tti.run_phase(self.cfg.np_rounds, sink, self.notes, c.app_name(self.run_id, "np"))
+
     async def leftovers(self, phase: str, names: list[str]) -> None:
         for name in names:
             total, running = await self.count_leftovers(name)
@@ -457,6 +495,11 @@ class Run:
         from . import facade
 
         await facade.run(self)
+
+    async def phase_s(self) -> None:
+        from . import swarm
+
+        await swarm.run(self)
 
     # ------------------------------------------------------------------------------------------- workers
     async def run_worker(
@@ -544,6 +587,11 @@ class Run:
         if proc.returncode != 0 or not done:
             return f"worker exited {proc.returncode}: {stderr.strip()[-800:]}"
         return None
+
+    # ------------------------------------------------------------------------------------------------ T
+    async def phase_t(self) -> None:
+        """Requests through tunnels and the token proxy against a direct connection (``tunnels.py``)."""
+        await tunnels.phase_t(self.cfg, self.row, self.rng, self.may_start, self.run_id)
 
     # -------------------------------------------------------------------------------------- P2, P10, P11
     async def phase_p2(self) -> None:
@@ -757,6 +805,12 @@ class Run:
             plan.append(("P8", self.phase_p8))
         if "F" in selected:
             plan.append(("F", self.phase_f))
+        if "NP" in selected:
+            plan.append(("NP", self.phase_np))
+        if "T" in selected:
+            plan.append(("T", self.phase_t))
+        if "S" in selected:
+            plan.append(("S", self.phase_s))
         self.pending_phases = [name for name, _ in plan]
         try:
             for name, fn in plan:

@@ -16,22 +16,32 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import attrs
 
-from . import _caps, _lifecycle
+from . import _caps, _create_volumes, _lifecycle
+from ._cpulimit import fit_cpu_limit
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
-from ._engine.errors import NameConflict, NoSuchContainer
-from ._engine.values import ContainerSpec, ImageInfo
+from ._engine.errors import NameConflict, NoSuchContainer, NoSuchImage
+from ._engine.values import ContainerSpec, ImageInfo, Mount
 from ._ids import is_valid_object_name, new_id
+from ._imagebuild.mounts import mount_layers
+from ._ingress import create as ingress_create
+from ._ingress import spec as ingress
+from ._netplan import NetworkPlan, plan_network
+from ._netsetup import NetworkSetup, discard_after
 from ._validation import check_tags, check_workdir, pty_from_info, reject_client, validate_argv
-from .app import App
+from ._volumes.mounts import validate_network_file_systems
+from .app import App, app_labels, is_running, running_app_id
+from .client import Client
 from .exception import AlreadyExistsError, InvalidError, deprecation_warning
-from .image import Image, resolve_image
-from .secret import Secret, merge_env
+from .image import Image, ResolvedImage, forget_resolution, resolve_image
+from .probe import Probe
+from .secret import Secret, check_env_args, known_keys, resolve_env
+from .volume import Volume, validate_volumes
 
 logger = logging.getLogger("sandbox_core")
 
@@ -81,7 +91,7 @@ class CreateRequest:
     verbose: bool
     experimental_options: dict[str, Any] | None
     experimental_enable_snapshot: bool
-    client: None
+    client: Client | None
     environment_name: str | None
     pty_info: Any
     cidr_allowlist: Sequence[str] | None
@@ -90,9 +100,17 @@ class CreateRequest:
     runtime: Any = None
     # derived by the checks
     merged_env: dict[str, str] = attrs.field(factory=dict)
+    validated_volumes: list[tuple[str, Volume]] = attrs.field(factory=list)
+    # derived at launch
+    mounts: tuple[Mount, ...] = ()
     cpu_shares: int | None = None
     nano_cpus: int | None = None
     caps: _caps.Caps | None = None
+    #: The engine's name of the runtime asked for (None: the engine's default), learnt at launch.
+    engine_runtime: str | None = None
+    network: NetworkPlan = attrs.field(factory=NetworkPlan)
+    declared_ports: dict[int, ingress.PortKind] = attrs.field(factory=dict)
+    probe: Probe | None = None
 
 
 def _not_supported(param: str, why: str = "it needs Modal's cloud infrastructure") -> InvalidError:
@@ -111,27 +129,27 @@ def check_deprecations(r: CreateRequest) -> None:
     if r.environment_name is not None:
         deprecation_warning(
             datetime.date(2025, 7, 16),
-            "The `environment_name` argument is no longer used and will be removed; "
-            "the environment is taken from the App.",
+            "Passing `environment_name` to `Sandbox.create` is deprecated and will be removed in a future release. "
+            "A sandbox's environment is determined by the app it is associated with.",
             stacklevel=_CALLER,
         )
     # pty_info's window size (winsz_rows/winsz_cols) is applied once the sandbox runs
     r.pty = pty_from_info(r.pty, r.pty_info, stacklevel=_CALLER + 1)
     if r.cidr_allowlist is not None:
-        deprecation_warning(
-            datetime.date(2026, 5, 11),
-            "The `cidr_allowlist` parameter is deprecated; use `outbound_cidr_allowlist` instead.",
-            stacklevel=_CALLER,
-        )
         if r.outbound_cidr_allowlist is not None:
             raise InvalidError("Cannot specify both `cidr_allowlist` and `outbound_cidr_allowlist`.")
+        deprecation_warning(
+            datetime.date(2026, 5, 11),
+            "The `cidr_allowlist` parameter has been renamed to `outbound_cidr_allowlist`. "
+            "`cidr_allowlist` will be removed in a future release.",
+            stacklevel=_CALLER,
+        )
         r.outbound_cidr_allowlist = r.cidr_allowlist
 
 
-def check_env(r: CreateRequest) -> None:
-    """2. ``env`` folded into ``secrets`` (env wins); keys must be environment variable names."""
-    r.merged_env = merge_env(r.secrets, r.env)
-    for key in r.merged_env:
+def check_env_keys(keys: Collection[str]) -> None:
+    """Every key must be an environment variable name (Modal's V2 messages)."""
+    for key in keys:
         if key == "":
             raise InvalidError("Secret key name cannot be empty")
         if not _ENV_KEY_RE.match(key):
@@ -139,6 +157,13 @@ def check_env(r: CreateRequest) -> None:
                 f"Secret key name {key!r} is invalid for environment variables. "
                 "Only letters, numbers, and underscores are allowed."
             )
+
+
+def check_env(r: CreateRequest) -> None:
+    """2. ``env`` folded into ``secrets`` (env wins); the keys known now must be environment variable names (those of
+    stored secrets and ``.env`` files are checked once read, at ``launch``)."""
+    check_env_args(r.secrets, r.env)
+    check_env_keys(known_keys(r.secrets, r.env))
 
 
 def check_argv(r: CreateRequest) -> None:
@@ -162,9 +187,9 @@ def check_open_ports(r: CreateRequest) -> None:
 
 
 def check_mounts_and_placement(r: CreateRequest) -> None:
-    """6. Network file systems, GPUs, the working directory, volumes, cloud and region."""
-    if r.network_file_systems:
-        raise _not_supported("network_file_systems", "use a Docker volume mounted by the image instead")
+    """6. Network file systems (Modal's checks, then refused: there is no NetworkFileSystem type locally; use a
+    Volume), GPUs, the working directory, volumes (paths, types, one object mounted once), cloud and region."""
+    validate_network_file_systems(r.network_file_systems)
     if isinstance(r.gpu, list):
         raise InvalidError(
             "Sandboxes do not support configuring a list of GPUs. Specify a single GPU configuration, e.g. gpu='a10g'"
@@ -172,8 +197,7 @@ def check_mounts_and_placement(r: CreateRequest) -> None:
     if r.gpu is not None:
         raise InvalidError("GPUs are not available in the local backend (`gpu` must be None)")
     check_workdir(r.workdir)
-    if r.volumes:
-        raise _not_supported("volumes", "Volumes are not implemented yet")
+    r.validated_volumes = validate_volumes(r.volumes)
     if r.cloud is not None:
         raise _not_supported("cloud", "there is no placement on a single local engine")
     if r.region is not None:
@@ -185,31 +209,31 @@ def check_app(r: CreateRequest) -> None:
     if r.app is None:
         raise InvalidError(
             "Sandboxes require an App when created outside of a Modal container.\n\n"
-            "Run an ephemeral App (`with app.run(): ...`), or reference a deployed App using `App.lookup`: "
-            "app = App.lookup('my-app', create_if_missing=True)"
+            "Run an ephemeral App (`with app.run(): ...`), or reference a deployed App using `App.lookup`:\n\n"
+            "```\n"
+            'app = modal.App.lookup("sandbox-app", create_if_missing=True)\n'
+            "sb = modal.Sandbox.create(..., app=app)\n"
+            "```",
         )
     if not isinstance(r.app, App):
-        raise InvalidError(f"app must be an App (from App.lookup), got {type(r.app).__name__}")
+        raise InvalidError(f"app must be an App, got {type(r.app).__name__}")
+    running_app_id(r.app)
+
+
+def check_network(r: CreateRequest) -> None:
+    """8c. The allowlists (their conflicts with ``block_network`` first) and the declared ports become the
+    network plan."""
+    r.network = plan_network(
+        block_network=r.block_network,
+        outbound_cidr_allowlist=r.outbound_cidr_allowlist,
+        outbound_domain_allowlist=r.outbound_domain_allowlist,
+        inbound_cidr_allowlist=r.inbound_cidr_allowlist,
+        ports=ingress.port_bindings(r.declared_ports),
+    )
 
 
 def check_cloud_only(r: CreateRequest) -> None:
-    """8. Allowlists (after their conflict with ``block_network``), tunnels, and the other cloud-only features."""
-    for param, value in (
-        ("outbound_cidr_allowlist", r.outbound_cidr_allowlist),
-        ("outbound_domain_allowlist", r.outbound_domain_allowlist),
-        ("inbound_cidr_allowlist", r.inbound_cidr_allowlist),
-    ):
-        if value is not None and r.block_network:
-            raise InvalidError(f"`{param}` cannot be used when `block_network` is enabled")
-        if value is not None:
-            raise _not_supported(param, "egress/ingress allowlists need a firewall the local backend lacks")
-    for param, ports in (
-        ("encrypted_ports", r.encrypted_ports),
-        ("h2_ports", r.h2_ports),
-        ("unencrypted_ports", r.unencrypted_ports),
-    ):
-        if ports:
-            raise _not_supported(param, "tunnels are not implemented yet")
+    """8. The cloud-only features."""
     for param, given in (
         ("custom_domain", r.custom_domain is not None),
         ("proxy", r.proxy is not None),
@@ -217,14 +241,18 @@ def check_cloud_only(r: CreateRequest) -> None:
     ):
         if given:
             raise _not_supported(param)
-    if r.readiness_probe is not None:
-        raise _not_supported("readiness_probe", "readiness probes are not implemented yet")
     if r.experimental_options:
         raise InvalidError(
             f"Unknown experimental_options {sorted(r.experimental_options)}: the local backend supports none"
         )
     if r.experimental_enable_snapshot:
         raise _not_supported("_experimental_enable_snapshot", "memory snapshots need gVisor checkpointing")
+
+
+def check_ingress(r: CreateRequest) -> None:
+    """8b. The open ports (a port number each, in one list only) and the readiness probe (a ``Probe``)."""
+    r.declared_ports = ingress.declared_ports(r.encrypted_ports, r.h2_ports, r.unencrypted_ports)
+    r.probe = ingress.check_probe(r.readiness_probe)
 
 
 def check_limits(r: CreateRequest) -> None:
@@ -281,6 +309,8 @@ CHECKS: tuple[Callable[[CreateRequest], None], ...] = (
     check_mounts_and_placement,
     check_app,
     check_cloud_only,
+    check_ingress,
+    check_network,
     check_limits,
 )
 
@@ -302,8 +332,7 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
         L.KIND_SANDBOX,
         **{
             L.SANDBOX_ID: sandbox_id,
-            L.APP_ID: app.app_id,
-            L.APP_NAME: app.name,
+            **app_labels(app),
             L.DEADLINE: f"{time.time() + r.timeout:.3f}",
             L.RETENTION: str(_lifecycle.retention_seconds()),
             L.PTY: "1" if r.pty else "0",
@@ -317,15 +346,20 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
         labels[L.IDLE_TIMEOUT] = str(r.idle_timeout)
     for k, v in (r.tags or {}).items():
         labels[L.TAG_PREFIX + k] = v
+    labels.update(ingress.ingress_labels(r.declared_ports, r.probe))
     return labels
 
 
-def container_spec(
-    r: CreateRequest, image: ImageInfo, labels: dict[str, str], runtime: str | None = None
-) -> ContainerSpec:
+def holder_labels(sandbox: dict[str, str]) -> dict[str, str]:
+    """The labels a sandbox's cold holder takes from the sandbox's: its app and its creator."""
+    keep = (L.APP_ID, L.APP_NAME, L.CREATED_BY)
+    return {k: v for k, v in sandbox.items() if k in keep}
+
+
+def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -> ContainerSpec:
     """The hardened container: the engine's init as PID 1, no new privileges, ``DROPPED_CAPABILITIES``, the hard
-    caps (``_caps.spec_settings``), CPU settings, no network with ``block_network``, the engine runtime
-    ``runtime`` (None: the engine's default)."""
+    caps (``_caps.spec_settings``), CPU settings, no network with ``block_network``, the declared ports published
+    on loopback, the engine runtime ``r.engine_runtime`` (None: the engine's default)."""
     assert r.caps is not None  # check_limits
     cmd = r.args or (None if image.cmd or image.entrypoint else IDLE_COMMAND)
     return ContainerSpec(
@@ -336,10 +370,12 @@ def container_spec(
         workdir=r.workdir,
         tty=r.pty,
         network_disabled=r.block_network,
+        ports=ingress.port_bindings(r.declared_ports),
         nano_cpus=r.nano_cpus,
         cpu_shares=r.cpu_shares,
         cap_drop=DROPPED_CAPABILITIES,
-        runtime=runtime,
+        runtime=r.engine_runtime,
+        mounts=r.mounts,
         **_caps.spec_settings(r.caps),
     )
 
@@ -377,9 +413,16 @@ async def _remove_by_sandbox_id(eng: EngineAPI, sandbox_id: str) -> None:
             await eng.containers.remove(item.id)
 
 
-async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None, sandbox_id: str, cname: str) -> str:
-    """Create and start the container; returns its ref. ``AlreadyExistsError`` when ``name`` is held by a running
-    sandbox of the app.
+async def start_container(
+    eng: EngineAPI,
+    spec: ContainerSpec,
+    name: str | None,
+    sandbox_id: str,
+    cname: str,
+    before_start: Callable[[str], Awaitable[None]] | None = None,
+) -> str:
+    """Create and start the container (``before_start(ref)`` runs between the two); returns its ref.
+    ``AlreadyExistsError`` when ``name`` is held by a running sandbox of the app.
 
     Failed or cancelled midway, nothing is left behind: a create request already sent completes on the engine even
     if we stop waiting, so it is let finish, then whatever carries this sandbox's id is removed — shielded, so that
@@ -388,6 +431,8 @@ async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None,
     creating = asyncio.ensure_future(_create_claiming_name(eng, spec, cname, name))
     try:
         cid = await asyncio.shield(creating)
+        if before_start is not None:
+            await before_start(cid)
         await eng.containers.start(cid)
     except BaseException:
 
@@ -401,6 +446,44 @@ async def start_container(eng: EngineAPI, spec: ContainerSpec, name: str | None,
     return cid
 
 
+async def start_with_image(
+    eng: EngineAPI,
+    r: CreateRequest,
+    net: NetworkSetup,
+    acquiring: asyncio.Future[None],
+    sandbox_id: str,
+    labels: dict[str, str],
+) -> tuple[str, ResolvedImage, float]:
+    """Resolve the image, join the network setup ``acquiring`` started, create and start the container; once
+    more if the image was removed since it was resolved. Returns the container's ref, the image, and when the
+    image was ready (``time.monotonic()``)."""
+    assert r.app is not None  # check_app
+    for attempt in (1, 2):
+        image = await resolve_image(r.image, eng, verbose=r.verbose)
+        t_image = time.monotonic()
+        await acquiring
+        await net.recheck()
+        labels.update(net.sandbox_labels())
+        spec = net.apply(container_spec(r, image.info, labels))
+        cname = container_name(sandbox_id, labels[L.APP_ID], r.name)
+        try:
+            cid = await start_container(eng, spec, r.name, sandbox_id, cname, before_start(eng, image, net))
+            return cid, image, t_image
+        except NoSuchImage:
+            if attempt == 2:
+                raise
+            forget_resolution(r.image)  # removed since it was resolved (sweep, docker rmi): resolve it again
+    raise AssertionError("unreachable")
+
+
+async def _outlive_no_run(eng: EngineAPI, app: App, sandbox_id: str) -> None:
+    """Remove the new sandbox and raise when its app's ``run()`` block exited while it was being started (the run's
+    end terminated the sandboxes it found; this one came too late to be found)."""
+    if not is_running(app):
+        await asyncio.shield(_remove_by_sandbox_id(eng, sandbox_id))
+        running_app_id(app)
+
+
 async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
     """The steps after the checks: runtime, image, labels, spec, start (with cleanup), supervisor. Returns the
     container's ref and labels."""
@@ -410,23 +493,47 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
         logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
     t0 = time.monotonic()
     eng = await get_engine()
-    runtime = await _caps.engine_runtime(eng, r.caps.runtime)
-    image = await resolve_image(r.image, eng)
-    t_image = time.monotonic()
+    r.engine_runtime = await _caps.engine_runtime(eng, r.caps.runtime)
+    ingress_create.check_host(eng, r.declared_ports, r.probe)
+    r.nano_cpus = await fit_cpu_limit(eng, r.nano_cpus)
+    r.merged_env = await resolve_env(r.secrets, r.env)  # stored secrets, .env files: NotFoundError here
+    check_env_keys(r.merged_env)
+    volumes = await _create_volumes.prepare(eng, r.validated_volumes)
     sandbox_id = new_id("sb")
-    labels = sandbox_labels(r, r.app, sandbox_id)
-    spec = container_spec(r, image, labels, runtime)
-    cid = await start_container(eng, spec, r.name, sandbox_id, container_name(sandbox_id, r.app.app_id, r.name))
+    labels = {**sandbox_labels(r, r.app, sandbox_id), **volumes.labels}
+    r.mounts = await volumes.engine_mounts(eng)
+    net = NetworkSetup(eng, r.network, sandbox_id, holder_labels(labels))
+    acquiring = asyncio.ensure_future(net.acquire())  # overlaps the image's resolution
+    try:
+        cid, image, t_image = await start_with_image(eng, r, net, acquiring, sandbox_id, labels)
+    except BaseException:
+        await asyncio.shield(discard_after(acquiring, net))
+        raise
+    await _create_volumes.verify_started(eng, volumes, sandbox_id)
+    await _outlive_no_run(eng, r.app, sandbox_id)
     _lifecycle.ensure_supervisor(eng)
     logger.debug(
         "Sandbox %s created in %.2fs (image %s: %.2fs; container %s)",
         sandbox_id,
         time.monotonic() - t0,
-        image.id[:19],
+        image.info.id[:19],
         t_image - t0,
         cid[:12],
     )
     return cid, labels
+
+
+def before_start(eng: EngineAPI, image: ResolvedImage, net: NetworkSetup) -> Callable[[str], Awaitable[None]]:
+    """What runs between the container's create and start: the image's mount layers copied in, then the network
+    policy in force."""
+    layers = mount_layers(eng, image.mounts)
+
+    async def run(ref: str) -> None:
+        if layers is not None:
+            await layers(ref)
+        await net.ready()
+
+    return run
 
 
 def window_size(pty_info: Any) -> tuple[int, int]:

@@ -3,9 +3,10 @@
 - *Why a sandbox ended* is written as an ``end.<id>`` record **before** the kill, so every process maps the exit
   the same way: ``terminated``, ``disk-limit`` → 137, ``timeout`` → 124, ``idle-timeout`` → the exit code as is.
   A record older than the container's exit (the kill raced with a natural exit) is ignored. Without a record, the
-  container's state says the rest: an OOM kill of the main process (``oom``, 137 as is), or a death by SIGTERM or
-  SIGKILL that the engine's restart explains (``engine-restart`` → 137: see ``killed_by_engine_restart``), which
-  the first process to see it records, so that every process keeps agreeing after later restarts.
+  container's state says the rest: a sandbox the engine lost with its machine (a cluster node declared down) ended
+  as ``node-lost`` → 137; an OOM kill of the main process (``oom``, 137 as is), or a death by SIGTERM or SIGKILL
+  that the engine's restart explains (``engine-restart`` → 137: see ``killed_by_engine_restart``), which the first
+  process to see it records, so that every process keeps agreeing after later restarts.
 - Lifetime ``timeout`` and ``idle_timeout`` are enforced by a detached supervisor process (``_supervisor.py``),
   one per user and engine, started by the first ``Sandbox.create`` that finds none running; it outlives the
   client, so a SIGKILLed client does not leave an immortal sandbox. ``sweep()`` applies the same policy once.
@@ -27,6 +28,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from . import _network
 from ._engine import EngineAPI
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
@@ -41,6 +43,7 @@ EXITED = EndReason.EXITED.value
 OOM = EndReason.OOM.value
 DISK_LIMIT = EndReason.DISK_LIMIT.value
 ENGINE_RESTART = EndReason.ENGINE_RESTART.value
+NODE_LOST = EndReason.NODE_LOST.value
 
 REASON = L.PREFIX + "reason"
 AT = L.PREFIX + "at"
@@ -48,9 +51,9 @@ SEQ = L.PREFIX + "seq"
 #: Label of an end record: what the reason's message adds (e.g. how far a disk cap was passed).
 DETAIL = L.PREFIX + "detail"
 
-_RETURNCODES = {TERMINATED: 137, TIMEOUT: 124, DISK_LIMIT: 137, ENGINE_RESTART: 137}
+_RETURNCODES = {TERMINATED: 137, TIMEOUT: 124, DISK_LIMIT: 137, ENGINE_RESTART: 137, NODE_LOST: 137}
 #: Reasons that ``wait()`` reports as a termination (the sandbox was stopped from outside).
-TERMINATIONS = frozenset({TERMINATED, DISK_LIMIT, ENGINE_RESTART})
+TERMINATIONS = frozenset({TERMINATED, DISK_LIMIT, ENGINE_RESTART, NODE_LOST})
 #: How long before the engine's current instance started a container may have been stopped by the restart: a
 #: stopping engine gives each container its stop timeout (10 s) before it exits; the rest is time to restart.
 RESTART_WINDOW = 120.0
@@ -125,10 +128,26 @@ async def record_end(
     return rec.labels.get(REASON, reason), rec.labels.get(DETAIL, "")
 
 
-async def end_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, reason: str, *, detail: str = "") -> None:
-    """Record why the sandbox ends, then kill it. The first recorded reason wins."""
+async def end_sandbox(
+    eng: EngineAPI,
+    sandbox_id: str,
+    cid: str,
+    app_id: str,
+    reason: str,
+    labels: Mapping[str, str] | None = None,
+    *,
+    detail: str = "",
+) -> None:
+    """Record why the sandbox ends, then kill it and stop its network holder. The first recorded reason wins.
+    ``labels``: the container's, when the caller has them (else they are read)."""
     await record_end(eng, sandbox_id, app_id, reason, detail=detail)
-    await eng.containers.kill(cid)
+    if labels is None:
+        try:
+            labels = (await eng.containers.inspect(cid)).labels
+        except NoSuchContainer:
+            labels = {}
+    # Both at once: nothing may stand between the sandbox's death and a waiting client's next look.
+    await asyncio.gather(eng.containers.kill(cid), _network.stop_network_of(eng, labels))
 
 
 @attrs.frozen
@@ -180,6 +199,8 @@ async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo, *, set
         if finished is None or finished >= at - 1.0:
             reason = rec.labels.get(REASON, EXITED)
             return Outcome(reason, _RETURNCODES.get(reason, code), rec.labels.get(DETAIL, ""))
+    if state.lost_reason is not None:
+        return Outcome(NODE_LOST, _RETURNCODES[NODE_LOST], state.lost_reason)
     if state.oom_killed and code == 137:
         return Outcome(OOM, code)
     if rec is None and code in (137, 143) and settle and not await killed_by_engine_restart(eng, state):
@@ -198,23 +219,36 @@ def termination_message(outcome: Outcome) -> str:
         return f"Sandbox was stopped for passing its disk limit: {outcome.detail}"
     if outcome.reason == ENGINE_RESTART:
         return "Sandbox was stopped because the container engine restarted (a restart stops every container)"
+    if outcome.reason == NODE_LOST:
+        return f"Sandbox ended: {outcome.detail or 'its node was lost'}"
     return ""
 
 
-async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str) -> None:
-    """Remove the container and every record of the sandbox."""
+async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, labels: Mapping[str, str] | None = None) -> None:
+    """Remove the container, its network holder, and every record of the sandbox. ``labels``: the container's, when
+    the caller has them (else they are read)."""
+    if labels is None:
+        try:
+            labels = (await eng.containers.inspect(cid)).labels
+        except NoSuchContainer:
+            labels = {}
     await eng.containers.remove(cid)
+    await _network.remove_network_of(eng, labels)
     for rec in await eng.records.find({L.SANDBOX_ID: sandbox_id}):
         await eng.records.remove(rec.name)
 
 
 @attrs.frozen
 class SweepResult:
-    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed."""
+    """What one sweep did: sandboxes ended for passing their deadline, sandboxes and records removed, images
+    removed by the image rules (expired snapshots, unused step images: ``_imagebuild.gc``), and volumes removed
+    (deleted or ephemeral ones nothing held any more)."""
 
     timed_out: int
     removed: int
     records_removed: int
+    images_removed: int = 0
+    volumes_removed: int = 0
 
 
 @attrs.frozen
@@ -241,15 +275,15 @@ class _Pass:
     def wake_at(self, t: float) -> None:
         self.next_wake = t if self.next_wake is None else min(self.next_wake, t)
 
-    async def remove(self, sid: str, cid: str) -> None:
-        await remove_sandbox(self.eng, sid, cid)
+    async def remove(self, sid: str, item: ContainerSummary) -> None:
+        await remove_sandbox(self.eng, sid, item.id, item.labels)
         self.live_ids.discard(sid)
         self.removed += 1
 
     async def running(self, item: ContainerSummary, sid: str) -> None:
         deadline = float(item.labels.get(L.DEADLINE, "inf"))
         if self.now >= deadline:
-            await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TIMEOUT)
+            await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TIMEOUT, item.labels)
             self.timed_out += 1
         else:
             self.wake_at(deadline)
@@ -257,7 +291,7 @@ class _Pass:
     async def created(self, item: ContainerSummary, sid: str) -> None:
         # Created but never started: a create that died midway. Leftover once it is a minute old.
         if self.now - item.created_at > 60:
-            await self.remove(sid, item.id)
+            await self.remove(sid, item)
             return
         # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if the
         # start event never reaches the supervisor.
@@ -267,6 +301,8 @@ class _Pass:
     async def finished(self, item: ContainerSummary, sid: str) -> None:
         finished = (self.finished_cache or {}).get(item.id)
         if finished is None:
+            # First seen finished (or no cache): nothing uses its network namespace any more.
+            await _network.stop_network_of(self.eng, item.labels)
             try:
                 info = await self.eng.containers.inspect(item.id)
             except NoSuchContainer:
@@ -279,7 +315,7 @@ class _Pass:
                 self.finished_cache[item.id] = finished
         expiry = finished + float(item.labels.get(L.RETENTION, str(retention_seconds())))
         if self.now >= expiry:
-            await self.remove(sid, item.id)
+            await self.remove(sid, item)
         else:
             self.wake_at(expiry)
 
@@ -315,8 +351,8 @@ async def enforce(
         sid = item.labels.get(L.SANDBOX_ID, "")
         if everything:
             if item.status == "running":
-                await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED)
-            await p.remove(sid, item.id)
+                await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED, item.labels)
+            await p.remove(sid, item)
             continue
         p.live_ids.add(sid)
         if item.status == "running":
@@ -326,6 +362,8 @@ async def enforce(
         elif item.status not in ("restarting", "paused"):
             await p.finished(item, sid)
     await p.orphaned_records(app_id, everything)
+    for ref in await _network.orphan_holders(eng, now, app_id=app_id, everything=everything):
+        await eng.containers.remove(ref)
     swept = SweepResult(timed_out=p.timed_out, removed=p.removed, records_removed=p.records_removed)
     return PassResult(swept=swept, next_wake=p.next_wake, sandboxes=len(items))
 
@@ -363,12 +401,23 @@ def supervisor_running(engine_url: str) -> bool:
         os.close(fd)
 
 
+def supervisor_log_path() -> str:
+    """Where supervisors started by this user write their log."""
+    return os.path.join(tempfile.gettempdir(), f"sandbox-core-supervisor-{os.getuid()}.log")
+
+
+def supervisor_enabled() -> bool:
+    """False when ``SANDBOX_CORE_SUPERVISOR=0`` disables the supervisor."""
+    return os.environ.get("SANDBOX_CORE_SUPERVISOR", "1") != "0"
+
+
 def ensure_supervisor(eng: EngineAPI) -> None:
     """Start the detached supervisor for this engine unless one runs. Cheap (one flock) when it does.
 
-    Set ``SANDBOX_CORE_SUPERVISOR=0`` to disable (then deadlines are only enforced by ``sweep()``).
+    Set ``SANDBOX_CORE_SUPERVISOR=0`` to disable (then deadlines are only enforced by ``sweep()``, and tunnels,
+    connect tokens and readiness probes are refused).
     """
-    if os.environ.get("SANDBOX_CORE_SUPERVISOR", "1") == "0":
+    if not supervisor_enabled():
         return
     url = eng.endpoint
     if time.monotonic() - _last_spawn.get(url, -1e9) < 5.0 or supervisor_running(url):
@@ -379,7 +428,7 @@ def ensure_supervisor(eng: EngineAPI) -> None:
             if os.waitpid(pid, os.WNOHANG)[0]:
                 _children.discard(pid)
     env = dict(os.environ, **eng.child_environment())
-    log_path = os.path.join(tempfile.gettempdir(), f"sandbox-core-supervisor-{os.getuid()}.log")
+    log_path = supervisor_log_path()
     # posix_spawn with setsid: the supervisor is in its own session, so it survives this process and its
     # terminal; no Popen object means no "still running" ResourceWarning when this process exits first.
     pid = os.posix_spawn(

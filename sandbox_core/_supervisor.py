@@ -6,9 +6,20 @@ user and engine (an exclusive flock). It wakes at the next deadline or expiry, o
 sandbox container, and exits once no sandbox of ours has existed for ``SANDBOX_CORE_SUPERVISOR_LINGER`` seconds
 (default 30). Before exiting it drops the lock and looks again, so a sandbox created while it was leaving is
 never left without a supervisor (the creating client either saw the lock held, or spawns a new supervisor).
+It also keeps the pool of ready network holders (``_holderpool.PoolService``), and removes it when it exits.
+
+At most every 30 s it also collects volumes nobody holds any more (``_volumes.gc``: deleted named volumes, ephemeral
+ones whose block or process ended, helper containers of dead processes).
+
+It exits once the engine has not answered for ``SANDBOX_CORE_SUPERVISOR_GIVE_UP`` seconds (default 600): the
+engine (a cluster) is gone, and the next ``Sandbox.create`` starts a new supervisor.
 
 Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
-from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event).
+from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event), or from the
+last traffic through its tunnels or connect tokens. Readiness-probe execs are not activity.
+
+It also hosts the ingress service (``_ingress/service.py``): the listeners of tunnels and connect tokens, and the
+readiness probes.
 """
 
 from __future__ import annotations
@@ -21,39 +32,84 @@ import os
 import sys
 import time
 
-from . import _lifecycle
+from . import _ephemeral, _lifecycle, _sidecar_policy
 from ._diskwatch import DiskWatch
 from ._engine import EngineAPI, close_engine, get_engine
 from ._engine import labels as L
 from ._engine.values import EngineEvent
+from ._holderpool import PoolService
+from ._imagebuild import gc
+from ._ingress.records import SupervisorId
+from ._ingress.service import IngressService
+from ._volumes import gc as volume_gc
 from .exception import Error
 
 log = logging.getLogger("sandbox_core.supervisor")
 
 
 class _Activity:
-    """Exec activity per container, learnt from engine events."""
+    """Exec activity per container, learnt from engine events, plus tunnel traffic noted by the ingress service.
+
+    Probe execs (``begin_probe``/``end_probe``) are not activity: their events are dropped by exec id, and events of a
+    container that arrive while a probe exec is being created (its id still unknown) wait until it is.
+    """
 
     def __init__(self) -> None:
         self.started = time.time()
         self.last: dict[str, float] = {}
         self.running: dict[str, set[str]] = {}
+        #: Containers with an idle timeout (their last exec's end starts an idle period to schedule).
+        self.idle_watched: set[str] = set()
         self.wake = asyncio.Event()
+        self._probing: dict[str, int] = {}
+        self._held: dict[str, list[EngineEvent]] = {}
+        self._probe_execs: set[str] = set()
 
     def on_event(self, ev: EngineEvent) -> None:
+        if ev.action not in ("exec_create", "exec_start", "exec_die"):
+            # Only lifecycle events (start/die/destroy) and the end of an idle-timeout sandbox's last exec can move
+            # a deadline; other exec events just mark activity, so a busy sandbox does not turn into a stream of
+            # enforcement passes.
+            self.wake.set()
+        elif self._probing.get(ev.actor_id):
+            self._held.setdefault(ev.actor_id, []).append(ev)
+        else:
+            self._apply(ev)
+
+    def _apply(self, ev: EngineEvent) -> None:
         cid, exec_id = ev.actor_id, ev.attributes.get("execID", "")
-        if ev.action == "exec_create":
-            self.last[cid] = time.time()  # an exec about to start, or a client noting stdin activity
-        elif ev.action == "exec_start":
+        if exec_id in self._probe_execs:
+            if ev.action == "exec_die":
+                self._probe_execs.discard(exec_id)
+            return
+        if ev.action == "exec_start":
             self.running.setdefault(cid, set()).add(exec_id)
-            self.last[cid] = time.time()
         elif ev.action == "exec_die":
             self.running.setdefault(cid, set()).discard(exec_id)
-            self.last[cid] = time.time()
-        else:
-            # Only lifecycle events (start/die/destroy) can move a deadline; exec events just mark activity,
-            # so a busy sandbox does not turn into a stream of enforcement passes.
-            self.wake.set()
+            if cid in self.idle_watched and not self.running[cid]:
+                self.wake.set()  # its idle period starts now: the next pass schedules its end
+        # exec_create: an exec about to start, or a client noting stdin or tunnel activity
+        self.last[cid] = time.time()
+
+    def note(self, container_id: str) -> None:
+        """Traffic through a tunnel or the token proxy reached the container now."""
+        self.last[container_id] = time.time()
+
+    def begin_probe(self, container_id: str) -> None:
+        self._probing[container_id] = self._probing.get(container_id, 0) + 1
+
+    def end_probe(self, container_id: str, exec_id: str | None) -> None:
+        if exec_id:
+            if len(self._probe_execs) > 10_000:  # ids whose exec_die never came
+                self._probe_execs.clear()
+            self._probe_execs.add(exec_id)
+        left = self._probing.get(container_id, 1) - 1
+        if left > 0:
+            self._probing[container_id] = left
+            return
+        self._probing.pop(container_id, None)
+        for ev in self._held.pop(container_id, []):
+            self._apply(ev)
 
     def idle_since(self, cid: str, started_at: float) -> float | None:
         """When the container became idle (None while an exec runs). Activity before this supervisor started
@@ -63,14 +119,17 @@ class _Activity:
         return max(self.last.get(cid, 0.0), started_at, self.started if started_at < self.started else 0.0)
 
 
-async def _follow_events(eng: EngineAPI, activity: _Activity) -> None:
+async def _follow_events(eng: EngineAPI, activity: _Activity, pool: PoolService, ingress: IngressService) -> None:
     async for ev in eng.events.follow(types=("container",), labels={}, since=time.time()):
         activity.on_event(ev)
+        pool.on_event(ev)
+        ingress.on_event(ev)
 
 
 async def _enforce_idle(eng: EngineAPI, activity: _Activity, now: float, started: dict[str, float]) -> float | None:
     """End sandboxes idle past their ``idle_timeout``; returns the next time an idle deadline could pass."""
     items = await eng.containers.list({L.IDLE_TIMEOUT: None}, all=False)
+    activity.idle_watched = {item.id for item in items}
     next_wake: float | None = None
     for item in items:
         lbl = item.labels
@@ -84,12 +143,24 @@ async def _enforce_idle(eng: EngineAPI, activity: _Activity, now: float, started
             continue
         if now - since >= idle_timeout:
             await _lifecycle.end_sandbox(
-                eng, lbl.get(L.SANDBOX_ID, ""), item.id, lbl.get(L.APP_ID, ""), _lifecycle.IDLE_TIMEOUT
+                eng, lbl.get(L.SANDBOX_ID, ""), item.id, lbl.get(L.APP_ID, ""), _lifecycle.IDLE_TIMEOUT, lbl
             )
         else:
             t = since + idle_timeout
             next_wake = t if next_wake is None else min(next_wake, t)
     return next_wake
+
+
+async def _collect_images(eng: EngineAPI, due: float) -> float:
+    """Apply the image rules (``_imagebuild.gc``) when ``due``; returns when they are due next."""
+    now = time.time()
+    if now < due:
+        return due
+    try:
+        await gc.collect(eng, now)
+    except Error as e:
+        log.warning("image collection failed: %s", e)
+    return now + gc.PERIOD
 
 
 def _try_lock(path: str) -> int | None:
@@ -109,23 +180,39 @@ async def run() -> int:
     if fd is None:
         return 0  # another supervisor serves this engine
     linger = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_LINGER", "30"))
+    give_up = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_GIVE_UP", "600"))
+    failing_since: float | None = None
     activity = _Activity()
-    events = asyncio.create_task(_follow_events(eng, activity))
+    pool = PoolService(eng)
+    ingress = IngressService(eng, SupervisorId.this_process(path), activity)
+    events = asyncio.create_task(_follow_events(eng, activity, pool, ingress))
+    serving = asyncio.create_task(ingress.run())
+    pool.start()
     disk = asyncio.create_task(DiskWatch(eng).run())
     empty_since: float | None = None
     finished: dict[str, float] = {}
     started: dict[str, float] = {}
+    images_due = 0.0
     try:
         while True:
+            images_due = await _collect_images(eng, images_due)
             # Cleared before the pass, not after: an event that lands while the pass runs (a sandbox starting
             # between our list and now) must trigger another pass instead of being wiped out.
             activity.wake.clear()
             now = time.time()
             try:
+                await _ephemeral.enforce_runs(eng)  # first: it ends the sandboxes of runs whose process died
                 result = await _lifecycle.enforce(eng, now, finished_cache=finished)
+                await _sidecar_policy.enforce(eng)  # after: sidecars follow their sandbox
                 idle_wake = await _enforce_idle(eng, activity, now, started)
+                await volume_gc.collect_now_and_then(eng)
+                failing_since = None
             except Error as e:
                 log.warning("enforcement pass failed: %s", e)
+                failing_since = failing_since or now
+                if now - failing_since >= give_up:
+                    log.warning("the engine has not answered for %.0f s: exiting", now - failing_since)
+                    return 0  # gone for good (a removed cluster); the next Sandbox.create starts a new supervisor
                 result = _lifecycle.PassResult(_lifecycle.SweepResult(0, 0, 0), next_wake=now + 2, sandboxes=1)
                 idle_wake = None
             if result.sandboxes:
@@ -145,10 +232,12 @@ async def run() -> int:
                 await asyncio.wait_for(activity.wake.wait(), timeout=max(0.05, delay))
             await asyncio.sleep(0.2)  # coalesce a burst of events into one pass
     finally:
-        for task in (events, disk):
+        for task in (events, serving, disk):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await ingress.close()
+        await pool.stop()
         if fd is not None:
             os.close(fd)
         await close_engine()

@@ -6,25 +6,39 @@ import time
 
 import attrs
 
-from . import _lifecycle
+from . import _ephemeral, _holderpool, _lifecycle, _sidecar_policy
 from ._engine import get_engine
 from ._engine import labels as L
+from ._imagebuild import gc
 from ._lifecycle import SweepResult
+from ._volumes import gc as volume_gc
 
 __all__ = ["SweepResult", "sweep"]
 
 
 async def sweep(*, app_id: str | None = None, everything: bool = False) -> SweepResult:
-    """End sandboxes past their ``timeout``, remove finished ones past retention and orphaned records.
+    """End sandboxes past their ``timeout`` and those of ``app.run()`` blocks whose process died, remove finished
+    ones past retention and orphaned records; remove expired snapshot images and step images unused for
+    ``SANDBOX_CORE_IMAGE_GC_AGE`` (never an image a container uses; see ``docs/guide/images.md``), and volumes
+    nobody holds any more (deleted named volumes, ephemeral ones whose block ended or whose process died).
 
-    With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and removed now, with its
-    records — and, with ``app_id``, the app's registry entry: a clean slate, as tests and benchmarks need.
+    Network holders go with their sandboxes; holders left by a create that died are removed once it cannot
+    be under way any more. With ``everything=True`` every sandbox (of ``app_id`` if given) is terminated and
+    removed now, with its records, holders and snapshot images — and, with ``app_id``, the app's registry
+    entry; without ``app_id``, also the pool of ready holders (a supervisor refills it): a clean slate, as
+    tests and benchmarks need.
     """
     eng = await get_engine()
+    await _ephemeral.enforce_runs(eng)
     swept = (await _lifecycle.enforce(eng, time.time(), app_id=app_id, everything=everything)).swept
+    images = await gc.collect(eng, time.time(), app_id=app_id, everything=everything)
+    swept = attrs.evolve(swept, images_removed=images.snapshots + images.steps)
+    if everything and app_id is None:
+        await _holderpool.drain(eng)
+    await _sidecar_policy.enforce(eng)
     if everything and app_id is not None:
         registry = await eng.records.find({L.RECORD_TYPE: "app", L.APP_ID: app_id})
         for rec in registry:
             await eng.records.remove(rec.name)
         swept = attrs.evolve(swept, records_removed=swept.records_removed + len(registry))
-    return swept
+    return attrs.evolve(swept, volumes_removed=await volume_gc.collect(eng))

@@ -25,6 +25,11 @@ class TaskSet:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def wait_all(self) -> None:
+        """Wait until every task (including tasks spawned meanwhile) is done; their exceptions are dropped."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def cancel_all(self) -> None:
         """Cancel every task and wait until they are done (their exceptions are dropped)."""
         tasks = list(self._tasks)

@@ -1,9 +1,9 @@
-"""``Tunnel``: how to reach one port of a sandbox from outside it (Modal's ``modal._tunnel.Tunnel``).
+"""``Tunnel``: how to reach one port of a sandbox from outside it (Modal's ``modal._tunnel.Tunnel``), and
+``ca_cert_path()``: the certificate that verifies encrypted tunnels.
 
 Returned by ``Sandbox.tunnels()``. An encrypted (or h2) port is served by a local TLS terminator whose certificate
-is signed by this user's local CA (its certificate's path is in the ``Sandbox.tunnels`` documentation):
-``unencrypted_host`` is ``""`` and ``unencrypted_port`` is ``0``. An unencrypted port is a plain TCP relay, and
-both pairs name it.
+is signed by this user's local CA: ``unencrypted_host`` is ``""`` and ``unencrypted_port`` is ``0``. An unencrypted
+port is a plain TCP relay, and both pairs name it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import datetime
 
 import attrs
 
+from ._engine.tls import LocalCA
 from .exception import InvalidError, deprecation_warning
 
 
@@ -70,3 +71,18 @@ class Tunnel:
 def _bracketed(host: str) -> str:
     """An IPv6 literal in brackets, as a URL needs it; anything else unchanged."""
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def ca_cert_path() -> str:
+    """The path of this user's local CA certificate (PEM), which signs the certificates of encrypted tunnels (and
+    of the connect-token proxy when it listens beyond loopback). Give it to clients so they verify them:
+    ``ssl.create_default_context(cafile=path)``, ``requests.get(url, verify=path)``, ``curl --cacert path``,
+    ``SSL_CERT_FILE=path``.
+
+    The CA is created on first use, in ``$SANDBOX_CORE_CA_DIR``, else ``$XDG_DATA_HOME/sandbox-core/ca``, else
+    ``~/.local/share/sandbox-core/ca`` (directory mode 0700, private key ``ca.key`` mode 0600; delete the directory
+    to replace the CA). The supervisor uses the directory named by the environment of the process that started it.
+    Raises ``InvalidError`` when the CA there is damaged or its key readable by others, ``PermissionDeniedError``
+    when the directory cannot be created.
+    """
+    return str(LocalCA.load_or_create().cert_path)

@@ -7,6 +7,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
+from .client import Client
 from .exception import InvalidError, deprecation_warning
 
 #: Modal's ARG_MAX: the sum of ``len(arg)`` over the argv of an entrypoint or exec.
@@ -31,9 +32,17 @@ def check_tags(tags: Any) -> None:
 
 
 def reject_client(client: Any) -> None:
-    """Raise ``InvalidError`` for a Modal ``client`` (there is none locally)."""
-    if client is not None:
-        raise InvalidError("client is not supported by the local backend")
+    """Raise ``InvalidError`` unless ``client`` is None or a ``Client`` (the process's one local client: both mean
+    the same engine)."""
+    if client is not None and not isinstance(client, Client):
+        raise InvalidError(f"client must be a Client (from Client.from_env()) or None, got {type(client).__name__}")
+
+
+def check_environment_name(environment_name: Any) -> None:
+    """Raise ``InvalidError`` unless ``environment_name`` is None or a string. The local engine is one environment:
+    any name refers to it (as a Modal workspace with a single environment would)."""
+    if environment_name is not None and not isinstance(environment_name, str):
+        raise InvalidError(f"environment_name must be a string or None, got {type(environment_name).__name__}")
 
 
 def check_workdir(workdir: Any) -> None:
@@ -48,7 +57,10 @@ def pty_from_info(pty: bool, pty_info: Any, *, stacklevel: int) -> bool:
     if pty_info is None:
         return pty
     deprecation_warning(
-        datetime.date(2025, 9, 12), "The `pty_info` parameter is deprecated; use `pty=True`.", stacklevel=stacklevel
+        datetime.date(2025, 9, 12),
+        "The `pty_info` parameter is deprecated and will be removed in a future release. "
+        "Set the `pty` parameter to `True` instead.",
+        stacklevel=stacklevel,
     )
     return True
 

@@ -21,9 +21,11 @@ class EndReason(enum.StrEnum):
     ``DISK_LIMIT``      137           the supervisor stopped the sandbox for writing more than
                                       ``Limits.disk_mib``
     ``ENGINE_RESTART``  137           the container engine restarted, which stops every container
+    ``NODE_LOST``       137           the cluster lost the machine the sandbox ran on (a node declared down)
     ==================  ============  ==========================================================================
 
-    ``wait()`` raises ``SandboxTerminatedError`` for ``TERMINATED``, ``DISK_LIMIT`` and ``ENGINE_RESTART`` (the
+    ``wait()`` raises ``SandboxTerminatedError`` for ``TERMINATED``, ``DISK_LIMIT``, ``ENGINE_RESTART`` and
+    ``NODE_LOST`` (the
     sandbox was stopped from outside, as Modal reports a sandbox it stopped), unless ``raise_on_termination=False``;
     ``SandboxTimeoutError`` for ``TIMEOUT``; it returns for the others.
     """
@@ -35,3 +37,4 @@ class EndReason(enum.StrEnum):
     OOM = "oom"
     DISK_LIMIT = "disk-limit"
     ENGINE_RESTART = "engine-restart"
+    NODE_LOST = "node-lost"

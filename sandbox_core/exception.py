@@ -14,6 +14,7 @@ The tree mirrors ``modal.exception`` so that code written against Modal catches 
           ├── InternalError               the engine failed in a way we cannot classify
           ├── InvalidError                bad arguments or state
           │    └── ConflictError          the sandbox is in the wrong state (e.g. exec on a finished sandbox)
+          ├── LogsFetchError              a log query beyond Modal's limits (Sandbox.logs)
           ├── NotFoundError               unknown sandbox, image, app, or an unavailable sandbox
           ├── PermissionDeniedError
           ├── RemoteError
@@ -67,6 +68,8 @@ __all__ = [
     "ImageBuildError",
     "InternalError",
     "InvalidError",
+    "LocalBackendWarning",
+    "LogsFetchError",
     "NotFoundError",
     "PermissionDeniedError",
     "RemoteError",
@@ -137,6 +140,10 @@ class InvalidError(Error):
 
 class ConflictError(InvalidError):
     """The object is in the wrong state for the operation (e.g. exec on a finished sandbox)."""
+
+
+class LogsFetchError(Error):
+    """A log query beyond Modal's limits: more than 20000 entries to ``tail``, a ``fetch`` range over 35 days."""
 
 
 class NotFoundError(Error):
@@ -236,6 +243,11 @@ class AsyncUsageWarning(UserWarning):
     """
 
 
+class LocalBackendWarning(UserWarning):
+    """The local backend ran a request differently from Modal because the local engine cannot do it as asked (e.g.
+    a ``cpu`` limit above the host's cores, lowered to them); the message says what changed. Not a Modal class."""
+
+
 def deprecation_warning(deprecated_on: datetime.date, msg: str, *, stacklevel: int | None = None) -> None:
     """Warn with ``DeprecationError`` and the message ``"YYYY-MM-DD: msg"`` (Modal's format), at the user's line.
 
@@ -251,4 +263,4 @@ def deprecation_error(deprecated_on: datetime.date, msg: str) -> DeprecationErro
 
 
 # ``-W error::sandbox_core.exception.AsyncUsageWarning`` (Python drops such options at startup; see _warnings).
-_warnings.apply_startup_options(AsyncUsageWarning, DeprecationError)
+_warnings.apply_startup_options(AsyncUsageWarning, DeprecationError, LocalBackendWarning)

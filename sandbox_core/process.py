@@ -29,15 +29,16 @@ from collections.abc import Collection
 from typing import Any, Generic
 
 from ._engine import EngineAPI, get_engine
-from ._engine.api import STDERR, STDOUT, ExecStream
+from ._engine.api import STDERR, STDOUT
 from ._engine.errors import ContainerNotRunning, NoSuchContainer, NoSuchExec
 from ._engine.values import ExecSpec
+from ._execfail import StartScreen
 from ._pump import pump
 from ._tasks import TaskSet
 from ._validation import check_window_size, check_workdir, pty_from_info, validate_argv
 from .end_reason import EndReason
 from .exception import ConflictError, Error, InvalidError
-from .secret import Secret, merge_env
+from .secret import Secret, check_env_args, resolve_env
 from .streams import StreamReader, StreamType, StreamWriter, T
 
 logger = logging.getLogger("sandbox_core")
@@ -100,7 +101,7 @@ class ContainerProcess(Generic[T]):
         ref: str,
         process_id: str,
         exec_id: str,
-        stream: ExecStream,
+        stream: StartScreen,
         stdout: StreamReader[T],
         stderr: StreamReader[T],
         pty: bool,
@@ -194,6 +195,10 @@ class ContainerProcess(Generic[T]):
                 self._watch_task.cancel()
 
     async def _learn_exit_code(self) -> None:
+        failure = self._stream.failure
+        if failure is not None:  # the program never started: the code is the contract's, not the engine's 126
+            self._exit_code = failure.returncode
+            return
         self._exit_code = await self._eng.execs.exit_code(self._exec_id)
         if self._exit_code == 137:  # SIGKILL: was it the kernel's OOM killer? (asked only then: one request)
             with contextlib.suppress(Error):
@@ -244,6 +249,11 @@ class ContainerProcess(Generic[T]):
             self._returncode = -1
             return -1
         info = await self._eng.execs.inspect(self._exec_id)
+        if not info.running and info.exit_code is not None and info.pid == 0:
+            # It never started: the pump is about to turn that into the start-failure contract (at once: the
+            # engine has closed the stream), whose code is what to report.
+            await self._finished.wait()
+            return self._settle()
         if not info.running and info.exit_code is not None:
             # The stream is still open (we never abandon it), so this is the real code, not the 126 of a drop.
             self._returncode = info.exit_code
@@ -345,7 +355,7 @@ async def start_exec(
     pty = pty_from_info(pty, pty_info, stacklevel=5)  # the caller of Sandbox.exec
     check_workdir(workdir)
     validate_argv(args)
-    merged_env = merge_env(secrets, env)
+    check_env_args(secrets, env)
     if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0):
         raise InvalidError(f"timeout must be a non-negative number of seconds or None, got {timeout!r}")
     if bufsize == 1 and not text:
@@ -353,6 +363,7 @@ async def start_exec(
     for name, st in (("stdout", stdout), ("stderr", stderr)):
         if st not in (StreamType.PIPE, StreamType.DEVNULL, StreamType.STDOUT):
             raise ValueError(f"Unsupported StreamType for {name}")
+    merged_env = await resolve_env(secrets, env)  # reads stored secrets and .env files: NotFoundError here
 
     process_id = str(uuid.uuid4())
     deadline = time.monotonic() + int(timeout) if timeout else None
@@ -365,7 +376,7 @@ async def start_exec(
     started = time.time()
     try:
         exec_id = await eng.execs.create(ref, ExecSpec(cmd=args, env=merged_env, workdir=workdir, tty=pty))
-        stream = await eng.execs.start(exec_id, tty=pty)
+        stream = StartScreen(await eng.execs.start(exec_id, tty=pty), args, workdir)
     except (ContainerNotRunning, NoSuchContainer, NoSuchExec):
         raise ConflictError("Sandbox already finished") from None
     try:

@@ -13,16 +13,21 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, Literal, overload
 
-from . import _create, _lifecycle, file_io
+from . import _create, _lifecycle, _sidecar_policy, file_io
 from ._engine import get_engine
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
 from ._fs.ops import FileOps
 from ._ids import SANDBOX_ID_RE
 from ._link import SandboxLink
+from ._logs_manager import SandboxLogsManager, logs_manager
+from ._sandbox_images import SandboxImages
+from ._sandbox_network import SandboxNetworking
 from ._stdio import EntrypointStdio
-from ._validation import check_tags, reject_client
+from ._tunnel import Tunnel
+from ._validation import check_environment_name, check_tags, reject_client
 from .app import App
+from .client import Client
 from .end_reason import EndReason
 from .exception import (
     InvalidError,
@@ -35,12 +40,17 @@ from .file_io import FileIO
 from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem, sandbox_filesystem
 from .image import Image
 from .limits import Limits
+from .probe import Probe
 from .process import ContainerProcess, start_exec
 from .secret import Secret
+from .sidecars import SidecarContainer, SidecarManager, sidecar_manager
 from .streams import StreamReader, StreamType, StreamWriter
+from .volume import Volume
+
+__all__ = ["Probe", "Sandbox", "SidecarContainer", "SidecarManager"]
 
 
-class Sandbox:
+class Sandbox(SandboxNetworking, SandboxImages):
     """A sandbox: a hardened container running one entrypoint, with exec, stdio, tags and a filesystem API.
 
     Obtain one with ``Sandbox.create``, ``Sandbox.from_id``, ``Sandbox.from_name`` or ``Sandbox.list``; direct
@@ -53,6 +63,7 @@ class Sandbox:
     _stdio: EntrypointStdio
     _files: FileOps  # shared by ``filesystem`` and the deprecated file API
     _filesystem: SandboxFilesystem | None
+    _tunnels: dict[int, Tunnel] | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise InvalidError(f"Class {type(self).__name__} has no constructor. Use class constructor methods instead.")
@@ -65,6 +76,7 @@ class Sandbox:
         obj._stdio = EntrypointStdio(obj._link)
         obj._files = FileOps(obj._link)
         obj._filesystem = None
+        obj._tunnels = None
         return obj
 
     # ----------------------------------------------------------------------------------------------- creation
@@ -91,7 +103,7 @@ class Sandbox:
         outbound_cidr_allowlist: Sequence[str] | None = None,
         outbound_domain_allowlist: Sequence[str] | None = None,
         inbound_cidr_allowlist: Sequence[str] | None = None,
-        volumes: dict[str | os.PathLike[str], Any] = {},  # noqa: B006 - Modal's signature
+        volumes: dict[str | os.PathLike[str], Volume] = {},  # noqa: B006 - Modal's signature
         pty: bool = False,
         encrypted_ports: Sequence[int] = [],
         h2_ports: Sequence[int] = [],
@@ -99,11 +111,11 @@ class Sandbox:
         custom_domain: str | None = None,
         proxy: Any = None,
         include_oidc_identity_token: bool = False,
-        readiness_probe: Any = None,
+        readiness_probe: Probe | None = None,
         verbose: bool = False,
         experimental_options: dict[str, Any] | None = None,
         _experimental_enable_snapshot: bool = False,
-        client: None = None,
+        client: Client | None = None,
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
@@ -122,8 +134,11 @@ class Sandbox:
         all. ``runtime="gvisor"`` runs the sandbox under gVisor (``runsc``: a user-space kernel between the
         sandbox and the host's), ``"runc"`` as an ordinary container; the default is ``SANDBOX_CORE_RUNTIME``,
         else runc; ``InvalidError`` when the engine does not offer the runtime. ``timeout``/``idle_timeout`` are
-        enforced by a supervisor process even if this process dies; a running exec and writes to ``stdin`` are
-        activity for ``idle_timeout``.
+        enforced by a supervisor process even if this process dies; a running exec, writes to ``stdin`` and traffic
+        through tunnels and connect tokens are activity for ``idle_timeout``.
+
+        ``encrypted_ports``/``h2_ports``/``unencrypted_ports`` are published on the host's loopback and served by
+        the supervisor (see ``tunnels``); ``readiness_probe`` runs there from the start (see ``wait_until_ready``).
         """
         req = _create.CreateRequest(
             args=args,
@@ -177,7 +192,7 @@ class Sandbox:
     # -------------------------------------------------------------------------------------------------- lookup
 
     @staticmethod
-    async def from_id(sandbox_id: str, client: None = None) -> Sandbox:
+    async def from_id(sandbox_id: str, client: Client | None = None) -> Sandbox:
         """The sandbox ``sandbox_id``, running or finished (``returncode`` set if finished).
 
         Raises ``InvalidError`` for an id not shaped ``sb-…``, ``NotFoundError`` for an unknown (or already
@@ -198,11 +213,12 @@ class Sandbox:
 
     @staticmethod
     async def from_name(
-        app_name: str, name: str, *, environment_name: str | None = None, client: None = None
+        app_name: str, name: str, *, environment_name: str | None = None, client: Client | None = None
     ) -> Sandbox:
-        """The **running** sandbox called ``name`` in app ``app_name``. Raises ``NotFoundError`` if none runs."""
-        if environment_name is not None:
-            raise InvalidError("environment_name is not supported by the local backend (there are no environments)")
+        """The **running** sandbox called ``name`` in deployed app ``app_name`` (``App.lookup``/``deploy``; as in
+        Modal, sandboxes of ephemeral ``app.run()`` apps are not found by name). Raises ``NotFoundError`` if none
+        runs. ``client``/``environment_name`` as in ``App.lookup``."""
+        check_environment_name(environment_name)
         reject_client(client)
         eng = await get_engine()
         found = await eng.containers.list({L.APP_NAME: app_name, L.NAME: name, L.KIND: L.KIND_SANDBOX}, all=False)
@@ -212,7 +228,7 @@ class Sandbox:
 
     @staticmethod
     async def list(
-        *, app_id: str | None = None, tags: dict[str, str] | None = None, client: None = None
+        *, app_id: str | None = None, tags: dict[str, str] | None = None, client: Client | None = None
     ) -> AsyncGenerator[Sandbox, None]:
         """Yield the **running** sandboxes (of ``app_id`` if given) having at least the ``tags`` given, newest first."""
         reject_client(client)
@@ -245,7 +261,7 @@ class Sandbox:
         """Always True: every handle is bound to an existing sandbox."""
         return True
 
-    async def hydrate(self, client: None = None) -> Sandbox:
+    async def hydrate(self, client: Client | None = None) -> Sandbox:
         """No-op for sandboxes (always hydrated); returns ``self``."""
         return self
 
@@ -259,8 +275,9 @@ class Sandbox:
 
     @property
     def returncode(self) -> int | None:
-        """The exit code once known (updated by ``wait``/``poll``/``from_id``): 137 after ``terminate``, 124
-        after the lifetime ``timeout``, otherwise the entrypoint's code; None while running. Works after detach."""
+        """The exit code once known (updated by ``wait``/``poll``/``from_id``): 137 after ``terminate`` (or when
+        the cluster node that ran it was lost), 124 after the lifetime ``timeout``, otherwise the entrypoint's code;
+        None while running. Works after detach."""
         return self._link.result
 
     @property
@@ -294,6 +311,8 @@ class Sandbox:
         assert outcome is not None
         if outcome.reason == _lifecycle.TIMEOUT:
             raise SandboxTimeoutError()
+        if outcome.reason == _lifecycle.NODE_LOST and raise_on_termination:
+            raise SandboxTerminatedError(f"Sandbox {link.sandbox_id} ended: {outcome.detail or 'its node was lost'}")
         if outcome.reason in _lifecycle.TERMINATIONS and raise_on_termination:
             raise SandboxTerminatedError(_lifecycle.termination_message(outcome))
 
@@ -311,6 +330,7 @@ class Sandbox:
         if await link.refresh() is None:
             eng = await get_engine()
             await _lifecycle.end_sandbox(eng, link.sandbox_id, link.ref, link.app_id, _lifecycle.TERMINATED)
+            await _sidecar_policy.end_all(eng, sandbox_id=link.sandbox_id)
         if wait:
             await self.wait(raise_on_termination=False)
             assert link.result is not None
@@ -337,7 +357,7 @@ class Sandbox:
         info = await eng.containers.inspect(self._link.container_id)
         return _lifecycle.tags_from_labels(info.labels)
 
-    async def set_tags(self, tags: dict[str, str], *, client: None = None) -> None:
+    async def set_tags(self, tags: dict[str, str], *, client: Client | None = None) -> None:
         """Replace the sandbox's tags (``{}`` clears them). Visible to every process at once.
 
         Raises ``InvalidError`` unless ``tags`` is a ``dict[str, str]``.
@@ -348,6 +368,7 @@ class Sandbox:
                 datetime.date(2025, 9, 18),
                 "The `client` parameter of `set_tags` is deprecated; set the client at creation instead.",
             )
+            reject_client(client)
         check_tags(tags)
         eng = await get_engine()
         await _lifecycle.write_tags(eng, self._link.sandbox_id, self._link.app_id, tags)
@@ -438,6 +459,27 @@ class Sandbox:
         """The entrypoint's stdin."""
         self._check_attached()
         return self._stdio.stdin
+
+    # -------------------------------------------------------------------------------------------- volumes, logs
+
+    async def reload_volumes(self, *, timeout: int = 55) -> None:
+        """Make changes to the mounted volumes visible: nothing to do locally, every mount sees every write at once
+        (see ``sandbox_core.volume``). Checks ``timeout`` as Modal does, and that the handle is attached."""
+        self._check_attached()
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+            raise InvalidError("The `timeout` argument to `reload_volumes` must be positive.")
+
+    @property
+    def logs(self) -> SandboxLogsManager:
+        """The entrypoint's output as timestamped entries (``fetch``, ``tail``); exec output is not included.
+        Works after ``detach``, and after the sandbox ended for as long as it is kept."""
+        return logs_manager(self._link.sandbox_id, self._link.container_id, self._link.pty)
+
+    @property
+    def _experimental_sidecars(self) -> SidecarManager:
+        """Manage sidecar containers running in this Sandbox (Modal's experimental API; see ``sidecars``)."""
+        self._check_attached()
+        return sidecar_manager(self._link)
 
     # ----------------------------------------------------------------------------------------------- files
 

@@ -1,5 +1,6 @@
-"""Value types of the filesystem API (Modal's ``modal.types``): ``FileType``, ``FileInfo``, ``FileWatchEventType``,
-``FileWatchEvent``.
+"""Value types (Modal's ``modal.types``): of the filesystem API ``FileType``, ``FileInfo``, ``FileWatchEventType``,
+``FileWatchEvent``; of volumes ``FileEntryType``, ``FileEntry``, ``VolumeInfo``; of secrets ``SecretInfo``; of logs
+``LogSource``, ``LogEntry``; of connect tokens ``SandboxConnectCredentials``.
 
 File names need not be UTF-8: every ``str`` path or name here holds undecodable bytes as lone surrogates
 (``surrogateescape``, as ``os.fsdecode`` does), and such a string can be passed back to any filesystem method.
@@ -7,10 +8,26 @@ File names need not be UTF-8: every ``str`` path or name here holds undecodable 
 
 from __future__ import annotations
 
+import datetime
 import enum
 import stat
+from collections.abc import Iterable
+from typing import Literal
 
 import attrs
+
+from ._connect import SandboxConnectCredentials
+
+__all__ = [
+    "FileEntry",
+    "FileEntryType",
+    "FileInfo",
+    "FileType",
+    "FileWatchEvent",
+    "FileWatchEventType",
+    "LogEntry",
+    "SandboxConnectCredentials",
+]
 
 
 class FileType(enum.Enum):
@@ -87,3 +104,84 @@ class FileWatchEvent:
 
     paths: list[str]
     type: FileWatchEventType
+
+
+class FileEntryType(enum.IntEnum):
+    """The type of an entry listed from a ``Volume`` (Modal's numbering)."""
+
+    UNSPECIFIED = 0
+    FILE = 1
+    DIRECTORY = 2
+    SYMLINK = 3
+    FIFO = 4
+    SOCKET = 5
+
+
+def file_entry_type_of_mode(mode: int) -> FileEntryType:
+    """The ``FileEntryType`` of an ``st_mode`` (devices are ``UNSPECIFIED``)."""
+    for test, kind in (
+        (stat.S_ISREG, FileEntryType.FILE),
+        (stat.S_ISDIR, FileEntryType.DIRECTORY),
+        (stat.S_ISLNK, FileEntryType.SYMLINK),
+        (stat.S_ISFIFO, FileEntryType.FIFO),
+        (stat.S_ISSOCK, FileEntryType.SOCKET),
+    ):
+        if test(mode):
+            return kind
+    return FileEntryType.UNSPECIFIED
+
+
+@attrs.frozen
+class FileEntry:
+    """A file or directory of a ``Volume``: ``path`` relative to the volume's root (no leading ``/``), its
+    ``type``, ``mtime`` (whole epoch seconds) and ``size`` in bytes."""
+
+    path: str = attrs.field(validator=attrs.validators.instance_of(str))
+    type: FileEntryType = attrs.field(validator=attrs.validators.instance_of(FileEntryType))
+    mtime: int = attrs.field(validator=attrs.validators.instance_of(int))
+    size: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+
+#: Where a log entry came from: the entrypoint's ``stdout`` or ``stderr``, or the platform (``system``).
+LogSource = Literal["stdout", "stderr", "system"]
+_LOG_SOURCES = ("stdout", "stderr", "system")
+
+
+def _str_list(value: Iterable[str]) -> list[str]:
+    return [str(v) for v in value]
+
+
+@attrs.frozen
+class LogEntry:
+    """One entry of a sandbox's log: ``message`` (a line of output with its newline, or a piece of a longer line),
+    ``timestamp`` (timezone-aware, UTC) when the engine received it, its ``source``, the ``object_id`` of the
+    sandbox whose log it is, and ``context_ids`` (narrower ids: the sandbox's container). ``str(entry)`` is the
+    message."""
+
+    message: str = attrs.field(validator=attrs.validators.instance_of(str))
+    timestamp: datetime.datetime = attrs.field(validator=attrs.validators.instance_of(datetime.datetime))
+    source: LogSource = attrs.field(validator=attrs.validators.in_(_LOG_SOURCES))
+    object_id: str = attrs.field(validator=attrs.validators.instance_of(str))
+    context_ids: list[str] = attrs.field(factory=list, converter=_str_list)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@attrs.frozen
+class VolumeInfo:
+    """What ``Volume.info()`` tells: the name (None for an ephemeral volume), when and by whom (a user name) it was
+    created."""
+
+    name: str | None
+    created_at: datetime.datetime
+    created_by: str | None
+
+
+@attrs.frozen
+class SecretInfo:
+    """What ``Secret.info()`` tells about a stored secret: its name, when and by whom (a user name) it was created."""
+
+    name: str | None
+    created_at: datetime.datetime
+    created_by: str | None

@@ -25,6 +25,10 @@ implementation member                                  facade member
 sync method                                            plain method, run on the loop thread (one hop) unless the
                                                        manifest marks it thread-safe (then in the caller's thread)
 ``@overload`` s                                        copied to ``__call__`` and ``aio``
+class attribute holding a wrapped class                the facade class (``Secret.objects.create(...)``)
+``__init__`` of a class in ``constructors``              ``Cls(...)`` builds the implementation object (loop thread)
+sync method returning a wrapped async context manager  ``with obj.m(...)`` and ``async with obj.m.aio(...)`` (Modal's
+                                                       form for ``App.run``); both just build the object
 =====================================================  ===========================================================
 
 Besides ``_generated.py`` (the facade classes), ``__init__.py`` (lazy top-level names) and ``exception.py``, one
@@ -82,6 +86,11 @@ class Manifest:
     - ``exclude``: public names deliberately left out of the facade, each with the reason.
     - ``member_exclude``: ``{"Class": {"member": "reason"}}`` for members of wrapped classes left out.
     - ``thread_safe``: ``{"Class": ("member", ...)}`` sync methods/properties that may run in the caller's thread.
+    - ``private_members``: ``{"Class": ("_member", ...)}`` underscore-named members that are part of Modal's API
+      (``Sandbox._experimental_sidecars``, ``Sandbox._experimental_set_outbound_network_policy``) and are wrapped
+      like public ones.
+    - ``constructors``: wrapped classes whose ``__init__`` is public (``App(name)``): the facade's constructor builds
+      the implementation object on the loop thread with the same arguments.
     - ``exception_module``: submodule of ``package`` re-exported as ``<output_package>.<same name>``.
     - ``submodules``: submodules of ``package`` mirrored as ``<output_package>.<same name>`` (Modal's module
       names: ``modal.sandbox``, ``modal.container_process``, ...). Each exports the submodule's public names
@@ -96,6 +105,8 @@ class Manifest:
     exclude: Mapping[str, str] = attrs.field(factory=dict)
     member_exclude: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
     thread_safe: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    constructors: tuple[str, ...] = ()
+    private_members: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     exception_module: str | None = "exception"
     submodules: tuple[str, ...] = ()
     runtime_module: str = "sandbox_core_sync._runtime"
@@ -109,40 +120,67 @@ MANIFEST = Manifest(
     output_package="sandbox_core_sync",
     wrap=(
         "App",
+        # managers first: Secret.objects / Volume.objects name them
+        "SecretManager",
+        "Secret",
+        "VolumeManager",
+        "Volume",
+        "VolumeUploadContextManager",
+        "AppRun",
+        "Client",
         "Sandbox",
+        "SandboxLogsManager",
         "ContainerProcess",
         "StreamReader",
         "StreamWriter",
         "SandboxFilesystem",
+        "SidecarManager",
+        "SidecarContainer",
         "FileIO",
+        "Image",
         "sweep",
     ),
     reexport=(
         # value types, enums and loop-free classes (only sync methods; built in any thread)
         "EndReason",
+        "FilePatternMatcher",
+        "FileEntry",
+        "FileEntryType",
         "FileInfo",
         "FileType",
         "FileWatchEvent",
         "FileWatchEventType",
-        "Image",
         "Limits",
-        "Secret",
+        "LogEntry",
+        "Probe",
+        "SandboxConnectCredentials",
         "StreamType",
+        "Tunnel",
+        "ca_cert_path",
         "enable_output",
         "exception",
     ),
     submodules=(
         "app",
+        "client",
         "container_process",
+        "file_pattern_matcher",
         "image",
         "io_streams",
         "output",
         "sandbox",
         "secret",
         "stream_type",
+        "types",
+        "volume",
     ),
     exclude={},
+    constructors=("App",),
+    private_members={"Sandbox": ("_experimental_sidecars", "_experimental_set_outbound_network_policy")},
     member_exclude={
+        "Image": {
+            "pipe": "applies a user function to the image: call it directly, `func(image, ...)`",
+        },
         "StreamReader": {
             "feed": "feeding side: called by the pump on the loop, never by users",
             "feed_data": "feeding side: called by the pump on the loop, never by users",
@@ -152,10 +190,48 @@ MANIFEST = Manifest(
         },
     },
     thread_safe={
+        # The builder methods only make new definitions (no I/O, no loop): the caller's thread, no hop.
+        "Image": (
+            "add_local_dir",
+            "add_local_file",
+            "add_local_python_source",
+            "apt_install",
+            "cmd",
+            "debian_slim",
+            "dockerfile_commands",
+            "entrypoint",
+            "env",
+            "force_build",
+            "from_aws_ecr",
+            "from_dockerfile",
+            "from_gcp_artifact_registry",
+            "from_id",
+            "from_name",
+            "from_registry",
+            "from_scratch",
+            "imports",
+            "is_hydrated",
+            "micromamba",
+            "micromamba_install",
+            "object_id",
+            "pip_install",
+            "pip_install_from_pyproject",
+            "pip_install_from_requirements",
+            "pip_install_private_repos",
+            "poetry_install_from_file",
+            "run_commands",
+            "run_function",
+            "shell",
+            "uv_pip_install",
+            "uv_sync",
+            "workdir",
+        ),
         # Buffer/flag operations with no loop interaction: the caller's thread, no hop (drain() hops).
         "StreamWriter": ("write", "writelines", "write_eof", "can_write_eof", "is_closing"),
         # Plain reads of attributes set at construction (Sandbox's streams are built lazily: those hop).
         "ContainerProcess": ("stdout", "stderr", "stdin"),
+        # Queueing only: the files are read when the batch's block ends.
+        "VolumeUploadContextManager": ("put_file", "put_directory"),
     },
 )
 
@@ -834,6 +910,9 @@ class _Renderer:
         for name in listed:
             if name not in public:
                 g.error(f"the manifest lists {name!r}, which is not in {m.package}.__all__ (stale manifest?)")
+        for name in m.constructors:
+            if name not in m.wrap:
+                g.error(f"constructors lists {name!r}, which the manifest does not wrap")
         for name in m.reexport:
             obj = getattr(g.pkg, name, None)
             if isinstance(obj, type) and _has_async_members(obj):
@@ -1001,7 +1080,7 @@ class _Renderer:
         listed = [n for n in names if n not in m.exclude]
         lines = [
             self.header().rstrip("\n"),
-            f'"""``{modname}`` in the blocking facade (generated): the same names as in ``{m.output_package}``."""',
+            f'"""``{modname}`` in the blocking facade (generated):\nthe same names as in ``{m.output_package}``."""',
             "",
             *imports,
             "",
@@ -1040,19 +1119,22 @@ class _Renderer:
         cls = info.cls
         excluded = m.member_exclude.get(info.name, {})
         thread_safe = set(m.thread_safe.get(info.name, ()))
-        for stale in sorted((set(excluded) | thread_safe) - {n for n, _r, _k in _member_order(cls)}):
+        private = set(m.private_members.get(info.name, ()))
+        for stale in sorted((set(excluded) | thread_safe | private) - {n for n, _r, _k in _member_order(cls)}):
             g.error(f"manifest names {info.name}.{stale}, which does not exist")
         generic = f"[{', '.join(info.type_params)}]" if info.type_params else ""
         self_t = f"{info.name}{generic}"
         members: list[str] = []  # lines of the facade class body
         helpers: list[str] = []  # per-method classes, emitted before the class
         eq_defined = "__eq__" in {n for n, _r, k in _member_order(cls) if k is not object}
+        if info.name in m.constructors:
+            members += self._constructor(info, where=f"{m.package}.{info.name}.__init__")
 
         for name, raw, _owner in _member_order(cls):
             where = f"{m.package}.{info.name}.{name}"
             if name in excluded:
                 continue
-            if name.startswith("_") and name not in _ASYNC_DUNDERS:
+            if name.startswith("_") and name not in _ASYNC_DUNDERS and name not in private:
                 if not (name.startswith("__") and name.endswith("__")) or name in _IGNORED_DUNDERS:
                     continue
                 if inspect.iscoroutinefunction(raw) or inspect.isasyncgenfunction(raw):
@@ -1101,11 +1183,22 @@ class _Renderer:
                     members += ["    @property", f"    def {name}(self) -> {cname}{generic}:"]
                     members += _docstring(doc, "        ")
                     members.append(f"        return {cname}(self)")
+                elif self._returns_context_manager(raw, where):
+                    cname = f"_{info.name}_{name}"
+                    helpers += self._context_factory(cname, f"_rt.BoundMethod[{info.impl_ref}{generic}]", raw, where)
+                    sig = g.signature(raw, where, drop_first=True)
+                    doc = sig[0].doc if sig else None
+                    members += ["    @property", f"    def {name}(self) -> {cname}{generic}:"]
+                    members += _docstring(doc, "        ")
+                    members.append(f"        return {cname}(self)")
                 else:
                     members += self._sync_method(info, name, raw, where, thread_safe=name in thread_safe)
                 continue
             if isinstance(raw, types.MemberDescriptorType | types.GetSetDescriptorType):
                 members += self._attribute(info, name, where)
+                continue
+            if isinstance(raw, type) and id(raw) in g.wrapped:
+                members += self._class_attribute(info, name, g.wrapped[id(raw)], where)
                 continue
             g.error(
                 f"{where}: public member of type {type(raw).__name__} that the generator cannot classify; make it a "
@@ -1248,6 +1341,58 @@ class _Renderer:
             out += self._return_lines(sig.returns, call, where, typed_tmp=bool(overloads))
         return out
 
+    def _constructor(self, info: _WrappedClass, where: str) -> list[str]:
+        """The facade ``__init__`` of a class listed in ``constructors``: same signature, built on the loop thread."""
+        init = info.cls.__dict__.get("__init__")
+        if not inspect.isfunction(init):
+            self.g.error(f"{where}: constructors lists {info.name}, which defines no __init__ of its own")
+            return []
+        r = self.g.signature(init, where, drop_first=True)
+        if r is None:
+            return []
+        sig, _node = r
+        args = _call_args(sig.forward, "_rt")
+        out = [self._def("def", "__init__", sig.params, _parse("None"))]
+        out += _docstring(sig.doc, "        ")
+        out.append(f"        _rt.bind_new(self, _rt.call_sync({info.impl_ref}{', ' if args else ''}{args}))")
+        return out
+
+    def _returns_context_manager(self, fn: Callable[..., Any], where: str) -> bool:
+        """True for a sync method annotated to return a wrapped class that is an async context manager."""
+        node = _function_ast(fn, where, [])
+        if node is None or isinstance(node, ast.AsyncFunctionDef) or node.returns is None:
+            return False
+        returns = node.returns
+        if isinstance(returns, ast.Constant) and isinstance(returns.value, str):
+            returns = _parse(returns.value)
+        if not isinstance(returns, ast.Name | ast.Attribute):
+            return False
+        obj = self.g.lookup_expr(returns, fn.__module__, where)
+        return id(obj) in self.g.wrapped and inspect.isfunction(getattr(obj, "__aenter__", None))
+
+    def _context_factory(self, cname: str, base: str, fn: Callable[..., Any], where: str) -> list[str]:
+        """A per-method class for a sync method returning an async context manager: ``__call__`` (for ``with``) and
+        ``aio`` (for ``async with``) both build it, in one hop to the loop thread."""
+        r = self.g.signature(fn, where, drop_first=True)
+        if r is None:
+            return []
+        sig, _node = r
+        if self._overload_sigs(fn, where, True):
+            self.g.error(f"{where}: overloads on a method returning a context manager are not supported")
+        out = ["", "", f"class {cname}({base}):"]
+        summary = (sig.doc or "").strip().splitlines()[0] if sig.doc else fn.__name__
+        usage = "``with`` what calling it returns; ``async with`` what ``.aio(...)`` returns."
+        out += _docstring(f"{summary}\n\n{usage}", "    ")
+        out.append("    __slots__ = ()")
+        args = _call_args(sig.forward, "_rt")
+        call = f"_rt.call_sync(self._impl.{fn.__name__}{', ' if args else ''}{args})"
+        for method in ("__call__", "aio"):
+            out += ["", self._def("def", method, sig.params, sig.returns)]
+            if method == "__call__":
+                out += _docstring(sig.doc, "        ")
+            out += self._return_lines(sig.returns, call, where, typed_tmp=False)
+        return out
+
     def _def(self, kw: str, name: str, params: str, returns: ast.expr | None) -> str:
         ps = f"self, {params}" if params else "self"
         ret = f" -> {ast.unparse(returns)}" if returns is not None else ""
@@ -1388,6 +1533,14 @@ class _Renderer:
         else:
             out.append(f"        return self._impl.{name}")
         return out
+
+    def _class_attribute(self, info: _WrappedClass, name: str, target: _WrappedClass, where: str) -> list[str]:
+        """A class attribute that is a wrapped class (Modal's ``Secret.objects``): the facade class, which must come
+        earlier in ``wrap``."""
+        order = list(self.m.wrap)
+        if order.index(target.name) > order.index(info.name):
+            self.g.error(f"{where}: refers to {target.name}, which must come before {info.name} in `wrap`")
+        return [f"    {name}: typing.ClassVar[type[{target.name}]] = {target.name}"]
 
     def _returns_awaitable(self, fn: Callable[..., Any], where: str) -> bool:
         """A sync callable that hands back something to await (decorated coroutine, async context manager, ...)."""

@@ -47,6 +47,7 @@ __all__ = [
     "ForkedObjectError",
     "Function",
     "Wrapper",
+    "bind_new",
     "call_sync",
     "iter_async",
     "iter_sync",
@@ -589,6 +590,14 @@ def wrap_cached(cls: type[W], impl: Any) -> W:
         w._gen = _LT.generation
         _cache[key] = w
         return w
+
+
+def bind_new(wrapper: Wrapper, impl: Any) -> None:
+    """Make the freshly constructed ``wrapper`` the facade of ``impl`` (a facade constructor's last step)."""
+    wrapper._impl = impl
+    wrapper._gen = _LT.generation
+    with _cache_lock:
+        _cache[id(impl)] = wrapper
 
 
 def unwrap(value: Any) -> Any:

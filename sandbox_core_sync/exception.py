@@ -1,7 +1,7 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 7fbd7b6caeeba36f
+# Generator sha256: 1b048d1832477c20
 """The exceptions of ``sandbox_core.exception``, re-exported: the same classes, caught the same way in both APIs."""
 
 from sandbox_core.exception import AlreadyExistsError as AlreadyExistsError
@@ -19,6 +19,8 @@ from sandbox_core.exception import FilesystemExecutionError as FilesystemExecuti
 from sandbox_core.exception import ImageBuildError as ImageBuildError
 from sandbox_core.exception import InternalError as InternalError
 from sandbox_core.exception import InvalidError as InvalidError
+from sandbox_core.exception import LocalBackendWarning as LocalBackendWarning
+from sandbox_core.exception import LogsFetchError as LogsFetchError
 from sandbox_core.exception import NotFoundError as NotFoundError
 from sandbox_core.exception import PermissionDeniedError as PermissionDeniedError
 from sandbox_core.exception import RemoteError as RemoteError
@@ -56,6 +58,8 @@ __all__ = [
     "ImageBuildError",
     "InternalError",
     "InvalidError",
+    "LocalBackendWarning",
+    "LogsFetchError",
     "NotFoundError",
     "PermissionDeniedError",
     "RemoteError",

@@ -1,9 +1,11 @@
 # GENERATED from `sandbox_core` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen
 # Check:      python -m sandbox_core_sync._codegen --check
-# Generator sha256: 7fbd7b6caeeba36f
-"""``sandbox_core.secret`` in the blocking facade (generated): the same names as in ``sandbox_core_sync``."""
+# Generator sha256: 1b048d1832477c20
+"""``sandbox_core.secret`` in the blocking facade (generated):
+the same names as in ``sandbox_core_sync``."""
 
-from sandbox_core.secret import Secret as Secret
+from sandbox_core_sync._generated import Secret as Secret
+from sandbox_core_sync._generated import SecretManager as SecretManager
 
-__all__ = ["Secret"]
+__all__ = ["Secret", "SecretManager"]

@@ -19,7 +19,7 @@ kind_label='LABEL sandbox-core.kind=base-image'
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 busybox_bin() {
-  if [ ! -x /bin/busybox ] || ! /bin/busybox --list | grep -qx sha256sum || ldd /bin/busybox >/dev/null 2>&1; then
+  if [ ! -x /bin/busybox ] || ! /bin/busybox --list | grep -x sha256sum >/dev/null || ldd /bin/busybox >/dev/null 2>&1; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
       echo "build-images: installing Debian's busybox-static ..." >&2
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null \

@@ -61,8 +61,14 @@ setup_runsc() {
   runsc_args=(--add-runtime "runsc=$runtime_dir/runsc-host-network")
 }
 
-# A dockerd that is already starting (pid file present and alive) is left alone: we only wait for it.
-if ! pgrep -x dockerd >/dev/null 2>&1; then
+# A dockerd that is already starting (its default pid file names a live process) is left alone: we only wait for
+# it. Other dockerds on the host (private engines on their own sockets, e.g. the swarm tests') do not count.
+default_dockerd_alive() {
+  local pid
+  pid=$(cat /var/run/docker.pid 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]
+}
+if ! default_dockerd_alive; then
   setup_runsc
   echo "ensure-engine: starting dockerd (log: $log_file) ..."
   mkdir -p "$(dirname "$log_file")"

@@ -6,6 +6,10 @@ session-end check can find what this run made, even while other runs use the sam
 1. no sandbox of this run may still be *running* (a test that forgot to terminate fails the session);
 2. the run's sandboxes, records and apps are then swept, and nothing labelled for this run may remain —
    containers, volumes, or images labelled ``sandbox-core.test-run=<run id>``.
+
+With ``SANDBOX_CORE_TEST_CLUSTER=swarm`` (``nox -s swarm``) the ``engine`` fixture brings up a 2-node swarm and
+points the library at it (``tests/cluster/mode.py``), the check looks in the cluster, and tests marked
+``single_engine`` (they look at how one Docker engine implements something) are skipped.
 """
 
 from __future__ import annotations
@@ -26,14 +30,21 @@ import pytest
 import pytest_asyncio
 
 import sandbox_core as sc
-from sandbox_core._engine import get_engine
+from sandbox_core._engine import close_engine, get_engine
 from sandbox_core._engine import labels as L
 from sandbox_core._engine.docker.engine import DockerEngine
+from sandbox_core._imagebuild import builder
+from sandbox_core._volumes import owner as volume_owner
+from sandbox_core._volumes import store as volume_store
+from tests.cluster import mode as cluster_mode
 
 RUN_ID = os.environ.get("SANDBOX_CORE_TEST_RUN") or uuid.uuid4().hex[:10]
 os.environ["SANDBOX_CORE_TEST_RUN"] = RUN_ID
 APP_PREFIX = f"pytest-{RUN_ID}"
 TEST_RUN_LABEL = "sandbox-core.test-run"
+# Every image the library builds or snapshots in this run carries the run's label (part of a built image's identity,
+# so runs never share or remove each other's images); the run's step images are removed at the session end.
+os.environ["SANDBOX_CORE_IMAGE_LABELS"] = f"{TEST_RUN_LABEL}={RUN_ID}"
 BUSYBOX = "sandbox-core/busybox:1"
 BUSYBOX_USER = "sandbox-core/busybox-user:1"
 NOSHELL = "sandbox-core/noshell:1"
@@ -43,6 +54,20 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def app_name(suffix: str = "main") -> str:
     """An app name owned by this test run."""
     return f"{APP_PREFIX}-{suffix}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "single_engine: looks at how one Docker engine implements a feature; skipped in cluster mode"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if cluster_mode.ENABLED:
+        skip = pytest.mark.skip(reason="checks the single engine's implementation (cluster mode: tests/cluster)")
+        for item in items:
+            if item.get_closest_marker("single_engine") is not None:
+                item.add_marker(skip)
 
 
 def _docker_json(*args: str) -> list[dict[str, Any]]:
@@ -65,7 +90,10 @@ async def docker_engine() -> DockerEngine:
 
 
 def container_id(sb: sc.Sandbox) -> str:
-    """The engine id of ``sb``'s container, found by its sandbox-id label (as any client could)."""
+    """The engine id of ``sb``'s container, found by its sandbox-id label (as any client could); in cluster mode,
+    its id on the engine of the node that runs it."""
+    if cluster_mode.ENABLED:
+        return cluster_mode.locate(sb.object_id)[1]
     out = subprocess.run(
         ["docker", "ps", "-aq", "--no-trunc", "--filter", f"label={L.SANDBOX_ID}={sb.object_id}"],
         capture_output=True,
@@ -76,9 +104,19 @@ def container_id(sb: sc.Sandbox) -> str:
     return out[0]
 
 
+async def engine_ref(sb: sc.Sandbox) -> str:
+    """``sb``'s container ref on the library's engine (whichever it is), found by its sandbox-id label as any
+    client could."""
+    found = await (await get_engine()).containers.list({L.SANDBOX_ID: sb.object_id}, all=True)
+    assert len(found) == 1, found
+    return found[0].id
+
+
 def docker_inspect(sb: sc.Sandbox) -> dict[str, Any]:
     """The engine's own description of ``sb``'s container (``docker inspect``), independent of our parsing."""
-    out = subprocess.run(["docker", "inspect", container_id(sb)], capture_output=True, text=True, check=True).stdout
+    host = ["-H", cluster_mode.locate(sb.object_id)[0].engine_url] if cluster_mode.ENABLED else []
+    cmd = ["docker", *host, "inspect", container_id(sb)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     info: dict[str, Any] = json.loads(out)[0]
     return info
 
@@ -102,21 +140,46 @@ def _run_app_ids() -> dict[str, str]:
     return ids
 
 
+def _ours(labels: dict[str, str], app_ids: set[str]) -> bool:
+    """Made by this run: an object of one of its apps, labelled with its run id, a volume (or a volume's name claim)
+    named with its prefix, or an ephemeral volume or volume helper of this process."""
+    return (
+        labels.get(L.APP_ID) in app_ids
+        or labels.get(TEST_RUN_LABEL) == RUN_ID
+        or labels.get(volume_store.VOLUME_NAME, "").startswith(APP_PREFIX)
+        or labels.get(volume_store.OWNER_PROCESS) == volume_owner.this_process()
+    )
+
+
 def _leftovers(app_ids: set[str], running_only: bool) -> list[str]:
     found: list[str] = []
     args = ["ps"] if running_only else ["ps", "-a"]
     for c in _docker_json(*args, "--filter", f"label={L.OWNER}={L.OWNER_VALUE}", "--no-trunc"):
         labels = dict(kv.split("=", 1) for kv in c.get("Labels", "").split(",") if "=" in kv)
-        if labels.get(L.APP_ID) in app_ids or labels.get(TEST_RUN_LABEL) == RUN_ID:
+        if _ours(labels, app_ids):
             found.append(f"container {c['Names']} ({c['State']})")
     if not running_only:
         for v in _docker_json("volume", "ls", "--filter", f"label={L.OWNER}={L.OWNER_VALUE}"):
             lbl = _volume_labels(v["Name"]) or {}
-            if lbl.get(L.APP_ID) in app_ids or lbl.get(TEST_RUN_LABEL) == RUN_ID:
+            if _ours(lbl, app_ids):
                 found.append(f"volume {v['Name']}")
         for img in _docker_json("images", "--filter", f"label={TEST_RUN_LABEL}={RUN_ID}"):
             found.append(f"image {img['Repository']}:{img['Tag']} ({img['ID']})")
+        for img in _docker_json("images", "--filter", f"label={L.KIND}={L.KIND_SNAPSHOT}"):
+            if _image_labels(img["ID"]).get(L.APP_ID) in app_ids:
+                found.append(f"snapshot image {img['Repository']}:{img['Tag']} ({img['ID']})")
     return found
+
+
+def _image_labels(image_id: str) -> dict[str, str]:
+    proc = subprocess.run(["docker", "image", "inspect", image_id], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {}
+    return json.loads(proc.stdout)[0].get("Config", {}).get("Labels") or {}
+
+
+def _cluster_leftovers(app_ids: set[str], running_only: bool) -> list[str]:
+    return cluster_mode.leftovers(app_ids, RUN_ID, running_only=running_only)
 
 
 @pytest.fixture(scope="session")
@@ -129,20 +192,35 @@ def engine() -> Iterator[None]:
     for image in (BUSYBOX, BUSYBOX_USER, NOSHELL):
         if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
             pytest.exit(f"image {image} is missing: run scripts/build-images.sh", 2)
-    yield
-    _check_nothing_left_behind()
+    if not cluster_mode.ENABLED:
+        yield
+        _check_nothing_left_behind()
+        return
+    try:
+        cluster_mode.start()
+    except RuntimeError as e:
+        pytest.exit(str(e), 2)
+    try:
+        yield
+        _check_nothing_left_behind()
+    finally:
+        cluster_mode.stop()
 
 
 def _check_nothing_left_behind() -> None:
-    app_ids = _run_app_ids()
-    running = _leftovers(set(app_ids), running_only=True)
+    app_ids = cluster_mode.run_app_ids(APP_PREFIX) if cluster_mode.ENABLED else _run_app_ids()
+    leftovers = _cluster_leftovers if cluster_mode.ENABLED else _leftovers
+    running = leftovers(set(app_ids), running_only=True)
 
     async def sweep_all() -> None:
         for app_id in app_ids:
             await sc.sweep(app_id=app_id, everything=True)
+        # what builds leave by design (content-addressed step images, reused until collected), labelled for the run
+        await builder.remove_images(await get_engine(), {TEST_RUN_LABEL: RUN_ID, L.KIND: L.KIND_IMAGE})
+        await close_engine()
 
     asyncio.run(sweep_all())
-    remaining = _leftovers(set(app_ids), running_only=False)
+    remaining = leftovers(set(app_ids), running_only=False)
     if running or remaining:
         pytest.fail(
             "the test run left objects behind:\n  still running at session end: "

@@ -160,4 +160,5 @@ def test_termination_messages() -> None:
         sc.EndReason.TERMINATED,
         sc.EndReason.DISK_LIMIT,
         sc.EndReason.ENGINE_RESTART,
+        sc.EndReason.NODE_LOST,
     }

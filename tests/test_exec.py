@@ -326,6 +326,7 @@ async def test_wait_after_reading_a_little_does_not_deadlock(own_sandbox: sc.San
     assert len(await p.stderr.read()) == 3000000
 
 
+@pytest.mark.single_engine
 async def test_timeout_kills_without_a_shell_in_the_image(app: sc.App) -> None:
     sb = await sc.Sandbox.create(app=app, image=sc.Image.from_registry("sandbox-core/noshell:1"), timeout=60)
     try:

@@ -17,7 +17,7 @@ import pytest_asyncio
 
 import sandbox_core as sc
 from sandbox_core import filesystem as fsmod
-from sandbox_core._engine import tar
+from sandbox_core._engine import get_engine, tar
 from sandbox_core._engine.docker import archive
 from sandbox_core._fs import local
 from sandbox_core._fs.process import argv_path
@@ -34,7 +34,7 @@ from sandbox_core.exception import (
     SandboxFilesystemPermissionError,
 )
 
-from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL, container_id, docker_engine
+from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL, engine_ref
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
@@ -58,7 +58,7 @@ async def usb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
     """A sandbox whose image runs as uid 1000, with root-only fixtures made through the engine (as root)."""
     s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX_USER), timeout=600)
     try:
-        eng = await docker_engine()
+        eng = await get_engine()
         body = b"".join(
             [
                 tar.tar_header(b"opt/" + b"secret", mode=0o700, directory=True),
@@ -75,7 +75,7 @@ async def usb(app: sc.App) -> AsyncIterator[sc.Sandbox]:
         async def gen() -> AsyncIterator[bytes]:
             yield body
 
-        await eng.archive.put(container_id(s), b"/", gen())
+        await eng.archive.put(await engine_ref(s), b"/", gen())
         yield s
     finally:
         await s.terminate()

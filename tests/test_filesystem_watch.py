@@ -14,7 +14,7 @@ from sandbox_core._fs.process import SH_SNAPSHOT, ProcessTransport, argv_path, p
 from sandbox_core.exception import InvalidError, SandboxFilesystemNotFoundError
 from sandbox_core.types import FileWatchEvent, FileWatchEventType
 
-from .conftest import BUSYBOX_USER, container_id
+from .conftest import BUSYBOX_USER, engine_ref
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
@@ -227,10 +227,9 @@ async def test_both_snapshot_forms_agree(shared_sandbox: sc.Sandbox) -> None:
     await fs.write_text("1", "/tmp/w11/a/b")
     await fs.write_text("2", "/tmp/w11/new\nline")
     snaps = []
+    ref = await engine_ref(shared_sandbox)
     for form in ("batch", "each"):
-        code, out, err = await ProcessTransport(container_id(shared_sandbox)).run(
-            SH_SNAPSHOT, [argv_path(b"/tmp/w11"), "1", form]
-        )
+        code, out, err = await ProcessTransport(ref).run(SH_SNAPSHOT, [argv_path(b"/tmp/w11"), "1", form])
         assert code == 0
         snap = parse_snapshot(out, err)
         assert snap is not None

@@ -67,6 +67,7 @@ async def test_stdout_is_replayed_from_the_start_in_another_process(
     assert proc.stdout.strip() == "'one\\ntwo\\n' 'oops\\n'"
 
 
+@pytest.mark.single_engine
 async def test_stdin_reaches_the_sandboxes_own_cat_and_eof_ends_it(make: Callable[..., Any]) -> None:
     sb = await make("cat")
     sb.stdin.write("hello\n")

@@ -19,9 +19,9 @@ async def test_half_close_uses_the_private_aiohttp_transport_and_keeps_reading(o
     eng = await docker_engine()
     exec_id = await eng.execs.create(container_id(own_sandbox), ExecSpec(cmd=("sh", "-c", "tr a-z A-Z; echo done >&2")))
     stream = await eng.execs.start(exec_id, tty=False)
-    assert isinstance(stream, HijackedStream)
+    assert isinstance(stream.hijacked, HijackedStream)
     try:
-        transport = transport_of(stream.raw)
+        transport = transport_of(stream.hijacked.raw)
         assert transport is not None and transport.can_write_eof()
         await stream.write(b"hello")
         assert stream.close_write() is True
@@ -33,7 +33,7 @@ async def test_half_close_uses_the_private_aiohttp_transport_and_keeps_reading(o
     assert b"".join(d for fd, d in frames if fd == STDOUT) == b"HELLO"
     assert b"".join(d for fd, d in frames if fd == STDERR) == b"done\n"
     assert await eng.execs.exit_code(exec_id) == 0
-    assert transport_of(stream.raw) is None or stream.close_write() is False
+    assert transport_of(stream.hijacked.raw) is None or stream.close_write() is False
     with pytest.raises(BrokenPipeError):
         await stream.write(b"late")
 

@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 
 from ._runner import Settings, apply_settings
-from .commands import files, images, maintenance, processes, sandboxes
+from .commands import files, images, maintenance, processes, sandboxes, secrets, volumes
 
-COMMAND_MODULES = (sandboxes, processes, files, maintenance, images)
+COMMAND_MODULES = (sandboxes, processes, files, maintenance, images, volumes, secrets)
 
 HELP = """Sandboxes on the local container engine, from the command line.
 

@@ -32,7 +32,7 @@ class ExitCode(enum.IntEnum):
     NOT_FOUND = 3
     #: The container engine cannot be reached.
     ENGINE_UNREACHABLE = 4
-    #: The object is in the wrong state: a name already taken, a sandbox that already finished.
+    #: The object is in the wrong state: a name already taken, a file that exists, a sandbox that already finished.
     CONFLICT = 5
     #: Pass-through commands: an exec ``--timeout`` or the sandbox's lifetime ``timeout`` passed.
     TIMED_OUT = 124
@@ -54,7 +54,13 @@ def exit_code_for(error: BaseException) -> ExitCode:
         return ExitCode.ENGINE_UNREACHABLE
     if isinstance(error, exc.NotFoundError | exc.SandboxFilesystemNotFoundError | builtins.FileNotFoundError):
         return ExitCode.NOT_FOUND
-    if isinstance(error, exc.AlreadyExistsError | exc.ConflictError | exc.SandboxFilesystemPathAlreadyExistsError):
+    if isinstance(
+        error,
+        exc.AlreadyExistsError
+        | exc.ConflictError
+        | exc.SandboxFilesystemPathAlreadyExistsError
+        | builtins.FileExistsError,
+    ):
         return ExitCode.CONFLICT
     if isinstance(error, exc.InvalidError):
         return ExitCode.USAGE

@@ -1,16 +1,16 @@
-"""The entrypoint's output for ``logs`` and ``run``: both streams, merged in arrival order, as ``LogLine``s.
+"""The entrypoint's output for ``logs`` and ``run``: both streams, in order, as ``LogLine``s.
 
-Commands read through ``read_output`` only, so the source can change without touching them. Today's source is
-``Sandbox.stdout``/``Sandbox.stderr``: each replays the output from the beginning and follows it until the sandbox
-ends. Those streams have no "caught up" marker, so a read *without* follow of a **running** sandbox ends once no
-output arrived for ``QUIET`` seconds; a log API with explicit bounds (Modal's ``Sandbox.logs``) is the better
-source for that case once the library has it.
+Commands read through ``read_output`` only. Without follow the source is ``Sandbox.logs``: everything the engine
+logged up to now, in time order, however long ago (bounded by Modal's 35-day span of one query). Following, it is
+``Sandbox.stdout``/``Sandbox.stderr``, which replay the output from the beginning and follow it until the sandbox
+ends (merged in arrival order).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 from collections.abc import AsyncGenerator
 from typing import Literal
 
@@ -20,10 +20,9 @@ import sandbox_core as sc
 
 from ._output import FdSink
 
-#: Seconds without output after which a non-following read of a running sandbox's output ends.
-QUIET = 0.5
-
 Stream = Literal["stdout", "stderr"]
+#: How far back a non-following read looks: the longest span one ``Sandbox.logs.fetch`` takes.
+LOOKBACK = datetime.timedelta(days=35) - datetime.timedelta(minutes=1)
 
 
 @attrs.frozen
@@ -35,9 +34,18 @@ class LogLine:
 
 
 async def read_output(sb: sc.Sandbox, *, follow: bool) -> AsyncGenerator[LogLine, None]:
-    """The entrypoint's output from its first line: until the sandbox ends when ``follow`` (or when it has
-    already finished), else what is there now. Raises what the streams raise (e.g. ``UnicodeDecodeError``)."""
-    quiet = None if follow or await sb.poll() is not None else QUIET
+    """The entrypoint's output from its first line: until the sandbox ends when ``follow``, else what the engine
+    has logged up to now. Raises what the sources raise (e.g. ``UnicodeDecodeError`` while following)."""
+    if not follow:
+        since = datetime.datetime.now(datetime.UTC) - LOOKBACK
+        async for entry in sb.logs.fetch(since=since):
+            yield LogLine("stderr" if entry.source == "stderr" else "stdout", entry.message)
+        return
+    async for line in _follow(sb):
+        yield line
+
+
+async def _follow(sb: sc.Sandbox) -> AsyncGenerator[LogLine, None]:
     queue: asyncio.Queue[LogLine | BaseException | None] = asyncio.Queue(maxsize=256)
 
     async def pump(reader: sc.StreamReader[str], stream: Stream) -> None:
@@ -53,10 +61,7 @@ async def read_output(sb: sc.Sandbox, *, follow: bool) -> AsyncGenerator[LogLine
     try:
         open_streams = len(tasks)
         while open_streams:
-            try:
-                item = await asyncio.wait_for(queue.get(), quiet)
-            except TimeoutError:
-                return
+            item = await queue.get()
             if item is None:
                 open_streams -= 1
             elif isinstance(item, BaseException):

@@ -1,8 +1,8 @@
 """The engine interface: every operation the public layer needs from a container engine, as ``typing.Protocol``s.
 
-``get_engine()`` returns the implementation for the running event loop (the Docker engine, ``docker/``, today). A
-second engine — Podman's quirks, a Swarm cluster, Kubernetes — is a second implementation of ``EngineAPI``, never
-``if`` branches in public code. Rules every implementation keeps:
+``get_engine()`` returns the implementation for the running event loop: one Docker engine (``docker/``) or a Docker
+Swarm cluster (``swarm/``). Another engine — Podman's quirks, Kubernetes — is another implementation of
+``EngineAPI``, never ``if`` branches in public code. Rules every implementation keeps:
 
 - **Values in and out.** Arguments and results are the frozen values of ``values.py``; no transport type
   (aiohttp, aiodocker, JSON) crosses this interface.
@@ -18,7 +18,7 @@ second engine — Podman's quirks, a Swarm cluster, Kubernetes — is a second i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -33,9 +33,11 @@ from .values import (
     EngineInfo,
     ExecInfo,
     ExecSpec,
+    ImageConfig,
     ImageInfo,
     ImageSummary,
     LabelQuery,
+    LogRecord,
     NetworkInfo,
     PathStat,
     RecordInfo,
@@ -80,7 +82,8 @@ class ExecStream(FrameSource, Protocol):
         ...
 
     def close_write(self) -> bool:
-        """Half-close: the process sees EOF on stdin, output keeps flowing. False when already gone. Idempotent."""
+        """Half-close: the process sees EOF on stdin, output keeps flowing. False when already gone. Idempotent.
+        ``UnimplementedError`` where the engine cannot deliver EOF this way (a swarm task's main process)."""
         ...
 
 
@@ -95,11 +98,12 @@ class ArchiveDownload:
 class ContainersAPI(Protocol):
     async def create(self, spec: ContainerSpec, name: str | None = None) -> str:
         """Create (not start) a container named ``name`` (None: a name the engine picks); returns its ref.
-        ``NameConflict`` when the name is taken, ``NoSuchImage`` when the image is missing."""
+        ``NameConflict`` when the name is taken, ``NoSuchImage`` when the image is missing. (A swarm has no
+        created-but-not-started service: there the container starts as soon as a node takes it.)"""
         ...
 
     async def start(self, ref: str) -> None:
-        """Start a created container."""
+        """Start a created container (on a swarm: wait until it runs, or has already ended)."""
         ...
 
     async def inspect(self, ref: str) -> ContainerInfo:
@@ -115,7 +119,9 @@ class ContainersAPI(Protocol):
         ...
 
     async def rename(self, ref: str, name: str) -> None:
-        """Rename (names are the engine's atomic uniqueness primitive). ``NameConflict`` when taken."""
+        """Rename (names are the engine's atomic uniqueness primitive). ``NameConflict`` when taken, by another
+        container or by this one (renaming to its current name): of concurrent renames of one container to the same
+        name exactly one succeeds, which makes such a rename an exclusive claim."""
         ...
 
     async def remove(self, ref: str) -> bool:
@@ -133,6 +139,23 @@ class ContainersAPI(Protocol):
     async def follow_output(self, ref: str, *, fd: int | None, tty: bool) -> FrameSource:
         """The container's output ``fd`` (STDOUT or STDERR; None: both, interleaved in the order written) from its
         first byte, following it until the container stops. Each call is an independent reader."""
+        ...
+
+    def read_logs(
+        self,
+        ref: str,
+        *,
+        tty: bool,
+        fd: int | None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        tail: int | None = None,
+    ) -> AsyncIterator[LogRecord]:
+        """The entries of the container's log (its main process's output ``fd``, STDOUT or STDERR; None: both) that
+        the engine received from ``since_ns`` to ``until_ns`` (nanoseconds since the epoch, both inclusive; None:
+        unbounded), only the last ``tail`` of them when given; in the order the engine stored them, without
+        following (entries of the two streams received at nearly the same time may be stored out of time order).
+        Streamed (an unread reader holds the engine back). ``tty``: the container has a TTY (one stream)."""
         ...
 
     async def attach_stdin(self, ref: str, *, tty: bool) -> ExecStream:
@@ -159,7 +182,9 @@ class ExecsAPI(Protocol):
         ...
 
     async def start(self, exec_id: str, *, tty: bool) -> ExecStream:
-        """Start a created exec attached; the process runs when this returns."""
+        """Start a created exec attached; the process runs when this returns. When the program cannot be started
+        (missing, not executable, working directory missing), the stream's first ``read_frame`` raises
+        ``ExecStartFailed``: the runtime's error text never arrives as the process's output."""
         ...
 
     async def inspect(self, exec_id: str) -> ExecInfo:
@@ -251,6 +276,13 @@ class ImagesAPI(Protocol):
         ``body`` itself propagates as is."""
         ...
 
+    async def commit(self, container: str, config: ImageConfig, *, repo: str, tag: str, pause: bool = True) -> str:
+        """Create an image of container ``container``'s filesystem, tagged ``repo:tag``, whose configuration is
+        ``config`` alone (nothing of the container's own configuration — its command, environment or labels — is
+        taken over); returns its id. The container is paused while its filesystem is copied unless ``pause`` is
+        False. ``NoSuchContainer`` when it does not exist."""
+        ...
+
     async def tag(self, image: str, repo: str, tag: str) -> None:
         """Point ``repo:tag`` at ``image`` (an id or a reference); an existing tag of that name moves."""
         ...
@@ -280,6 +312,12 @@ class RecordsAPI(Protocol):
 
     async def remove(self, name: str) -> None:
         """Remove a record; a missing one is not an error."""
+        ...
+
+    def follow(self, prefix: str, *, since: float | None = None) -> AsyncGenerator[RecordInfo, None]:
+        """The records whose name starts with ``prefix`` as they are created, from ``since`` (Unix seconds; default:
+        now) on, forever (a broken connection is re-established without losing a creation). To wait for a record
+        without a race: note the time, look for it (``get``/``find``), then follow from the time noted."""
         ...
 
 
@@ -350,6 +388,17 @@ class EngineAPI(Protocol):
     @property
     def endpoint(self) -> str:
         """Identifies the engine (its address): equal for every client of the same engine."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close`` was called."""
+        ...
+
+    @property
+    def joins_network_namespaces(self) -> bool:
+        """Whether a container may join another's network namespace (``network_mode="container:<ref>"``), as
+        network holders need."""
         ...
 
     async def info(self) -> EngineInfo:

@@ -13,9 +13,12 @@ Each subclasses the ``sandbox_core.exception`` class a caller would catch anyway
     ConflictError
      ├── ContainerNotRunning    the operation needs a running container (also: paused)
      ├── NameConflict           the name is held by another object
+     ├── VolumeInUse            a volume cannot be removed while a container (running or not) mounts it
      └── RemovalInProgress      someone else is removing the object
     ImageBuildError
      └── BuildFailed            an image build stopped at an instruction (which, and the tail of its log)
+    ExecutionError
+     └── ExecStartFailed        an exec's program never started (``reason``: not found, not executable, bad workdir)
     Error
      └── ArchivePathError       an archive operation failed because of the path; ``kind`` says how
 
@@ -95,6 +98,10 @@ class NameConflict(exc.ConflictError):
     """The name is already held by another object of the same kind."""
 
 
+class VolumeInUse(exc.ConflictError):
+    """The volume is mounted by a container (running or not), so the engine keeps it."""
+
+
 class RemovalInProgress(exc.ConflictError):
     """Another client is already removing the object."""
 
@@ -112,3 +119,20 @@ class ArchivePathError(exc.Error):
     def __init__(self, kind: ArchiveErrorKind, message: str) -> None:
         super().__init__(message)
         self.kind: ArchiveErrorKind = kind
+
+
+ExecStartReason = Literal["not_found", "not_executable", "bad_workdir", "other"]
+
+
+class ExecStartFailed(exc.ExecutionError):
+    """An exec's program could not be started: raised by the exec stream's first ``read_frame`` instead of the
+    runtime's error text, which the engine would otherwise send as the process's output.
+
+    ``reason``: ``not_found`` (no such program), ``not_executable`` (permission denied, not a program, a directory),
+    ``bad_workdir`` (the working directory cannot be entered), ``other``; ``detail`` the runtime's reason in its words.
+    """
+
+    def __init__(self, reason: ExecStartReason, detail: str) -> None:
+        super().__init__(f"the command could not be started ({reason}): {detail}")
+        self.reason: ExecStartReason = reason
+        self.detail = detail

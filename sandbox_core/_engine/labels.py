@@ -12,10 +12,16 @@ OWNER_VALUE = "sandbox-core"
 KIND = PREFIX + "kind"
 
 KIND_SANDBOX = "sandbox"
+#: An extra container of a sandbox (``Sandbox._experimental_sidecars``), in the sandbox's network namespace.
+KIND_SIDECAR = "sidecar"
 KIND_RECORD = "record"
 #: Images the image builder makes (``_imagebuild``): a Python base image, and the image of one build step.
 KIND_BASE_IMAGE = "base-image"
 KIND_IMAGE = "image"
+#: An image of a sandbox's filesystem or of one of its directories (``snapshot_filesystem``/``snapshot_directory``).
+KIND_SNAPSHOT = "snapshot"
+#: A container created (never started) to read an image's files (``mount_image``), removed right after.
+KIND_IMAGE_EXPORT = "image-export"
 
 SANDBOX_ID = PREFIX + "sandbox-id"
 APP_ID = PREFIX + "app-id"
@@ -32,6 +38,8 @@ PTY = PREFIX + "pty"
 RUNTIME = PREFIX + "runtime"
 #: The sandbox's disk cap in bytes (absent: none), which the supervisor's disk watchdog enforces.
 DISK_LIMIT = PREFIX + "disk-limit"
+#: Unix time (seconds) after which a snapshot image may be removed; absent: kept until removed by hand.
+EXPIRES_AT = PREFIX + "expires-at"
 CREATED_BY = PREFIX + "created-by"
 RECORD_TYPE = PREFIX + "record"
 

@@ -56,7 +56,7 @@ class ReplaceResult:
 
 
 def holder_spec(
-    sandbox_id: str,
+    sandbox_id: str | None,
     config_json: str,
     *,
     network: str = "bridge",
@@ -64,11 +64,13 @@ def holder_spec(
     dns: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
 ) -> ContainerSpec:
-    """The spec of a holder: only NET_ADMIN, read-only root, small limits, no restart, the helper as PID 1."""
+    """The spec of a holder: only NET_ADMIN, read-only root, small limits, no restart, the helper as PID 1.
+    ``sandbox_id`` None: a holder made in advance (a pool's), which learns its sandbox when claimed."""
+    own = {HOLDER_OF: sandbox_id} if sandbox_id is not None else {}
     return ContainerSpec(
         image=HOLDER_IMAGE,
         cmd=("run", config_json),
-        labels={**(labels or {}), **L.owned(KIND_HOLDER, **{HOLDER_OF: sandbox_id})},
+        labels={**(labels or {}), **L.owned(KIND_HOLDER, **own)},
         network_mode=network,
         ports=ports,
         dns=dns,
@@ -117,7 +119,7 @@ async def network_facts(eng: EngineAPI, network: str) -> NetworkFacts:
 
 async def create_holder(
     eng: EngineAPI,
-    sandbox_id: str,
+    sandbox_id: str | None,
     policy: NetworkPolicy,
     *,
     network: str = "bridge",
@@ -125,8 +127,9 @@ async def create_holder(
     dns: Sequence[str] = (),
     dns_upstream: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
+    name: str | None = None,
 ) -> str:
-    """Create (not start) the holder of ``sandbox_id``; returns its ref.
+    """Create (not start) the holder of ``sandbox_id`` (None: of a sandbox to come), named ``name``; returns its ref.
 
     ``dns`` sets the namespace's resolv.conf; ``dns_upstream`` tells the helper where to forward allowed names
     instead of that file's nameservers, which a user-defined network needs: its resolver, 127.0.0.11, forwards from
@@ -138,7 +141,7 @@ async def create_holder(
     labels = {**(labels or {}), **policy_labels(policy, dns_upstream)}
     spec = holder_spec(sandbox_id, cfg, network=network, ports=ports, dns=dns, labels=labels)
     try:
-        return await eng.containers.create(spec)
+        return await eng.containers.create(spec, name)
     except exc.NotFoundError as e:
         raise exc.InvalidError(
             f"network policies need the image {HOLDER_IMAGE} on the engine, which does not have it "

@@ -226,7 +226,12 @@ class ExecSpec:
 @attrs.frozen
 class ContainerState:
     """A container's run state. ``status`` is one of created, running, paused, restarting, removing, exited, dead;
-    ``exit_code`` is meaningful once it is not running; ``pid`` is a host pid (0 when not running)."""
+    ``exit_code`` is meaningful once it is not running; ``pid`` is a host pid (0 when not running).
+
+    ``lost_reason`` is set when the engine lost the container with the machine that ran it (a cluster node the
+    manager declared down): the container counts as ended (``exited``), whatever it may still be doing out of
+    reach, and the text says what happened. A single engine never sets it.
+    """
 
     status: str
     running: bool
@@ -235,6 +240,7 @@ class ContainerState:
     finished_at: float | None
     oom_killed: bool
     pid: int
+    lost_reason: str | None = None
 
     @property
     def is_live(self) -> bool:
@@ -357,6 +363,20 @@ class ImageInfo:
 
 
 @attrs.frozen
+class ImageConfig:
+    """The configuration an image made from a container's filesystem gets (``ImagesAPI.commit``): its command,
+    entrypoint and environment for new containers, its working directory and user, and its labels. None for
+    ``cmd``/``entrypoint`` means none."""
+
+    labels: Mapping[str, str] = attrs.field(converter=_frozen_map)
+    cmd: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_str_tuple)
+    entrypoint: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_str_tuple)
+    env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    workdir: str = ""
+    user: str = ""
+
+
+@attrs.frozen
 class ImageSummary:
     """A local image as listed (cheaper than ``ImageInfo``); ``repo_tags`` without the engine's ``<none>:<none>``."""
 
@@ -386,6 +406,20 @@ class VolumeInfo:
     driver: str
     #: The driver's options the volume was created with.
     options: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    #: Where the volume's data lives on the engine's host (a path there, not here; empty when the driver does not
+    #: say). Meaningful to the engine only, e.g. as the source of a bind mount.
+    mountpoint: str = ""
+
+
+@attrs.frozen
+class LogRecord:
+    """One entry of a container's log (its main process's output): ``fd`` ``STDOUT`` or ``STDERR`` (a TTY container
+    logs everything as ``STDOUT``), when the engine received it (``time_ns``, nanoseconds since the epoch) and the
+    bytes (a line with its newline, or a piece of a longer line)."""
+
+    fd: int
+    time_ns: int
+    data: bytes
 
 
 @attrs.frozen
@@ -414,11 +448,13 @@ class NetworkInfo:
 
 @attrs.frozen
 class EngineInfo:
-    """The engine host: its CPU ``architecture`` as the engine reports it (``x86_64``, ``aarch64`` …) and the
-    container ``runtimes`` it offers (``runc``, ``runsc`` …)."""
+    """The engine host: its CPU ``architecture`` as the engine reports it (``x86_64``, ``aarch64`` …), the
+    container ``runtimes`` it offers (``runc``, ``runsc`` …) and the ``cpus`` a container may use at most (0:
+    unknown)."""
 
     architecture: str
     runtimes: tuple[str, ...] = attrs.field(converter=_str_tuple)
+    cpus: int = 0
 
 
 @attrs.frozen

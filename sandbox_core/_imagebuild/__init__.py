@@ -8,5 +8,11 @@
   Python version policy of ``pyversions``.
 - ``mounts.apply_mounts``: copy mount layers (``add_local_*(copy=False)``) into a created container.
 - ``once``: build-once across concurrent callers and processes; ``tarstream``: deterministic streamed tars;
-  ``buildca``: extra CA certificates for build steps; ``patterns``: ``.dockerignore``-style ignore rules.
+  ``buildca``: extra CA certificates for build steps; ``patterns``: ``.dockerignore``-style ignore rules;
+  ``context``: which local files a Dockerfile's build context holds (its ``COPY`` sources, ``.dockerignore``).
+- ``modal_args`` and ``recipes``: Modal's ``Image`` method arguments and higher-level methods as step values.
+- ``names``: published image names (``Image.publish``/``from_name``) as engine tags.
+- ``gc``: what ``sweep()`` and the supervisor remove (expired snapshots, step images unused for a while).
+- ``retar``: re-rooting an archive stream (snapshots of a directory, ``mount_image``); ``report``: the builder's
+  status lines apart from the engine's log.
 """

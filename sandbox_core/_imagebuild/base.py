@@ -28,7 +28,7 @@ from .._engine.api import EngineAPI, LineSink
 from .._engine.errors import ImagePullError
 from .._engine.labels import KIND, KIND_BASE_IMAGE, OWNER, OWNER_VALUE
 from ..exception import InvalidError
-from . import debian, once, pyversions
+from . import debian, once, pyversions, report
 from .steps import label_line
 from .tarstream import Entry, stream_tar
 
@@ -95,13 +95,12 @@ async def _existing(eng: EngineAPI, tag: str, series: str, source: Literal["pull
     return None if info is None else BaseImage(info.id, tag, series, source)
 
 
-async def _pull(eng: EngineAPI, recipe: OfficialRecipe, on_line: LineSink | None) -> BaseImage:
+async def _pull(eng: EngineAPI, recipe: OfficialRecipe, on_line: LineSink | None, force: bool) -> BaseImage:
     async with once.file_lock(recipe.tag, _waiting(on_line, recipe.tag)):
-        found = await _existing(eng, recipe.tag, recipe.series, "pulled")
+        found = None if force else await _existing(eng, recipe.tag, recipe.series, "pulled")
         if found is not None:
             return found
-        if on_line is not None:
-            on_line(f"pulling {recipe.ref}")
+        report.status(on_line, f"pulling {recipe.ref}")
         pulled = await eng.images.pull(recipe.ref, on_line=on_line)
         dockerfile = f'FROM {pulled}\nCMD ["sleep", "172800"]\n{label_line(recipe.all_labels())}\n'.encode()
         image_id = await eng.images.build(
@@ -113,9 +112,9 @@ async def _pull(eng: EngineAPI, recipe: OfficialRecipe, on_line: LineSink | None
         return BaseImage(image_id, recipe.tag, recipe.series, "pulled")
 
 
-async def _build(eng: EngineAPI, recipe: debian.DebianRecipe, on_line: LineSink | None) -> BaseImage:
+async def _build(eng: EngineAPI, recipe: debian.DebianRecipe, on_line: LineSink | None, force: bool) -> BaseImage:
     async with once.file_lock(recipe.tag, _waiting(on_line, recipe.tag)):
-        found = await _existing(eng, recipe.tag, recipe.series, "built")
+        found = None if force else await _existing(eng, recipe.tag, recipe.series, "built")
         if found is not None:
             return found
         image_id = await debian.build_base(eng, recipe, on_line)
@@ -123,15 +122,11 @@ async def _build(eng: EngineAPI, recipe: debian.DebianRecipe, on_line: LineSink 
 
 
 def _waiting(on_line: LineSink | None, tag: str) -> Callable[[], None] | None:
-    if on_line is None:
-        return None
-    return lambda: on_line(f"waiting for another process that is making {tag}")
+    return report.later(on_line, f"waiting for another process that is making {tag}")
 
 
 def _joined(on_line: LineSink | None, tag: str) -> Callable[[], None] | None:
-    if on_line is None:
-        return None
-    return lambda: on_line(f"waiting for the build of {tag} already running in this process")
+    return report.later(on_line, f"waiting for the build of {tag} already running in this process")
 
 
 async def ensure_python_base(
@@ -140,8 +135,10 @@ async def ensure_python_base(
     *,
     on_line: LineSink | None = None,
     labels: dict[str, str] | None = None,
+    force: bool = False,
 ) -> BaseImage:
-    """The base image for ``Image.debian_slim(python_version)``, made if missing (see the module docstring).
+    """The base image for ``Image.debian_slim(python_version)``, made if missing (see the module docstring);
+    with ``force``, made again even when it exists (the tag moves to the new image; containers keep the old one).
 
     ``labels`` are added to the image and to its identity (tests use them to get images of their own).
     Raises ``InvalidError`` for a version that cannot be had, ``ImageBuildError`` when making it failed.
@@ -158,7 +155,7 @@ async def ensure_python_base(
         candidates.append((official.tag, official.series, "pulled"))
     if offline is not None and (request.implicit or (request.full is None and offline.series == request.series)):
         candidates.append((offline.tag, offline.series, "built"))
-    for tag, series, source in candidates:
+    for tag, series, source in [] if force else candidates:
         found = await _existing(eng, tag, series, source)
         if found is not None:
             return found
@@ -169,7 +166,7 @@ async def ensure_python_base(
         else:
             try:
                 return await once.run_once(
-                    official.tag, lambda: _pull(eng, official, on_line), _joined(on_line, official.tag)
+                    official.tag, lambda: _pull(eng, official, on_line, force), _joined(on_line, official.tag)
                 )
             except ImagePullError as e:
                 if mode == "pull":
@@ -177,8 +174,7 @@ async def ensure_python_base(
                 if not e.reachable:
                     _unreachable.add(official.ref)
                 why = str(e)
-                if on_line is not None:
-                    on_line(f"no registry provided {official.ref}; building from Debian's archive instead")
+                report.status(on_line, f"no registry provided {official.ref}; building from Debian's archive instead")
     assert offline is not None
     pyversions.offline_series(request, why)  # raises when Debian cannot provide an explicit request
-    return await once.run_once(offline.tag, lambda: _build(eng, offline, on_line), _joined(on_line, offline.tag))
+    return await once.run_once(offline.tag, lambda: _build(eng, offline, on_line, force), _joined(on_line, offline.tag))

@@ -14,22 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 
 import attrs
 
 from .._engine.api import EngineAPI, LineSink
 from .._engine.errors import BuildFailed, ImagePullError
-from .._engine.labels import KIND, KIND_IMAGE, OWNER, OWNER_VALUE, PREFIX
+from .._engine.labels import KIND, KIND_IMAGE, OWNER, OWNER_VALUE
 from .._engine.values import LabelQuery
 from ..exception import ImageBuildError, InvalidError, NotFoundError
-from . import base, definition, once
+from . import base, definition, gc, names, once, report
 from .buildca import BuildCA
-from .definition import DebianSlim, FromDockerfile, FromImage, FromScratch, ImageDefinition
+from .definition import DebianSlim, FromDockerfile, FromImage, FromScratch, ImageDefinition, Published
 from .steps import LocalSource, Prepared, label_line
 from .tarstream import Entry, stream_tar
 
-ADDRESS_LABEL = PREFIX + "image-address"
+ADDRESS_LABEL = definition.ADDRESS_LABEL
 DOCKERFILE = ".sandbox-core/Dockerfile"
 LOG_TAIL = 25
 
@@ -38,12 +37,14 @@ LOG_TAIL = 25
 class BuiltImage:
     """A definition built on the engine. ``image_id`` is the engine id (``sha256:…``) of the last step's image, or
     of the root when there are no steps; ``tag`` its content-addressed tag (None for a root used as is);
-    ``mounts`` are still to be copied into each container (``mounts.apply_mounts``)."""
+    ``mounts`` are still to be copied into each container (``mounts.apply_mounts``); ``chain`` the addresses of
+    the step images it is made of (``gc.touch`` them to mark them used)."""
 
     image_id: str
     tag: str | None
     address: str
     mounts: tuple[LocalSource, ...]
+    chain: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -51,10 +52,6 @@ class _Root:
     image: str  # what the first step builds FROM: an engine id, or "scratch"
     address: str
     tag: str | None
-
-
-def _emit(on_line: LineSink | None, text: str) -> Callable[[], None] | None:
-    return None if on_line is None else (lambda: on_line(text))
 
 
 def _prepare(defn: ImageDefinition, ca: BuildCA | None) -> tuple[Prepared | None, tuple[Prepared, ...]]:
@@ -110,11 +107,10 @@ async def _build_one(
     readable = (*readable[:at], label_line(labels), *readable[at:])
 
     async def work() -> str:
-        async with once.file_lock(tag, _emit(on_line, f"waiting for another process building {what}")):
+        async with once.file_lock(tag, report.later(on_line, f"waiting for another process building {what}")):
             if not force and (info := await eng.images.inspect(tag)) is not None:
                 return info.id
-            if on_line is not None:
-                on_line(f"building {what}")
+            report.status(on_line, f"building {what}")
             text = "\n".join(dockerfile) + "\n"
             files = (Entry.from_bytes(DOCKERFILE, text.encode()), *context)
             try:
@@ -129,7 +125,9 @@ async def _build_one(
             except BuildFailed as e:
                 raise _failure(what, e, readable) from None
 
-    return await once.run_once(tag, work, _emit(on_line, f"waiting for the build of {what} started by another caller"))
+    return await once.run_once(
+        tag, work, report.later(on_line, f"waiting for the build of {what} started by another caller")
+    )
 
 
 async def _resolve_root(
@@ -139,18 +137,26 @@ async def _resolve_root(
     if isinstance(root, FromScratch):
         return _Root("scratch", definition.root_address("scratch", defn.labels), None)
     if isinstance(root, DebianSlim):
-        made = await base.ensure_python_base(eng, root.python_version, on_line=on_line)
+        made = await base.ensure_python_base(eng, root.python_version, on_line=on_line, force=defn.force_root)
         return _Root(made.image_id, definition.root_address(made.image_id, defn.labels), None)
+    if isinstance(root, Published):
+        found = await names.lookup(eng, root.name_tag)
+        return _Root(found.id, definition.root_address(found.id, defn.labels), None)
     if isinstance(root, FromImage):
-        info = await eng.images.inspect(root.ref)
+        info = None if defn.force_root and not root.ref.startswith("sha256:") else await eng.images.inspect(root.ref)
+        if info is None and root.credentials is not None:
+            raise InvalidError(
+                f"Image {root.ref!r} is not present on the local engine, and the local backend cannot pull with "
+                f"{root.credentials}: log in with `docker login` and `docker pull {root.ref}`, then use it"
+            )
         if info is None and not root.ref.startswith("sha256:"):
-            if on_line is not None:
-                on_line(f"pulling {root.ref}")
+            report.status(on_line, f"pulling {root.ref}")
             try:
                 await eng.images.pull(root.ref, on_line=on_line)
             except ImagePullError as e:
                 raise NotFoundError(
-                    f"Image {root.ref!r} is not on the local engine and could not be pulled: {e}"
+                    f"Image {root.ref!r} is not present on the local engine and could not be pulled ({e}). "
+                    "Build or load it locally first (scripts/build-images.sh builds the project's images)."
                 ) from None
             info = await eng.images.inspect(root.ref)
         if info is None:
@@ -194,9 +200,15 @@ async def build(
     ``ImageBuildError`` for a failed step."""
     if defn.is_empty:
         raise InvalidError("Image.from_scratch() without build steps has no filesystem to build")
+    defn = defn.with_labels(definition.env_labels())
     ca = BuildCA.from_env()
-    root_prepared, prepared = await asyncio.to_thread(_prepare, defn, ca)
-    root = await _resolve_root(eng, defn, root_prepared, force, on_line)
+    if defn.steps or isinstance(defn.root, FromDockerfile):
+        root_prepared, prepared = await asyncio.to_thread(_prepare, defn, ca)
+    else:
+        root_prepared, prepared = None, ()  # nothing to read from disk: no thread hop
+    # ``force`` rebuilds every step (and a Dockerfile root); ``force_root`` also makes a base or pulled root again
+    root = await _resolve_root(eng, defn, root_prepared, force or defn.force_root, on_line)
+    force = force or defn.force_root
     addresses = definition.chain(root.address, prepared)
     forced = [i for i, p in enumerate(prepared) if p.force_build]
     limit = 0 if force else (forced[0] if forced else len(prepared))
@@ -204,6 +216,7 @@ async def build(
     for index in range(start, len(prepared)):
         step = prepared[index]
         args = ca.arg_lines() if ca is not None and step.uses_build_arg else ()
+        buildargs = {**(ca.build_args() if ca is not None and args else {}), **dict(step.build_args)}
         parent = await _build_one(
             eng,
             what=f"step {index + 1} of {len(prepared)}, {step.description}",
@@ -212,13 +225,15 @@ async def build(
             readable=(f"FROM {parent}", *args, *step.readable()),
             context=step.context,
             labels=_labels(defn, addresses[index]),
-            buildargs=ca.build_args() if ca is not None and args else None,
+            buildargs=buildargs or None,
             force=force or index >= limit,
             on_line=on_line,
         )
         tag = definition.step_tag(addresses[index])
+    used = (*([root.address] if root.tag else []), *addresses)
+    gc.touch(used)
     address = addresses[-1] if addresses else root.address
-    return BuiltImage(parent, tag, address, defn.mounts)
+    return BuiltImage(parent, tag, address, defn.mounts, used)
 
 
 async def remove_images(eng: EngineAPI, labels: LabelQuery) -> int:

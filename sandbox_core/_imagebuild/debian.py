@@ -32,6 +32,7 @@ from .._engine.api import EngineAPI, LineSink
 from .._engine.labels import KIND, KIND_BASE_IMAGE, OWNER, OWNER_VALUE, PREFIX
 from .._engine.values import split_image_ref
 from ..exception import ImageBuildError
+from . import report
 from .pyversions import OFFLINE, debian_mirror, debian_security_mirror
 
 RECIPE_VERSION = 1
@@ -178,8 +179,7 @@ async def build_base(eng: EngineAPI, recipe: DebianRecipe, on_line: LineSink | N
     (naming mmdebstrap's last output) when the root filesystem cannot be made."""
     mode = host_mode()
     argv = recipe.mmdebstrap_argv(mode)
-    if on_line is not None:
-        on_line(f"building {recipe.tag} from Debian {recipe.suite} with mmdebstrap (--mode={mode})")
+    report.status(on_line, f"building {recipe.tag} from Debian {recipe.suite} with mmdebstrap (--mode={mode})")
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )

@@ -16,16 +16,20 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import attrs
 
 from ..exception import InvalidError
-from .steps import EnvPairs, LocalSource, Prepared, Step, _env_pairs, _host_path
-from .tarstream import Entry, IgnoreFn, entries_digest, scan_tree
+from .context import IgnoreSpec, context_filter
+from .steps import EnvPairs, LocalSource, Prepared, Step, _env_pairs, _host_path, env_into_runs
+from .tarstream import Entry, entries_digest, scan_tree
 
 HASH_VERSION = "sandbox-core-image/1"
 #: Repository of the images built for definition steps; the tag is the step's content address.
 STEP_REPO = "sandbox-core/image"
+#: The label carrying a built image's content address.
+ADDRESS_LABEL = "sandbox-core.image-address"
 
 MOUNT_LAYER_ERROR = (
     "An image tried to run a build step after using `image.add_local_*` to include local files.\n"
@@ -47,9 +51,12 @@ MOUNT_LAYER_ERROR = (
 
 @attrs.frozen
 class FromImage:
-    """An existing image: a registry reference (pulled when missing) or an engine image id."""
+    """An existing image: a registry reference (pulled when missing) or an engine image id. ``credentials`` names
+    registry credentials the caller gave (``Image.from_registry(secret=...)``, ``from_aws_ecr``, …): the local
+    engine cannot pull with them, so an image missing locally is then refused instead of pulled anonymously."""
 
     ref: str
+    credentials: str | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen
@@ -65,13 +72,22 @@ class FromScratch:
 
 
 @attrs.frozen
+class Published:
+    """An image published under a name (``Image.from_name``): ``name:tag`` as ``names.parse`` returns it."""
+
+    name_tag: str
+
+
+@attrs.frozen
 class FromDockerfile:
-    """A complete Dockerfile (with its own ``FROM``) built with ``context_dir`` (minus ``ignore``) as context."""
+    """A complete Dockerfile (with its own ``FROM``) built with the files of ``context_dir`` its ``COPY``
+    instructions name (minus ``ignore``) as context (see ``context``)."""
 
     path: str = attrs.field(converter=_host_path)
     context_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(_host_path))
-    ignore: IgnoreFn | None = attrs.field(default=None, eq=False)
+    ignore: IgnoreSpec = attrs.field(default=None, eq=False)
     build_args: EnvPairs = attrs.field(default=(), converter=_env_pairs)
+    env: EnvPairs = attrs.field(default=(), converter=_env_pairs)
 
     def prepare(self) -> Prepared:
         """Read the Dockerfile and scan the context (blocking I/O)."""
@@ -82,23 +98,43 @@ class FromDockerfile:
             raise InvalidError(f"cannot read Dockerfile {self.path!r}: {e.strerror}") from None
         context: list[Entry] = []
         if self.context_dir is not None:
-            context = [
-                e for e in scan_tree(self.context_dir, "", self.ignore) if not e.name.startswith(".sandbox-core")
-            ]
-        material = json.dumps(
-            {"op": "from_dockerfile", "dockerfile": text, "context": entries_digest(context), "args": self.build_args},
-            sort_keys=True,
-        )
+            keep = context_filter(text.splitlines(), Path(self.context_dir), self.ignore, Path(self.path))
+            if keep is not None:
+                context = [e for e in scan_tree(self.context_dir, "", keep) if not e.name.startswith(".sandbox-core")]
+        material: dict[str, object] = {"op": "from_dockerfile", "dockerfile": text, "context": entries_digest(context)}
+        material |= {"args": self.build_args} | ({"env": self.env} if self.env else {})
+        lines = env_into_runs(tuple(text.splitlines()), self.env, "Image.from_dockerfile")
         return Prepared(
-            f"from_dockerfile({os.path.relpath(self.path)!r})", material, tuple(text.splitlines()), tuple(context)
+            f"from_dockerfile({os.path.relpath(self.path)!r})",
+            json.dumps(material, sort_keys=True),
+            lines,
+            tuple(context),
+            shown=tuple(text.splitlines()),
         )
 
 
-Root = FromImage | DebianSlim | FromScratch | FromDockerfile
+Root = FromImage | DebianSlim | FromScratch | FromDockerfile | Published
 
 
 def _labels(value: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(_env_pairs(value)))
+
+
+#: Labels added to every image the library builds or snapshots: ``k=v`` pairs separated by commas (e.g. to find
+#: the images of a CI run). They are part of a built image's identity, like a definition's own labels.
+LABELS_ENV = "SANDBOX_CORE_IMAGE_LABELS"
+
+
+def env_labels() -> dict[str, str]:
+    """The labels ``SANDBOX_CORE_IMAGE_LABELS`` names. Raises ``InvalidError`` for a malformed value."""
+    raw = os.environ.get(LABELS_ENV, "").strip()
+    out: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidError(f"{LABELS_ENV} must be comma-separated key=value pairs, got {raw!r}")
+        out[key.strip()] = value.strip()
+    return out
 
 
 @attrs.frozen
@@ -109,6 +145,9 @@ class ImageDefinition:
     steps: tuple[Step, ...] = ()
     mounts: tuple[LocalSource, ...] = ()
     labels: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_labels)
+    #: Make the root again even when it exists (``force_build`` of a root constructor): rebuild a Dockerfile or the
+    #: Python base, pull a registry image again; every step is then rebuilt too. Not part of the identity.
+    force_root: bool = attrs.field(default=False, eq=False)
 
     def add(self, step: Step) -> ImageDefinition:
         """A new definition with ``step`` appended. Raises ``InvalidError`` (Modal's text) after mount layers."""
@@ -119,6 +158,12 @@ class ImageDefinition:
     def add_mount(self, source: LocalSource) -> ImageDefinition:
         """A new definition with ``source`` as a mount layer (copied into containers at start)."""
         return attrs.evolve(self, mounts=(*self.mounts, source))
+
+    def with_labels(self, labels: Mapping[str, str]) -> ImageDefinition:
+        """A new definition with ``labels`` added (its own win on a conflict)."""
+        if not labels:
+            return self
+        return attrs.evolve(self, labels={**labels, **dict(self.labels)})
 
     @property
     def is_empty(self) -> bool:

@@ -12,7 +12,7 @@ sandbox do not reach the host), and they never change the image or its content a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from .._engine.api import EngineAPI
 from .steps import LocalSource
@@ -33,3 +33,14 @@ async def apply_mounts(eng: EngineAPI, container_id: str, mounts: Sequence[Local
         return
     entries = await asyncio.to_thread(mount_entries, mounts)
     await eng.archive.put(container_id, b"/", stream_tar(entries), no_overwrite_dir_non_dir=False)
+
+
+def mount_layers(eng: EngineAPI, mounts: Sequence[LocalSource]) -> Callable[[str], Awaitable[None]] | None:
+    """The step that copies ``mounts`` into a created container (for ``start_container``), or None without any."""
+    if not mounts:
+        return None
+
+    async def apply(container_id: str) -> None:
+        await apply_mounts(eng, container_id, mounts)
+
+    return apply

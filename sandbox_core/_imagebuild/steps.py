@@ -15,13 +15,14 @@ import json
 import os
 import shlex
 from collections.abc import Mapping
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 import attrs
 
 from ..exception import InvalidError
 from .buildca import BuildCA, wrap_shell
+from .context import IgnoreSpec, context_filter
 from .tarstream import Entry, IgnoreFn, entries_digest, scan_file, scan_tree
 
 EnvPairs = tuple[tuple[str, str], ...]
@@ -78,6 +79,8 @@ class Prepared:
     force_build: bool = False
     #: ``instructions`` as the user would read them (without the build-trust wrapper), for error messages.
     shown: tuple[str, ...] = ()
+    #: ``ARG`` values of the build (``dockerfile_commands(build_args=...)``).
+    build_args: EnvPairs = ()
 
     def readable(self) -> tuple[str, ...]:
         return self.shown or self.instructions
@@ -97,6 +100,25 @@ def _strs(values: Any) -> tuple[str, ...]:
 
 def _env_pairs(values: Any) -> EnvPairs:
     return tuple((str(k), str(v)) for k, v in (dict(values).items() if not isinstance(values, tuple) else values))
+
+
+def env_into_runs(lines: tuple[str, ...], env: EnvPairs, method: str) -> tuple[str, ...]:
+    """Raw Dockerfile ``lines`` with build-time ``env`` given to every shell-form ``RUN`` (``RUN export K=V; …``,
+    so the rest of the line, continuations included, runs as written). Raises ``InvalidError`` for an exec-form
+    ``RUN [...]``, which no environment can reach."""
+    if not env:
+        return lines
+    exports = "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env) + "; "
+    out = []
+    for line in lines:
+        head = line.lstrip()
+        if head[:4].upper() == "RUN " and head[4:].lstrip().startswith("["):
+            raise InvalidError(
+                f"{method}(env=..., secrets=...) cannot give an environment to the exec-form {head.strip()!r}; "
+                "use the shell form (RUN <command>)"
+            )
+        out.append(f"RUN {exports}{head[4:].lstrip()}" if head[:4].upper() == "RUN " else line)
+    return tuple(out)
 
 
 @attrs.frozen
@@ -326,30 +348,36 @@ class Entrypoint:
 
 @attrs.frozen
 class DockerfileCommands:
-    """Raw Dockerfile lines after ``FROM base``, with ``context_files`` (context path -> local file) and/or the
-    content of ``context_dir`` (minus ``ignore``) as the build context."""
+    """Raw Dockerfile lines after ``FROM base``, with ``context_files`` (context path -> local file) and the files
+    of ``context_dir`` that its ``COPY`` instructions name (minus ``ignore``; see ``context``) as the build
+    context; ``build_args`` are the build's ``ARG`` values."""
 
     op: ClassVar[str] = "dockerfile_commands"
     commands: tuple[str, ...] = attrs.field(converter=_strs)
     context_files: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_env_pairs)
     context_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(_host_path))
-    ignore: IgnoreFn | None = attrs.field(default=None, eq=False)
+    ignore: IgnoreSpec = attrs.field(default=None, eq=False)
     force_build: bool = False
+    build_args: EnvPairs = attrs.field(default=(), converter=_env_pairs)
+    env: EnvPairs = attrs.field(default=(), converter=_env_pairs)
 
     def prepare(self, ca: BuildCA | None) -> Prepared:
         context: list[Entry] = []
         if self.context_dir is not None:
-            context += [
-                e for e in scan_tree(self.context_dir, "", self.ignore) if not e.name.startswith(".sandbox-core")
-            ]
+            keep = context_filter(self.commands, Path(self.context_dir), self.ignore)
+            if keep is not None:
+                context += [e for e in scan_tree(self.context_dir, "", keep) if not e.name.startswith(".sandbox-core")]
         for dest, local in self.context_files:
             context += scan_file(_host_path(local), dest.lstrip("/"))
         return Prepared(
             _describe(self.op, *self.commands),
-            _material(self.op, commands=self.commands, context=entries_digest(context)),
-            self.commands,
+            _material(
+                self.op, commands=self.commands, context=entries_digest(context), args=self.build_args, env=self.env
+            ),
+            env_into_runs(self.commands, self.env, "Image.dockerfile_commands"),
             tuple(context),
             force_build=self.force_build,
+            build_args=self.build_args,
         )
 
 
@@ -377,8 +405,38 @@ class CopyLocal:
         )
 
 
+@attrs.frozen
+class Commands:
+    """Dockerfile instructions a recipe renders (Modal's ``uv_sync``, ``poetry_install_from_file``, ...): ``RUN``
+    lines get the build-time ``env`` and the trust setting as ``run_commands`` lines do; ``context_files``
+    (context path -> local file) are sent with the build."""
+
+    op: str
+    args: tuple[str, ...] = attrs.field(converter=_strs)
+    lines: tuple[str, ...] = attrs.field(converter=_strs)
+    context_files: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_env_pairs)
+    env: EnvPairs = attrs.field(default=(), converter=_env_pairs)
+    force_build: bool = False
+
+    def prepare(self, ca: BuildCA | None) -> Prepared:
+        context: list[Entry] = []
+        for dest, local in self.context_files:
+            context += scan_file(_host_path(local), dest.lstrip("/"))
+        runs = any(line.startswith("RUN ") for line in self.lines)
+        return Prepared(
+            _describe(self.op, *self.args),
+            _material(self.op, lines=self.lines, context=entries_digest(context), env=self.env),
+            tuple(f"RUN {wrap_shell(ln[4:], self.env, ca)}" if ln.startswith("RUN ") else ln for ln in self.lines),
+            tuple(context),
+            uses_build_arg=ca is not None and runs,
+            force_build=self.force_build,
+            shown=self.lines,
+        )
+
+
 Step = (
-    RunCommands
+    Commands
+    | RunCommands
     | AptInstall
     | PipInstall
     | PipInstallFromRequirements

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import REPO, app_name
+from ..conftest import BUSYBOX, REPO, app_name
 
 pytest.importorskip("typer", reason="the CLI needs its optional extra: pip install -e '.[cli]'")
 pytest.importorskip("rich", reason="the CLI needs its optional extra: pip install -e '.[cli]'")
@@ -52,7 +52,7 @@ class Cli:
 
     def json(self, *args: str) -> Any:
         """Run with ``--json`` (placed right after the command's name); assert exit code 0; return the document."""
-        at = 2 if args[0] == "image" else 1
+        at = 2 if args[0] in ("image", "volume", "secret") else 1
         return json.loads(self.ok(*args[:at], "--json", *args[at:]))
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
@@ -78,7 +78,7 @@ def cli(request: pytest.FixtureRequest) -> Cli:
 @pytest.fixture(scope="module")
 def sandbox_id(cli: Cli) -> Iterator[str]:
     """A running busybox sandbox made with ``create`` (shared by a module; stopped at its end)."""
-    sid = cli.json("create", "--timeout", "600")["id"]
+    sid = cli.json("create", "--timeout", "600", "--image", BUSYBOX)["id"]
     try:
         yield sid
     finally:

@@ -120,7 +120,7 @@ def test_sweep_reports_counts_and_everything_clears_an_app(cli: Cli) -> None:
     app = cli.app + "-sweep"
     sid = cli.json("create", "--app", app)["id"]
     counts = cli.json("sweep", "--app", app)
-    assert set(counts) == {"timed_out", "removed", "records_removed"}
+    assert set(counts) == {"timed_out", "removed", "records_removed", "volumes_removed"}
     assert [r["id"] for r in cli.json("ls", "--app", app)] == [sid]  # a running sandbox within its timeout stays
     cleared = cli.json("sweep", "--app", app, "--everything")
     assert cleared["removed"] == 1

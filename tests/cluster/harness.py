@@ -44,6 +44,8 @@ ENGINE_LABEL = "sandbox-core.engine"
 NODE_LABEL = "sandbox-core.node"
 OVERLAY_POOL = "10.215.0.0/16"
 SWARM_PORT = 2377
+#: What every node of a swarm used by the library's cluster mode runs with (a service spec cannot ask for it).
+LIBRARY_DOCKERD_ARGS = ("--no-new-privileges", "--label=sandbox-core.no-new-privileges=true")
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,12 @@ class Cluster:
     def add_node(self, *, extra_args: tuple[str, ...] = (), timeout: float = 60.0) -> Node:
         """Start one more node (``extra_args`` go to its dockerd), load the images, join it as a worker."""
         return add_node(self.instance, extra_args=extra_args, timeout=timeout)
+
+    def label_node(self, index: int, labels: dict[str, str]) -> None:
+        """Add node labels (through the manager) to node ``index``."""
+        layout, manager = self.layout(index), self.layout(0)
+        node_id = str(UnixEngine(layout.socket).request("GET", "info")["Swarm"]["NodeID"])
+        _update_node_labels(manager, node_id, labels)
 
     def down(self) -> list[str]:
         return down(self.instance)
@@ -197,15 +205,19 @@ def _swarm_join(node: NodeLayout, manager: NodeLayout, token: str) -> None:
     )
 
 
+def _update_node_labels(manager: NodeLayout, node_id: str, labels: dict[str, str]) -> None:
+    mgr = UnixEngine(manager.socket)
+    doc = mgr.request("GET", f"nodes/{node_id}")
+    spec = dict(doc["Spec"])
+    spec["Labels"] = {**(spec.get("Labels") or {}), **labels}
+    mgr.request("POST", f"nodes/{node_id}/update", params=[("version", str(doc["Version"]["Index"]))], body=spec)
+
+
 def _label_node(manager: NodeLayout, node: NodeLayout) -> tuple[str, str]:
     """Put the engine-address labels on ``node``; returns (swarm node id, engine id)."""
     info = UnixEngine(node.socket).request("GET", "info")
     node_id = str(info["Swarm"]["NodeID"])
-    mgr = UnixEngine(manager.socket)
-    doc = mgr.request("GET", f"nodes/{node_id}")
-    spec = dict(doc["Spec"])
-    spec["Labels"] = {**(spec.get("Labels") or {}), ENGINE_LABEL: node.engine_url, NODE_LABEL: f"n{node.index}"}
-    mgr.request("POST", f"nodes/{node_id}/update", params=[("version", str(doc["Version"]["Index"]))], body=spec)
+    _update_node_labels(manager, node_id, {ENGINE_LABEL: node.engine_url, NODE_LABEL: f"n{node.index}"})
     return node_id, str(info["ID"])
 
 
@@ -236,7 +248,9 @@ def _node_view(instance: str, index: int) -> Node:
     )
 
 
-def _bring_up(instance: str, count: int, images: tuple[str, ...], deadline: float, timer: _Timer) -> None:
+def _bring_up(
+    instance: str, count: int, images: tuple[str, ...], dockerd_args: tuple[str, ...], deadline: float, timer: _Timer
+) -> None:
     layouts = [NodeLayout(instance, i) for i in range(count)]
     hub = _state.hub(instance)
     with ThreadPoolExecutor(max_workers=max(4, count + 1)) as pool:
@@ -250,7 +264,7 @@ def _bring_up(instance: str, count: int, images: tuple[str, ...], deadline: floa
                 _node.create_network(layout, hub)
         exported = pool.submit(export_images, images)  # overlaps the dockerd start-up
         with timer.phase("dockerd"):
-            procs = [_launch(instance, i, ()) for i in range(count)]
+            procs = [_launch(instance, i, dockerd_args) for i in range(count)]
             for layout, proc in zip(layouts, procs, strict=True):
                 _node.wait_ready(layout, proc, deadline)
         with timer.phase("images"):
@@ -277,8 +291,10 @@ def up(
     images: tuple[str, ...] = DEFAULT_IMAGES,
     owned: bool = True,
     timeout: float = 90.0,
+    dockerd_args: tuple[str, ...] = (),
 ) -> Cluster:
     """Bring up a swarm of ``nodes`` nodes (node 0 the manager); everything is torn down again if this fails.
+    ``dockerd_args`` go to every node's dockerd (the library's cluster mode needs ``--no-new-privileges``).
 
     ``owned``: the instance belongs to this process; once it is gone, the next ``up`` on the host removes the
     instance. ``owned=False`` (manual use) keeps it until ``down``.
@@ -299,7 +315,7 @@ def up(
         owner = {"pid": os.getpid(), "start": _host.start_time(os.getpid())} if owned else None
         _state.write(instance, {"instance": instance, "owner": owner, "nodes": {}, "created": time.time()})
         try:
-            _bring_up(instance, nodes, images, t0 + timeout, timer)
+            _bring_up(instance, nodes, images, dockerd_args, t0 + timeout, timer)
         except BaseException:
             with _teardown.sigint_deferred():
                 _teardown.down_unlocked(instance)
@@ -350,6 +366,9 @@ def remove_node(instance: str, index: int) -> None:
     layout = NodeLayout(instance, index)
     with _state.lock(), _teardown.sigint_deferred():
         problems = _teardown.remove_nodes(instance, [layout], time.monotonic() + 30.0, [])
+        # The kernel frees the node's namespace, and with it the hub's end of its veth, asynchronously: remove that
+        # end now, so that a node added next with the same index finds its name free.
+        _host.ip("link", "del", f"n{index}", netns=_state.hub(instance), check=False)
         _state.forget_node(instance, index)
     if problems:
         raise _host.HostError(f"{layout.name}: removal incomplete: " + "; ".join(problems))
@@ -437,6 +456,9 @@ def _cli(argv: list[str]) -> int:
     p_up = sub.add_parser("up", help="bring up a swarm that stays until 'down'")
     p_up.add_argument("--name", default="manual", help="instance name (1-8 lowercase letters/digits)")
     p_up.add_argument("--nodes", type=int, default=2)
+    p_up.add_argument(
+        "--library", action="store_true", help="nodes as the library's cluster mode needs them (--no-new-privileges)"
+    )
     p_down = sub.add_parser("down", help="tear down instances (idempotent)")
     p_down.add_argument("names", nargs="*", help="instances to remove (default: 'manual')")
     p_down.add_argument("--all", action="store_true", help="every instance on this host, even a live run's")
@@ -447,7 +469,8 @@ def _cli(argv: list[str]) -> int:
     if os.geteuid() != 0:
         parser.error("the harness needs root (network namespaces, mounts, dockerd)")
     if args.cmd == "up":
-        cluster = up(args.name, nodes=args.nodes, owned=False)
+        extra = LIBRARY_DOCKERD_ARGS if args.library else ()
+        cluster = up(args.name, nodes=args.nodes, owned=False, dockerd_args=extra)
         print(
             json.dumps(
                 {"instance": cluster.instance, "timings": cluster.timings, "nodes": [vars(n) for n in cluster.nodes]},

@@ -327,3 +327,81 @@ async def lab(holder_image: str, go_tools: Path) -> AsyncIterator[Lab]:
         for cid in made:
             await eng.containers.remove(cid)
         await eng.networks.remove(network)
+
+
+# ------------------------------------------------------------------------ targets for sandboxes made by the public API
+
+
+@attrs.frozen
+class Targets:
+    """Targets on the engine's default bridge, where ``Sandbox.create`` puts sandboxes (and their holders): ``t1``/
+    ``t2``/``t3`` as in the lab, and ``dns`` serving ``t1.test``, ``sub.t1.test``, ``t2.test``, ``hold.test``."""
+
+    eng: DockerEngine
+    ip: Mapping[str, str]
+    container: Mapping[str, str]
+    gateway: str
+
+    async def dns_log(self) -> str:
+        return await read_logs(self.eng, self.container["dns"])
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def targets(holder_image: str, go_tools: Path) -> AsyncIterator[Targets]:
+    eng = await docker_engine()
+    tag = uuid.uuid4().hex[:8]
+    made: dict[str, str] = {}
+    try:
+        for name, text in (("t1", "T1"), ("t2", "T2")):
+            script = f"mkdir -p /w && echo {text} > /w/index.html && httpd -p 80 -h /w && {_serve(text + '-TLS', 443)}"
+            script += f" {_serve(text + '-DIRECT', 9000, hold=True)} wait"
+            made[name] = await _start(eng, f"egress-{tag}-{name}", "bridge", ["sh", "-c", script])
+        hold = ["sh", "-c", f"{_serve('T3-HOLD', 443, hold=True)} wait"]
+        made["t3"] = await _start(eng, f"egress-{tag}-t3", "bridge", hold)
+        ips: dict[str, str] = {}
+        for name, cid in made.items():
+            endpoint = (await eng.containers.inspect(cid)).endpoint("bridge")
+            assert endpoint is not None
+            ips[name] = endpoint.ip_address
+        names = [f"t1.test={ips['t1']}", f"sub.t1.test={ips['t1']}", f"t2.test={ips['t2']}", f"hold.test={ips['t3']}"]
+        made["dns"] = await _start(
+            eng, f"egress-{tag}-dns", "bridge", ["/testdns", *names], {"/testdns": go_tools / "testdns"}
+        )
+        endpoint = (await eng.containers.inspect(made["dns"])).endpoint("bridge")
+        assert endpoint is not None
+        ips["dns"] = endpoint.ip_address
+        ready, _ = await output_until(eng, made["dns"], "testdns: ready", 20)
+        assert ready, "the DNS server did not start"
+        network = await eng.networks.inspect("bridge")
+        assert network is not None
+        gateway = next(p.gateway for p in network.pools if "." in p.subnet)
+        yield Targets(eng, ips, made, gateway)
+    finally:
+        for cid in made.values():
+            await eng.containers.remove(cid)
+
+
+IPTABLES_IMAGE = f"sandbox-core-test/netroot:{RUN_ID}"
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def iptables_image(holder_image: str) -> AsyncIterator[str]:
+    """busybox plus the holder image's iptables (and its libraries): root in a sandbox made from it can try."""
+    eng = await docker_engine()
+    dockerfile = "FROM sandbox-core/busybox:1\n" + "".join(
+        f"COPY --from={holder_image} {d} {d}\n" for d in ("/usr/sbin/", "/usr/lib/", "/lib/", "/lib64/")
+    )
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile.encode()))
+
+    async def context() -> AsyncIterator[bytes]:
+        yield buf.getvalue()
+
+    await eng.images.build(context(), dockerfile="Dockerfile", tag=IPTABLES_IMAGE, labels={TEST_RUN_LABEL: RUN_ID})
+    try:
+        yield IPTABLES_IMAGE
+    finally:
+        await eng.images.remove(IPTABLES_IMAGE, force=True)

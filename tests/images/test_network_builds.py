@@ -1,11 +1,14 @@
 """Build steps that download (pip, uv, apt) on the Python base, trusting the host's CA bundle through
-``SANDBOX_CORE_BUILD_CA_BUNDLE``. Each test is skipped, saying why, when its package index does not answer."""
+``SANDBOX_CORE_BUILD_CA_BUNDLE``, and a Modal script using them, run unchanged in both APIs. Each test is skipped,
+saying why, when its package index does not answer."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import urllib.request
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -14,6 +17,7 @@ from sandbox_core._imagebuild import base, buildca, builder
 from sandbox_core._imagebuild.definition import DebianSlim, ImageDefinition
 from sandbox_core._imagebuild.steps import AptInstall, PipInstall, Step, UvPipInstall
 
+from ..conftest import app_name
 from .conftest import RUN_LABELS, run_in
 
 HOST_BUNDLE = os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt"
@@ -65,3 +69,51 @@ async def test_apt_install_from_the_debian_archive(eng: EngineAPI, host_trust: N
         pytest.skip(why)
     built = await builder.build(eng, on_python(AptInstall(["jq"])))
     assert run_in(built.image_id, "sh", "-c", "echo '{\"a\": 5}' | jq .a") == "5\n"
+
+
+# ------------------------------------------------------------------------------ a Modal script, run unchanged
+
+MODAL_SCRIPT_SYNC = """
+import sys
+import sandbox_core_sync as modal  # the one line a port changes: `import modal`
+
+app = modal.App.lookup(sys.argv[1], create_if_missing=True)
+image = (
+    modal.Image.debian_slim()
+    .pip_install("six==1.16.0")
+    .run_commands("python -c 'import six; print(six.__version__)' > /built-with")
+)
+sb = modal.Sandbox.create(app=app, image=image)
+p = sb.exec("python", "-c", "import six; print(six.__version__, open('/built-with').read().strip())")
+print(p.stdout.read().strip())
+sb.terminate()
+"""
+
+MODAL_SCRIPT_ASYNC = """
+import asyncio, sys
+import sandbox_core as modal
+
+async def main() -> None:
+    app = await modal.App.lookup(sys.argv[1], create_if_missing=True)
+    image = (
+        modal.Image.debian_slim()
+        .pip_install("six==1.16.0")
+        .run_commands("python -c 'import six; print(six.__version__)' > /built-with")
+    )
+    sb = await modal.Sandbox.create(app=app, image=image)
+    p = await sb.exec("python", "-c", "import six; print(six.__version__, open('/built-with').read().strip())")
+    print((await p.stdout.read()).strip())
+    await sb.terminate()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("script", [MODAL_SCRIPT_SYNC, MODAL_SCRIPT_ASYNC], ids=["blocking", "async"])
+def test_a_modal_script_with_pip_install_and_run_commands_runs_unchanged(
+    script: str, engine: None, host_trust: None, run_py: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    if why := answers("https://pypi.org/simple/six/"):
+        pytest.skip(why)
+    proc = run_py(script.replace("sys.argv[1]", repr(app_name("modal-script"))), timeout=600)
+    assert proc.stdout.strip().splitlines()[-1] == "1.16.0 1.16.0"

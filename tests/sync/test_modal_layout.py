@@ -23,9 +23,10 @@ MODAL_MODULES = [
     ("image", ["Image"]),
     ("io_streams", ["StreamReader", "StreamWriter"]),
     ("output", ["enable_output"]),
-    ("sandbox", ["Sandbox"]),
+    ("sandbox", ["Sandbox", "Probe"]),
     ("secret", ["Secret"]),
     ("stream_type", ["StreamType"]),
+    ("types", ["FileInfo", "FileType", "FileWatchEvent", "FileWatchEventType", "SandboxConnectCredentials"]),
 ]
 
 
@@ -51,7 +52,10 @@ def test_blocking_modules_hold_blocking_classes_and_the_same_value_types() -> No
     assert cp.ContainerProcess.__module__ == "sandbox_core_sync._generated"
     assert io.StreamReader is sandbox_core_sync.StreamReader
     assert st.StreamType is sandbox_core.StreamType  # value types and enums are the same objects
-    assert sandbox_core_sync.image.Image is sandbox_core.Image
+    assert sandbox_core_sync.image.Image is not sandbox_core.Image and hasattr(
+        sandbox_core_sync.Image.debian_slim().build, "aio"
+    )
+    assert sandbox_core_sync.FilePatternMatcher is sandbox_core.FilePatternMatcher
 
 
 def test_every_manifest_submodule_mirrors_its_async_module() -> None:

@@ -515,3 +515,35 @@ def test_a_sync_method_returning_an_async_context_manager_fails(scratch: Path) -
     )
     with pytest.raises(GenerationError, match=r"cg_acm\.Thing\.session: a sync method returning an awaitable"):
         generate(_manifest("cg_acm", wrap=("Thing",)))
+
+
+def test_a_class_attribute_holding_a_wrapped_class_is_the_facade_class(scratch: Path) -> None:
+    """Modal's ``Secret.objects.create(...)``: a manager class with static async methods, named by a class attribute
+    of the object it manages."""
+    _write_package(
+        scratch,
+        "cg_mgr",
+        """
+        from __future__ import annotations
+        from typing import ClassVar
+        __all__ = ["Manager", "Thing"]
+        class Manager:
+            @staticmethod
+            async def create(name: str) -> Thing:
+                return Thing(name)
+        class Thing:
+            objects: ClassVar[type[Manager]] = Manager
+            def __init__(self, name: str) -> None:
+                self.name = name
+            async def hello(self) -> str:
+                return "hello " + self.name
+        """,
+    )
+    with pytest.raises(GenerationError, match=r"cg_mgr\.Thing\.objects: refers to Manager, which must come before"):
+        generate(_manifest("cg_mgr", wrap=("Thing", "Manager")))
+    assert _codegen.write(_manifest("cg_mgr", wrap=("Manager", "Thing")), scratch / "cg_mgr_sync")
+    import cg_mgr_sync
+
+    thing = cg_mgr_sync.Thing.objects.create("x")
+    assert isinstance(thing, cg_mgr_sync.Thing) and thing.hello() == "hello x"
+    assert cg_mgr_sync.Thing.objects is cg_mgr_sync.Manager

@@ -111,6 +111,38 @@ def test_wrapper_classes_have_no_constructor() -> None:
         Sandbox()
 
 
+def test_a_listed_constructor_builds_the_implementation_on_the_loop_thread() -> None:
+    g = fakecore_sync.Group("g", size=3)
+    assert isinstance(g._impl, fakecore.Group) and g._impl.built_in == rt.THREAD_NAME
+    assert g.describe() == "g:3"  # the implementation is bound to the runtime's loop
+    assert g.name == "g"
+    assert g._experimental_self is g  # listed in private_members
+    assert not hasattr(g, "_internal")
+    with pytest.raises(TypeError):
+        fakecore_sync.Group()  # type: ignore[call-arg]
+
+
+def test_a_method_returning_a_context_manager_gives_with_and_async_with(events: list[tuple[str, str]]) -> None:
+    g = fakecore_sync.Group("g")
+    with g.run(label="sync") as got:
+        assert got is g
+        assert events == [("enter", "sync")]
+    assert events[-1] == ("exit", "sync:ok")
+
+    async def main() -> None:
+        async with g.run.aio(label="async") as got:
+            assert got is g
+        with pytest.raises(ValueError, match="boom"):
+            async with g.run.aio(label="fails"):
+                raise ValueError("boom")
+
+    asyncio.run(main())
+    assert events[-3:] == [("exit", "async:ok"), ("enter", "fails"), ("exit", "fails:ValueError")]
+    with g.run(label="ctrl-c"):  # __aexit__ returning True suppresses, as with any context manager
+        raise KeyboardInterrupt
+    assert events[-1] == ("exit", "ctrl-c:KeyboardInterrupt")
+
+
 def test_generator_is_closed_on_early_break(fake_name: str, events: list[tuple[str, str]]) -> None:
     sb = Sandbox.create(name=fake_name)
     seen = []

@@ -153,9 +153,13 @@ func startError(err error, spec Spec) error {
 	var en syscall.Errno
 	errors.As(err, &en)
 	msg := fmt.Sprintf("cannot start %s: %v", spec.Path, err)
-	if en == syscall.ENOENT && spec.Dir != "" {
-		if _, serr := os.Stat(spec.Dir); serr != nil {
+	// A working directory that cannot be entered fails the start with the same errnos as the program would:
+	// name the directory, so that clients report it as such (sandbox_core/_execfail.py).
+	if (en == syscall.ENOENT || en == syscall.ENOTDIR) && spec.Dir != "" {
+		if st, serr := os.Stat(spec.Dir); serr != nil {
 			msg = fmt.Sprintf("cannot enter working directory %s: %v", spec.Dir, serr)
+		} else if !st.IsDir() {
+			msg = fmt.Sprintf("cannot enter working directory %s: %v", spec.Dir, syscall.ENOTDIR)
 		}
 	}
 	return &SpawnError{Kind: KindOf(err), Errno: en, Msg: msg}

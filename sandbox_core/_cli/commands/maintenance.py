@@ -24,7 +24,8 @@ def sweep(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """End sandboxes past their timeout and remove finished ones past retention (of --app, or of every app)."""
+    """End sandboxes past their timeout and remove finished ones past retention (of --app, or of every app), and
+    volumes nobody holds any more (deleted ones, ephemeral ones whose block or process ended)."""
 
     async def main() -> int:
         app_id = None
@@ -33,7 +34,12 @@ def sweep(
         elif everything:
             raise UsageError("--everything needs --app (it clears one app, never the whole engine)")
         result = await sc.sweep(app_id=app_id, everything=everything)
-        counts = {"timed_out": result.timed_out, "removed": result.removed, "records_removed": result.records_removed}
+        counts = {
+            "timed_out": result.timed_out,
+            "removed": result.removed,
+            "records_removed": result.records_removed,
+            "volumes_removed": result.volumes_removed,
+        }
         if as_json:
             emit_json(counts)
         else:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import builtins
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ... import exception as exc
 from ..api import ExecStream, FrameSource
 from ..errors import ContainerNotRunning, NoSuchContainer, RemovalInProgress
-from ..values import ContainerInfo, ContainerSpec, ContainerSummary, LabelQuery, Mount, PortBinding
+from ..values import ContainerInfo, ContainerSpec, ContainerSummary, LabelQuery, LogRecord, Mount, PortBinding
 from . import output, parse
 from .http import DockerClient, filters_param, label_filters, lines
 
@@ -170,6 +171,18 @@ class DockerContainers:
 
     async def follow_output(self, ref: str, *, fd: int | None, tty: bool) -> FrameSource:
         return await output.follow_logs(self._client, ref, fd=fd, tty=tty)
+
+    def read_logs(
+        self,
+        ref: str,
+        *,
+        tty: bool,
+        fd: int | None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        tail: int | None = None,
+    ) -> AsyncIterator[LogRecord]:
+        return output.read_logs(self._client, ref, tty=tty, fd=fd, since_ns=since_ns, until_ns=until_ns, tail=tail)
 
     async def attach_stdin(self, ref: str, *, tty: bool) -> ExecStream:
         return await output.attach_stdin(self._client, ref, tty=tty)

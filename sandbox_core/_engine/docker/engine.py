@@ -47,7 +47,11 @@ class DockerEngine:
 
         Raises ``ConnectionError`` when it cannot be reached.
         """
-        address = EngineAddress.from_env()
+        return await cls.open_at(EngineAddress.from_env())
+
+    @classmethod
+    async def open_at(cls, address: EngineAddress) -> DockerEngine:
+        """Connect to the engine at ``address``. Raises ``ConnectionError`` when it cannot be reached."""
         return cls(DockerClient(address, await negotiate(address)))
 
     @property
@@ -85,6 +89,10 @@ class DockerEngine:
     @property
     def endpoint(self) -> str:
         return self.client.address.url
+
+    @property
+    def joins_network_namespaces(self) -> bool:
+        return True
 
     @property
     def closed(self) -> bool:

@@ -21,7 +21,8 @@ from .. import errors as E
 #: engine status -> (message fragments that name a more specific condition, then the class for the status alone).
 #: Fragments are matched, lower-case, against the engine's message; the first match wins.
 STATUS_ERRORS: dict[int, tuple[tuple[tuple[str, type[exc.Error]], ...], type[exc.Error]]] = {
-    400: ((), exc.InvalidError),
+    # Renaming a container to the name it already has: a second claimant of a name derived from the container.
+    400: ((("same name as its current name", E.NameConflict),), exc.InvalidError),
     401: ((), exc.PermissionDeniedError),
     403: ((), exc.PermissionDeniedError),
     404: (
@@ -41,6 +42,7 @@ STATUS_ERRORS: dict[int, tuple[tuple[tuple[str, type[exc.Error]], ...], type[exc
             ("is restarting", E.ContainerNotRunning),
             ("already in progress", E.RemovalInProgress),
             ("already in use", E.NameConflict),
+            ("volume is in use", E.VolumeInUse),
         ),
         exc.ConflictError,
     ),

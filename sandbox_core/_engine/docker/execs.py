@@ -11,6 +11,7 @@ here — neither may ever be signalled.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -23,8 +24,9 @@ from ..errors import ContainerNotRunning, NoSuchContainer
 from ..values import ExecInfo, ExecSpec
 from . import parse
 from .containers import DockerContainers
-from .hijack import DETACH_KEYS, HijackedStream, open_hijacked
+from .hijack import DETACH_KEYS, open_hijacked
 from .http import DockerClient
+from .startfail import ScreenedExecStream
 
 #: Runtimes whose container processes are host processes (the engine's pids are host pids on a local engine).
 _HOST_PROCESS_RUNTIMES = frozenset({"", "runc", "io.containerd.runc.v2", "io.containerd.runtime.v1.linux"})
@@ -67,13 +69,31 @@ def _signal(pid: int, sig: signal.Signals) -> bool:
     return True
 
 
+#: Run inside the container (no host pids): SIGSTOP every process carrying the marker ``$1`` and every descendant of
+#: one (a child that cleared its environment, e.g. ``env -i``, is still found through its parent), rescanning until
+#: nothing new turns up (a stopped process cannot fork), then SIGKILL them all; prints how many. Builtins only in
+#: the scan of parents, so a busy container does not cost a fork per process and round.
 _KILL_SCRIPT = r"""
-m="$1"; n=0
-for d in /proc/[0-9]*; do
-  p=${d#/proc/}
-  [ "$p" = "$$" ] && continue
-  if tr '\0' '\n' < "$d/environ" 2>/dev/null | grep -qxF "$m"; then kill -9 "$p" 2>/dev/null && n=$((n+1)); fi
+m="$1"; found=" "
+while :; do
+  grown=0
+  for d in /proc/[0-9]*; do
+    p=${d#/proc/}
+    [ "$p" = "$$" ] && continue
+    case "$found" in *" $p "*) continue ;; esac
+    ppid=
+    while read -r k v; do [ "$k" = PPid: ] && { ppid=$v; break; }; done < "$d/status" 2>/dev/null
+    [ -n "$ppid" ] || continue
+    case "$found" in
+      *" $ppid "*) ;;
+      *) tr '\0' '\n' < "$d/environ" 2>/dev/null | grep -qxF "$m" || continue ;;
+    esac
+    kill -STOP "$p" 2>/dev/null && { found="$found$p "; grown=1; }
+  done
+  [ "$grown" = 0 ] && break
 done
+n=0
+for p in $found; do kill -9 "$p" 2>/dev/null && n=$((n+1)); done
 echo "$n"
 """
 
@@ -104,9 +124,13 @@ class DockerExecs:
         res = await self._client.request_json("POST", f"containers/{ref}/exec", f"create exec in {ref[:12]}", body=body)
         return str(res["Id"])
 
-    async def start(self, exec_id: str, *, tty: bool) -> HijackedStream:
+    async def start(self, exec_id: str, *, tty: bool) -> ScreenedExecStream:
+        """See ``ExecsAPI.start``; the stream's first read raises ``ExecStartFailed`` if the program never ran."""
         body = json.dumps({"Detach": False, "Tty": tty}).encode()
-        return await open_hijacked(self._client, URL(f"exec/{exec_id}/start"), body, tty, f"start exec {exec_id[:12]}")
+        stream = await open_hijacked(
+            self._client, URL(f"exec/{exec_id}/start"), body, tty, f"start exec {exec_id[:12]}"
+        )
+        return ScreenedExecStream(stream, functools.partial(self.inspect, exec_id))
 
     async def inspect(self, exec_id: str) -> ExecInfo:
         res = await self._client.request_json("GET", f"exec/{exec_id}/json", f"inspect exec {exec_id[:12]}")
@@ -137,7 +161,8 @@ class DockerExecs:
         self, ref: str, key: str, value: str, *, root_pid: int | None = None, rounds: int = 20
     ) -> None:
         """See ``ExecsAPI.kill_marked``: repeats (a process may fork while its siblings are being killed) until a
-        scan finds none, at most ``rounds`` times. Through a remote engine only the marker counts."""
+        scan finds none, at most ``rounds`` times. Through a remote engine, a process that cleared its environment
+        is found only while its parent is still alive (as a descendant of a marked process)."""
         marker = f"{key}={value}".encode()
         try:
             host_id = await self._host_visible_id(ref)
@@ -199,7 +224,8 @@ class DockerExecs:
         return killed
 
     async def _kill_from_inside(self, ref: str, marker: bytes) -> int:
-        """SIGKILL marked processes with a helper exec of ``sh`` in the container (engine not local)."""
+        """SIGKILL marked processes and their descendants with a helper exec of ``sh`` in the container (engine not
+        local)."""
         spec = ExecSpec(cmd=("sh", "-c", _KILL_SCRIPT, "sh", marker.decode()), workdir="/", user="0")
         stream = await self.start(await self.create(ref, spec), tty=False)
         out = b""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -47,26 +48,78 @@ def _env_float(name: str, default: float) -> float:
 
 
 @attrs.frozen
+class TLSFiles:
+    """Client TLS for a ``tcp://`` engine, as Docker's ``DOCKER_CERT_PATH`` lays it out: the CA that signed the
+    engine's certificate, and this client's certificate and key (None: no client certificate)."""
+
+    ca: str
+    cert: str | None = None
+    key: str | None = None
+
+    @classmethod
+    def from_dir(cls, path: str) -> TLSFiles:
+        """``ca.pem``, ``cert.pem`` and ``key.pem`` in ``path`` (the client pair only when both exist).
+
+        Raises ``InvalidError`` when ``ca.pem`` is missing."""
+        ca, cert, key = (os.path.join(path, f) for f in ("ca.pem", "cert.pem", "key.pem"))
+        if not os.path.isfile(ca):
+            raise exc.InvalidError(f"no ca.pem in the TLS certificate directory {path!r}")
+        if os.path.isfile(cert) and os.path.isfile(key):
+            return cls(ca, cert, key)
+        return cls(ca)
+
+    def context(self) -> ssl.SSLContext:
+        """A verifying client context (the engine's certificate must chain to ``ca`` and name its host)."""
+        try:
+            ctx = ssl.create_default_context(cafile=self.ca)
+            if self.cert is not None:
+                ctx.load_cert_chain(self.cert, self.key)
+        except (OSError, ssl.SSLError) as e:
+            raise exc.InvalidError(f"cannot load the engine TLS files ({self.ca}, {self.cert}): {e}") from None
+        return ctx
+
+
+@attrs.frozen
 class EngineAddress:
-    """Where the engine listens: ``url`` as given, ``socket_path`` for unix sockets (None for tcp)."""
+    """Where the engine listens: ``url`` as given, ``socket_path`` for unix sockets (None for tcp), ``tls`` for a
+    tcp engine spoken to over TLS. ``host_pids``: False when the engine's container pids are not this host's even
+    though it is on a unix socket (a cluster node's engine in its own PID namespace)."""
 
     url: str
     socket_path: str | None
+    tls: TLSFiles | None = None
+    host_pids: bool = True
 
     @property
     def is_local(self) -> bool:
-        """True when the engine is on this host (a unix socket), so its processes are visible in /proc."""
-        return self.socket_path is not None
+        """True when the engine is on this host (a unix socket) and its processes are visible in /proc."""
+        return self.socket_path is not None and self.host_pids
+
+    @classmethod
+    def parse(
+        cls, url: str, *, tls: TLSFiles | None = None, host_pids: bool = True, what: str = "DOCKER_HOST"
+    ) -> EngineAddress:
+        """An engine URL: ``unix://<path>``, or ``tcp://host:port`` (over TLS when ``tls`` is given)."""
+        if url.startswith("unix://"):
+            return cls(url=url, socket_path=url[len("unix://") :], host_pids=host_pids)
+        if url.startswith(("tcp://", "http://", "https://")):
+            return cls(url=url, socket_path=None, tls=tls, host_pids=host_pids)
+        raise exc.InvalidError(f"{what} must start with unix:// or tcp://, got {url!r}")
 
     @classmethod
     def from_env(cls) -> EngineAddress:
-        """Resolve ``DOCKER_HOST`` (unix:// or tcp://), defaulting to the standard unix socket."""
+        """Resolve ``DOCKER_HOST`` (unix:// or tcp://), defaulting to the standard unix socket; a tcp engine is
+        spoken to over TLS when ``DOCKER_TLS_VERIFY`` is set (certificates from ``DOCKER_CERT_PATH``, default
+        ``~/.docker``), as the Docker CLI does."""
         host = os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_UNIX_SOCKET}"
-        if host.startswith("unix://"):
-            return cls(url=host, socket_path=host[len("unix://") :])
-        if host.startswith(("tcp://", "http://", "https://")):
-            return cls(url=host, socket_path=None)
-        raise exc.InvalidError(f"DOCKER_HOST must start with unix:// or tcp://, got {host!r}")
+        return cls.parse(host, tls=tls_from_env())
+
+
+def tls_from_env() -> TLSFiles | None:
+    """Docker's client TLS settings: ``DOCKER_CERT_PATH`` when ``DOCKER_TLS_VERIFY`` is set, else None."""
+    if not os.environ.get("DOCKER_TLS_VERIFY"):
+        return None
+    return TLSFiles.from_dir(os.environ.get("DOCKER_CERT_PATH") or os.path.expanduser("~/.docker"))
 
 
 class DockerClient:
@@ -80,6 +133,9 @@ class DockerClient:
         if address.socket_path is not None:
             connector = aiohttp.UnixConnector(address.socket_path, limit=0)
             url = "unix://localhost"
+        elif address.tls is not None:
+            connector = aiohttp.TCPConnector(limit=0, ssl=address.tls.context())
+            url = address.url.replace("tcp://", "https://", 1)
         else:
             connector = aiohttp.TCPConnector(limit=0)
             url = address.url.replace("tcp://", "http://", 1)

@@ -14,13 +14,20 @@ import json
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 
+import aiohttp
+
 from ... import exception as exc
 from ..api import LineSink
 from ..errors import BuildFailed, ImagePullError
-from ..values import ImageInfo, ImageSummary, LabelQuery, split_image_ref
+from ..values import ImageConfig, ImageInfo, ImageSummary, LabelQuery, split_image_ref
 from . import parse
 from .build import BuildState, Lines
+from .errors import translate
 from .http import DockerClient, Params, filters_param, json_messages, label_filters
+
+#: The engine's own default PATH, sent as the environment of a committed image whose config has none: the engine
+#: fills an empty environment from the container's, which holds what the sandbox was given (its secrets).
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 #: Deadline for a body-carrying request to be answered with headers: the engine answers a build or an import only
 #: after reading the whole body, so this bounds the upload of the context, not the build.
@@ -207,6 +214,53 @@ class DockerImages:
         if image_id is None:
             raise exc.ServiceError(f"{what}: the engine reported no image id")
         return image_id
+
+    async def commit(self, container: str, config: ImageConfig, *, repo: str, tag: str, pause: bool = True) -> str:
+        env = [f"{k}={v}" for k, v in config.env.items()] or [DEFAULT_PATH]
+        body = {
+            "Labels": dict(config.labels),
+            "Cmd": None if config.cmd is None else list(config.cmd),
+            "Entrypoint": None if config.entrypoint is None else list(config.entrypoint),
+            "Env": env,
+            "WorkingDir": config.workdir,
+            "User": config.user,
+        }
+        params = {"container": container, "repo": repo, "tag": tag, "pause": "1" if pause else "0"}
+        res = await self._client.request_json(
+            "POST", "commit", f"commit container {container[:12]}", params=params, body=body, timeout=float("inf")
+        )
+        return str(res["Id"])
+
+    @contextlib.asynccontextmanager
+    async def export(self, refs: Sequence[str]) -> AsyncIterator[AsyncIterator[bytes]]:
+        """A ``docker save`` tarball of ``refs`` (ids or references; references keep their tags), streamed as it
+        is read: for ``load`` into another engine, without holding it."""
+        what = f"export image {refs[0] if refs else '(none)'}"
+        resp = await self._client.open_stream("GET", "images/get", what, params=[("names", r) for r in refs])
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while True:
+                try:
+                    chunk = await resp.content.readany()
+                except (aiohttp.ClientError, OSError) as e:
+                    raise translate(e, what) from e
+                if not chunk:
+                    return
+                yield chunk
+
+        try:
+            yield chunks()
+        finally:
+            resp.close()
+
+    async def load(self, body: AsyncIterable[bytes]) -> None:
+        """Load a ``docker save`` tarball (what ``export`` streams) into this engine. An exception raised by
+        ``body`` itself propagates as is."""
+        what = "load images"
+        async with _messages(self._client, "images/load", what, [("quiet", "1")], body, UPLOAD_DEADLINE) as messages:
+            async for msg in messages:
+                if msg.error is not None:
+                    raise exc.ServiceError(f"{what}: {msg.error}")
 
     async def tag(self, image: str, repo: str, tag: str) -> None:
         await self._client.request_json(

@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
+from collections.abc import AsyncIterator
 
 import aiohttp
 from yarl import URL
 
 from ... import exception as exc
 from ..api import STDERR, STDOUT
-from ..values import engine_time_ns
+from ..values import LogRecord, engine_time_ns
 from .hijack import DETACH_KEYS, HijackedStream, open_hijacked
 from .http import DockerClient
 
@@ -136,18 +137,98 @@ class LogStream:
 
 
 async def _logs_request(
-    client: DockerClient, cid: str, fd: int | None, *, tty: bool, follow: bool, since: str | None
+    client: DockerClient,
+    cid: str,
+    fd: int | None,
+    *,
+    tty: bool,
+    follow: bool,
+    since: str | None,
+    until: str | None = None,
+    tail: int | None = None,
+    timestamps: bool | None = None,
 ) -> aiohttp.ClientResponse:
     params = {
         "follow": "1" if follow else "0",
         "stdout": "1" if fd in (STDOUT, None) else "0",
         "stderr": "1" if fd in (STDERR, None) else "0",
-        # TTY logs are one raw stream: timestamps could not be told from the output there.
-        "timestamps": "0" if tty else "1",
+        # By default TTY logs come without timestamps: in one raw stream they could not be told from the output
+        # where an entry does not end a line.
+        "timestamps": "1" if (not tty if timestamps is None else timestamps) else "0",
     }
     if since is not None:
         params["since"] = since
+    if until is not None:
+        params["until"] = until
+    if tail is not None:
+        params["tail"] = str(tail)
     return await client.open_stream("GET", f"containers/{cid}/logs", f"read the output of {cid[:12]}", params=params)
+
+
+def _unix(ns: int) -> str:
+    """The engine's ``since``/``until`` value for ``ns`` nanoseconds since the epoch."""
+    ns = max(0, ns)
+    return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+
+
+def _record(fd: int, payload: bytes) -> LogRecord | None:
+    ts, _, data = payload.partition(b" ")
+    ns = engine_time_ns(ts.decode("ascii", "replace"))
+    return None if ns is None or not data else LogRecord(fd, ns, data)
+
+
+async def read_logs(
+    client: DockerClient,
+    cid: str,
+    *,
+    tty: bool,
+    fd: int | None,
+    since_ns: int | None,
+    until_ns: int | None,
+    tail: int | None,
+) -> AsyncIterator[LogRecord]:
+    """``ContainersAPI.read_logs``: the log entries with their timestamps, without following.
+
+    Non-TTY logs are multiplexed frames, one entry each; a TTY log is one raw stream in which each entry starts with
+    its timestamp and (the engine splits a TTY's output at newlines) ends with a newline, except a long line's
+    pieces and a last line without one.
+    """
+    resp = await _logs_request(
+        client,
+        cid,
+        fd,
+        tty=tty,
+        follow=False,
+        since=None if since_ns is None else _unix(since_ns),
+        until=None if until_ns is None else _unix(until_ns),
+        tail=tail,
+        timestamps=True,
+    )
+    what = f"read the log of {cid[:12]}"
+    try:
+        content = resp.content
+        while True:
+            try:
+                if tty:
+                    line = await content.readline()
+                    if not line:
+                        return
+                    record = _record(STDOUT, line)
+                else:
+                    try:
+                        header = await content.readexactly(_HEADER.size)
+                    except asyncio.IncompleteReadError as e:
+                        if not e.partial:
+                            return
+                        raise
+                    stream, size = _HEADER.unpack(header)
+                    record = _record(stream, await content.readexactly(size) if size else b"")
+            except (aiohttp.ClientError, OSError, EOFError) as e:
+                raise exc.ConnectionError(f"{what}: the log stream broke: {e}") from e
+            if record is not None:
+                yield record
+    finally:
+        resp.close()
 
 
 async def follow_logs(client: DockerClient, cid: str, *, fd: int | None, tty: bool) -> LogStream:

@@ -190,6 +190,7 @@ def volume_info(raw: Json) -> VolumeInfo:
         created_at=parse_engine_time(raw.get("CreatedAt")),
         driver=str(raw.get("Driver") or ""),
         options=_labels(raw.get("Options")),
+        mountpoint=str(raw.get("Mountpoint") or ""),
     )
 
 
@@ -216,7 +217,11 @@ def network_info(raw: Json) -> NetworkInfo:
 
 def engine_info(raw: Json) -> EngineInfo:
     """``GET /info``."""
-    return EngineInfo(architecture=str(raw.get("Architecture") or ""), runtimes=sorted(raw.get("Runtimes") or {}))
+    return EngineInfo(
+        architecture=str(raw.get("Architecture") or ""),
+        runtimes=sorted(raw.get("Runtimes") or {}),
+        cpus=_int(raw.get("NCPU")),
+    )
 
 
 @attrs.frozen

@@ -4,16 +4,21 @@ Creating a volume is cheap (a few ms), it is visible to every process that can r
 sandbox cannot touch it, and the engine serialises creation by name, so ``put`` is an atomic first-writer-wins
 test-and-set (a second create with the same name returns the first one's labels). Record ``x`` is the volume
 ``sandbox-core.x`` with the labels ``kind=record`` plus the caller's.
+
+``follow`` reads the engine's volume ``create`` events. Volume events carry no labels, so they are filtered by name
+here, and the labels of each match are read with one ``get``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncGenerator, Mapping
 
 from ..errors import NoSuchVolume
 from ..labels import KIND, KIND_RECORD
 from ..values import LabelQuery, RecordInfo
 from . import parse
+from .events import follow_filtered
 from .http import DockerClient, filters_param, label_filters
 
 NAME_PREFIX = "sandbox-core."
@@ -60,3 +65,13 @@ class DockerRecords:
             await self._client.request_json("DELETE", f"volumes/{NAME_PREFIX}{name}", f"remove record {name}")
         except NoSuchVolume:
             pass
+
+    async def follow(self, prefix: str, *, since: float | None = None) -> AsyncGenerator[RecordInfo, None]:
+        filters = filters_param(type=["volume"], event=["create"])
+        full = NAME_PREFIX + prefix
+        async with contextlib.aclosing(follow_filtered(self._client, filters, since)) as events:
+            async for ev in events:
+                if ev.actor_id.startswith(full):
+                    record = await self.get(ev.actor_id.removeprefix(NAME_PREFIX))
+                    if record is not None:  # removed again meanwhile
+                        yield record

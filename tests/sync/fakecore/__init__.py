@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import exception
+from .group import Group, GroupRun
 from .process import ContainerProcess
 from .sandbox import FileIO, Info, Sandbox, sweep
 from .streams import StreamReader, StreamType, StreamWriter
@@ -10,6 +11,8 @@ from .streams import StreamReader, StreamType, StreamWriter
 __all__ = [
     "ContainerProcess",
     "FileIO",
+    "Group",
+    "GroupRun",
     "Info",
     "Sandbox",
     "StreamReader",

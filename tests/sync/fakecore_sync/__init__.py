@@ -1,7 +1,7 @@
 # GENERATED from `fakecore` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST
 # Check:      python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST --check
-# Generator sha256: 7fbd7b6caeeba36f
+# Generator sha256: 1b048d1832477c20
 """Blocking facade of ``fakecore``: the same API, with every async method blocking and its
 coroutine form under ``.aio`` (``sb.exec(...)`` / ``await sb.exec.aio(...)``).
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from fakecore_sync import streams as streams
     from fakecore_sync._generated import ContainerProcess as ContainerProcess
     from fakecore_sync._generated import FileIO as FileIO
+    from fakecore_sync._generated import Group as Group
+    from fakecore_sync._generated import GroupRun as GroupRun
     from fakecore_sync._generated import Sandbox as Sandbox
     from fakecore_sync._generated import StreamReader as StreamReader
     from fakecore_sync._generated import StreamWriter as StreamWriter
@@ -32,6 +34,8 @@ __all__ = [
     "ContainerProcess",
     "FileIO",
     "ForkedObjectError",
+    "Group",
+    "GroupRun",
     "Info",
     "Sandbox",
     "StreamReader",
@@ -51,6 +55,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "StreamReader": ("fakecore_sync._generated", "StreamReader"),
     "StreamWriter": ("fakecore_sync._generated", "StreamWriter"),
     "FileIO": ("fakecore_sync._generated", "FileIO"),
+    "Group": ("fakecore_sync._generated", "Group"),
+    "GroupRun": ("fakecore_sync._generated", "GroupRun"),
     "sweep": ("fakecore_sync._generated", "sweep"),
     "sandbox": ("fakecore_sync.sandbox", None),
     "streams": ("fakecore_sync.streams", None),

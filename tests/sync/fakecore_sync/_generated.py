@@ -1,7 +1,7 @@
 # GENERATED from `fakecore` by sandbox_core_sync._codegen -- DO NOT EDIT.
 # Regenerate: python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST
 # Check:      python -m sandbox_core_sync._codegen --manifest fakecore_manifest:MANIFEST --check
-# Generator sha256: 7fbd7b6caeeba36f
+# Generator sha256: 1b048d1832477c20
 """Blocking facade of ``fakecore`` (generated; see ``sandbox_core_sync._codegen``).
 
 Every async method ``m`` of the implementation is ``obj.m(...)`` (blocking) and ``await obj.m.aio(...)``.
@@ -12,8 +12,10 @@ from __future__ import annotations
 import builtins
 import typing
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
+from types import TracebackType
 from typing import Any, Literal
 
+import fakecore.group as _i_group
 import fakecore.process as _i_process
 import fakecore.sandbox as _i_sandbox
 import fakecore.streams as _i_streams
@@ -25,7 +27,7 @@ from fakecore.streams import T as T_2
 
 import sandbox_core_sync._runtime as _rt
 
-__all__ = ["ContainerProcess", "FileIO", "Sandbox", "StreamReader", "StreamWriter", "sweep"]
+__all__ = ["ContainerProcess", "FileIO", "Group", "GroupRun", "Sandbox", "StreamReader", "StreamWriter", "sweep"]
 
 # Warnings name the user's line: frames of these packages are skipped when looking for it.
 _rt.register_library_packages("fakecore", "fakecore_sync")
@@ -713,6 +715,108 @@ class FileIO(_rt.Wrapper, typing.Generic[T_3]):
     def read(self) -> _FileIO_read[T_3]:
         """Read the whole file."""
         return _FileIO_read(self)
+
+
+class _Group_describe(_rt.BoundMethod[_i_group.Group]):
+    """``name:size`` (checks the loop the group was built on).
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> str:
+        """``name:size`` (checks the loop the group was built on)."""
+        return _rt.run_sync(self._impl.describe())
+
+    async def aio(self) -> str:
+        return await _rt.run_async(self._impl.describe())
+
+
+class _Group_run(_rt.BoundMethod[_i_group.Group]):
+    """Run the group while an ``async with`` block lasts.
+
+    ``with`` what calling it returns; ``async with`` what ``.aio(...)`` returns.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, label: str = "run") -> GroupRun:
+        """Run the group while an ``async with`` block lasts."""
+        _r = _rt.call_sync(self._impl.run, label=label)
+        return GroupRun._from_impl(_r)
+
+    def aio(self, *, label: str = "run") -> GroupRun:
+        _r = _rt.call_sync(self._impl.run, label=label)
+        return GroupRun._from_impl(_r)
+
+
+class Group(_rt.Wrapper):
+    """Built by its constructor (on the loop that will own it)."""
+
+    __slots__ = ()
+    _impl: _i_group.Group
+
+    @classmethod
+    def _from_impl(cls, impl: _i_group.Group) -> Group:
+        return _rt.wrap_cached(cls, impl)
+
+    def __init__(self, name: str, *, size: int = 1) -> None:
+        """A group called ``name``."""
+        _rt.bind_new(self, _rt.call_sync(_i_group.Group, name, size=size))
+
+    @property
+    def name(self) -> str:
+        """The name."""
+        return self._impl.name
+
+    @property
+    def _experimental_self(self) -> Group:
+        """An underscore-named member that the manifest lists (as Modal's ``Sandbox._experimental_sidecars``)."""
+        self._check()
+        _r = _rt.call_sync(lambda: self._impl._experimental_self)
+        return Group._from_impl(_r)
+
+    @property
+    def describe(self) -> _Group_describe:
+        """``name:size`` (checks the loop the group was built on)."""
+        return _Group_describe(self)
+
+    @property
+    def run(self) -> _Group_run:
+        """Run the group while an ``async with`` block lasts."""
+        return _Group_run(self)
+
+
+class GroupRun(_rt.Wrapper):
+    """One run: ``async with group.run():``."""
+
+    __slots__ = ()
+    _impl: _i_group.GroupRun
+
+    @classmethod
+    def _from_impl(cls, impl: _i_group.GroupRun) -> GroupRun:
+        return _rt.wrap_cached(cls, impl)
+
+    def __enter__(self) -> Group:
+        self._check()
+        _r = _rt.run_sync(self._impl.__aenter__())
+        return Group._from_impl(_r)
+
+    async def __aenter__(self) -> Group:
+        self._check()
+        _r = await _rt.run_async(self._impl.__aenter__())
+        return Group._from_impl(_r)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        return _rt.run_sync(self._impl.__aexit__(exc_type, exc, tb))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        return await _rt.run_async(self._impl.__aexit__(exc_type, exc, tb))
 
 
 class _F_sweep(_rt.Function):

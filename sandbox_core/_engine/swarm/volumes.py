@@ -1,0 +1,56 @@
+"""Volumes on a swarm: a named local volume exists per node, and a service that mounts one gets (or creates, empty)
+the volume of the node it lands on. So ``create`` and ``remove`` act on every ready node, and ``inspect``/``list``
+answer from the manager's engine (the cluster's reference copy, as for images)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from ... import exception as exc
+from ..docker.engine import DockerEngine
+from ..values import LabelQuery, VolumeInfo
+from .nodes import NodeDirectory
+
+
+class SwarmVolumes:
+    """``VolumesAPI`` on a swarm."""
+
+    __slots__ = ("_manager", "_nodes")
+
+    def __init__(self, manager: DockerEngine, nodes: NodeDirectory) -> None:
+        self._manager = manager
+        self._nodes = nodes
+
+    async def _engines(self) -> list[DockerEngine]:
+        nodes = [n for n in await self._nodes.all() if n.state == "ready" and n.engine_url]
+        engines = await asyncio.gather(*(self._nodes.engine(n.id) for n in nodes), return_exceptions=True)
+        out = [e for e in engines if isinstance(e, DockerEngine) and e is not self._manager]
+        return [self._manager, *out]
+
+    async def create(
+        self, name: str, labels: Mapping[str, str], *, driver: str = "local", options: Mapping[str, str] | None = None
+    ) -> VolumeInfo:
+        engines = await self._engines()
+        made = await asyncio.gather(
+            *(e.volumes.create(name, labels, driver=driver, options=options) for e in engines), return_exceptions=True
+        )
+        for result in made:
+            if isinstance(result, BaseException):
+                raise result
+        first = made[0]
+        assert isinstance(first, VolumeInfo)
+        return first
+
+    async def inspect(self, name: str) -> VolumeInfo | None:
+        return await self._manager.volumes.inspect(name)
+
+    async def list(self, labels: LabelQuery) -> list[VolumeInfo]:
+        return await self._manager.volumes.list(labels)
+
+    async def remove(self, name: str) -> bool:
+        removed = await asyncio.gather(*(e.volumes.remove(name) for e in await self._engines()), return_exceptions=True)
+        errors = [r for r in removed if isinstance(r, exc.Error) and not isinstance(r, exc.ConnectionError)]
+        if errors:
+            raise errors[0]
+        return any(r is True for r in removed)
