@@ -48,8 +48,37 @@ def tests(session: nox.Session) -> None:
 
 #: The lifecycle, exec and filesystem tests run again with gVisor as the process-wide runtime, less these (why):
 GVISOR_DESELECT = {
-    # Asserts the engine's default runtime (runc) on the HostConfig: under gVisor it is runsc by design.
-    "tests/test_gvisor.py::test_runtime_runc_is_the_engine_default": "asserts runc",
+    "tests/test_gvisor.py::test_runtime_runc_is_the_engine_default": "asserts runc, the engine's default",
+    "tests/test_lifecycle.py::test_capabilities_and_no_new_privileges_inside": (
+        "reads the capability sets from /proc/self/status, which gVisor's kernel reports in its own way"
+    ),
+    "tests/test_lifecycle.py::test_pids_limit_is_configurable_and_enforced": (
+        "uses a process limit of 20, below gVisor's minimum of 64 (refused with InvalidError by design)"
+    ),
+    "tests/test_lifecycle.py::test_cpu_and_memory_map_to_request_and_limit": (
+        "reads the cgroup files inside the sandbox, which gVisor does not show"
+    ),
+    "tests/test_lifecycle.py::test_pty_sandbox_window_size_comes_from_pty_info": (
+        "the entrypoint's terminal size under gVisor is not the one the engine sets (a gVisor TTY difference)"
+    ),
+    "tests/test_exec.py::test_pty_merges_stderr_and_ends_input_with_ctrl_d": (
+        "an exec's TTY under gVisor: `tty` says 'not a tty' (a gVisor TTY difference)"
+    ),
+    "tests/test_exec.py::test_timeout_kills_children_that_cleared_their_environment": (
+        "under gVisor a timeout kills from inside, by the exec's marker variable: a child that cleared its "
+        "environment (env -i) is found only through the host's /proc, which runc alone offers (the sandbox's own "
+        "timeout still bounds it)"
+    ),
+    "tests/test_exec.py::test_timeout_kills_without_a_shell_in_the_image": (
+        "the kill from inside needs a shell in the image; only runc's host-side kill works without one"
+    ),
+    "tests/test_filesystem.py::test_proc_is_read_inside_the_sandbox": (
+        "reads /proc/sys/kernel/ostype, which gVisor's /proc does not have"
+    ),
+    "tests/test_filesystem.py::test_shell_less_image_supports_archive_operations": (
+        "writes under gVisor go through a process (the engine's overwrites are invisible inside): a shell-less "
+        "image gets InvalidError by design"
+    ),
 }
 
 

@@ -65,6 +65,10 @@ async def test_gvisor_sees_files_the_api_overwrites(app: sc.App) -> None:
         await fs.write_text("second, longer", "/srv/f.txt")
         assert await output(sb, "cat", "/srv/f.txt") == (0, "second, longer")
         assert await fs.read_text("/srv/f.txt") == "second, longer"
+        # /tmp is gVisor's own tmpfs, which the engine cannot reach: the API goes through a process there too.
+        await fs.write_text("in tmp", "/tmp/t.txt")
+        assert await output(sb, "cat", "/tmp/t.txt") == (0, "in tmp")
+        assert await fs.read_text("/tmp/t.txt") == "in tmp"
     finally:
         await sb.terminate()
 

@@ -87,6 +87,8 @@ _TABLE: dict[Op, dict[Kind, type[exc.SandboxFilesystemError]]] = {
 #: Top-level directories that are mounted inside the sandbox only (the engine's archive API sees the image's).
 _VIRTUAL_ROOTS = frozenset({b"proc", b"sys", b"dev"})
 _NOT_ROOT = "because the sandbox does not run as root (file permissions are checked by its user)"
+#: Mounts gVisor makes in its own memory, which the engine does not know of: /tmp (over an empty one) and /dev/shm.
+_GVISOR_TMPFS = (b"/tmp", b"/dev/shm")
 _GVISOR_WRITE = "to write a file in a gVisor sandbox (gVisor does not show files the engine overwrites)"
 
 
@@ -180,6 +182,8 @@ class FileOps:
                 raise exc.NotFoundError(UNAVAILABLE) from None
             self._tmpfs = tuple(p.encode("utf-8", "surrogateescape") for p in info.tmpfs_paths)
             self._gvisor = info.labels.get(L.RUNTIME) == _caps.GVISOR
+            if self._gvisor:
+                self._tmpfs += _GVISOR_TMPFS
             self._root = info.runs_as_root
         return eng, ref, self._root
 
