@@ -203,7 +203,8 @@ class FileOps:
             raise exc.InvalidError(
                 f"Sandbox.filesystem.{operation}() needs a process in the sandbox{why}, and its image has no /bin/sh. "
                 "Without a shell, read/write/copy/make_directory/stat work for sandboxes that run as root, outside "
-                "tmpfs mounts (Limits(tmp_mib=0) keeps /tmp on the sandbox's disk); list_files/remove/watch need one."
+                "tmpfs mounts (with runc, Limits(tmp_mib=0) keeps /tmp on the sandbox's disk); list_files/remove/watch "
+                "need one."
             )
         return ProcessTransport(ref)
 
