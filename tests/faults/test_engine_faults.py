@@ -49,9 +49,11 @@ def _scenario(eng: private.PrivateEngine, sig: signal.Signals) -> dict[str, obje
         DOCKER_HOST=eng.url,
         SANDBOX_CORE_TEST_RUN=RUN_ID,
         SANDBOX_CORE_SUPERVISOR_LINGER="5",
+        # The private engine holds only busybox: no network-holder image (sandbox-core/netpolicy:1) for isolation.
+        SANDBOX_CORE_ISOLATION="0",
         PYTHONPATH=ROOT,
     )
-    client = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "tests.faults._client", f"faults-{RUN_ID}-{sig.name.lower()}"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -59,19 +61,21 @@ def _scenario(eng: private.PrivateEngine, sig: signal.Signals) -> dict[str, obje
         text=True,
         env=env,
         cwd=ROOT,
-    )
-    try:
-        assert client.stdout is not None and client.stdin is not None
-        line = client.stdout.readline()
-        assert line.strip() == "READY", (line, client.stderr.read() if client.poll() is not None else "")
-        eng.restart(sig)
-        client.stdin.write("UP\n")
-        client.stdin.flush()
-        out, err = client.communicate(timeout=240)
-    finally:
-        if client.poll() is None:
-            client.kill()
-            client.wait()
+    ) as client:
+        try:
+            assert client.stdout is not None and client.stdin is not None
+            line = client.stdout.readline()
+            if line.strip() != "READY":
+                client.kill()
+                pytest.fail(f"the client did not get ready: {line!r}\n{client.communicate()[1][-3000:]}")
+            eng.restart(sig)
+            client.stdin.write("UP\n")
+            client.stdin.flush()
+            out, err = client.communicate(timeout=240)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.communicate()
     assert client.returncode == 0, err[-3000:]
     result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
     print(sig.name, json.dumps(result))
