@@ -113,7 +113,7 @@ async def interleave(arms: dict[str, Callable[[], Awaitable[float]]], rounds: in
 async def probe(args: argparse.Namespace) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
     eng = await get_engine()
-    binary = agent_bin.agent_binary((await eng.info()).architecture)
+    binary = agent_bin.agent_binary(await eng.architecture())
     t0 = time.perf_counter()
     volume = await ensure_agent_volume(eng, binary, helper_image=c.IMAGE)
     ensure_first = time.perf_counter() - t0

@@ -35,6 +35,7 @@ ESSENTIAL = [
     ("P8", "upload"),
     ("P8", "download"),
     ("F", "poll_blocking"),
+    ("PW", "tti"),
     ("T", "latency_keepalive"),
     ("S", "tti"),
 ]
@@ -198,6 +199,19 @@ SECTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
             ("poll_blocking_pinned", "blocking `p.poll()`, every thread pinned to one CPU"),
             ("poll_aio_pinned", "`await p.poll.aio()`, every thread pinned to one CPU"),
             ("hop_blocking_pinned", "runtime only: `run_sync(noop())`, pinned to one CPU"),
+        ],
+    ),
+    (
+        "PW",
+        "PW — warm pool (`SandboxPool`, arm sc-pool) against cold `Sandbox.create` (arm sc)",
+        [
+            ("tti", "TTI: create or claim → first `echo hi` done (the pool full before each sample)"),
+            ("claim", "claim alone"),
+            ("burst_claims", "burst: wall clock of N concurrent claims from a full pool of N"),
+            ("burst_tti", "burst: wall clock of the claims and every first `echo hi`"),
+            ("burst_cold", "burst: claims that fell back to a cold create"),
+            ("fill_rate", "first fill of an empty pool"),
+            ("refill_rate", "refill after the burst"),
         ],
     ),
     (
@@ -394,6 +408,8 @@ def markdown(result: dict[str, Any], charts: bool = True) -> str:
                     suffix = f", N = {n}"
                 elif phase == "P4" and metric.startswith("exec_concurrent"):
                     suffix = f", {n} concurrent"
+                elif phase == "PW" and n > 1:
+                    suffix = f", N = {n}"
                 elif phase in ("P5", "P8") or (phase == "T" and metric == "download_rate"):
                     suffix = f", {n // c.MIB} MiB"
                 elif phase == "S" and n > 1:

@@ -37,11 +37,11 @@ from . import common as c
 from . import netpolicy_tti, tunnels
 from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm
 
-ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "NP", "T", "S"]
+ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "NP", "T", "S", "PW"]
 #: Relative shares of the run's time budget (see ``Config.budget_s``).
 #: Arms whose objects the sweep looks for: the client arms plus the curl engine-floor reference of P8.
 SWEPT_ARMS = [*ALL_ARMS, "curl"]
-PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "NP": 8, "T": 5, "S": 8}
+PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "NP": 8, "T": 5, "S": 8, "PW": 8}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -75,6 +75,9 @@ class Config:
     s_tti: int
     s_execs: int
     s_burst: int
+    #: PW: members of the warm pool (also the burst's size) and rounds of cold-vs-warm TTI.
+    pw_size: int
+    pw_rounds: int
     #: Wall-clock budget of the whole run (None: unbounded). Each phase gets a share of what is left, by weight;
     #: a phase stops starting new rounds past its share (recorded in the notes), so a loaded machine shortens the
     #: run instead of stretching it past the limit.
@@ -111,6 +114,8 @@ class Config:
                 s_tti=1,
                 s_execs=10,
                 s_burst=5,
+                pw_size=3,
+                pw_rounds=2,
             )
         return cls(
             quick=False,
@@ -122,7 +127,7 @@ class Config:
             p2_bursts=[[1, 10, 50, 100], [100]],
             p4_seq_rounds=20,
             p4_seq_per_round=50,
-            p4_conc=[10, 50],
+            p4_conc=[10, 50, 100],
             p4_conc_rounds=6,
             p5_size=100 * c.MIB,
             p5_rounds=9,
@@ -139,6 +144,8 @@ class Config:
             s_tti=2,
             s_execs=50,
             s_burst=50,
+            pw_size=100,
+            pw_rounds=20,
             budget_s=18.5 * 60,
         )
 
@@ -786,6 +793,12 @@ class Run:
             for task in ("upload", "download"):
                 await self._single("P8", task, size, rounds)
 
+    # ------------------------------------------------------------------------------------------------ PW
+    async def phase_pw(self) -> None:
+        from . import pool
+
+        await pool.run(self)
+
     # ---------------------------------------------------------------------------------------------- main
     async def execute(self) -> dict[str, Any]:
         t_start = time.time()
@@ -811,6 +824,8 @@ class Run:
             plan.append(("T", self.phase_t))
         if "S" in selected:
             plan.append(("S", self.phase_s))
+        if "PW" in selected:
+            plan.append(("PW", self.phase_pw))
         self.pending_phases = [name for name, _ in plan]
         try:
             for name, fn in plan:

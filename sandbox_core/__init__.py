@@ -26,6 +26,7 @@ from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, 
 from .image import Image
 from .limits import Limits
 from .output import enable_output
+from .pool import SandboxPool
 from .probe import Probe
 from .process import ContainerProcess
 from .sandbox import Sandbox
@@ -57,6 +58,7 @@ __all__ = [
     "SandboxConnectCredentials",
     "SandboxFilesystem",
     "SandboxLogsManager",
+    "SandboxPool",
     "Secret",
     "SecretManager",
     "SidecarContainer",

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from . import _caps, _create_volumes, _lifecycle
+from ._agent import delivery as agent_delivery
 from ._cpulimit import fit_cpu_limit
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
@@ -171,13 +172,26 @@ def check_argv(r: CreateRequest) -> None:
     validate_argv(r.args)
 
 
-def check_name(r: CreateRequest) -> None:
-    """4. The sandbox name."""
-    if r.name is not None and (not isinstance(r.name, str) or not is_valid_object_name(r.name)):
+def check_sandbox_name(name: Any) -> None:
+    """``InvalidError`` unless ``name`` is None or a valid sandbox name (Modal's message)."""
+    if name is not None and (not isinstance(name, str) or not is_valid_object_name(name)):
         raise InvalidError(
-            f"Invalid Sandbox name: '{r.name}'. Names may contain only alphanumeric characters, dashes, periods, "
+            f"Invalid Sandbox name: '{name}'. Names may contain only alphanumeric characters, dashes, periods, "
             "and underscores, must be shorter than 64 characters, and cannot conflict with App ID strings."
         )
+
+
+def check_deadlines(timeout: Any, idle_timeout: Any) -> None:
+    """``InvalidError`` unless ``timeout`` is positive and ``idle_timeout`` None or positive."""
+    if not _positive(timeout):
+        raise InvalidError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if idle_timeout is not None and not _positive(idle_timeout):
+        raise InvalidError(f"idle_timeout must be a positive number of seconds or None, got {idle_timeout!r}")
+
+
+def check_name(r: CreateRequest) -> None:
+    """4. The sandbox name."""
+    check_sandbox_name(r.name)
 
 
 def check_open_ports(r: CreateRequest) -> None:
@@ -259,10 +273,7 @@ def check_limits(r: CreateRequest) -> None:
     """9. ``client``, the deadlines, tags, CPU, then the hard caps (``memory``, ``pids_limit``, ``limits``) and the
     runtime, turned into engine settings (``_caps``)."""
     reject_client(r.client)
-    if not _positive(r.timeout):
-        raise InvalidError(f"timeout must be a positive number of seconds, got {r.timeout!r}")
-    if r.idle_timeout is not None and not _positive(r.idle_timeout):
-        raise InvalidError(f"idle_timeout must be a positive number of seconds or None, got {r.idle_timeout!r}")
+    check_deadlines(r.timeout, r.idle_timeout)
     if r.tags is not None:
         check_tags(r.tags)
     r.cpu_shares, r.nano_cpus = _cpu_settings(r.cpu)
@@ -386,6 +397,19 @@ def container_name(sandbox_id: str, app_id: str, name: str | None) -> str:
     return f"sandbox-core.{app_id}.{name}" if name else sandbox_id
 
 
+async def release_finished_holder(eng: EngineAPI, cname: str, name: str) -> None:
+    """Container name ``cname`` (sandbox ``name``'s) is taken: rename its holder away if that sandbox finished.
+    ``AlreadyExistsError`` when it is running (or being started); returns when the name may be free now."""
+    try:
+        holder = await eng.containers.inspect(cname)
+    except NoSuchContainer:
+        return  # released meanwhile: retry
+    if holder.state.running or holder.state.status == "created":
+        raise AlreadyExistsError(f"Sandbox with name '{name}' already exists") from None
+    with contextlib.suppress(NameConflict, NoSuchContainer):
+        await eng.containers.rename(holder.id, holder.labels.get(L.SANDBOX_ID) or holder.id[:12])
+
+
 async def _create_claiming_name(eng: EngineAPI, spec: ContainerSpec, cname: str, name: str | None) -> str:
     """Create the container; for a named sandbox, take the name over from a *finished* holder."""
     for _ in range(5):
@@ -394,16 +418,7 @@ async def _create_claiming_name(eng: EngineAPI, spec: ContainerSpec, cname: str,
         except NameConflict:
             if name is None:
                 raise
-            try:
-                holder = await eng.containers.inspect(cname)
-            except NoSuchContainer:
-                continue  # released meanwhile: retry
-            if holder.state.running or holder.state.status == "created":
-                raise AlreadyExistsError(f"Sandbox with name '{name}' already exists") from None
-            try:
-                await eng.containers.rename(holder.id, holder.labels.get(L.SANDBOX_ID) or holder.id[:12])
-            except (NameConflict, NoSuchContainer):
-                continue
+            await release_finished_holder(eng, cname, name)
     raise AlreadyExistsError(f"Sandbox with name '{name}' already exists")
 
 
@@ -464,7 +479,8 @@ async def start_with_image(
         await acquiring
         await net.recheck()
         labels.update(net.sandbox_labels())
-        spec = net.apply(container_spec(r, image.info, labels))
+        spec = await agent_delivery.equip(eng, net.apply(container_spec(r, image.info, labels)), image.info.id)
+        labels.update(spec.labels)
         cname = container_name(sandbox_id, labels[L.APP_ID], r.name)
         try:
             cid = await start_container(eng, spec, r.name, sandbox_id, cname, before_start(eng, image, net))
@@ -484,9 +500,10 @@ async def _outlive_no_run(eng: EngineAPI, app: App, sandbox_id: str) -> None:
         running_app_id(app)
 
 
-async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
-    """The steps after the checks: runtime, image, labels, spec, start (with cleanup), supervisor. Returns the
-    container's ref and labels."""
+async def launch(r: CreateRequest, *, extra_labels: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    """The steps after the checks: runtime, image, labels, spec, the agent, start (with cleanup), supervisor.
+    Returns the container's ref and labels. ``extra_labels`` go on the container too (a warm pool's member
+    labels)."""
     assert r.app is not None  # check_app
     assert r.caps is not None  # check_limits
     if r.verbose:
@@ -500,7 +517,7 @@ async def launch(r: CreateRequest) -> tuple[str, dict[str, str]]:
     check_env_keys(r.merged_env)
     volumes = await _create_volumes.prepare(eng, r.validated_volumes)
     sandbox_id = new_id("sb")
-    labels = {**sandbox_labels(r, r.app, sandbox_id), **volumes.labels}
+    labels = {**sandbox_labels(r, r.app, sandbox_id), **volumes.labels, **(extra_labels or {})}
     r.mounts = await volumes.engine_mounts(eng)
     net = NetworkSetup(eng, r.network, sandbox_id, holder_labels(labels))
     acquiring = asyncio.ensure_future(net.acquire())  # overlaps the image's resolution

@@ -33,6 +33,7 @@ from ._engine import EngineAPI
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
 from ._engine.values import ContainerInfo, ContainerState, ContainerSummary
+from ._pool import records as pool_records
 from .end_reason import EndReason
 from .exception import InvalidError
 
@@ -264,10 +265,17 @@ class PassResult:
 class _Pass:
     """The state of one ``enforce`` pass: counters, the earliest wake-up, the sandboxes still alive."""
 
-    def __init__(self, eng: EngineAPI, now: float, finished_cache: dict[str, float] | None) -> None:
+    def __init__(
+        self,
+        eng: EngineAPI,
+        now: float,
+        finished_cache: dict[str, float] | None,
+        claims: dict[str, pool_records.Claim],
+    ) -> None:
         self.eng = eng
         self.now = now
         self.finished_cache = finished_cache
+        self.claims = claims  # of pool members, by sandbox id
         self.timed_out = self.removed = self.records_removed = 0
         self.next_wake: float | None = None
         self.live_ids: set[str] = set()
@@ -280,8 +288,19 @@ class _Pass:
         self.live_ids.discard(sid)
         self.removed += 1
 
+    def unclaimed_member(self, item: ContainerSummary, sid: str) -> bool:
+        """A pool member nobody claimed (no sandbox to anyone: removed as soon as it is not needed)."""
+        return L.POOL in item.labels and sid not in self.claims
+
+    def orphan_member(self, item: ContainerSummary, sid: str) -> bool:
+        """An unclaimed pool member whose pool's process is gone (known on this host only)."""
+        return self.unclaimed_member(item, sid) and pool_records.owner_alive(item.labels.get(L.POOL_OWNER, "")) is False
+
     async def running(self, item: ContainerSummary, sid: str) -> None:
-        deadline = float(item.labels.get(L.DEADLINE, "inf"))
+        if self.orphan_member(item, sid):
+            await self.remove(sid, item)
+            return
+        deadline = pool_records.member_deadline(item.labels, self.claims.get(sid))
         if self.now >= deadline:
             await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TIMEOUT, item.labels)
             self.timed_out += 1
@@ -289,8 +308,9 @@ class _Pass:
             self.wake_at(deadline)
 
     async def created(self, item: ContainerSummary, sid: str) -> None:
-        # Created but never started: a create that died midway. Leftover once it is a minute old.
-        if self.now - item.created_at > 60:
+        # Created but never started: a create that died midway. Leftover once it is a minute old (at once for a
+        # pool member whose pool's process is gone).
+        if self.orphan_member(item, sid) or self.now - item.created_at > 60:
             await self.remove(sid, item)
             return
         # Usually it is being started right now. Waking at its deadline keeps the timeout enforced even if the
@@ -299,6 +319,9 @@ class _Pass:
         self.wake_at(min(item.created_at + 61, deadline) if deadline > self.now else item.created_at + 61)
 
     async def finished(self, item: ContainerSummary, sid: str) -> None:
+        if self.unclaimed_member(item, sid):
+            await self.remove(sid, item)
+            return
         finished = (self.finished_cache or {}).get(item.id)
         if finished is None:
             # First seen finished (or no cache): nothing uses its network namespace any more.
@@ -346,7 +369,8 @@ async def enforce(
     if app_id is not None:
         query[L.APP_ID] = app_id
     items = await eng.containers.list(query, all=True)
-    p = _Pass(eng, now, finished_cache)
+    claims = await pool_records.claims(eng) if any(L.POOL in item.labels for item in items) else {}
+    p = _Pass(eng, now, finished_cache, claims)
     for item in items:
         sid = item.labels.get(L.SANDBOX_ID, "")
         if everything:

@@ -20,6 +20,8 @@ class SandboxLink:
     code) are None while it runs."""
 
     __slots__ = (
+        "__weakref__",
+        "agent",
         "app_id",
         "container_id",
         "detached",
@@ -39,6 +41,7 @@ class SandboxLink:
         pty: bool,
         idle_timeout: float | None,
         userspace_kernel: bool = False,
+        agent: bool = False,
     ) -> None:
         self.sandbox_id = sandbox_id
         self.container_id = container_id
@@ -47,6 +50,7 @@ class SandboxLink:
         self.idle_timeout = idle_timeout
         #: It runs under a kernel of its own (gVisor): its exec streams may outlive it (see ``start_exec``).
         self.userspace_kernel = userspace_kernel
+        self.agent = agent  # created with the in-sandbox agent mounted
         self.detached = False
         self.outcome: _lifecycle.Outcome | None = None
 
@@ -61,15 +65,21 @@ class SandboxLink:
         return None if self.outcome is None else self.outcome.returncode
 
     @classmethod
-    def from_labels(cls, container_id: str, labels: Mapping[str, str]) -> SandboxLink:
-        """The link to container ``container_id`` of a sandbox, from the container's labels."""
+    def from_labels(
+        cls, container_id: str, labels: Mapping[str, str], *, idle_timeout: float | None = None
+    ) -> SandboxLink:
+        """The link to container ``container_id`` of a sandbox, from the container's labels (``idle_timeout``:
+        the one a warm-pool claim set, which the labels cannot hold)."""
+        if idle_timeout is None and L.IDLE_TIMEOUT in labels:
+            idle_timeout = float(labels[L.IDLE_TIMEOUT])
         return cls(
             sandbox_id=str(labels[L.SANDBOX_ID]),
             container_id=container_id,
             app_id=labels.get(L.APP_ID, ""),
             pty=labels.get(L.PTY) == "1",
-            idle_timeout=float(labels[L.IDLE_TIMEOUT]) if L.IDLE_TIMEOUT in labels else None,
+            idle_timeout=idle_timeout,
             userspace_kernel=L.RUNTIME in labels,
+            agent=L.AGENT in labels,
         )
 
     def check_attached(self) -> None:

@@ -16,7 +16,10 @@ engine (a cluster) is gone, and the next ``Sandbox.create`` starts a new supervi
 
 Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
 from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event), or from the
-last traffic through its tunnels or connect tokens. Readiness-probe execs are not activity.
+last traffic through its tunnels or connect tokens. Readiness-probe execs are not activity. Execs and file
+operations through the in-sandbox agent make no engine events: for a sandbox with an agent, a light monitor session
+samples the activity of all its sessions (``_agent/monitor.py``), and the later of the two counts. It also removes
+leftovers of agent delivery (``_agent/sweep.py``).
 
 It also hosts the ingress service (``_ingress/service.py``): the listeners of tunnels and connect tokens, and the
 readiness probes.
@@ -28,19 +31,24 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import math
 import os
 import sys
 import time
 
 from . import _ephemeral, _lifecycle, _sidecar_policy
+from ._agent.monitor import Monitors, sample_interval
+from ._agent.sweep import sweep_agent_leftovers
+from ._agent.volume import AGENT_PATH
 from ._diskwatch import DiskWatch
 from ._engine import EngineAPI, close_engine, get_engine
 from ._engine import labels as L
-from ._engine.values import EngineEvent
+from ._engine.values import ContainerSummary, EngineEvent
 from ._holderpool import PoolService
 from ._imagebuild import gc
 from ._ingress.records import SupervisorId
 from ._ingress.service import IngressService
+from ._pool import records as pool_records
 from ._volumes import gc as volume_gc
 from .exception import Error
 
@@ -61,6 +69,7 @@ class _Activity:
         #: Containers with an idle timeout (their last exec's end starts an idle period to schedule).
         self.idle_watched: set[str] = set()
         self.wake = asyncio.Event()
+        self.ignored: set[str] = set()  # agent sessions' execs: their activity is sampled by the monitors instead
         self._probing: dict[str, int] = {}
         self._held: dict[str, list[EngineEvent]] = {}
         self._probe_execs: set[str] = set()
@@ -78,6 +87,16 @@ class _Activity:
 
     def _apply(self, ev: EngineEvent) -> None:
         cid, exec_id = ev.actor_id, ev.attributes.get("execID", "")
+        if exec_id in self.ignored:
+            if ev.action == "exec_die":
+                self.ignored.discard(exec_id)
+                self.wake.set()  # an agent session ended: maybe its process is gone (a warm pool's members)
+            return
+        if ev.action in ("exec_create", "exec_start") and ev.detail.startswith(AGENT_PATH):
+            # An agent session (a client's, or a monitor): a long-lived exec that is not itself activity.
+            self.ignored.add(exec_id)
+            self.running.get(cid, set()).discard(exec_id)
+            return
         if exec_id in self._probe_execs:
             if ev.action == "exec_die":
                 self._probe_execs.discard(exec_id)
@@ -126,29 +145,87 @@ async def _follow_events(eng: EngineAPI, activity: _Activity, pool: PoolService,
         ingress.on_event(ev)
 
 
-async def _enforce_idle(eng: EngineAPI, activity: _Activity, now: float, started: dict[str, float]) -> float | None:
-    """End sandboxes idle past their ``idle_timeout``; returns the next time an idle deadline could pass."""
-    items = await eng.containers.list({L.IDLE_TIMEOUT: None}, all=False)
-    activity.idle_watched = {item.id for item in items}
+async def _idle_limited(eng: EngineAPI) -> list[tuple[ContainerSummary, float, float | None]]:
+    """Running sandboxes with an idle timeout: (container, idle timeout, when idling may count from: a claimed pool
+    member's claim time, else None for the container's start)."""
+    labelled, members = await asyncio.gather(
+        eng.containers.list({L.IDLE_TIMEOUT: None}, all=False), eng.containers.list({L.POOL: None}, all=False)
+    )
+    out: list[tuple[ContainerSummary, float, float | None]] = [
+        (item, float(item.labels[L.IDLE_TIMEOUT]), None) for item in labelled
+    ]
+    claims = await pool_records.claims(eng) if members else {}
+    for item in members:
+        claim = claims.get(item.labels.get(L.SANDBOX_ID, ""))
+        if claim is not None and claim.idle_timeout is not None:
+            out.append((item, claim.idle_timeout, claim.claimed_at))
+    return out
+
+
+async def _idle_since(
+    eng: EngineAPI,
+    activity: _Activity,
+    monitors: Monitors,
+    item: ContainerSummary,
+    idle: float,
+    start: float,
+    *,
+    fresh: bool,
+) -> float | None:
+    """When the sandbox became idle: the later of its engine activity and (with an agent) its agents' activity;
+    None while active or not yet known."""
+    since = activity.idle_since(item.id, start)
+    if since is None or L.AGENT not in item.labels:
+        return since
+    agents = await monitors.idle_since(eng, item.id, idle, fresh=fresh)
+    return None if agents is None else max(since, agents)
+
+
+async def _enforce_idle(
+    eng: EngineAPI, activity: _Activity, monitors: Monitors, now: float, started: dict[str, float]
+) -> float | None:
+    """End sandboxes idle past their idle timeout; returns the next time an idle deadline could pass."""
+    targets = await _idle_limited(eng)
+    await monitors.forget({item.id for item, _, _ in targets})
+    activity.idle_watched = {item.id for item, _, _ in targets}
     next_wake: float | None = None
-    for item in items:
-        lbl = item.labels
-        idle_timeout = float(lbl[L.IDLE_TIMEOUT])
+    for item, idle, claimed_at in targets:
         if item.id not in started:
             # The list's creation time is whole seconds and precedes the start: idling is counted from the start.
             info = await eng.containers.inspect(item.id)
-            started[item.id] = info.state.started_at or now
-        since = activity.idle_since(item.id, started[item.id])
+            started[item.id] = max(info.state.started_at or now, claimed_at or 0.0)
+        since = await _idle_since(eng, activity, monitors, item, idle, started[item.id], fresh=False)
+        if since is not None and now - since >= idle:
+            # About to end it: ask its agents once more (activity since the last sample moves the deadline).
+            since = await _idle_since(eng, activity, monitors, item, idle, started[item.id], fresh=True)
         if since is None:
-            continue
-        if now - since >= idle_timeout:
+            t = now + sample_interval(idle)  # active (or not yet known): look again
+        elif now - since >= idle:
+            lbl = item.labels
             await _lifecycle.end_sandbox(
                 eng, lbl.get(L.SANDBOX_ID, ""), item.id, lbl.get(L.APP_ID, ""), _lifecycle.IDLE_TIMEOUT, lbl
             )
+            continue
         else:
-            t = since + idle_timeout
-            next_wake = t if next_wake is None else min(next_wake, t)
+            t = since + idle
+        next_wake = t if next_wake is None else min(next_wake, t)
     return next_wake
+
+
+class _Chores:
+    """Housekeeping that need not run every pass: leftovers of agent delivery (``_agent/sweep.py``)."""
+
+    INTERVAL = 600.0
+
+    def __init__(self) -> None:
+        self.last = -math.inf
+
+    async def run(self, eng: EngineAPI, now: float) -> None:
+        if now - self.last >= self.INTERVAL:
+            self.last = now
+            swept = await sweep_agent_leftovers(eng, now)
+            if swept.fill_helpers or swept.volumes:
+                log.info("removed %d agent fill helpers, %d agent volumes", swept.fill_helpers, swept.volumes)
 
 
 async def _collect_images(eng: EngineAPI, due: float) -> float:
@@ -183,6 +260,8 @@ async def run() -> int:
     give_up = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_GIVE_UP", "600"))
     failing_since: float | None = None
     activity = _Activity()
+    monitors = Monitors()
+    chores = _Chores()
     pool = PoolService(eng)
     ingress = IngressService(eng, SupervisorId.this_process(path), activity)
     events = asyncio.create_task(_follow_events(eng, activity, pool, ingress))
@@ -204,7 +283,8 @@ async def run() -> int:
                 await _ephemeral.enforce_runs(eng)  # first: it ends the sandboxes of runs whose process died
                 result = await _lifecycle.enforce(eng, now, finished_cache=finished)
                 await _sidecar_policy.enforce(eng)  # after: sidecars follow their sandbox
-                idle_wake = await _enforce_idle(eng, activity, now, started)
+                idle_wake = await _enforce_idle(eng, activity, monitors, now, started)
+                await chores.run(eng, now)
                 await volume_gc.collect_now_and_then(eng)
                 failing_since = None
             except Error as e:
@@ -238,6 +318,7 @@ async def run() -> int:
                 await task
         await ingress.close()
         await pool.stop()
+        await monitors.close()
         if fd is not None:
             os.close(fd)
         await close_engine()

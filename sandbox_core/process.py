@@ -1,20 +1,25 @@
 """``ContainerProcess`` (what ``Sandbox.exec`` returns) and ``start_exec``, which validates and starts an exec.
 
-One exec is: exec create, start (one engine stream), read to EOF, one inspect. A task per exec runs the **pump**
-(``_pump``), which feeds the stdout/stderr ``StreamReader``s and is held while a reader is full (see ``streams``);
-after EOF it asks the engine for the exit code once (polling only while the engine still says "running").
+The command runs through an exec backend (``_exec``): the sandbox's in-sandbox agent where it has one, the engine's
+exec API otherwise; ``ContainerProcess`` is written once against ``RunningExec``. A task per exec runs the backend's
+**pump**, which feeds the stdout/stderr ``StreamReader``s and is held while a reader is full (see ``streams``), and
+learns the exit code.
 
-The exec ``timeout`` is enforced by a separate task, independent of anyone reading: at the deadline it SIGKILLs
-every process carrying the exec's marker variable (the command and everything it started, backgrounded or not,
-even if the command itself already exited) and, on a local engine, every descendant of the command (so ``env -i``
-does not escape it), then ends the streams quietly; ``wait``/``poll`` return -1 if the command was still running.
-A process that both cleared its environment and left the command's tree before the deadline (a double-forked
-daemon started with ``env -i``) is not found; the sandbox's own timeout still bounds it.
+The exec ``timeout`` is enforced by a separate task, independent of anyone reading: at the deadline the backend's
+killer ends every process of the exec — the command and everything it started, backgrounded or not, even if the
+command itself already exited — then the streams end quietly; ``wait``/``poll`` return -1 if the command was still
+running. Every exec with a deadline carries a marker variable in its environment, which both killers look for.
+Through the agent, the exec's processes also stay attributable after they clear their environment or double-fork
+(a per-exec shim adopts them); through the engine, a process that both cleared its environment and left the
+command's tree before the deadline is not found (the sandbox's own timeout still bounds it).
 
-When the sandbox runs under its own kernel (gVisor), an exec's stream can outlive the sandbox (its kernel killed,
-the engine's exec stays attached), so a watcher task waits for the container to stop and, ``GONE_GRACE`` seconds
-later, ends a stream still open: the process's return code is then 137, as for any process the sandbox's end
-killed.
+An exec that ends by SIGKILL (137) is asked about once more: the engine's event log tells whether the kernel's OOM
+killer did it (``end_reason``). Whichever backend ran it, the process lives in the sandbox's memory cgroup.
+
+When the sandbox runs under its own kernel (gVisor), an exec's transport can outlive the sandbox (its kernel killed,
+the engine's exec — the command's own or the agent's session — stays attached), so a watcher task waits for the
+container to stop and, ``GONE_GRACE`` seconds later, ends a stream still open: the process's return code is then
+137, as for any process the sandbox's end killed.
 """
 
 from __future__ import annotations
@@ -25,19 +30,17 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Generic
 
-from ._engine import EngineAPI, get_engine
+from ._engine import get_engine
 from ._engine.api import STDERR, STDOUT
-from ._engine.errors import ContainerNotRunning, NoSuchContainer, NoSuchExec
-from ._engine.values import ExecSpec
-from ._execfail import StartScreen
-from ._pump import pump
+from ._exec.base import ExecBackend, ExecRequest, Killer, RunningExec
+from ._exec.engine import ENGINE
 from ._tasks import TaskSet
 from ._validation import check_window_size, check_workdir, pty_from_info, validate_argv
 from .end_reason import EndReason
-from .exception import ConflictError, Error, InvalidError
+from .exception import Error, InvalidError
 from .secret import Secret, check_env_args, resolve_env
 from .streams import StreamReader, StreamType, StreamWriter, T
 
@@ -52,13 +55,26 @@ _RETURNCODE_MSG = (
     "instead."
 )
 
+#: Picks the backend of an exec once its arguments are checked (it may open a session, or find the sandbox gone).
+BackendChoice = Callable[[], Awaitable[ExecBackend]]
 #: Seconds an exec stream may stay open after its sandbox stopped (see the module docstring).
 GONE_GRACE = 2.0
 #: The return code of a process that ended with its sandbox.
 KILLED_WITH_SANDBOX = 137
+#: Seconds an exec's 137 waits for the engine's record of an OOM kill: the engine learns of it asynchronously, and
+#: the agent reports an exit at once (seen 50 ms apart); paid in full only by a SIGKILL that was not the OOM killer.
+OOM_RECORD_WAIT = 0.5
+
+# Per container, the time of the last OOM record an exec of this process was given: a record that arrives late can
+# bear a time after the next exec started, which must not count it again.
+_oom_given: dict[str, float] = {}
 
 # Every exec's pump and deadline task: they run for as long as the process does, whoever holds it.
 _background = TaskSet()
+
+
+async def _engine_backend() -> ExecBackend:
+    return ENGINE
 
 
 class ContainerProcess(Generic[T]):
@@ -72,9 +88,8 @@ class ContainerProcess(Generic[T]):
         "__weakref__",
         "_deadline",
         "_deadline_task",
-        "_eng",
         "_error",
-        "_exec_id",
+        "_exec",
         "_exit_code",
         "_finished",
         "_gone",
@@ -87,9 +102,7 @@ class ContainerProcess(Generic[T]):
         "_started",
         "_stderr",
         "_stdin",
-        "_stdin_tail",
         "_stdout",
-        "_stream",
         "_timed_out",
         "_watch_task",
     )
@@ -97,33 +110,29 @@ class ContainerProcess(Generic[T]):
     def __init__(
         self,
         *,
-        eng: EngineAPI,
-        ref: str,
+        running: RunningExec,
         process_id: str,
-        exec_id: str,
-        stream: StartScreen,
         stdout: StreamReader[T],
         stderr: StreamReader[T],
         pty: bool,
         deadline: float | None,
+        ref: str = "",
         started: float = 0.0,
         watch_container: bool = False,
     ) -> None:
-        """Internal: built by ``start_exec``, which also starts the pump. ``started``: Unix time just before the
-        exec was created; ``watch_container``: end the streams once the container has stopped."""
-        self._eng = eng
+        """Internal: built by ``start_exec``, which also starts the pump. ``ref``: the sandbox's container;
+        ``started``: Unix time just before the exec was started; ``watch_container``: end the streams once the
+        container has stopped."""
+        self._exec = running
         self._ref = ref
         self._started = started
         self._oom_killed = False
         self._process_id = process_id
-        self._exec_id = exec_id
-        self._stream = stream
         self._stdout: StreamReader[T] = stdout
         self._stderr: StreamReader[T] = stderr
         self._pty = pty
         self._deadline = deadline
         self._stdin = StreamWriter(self._send_stdin, limit=EXEC_STDIN_LIMIT)
-        self._stdin_tail = b"\n"  # last byte sent to stdin (a TTY needs a second VEOF after a partial line)
         self._returncode: int | None = None
         self._exit_code: int | None = None
         self._error: BaseException | None = None
@@ -134,12 +143,12 @@ class ContainerProcess(Generic[T]):
         self._watch_task: asyncio.Task[Any] | None = None
         if watch_container:
             self._watch_task = _background.spawn(
-                _end_with_container(weakref.ref(self), eng, ref, self._pump_task), f"exec-watch-{process_id}"
+                _end_with_container(weakref.ref(self), ref, self._pump_task), f"exec-watch-{process_id}"
             )
         self._deadline_task: asyncio.Task[Any] | None = None
         if deadline is not None:
             # The deadline task holds only a weak reference: a dropped process (and its unread output) is freed.
-            enforce = _enforce_deadline(weakref.ref(self), eng, ref, process_id, exec_id, self._pump_task, deadline)
+            enforce = _enforce_deadline(weakref.ref(self), running.killer(), process_id, self._pump_task, deadline)
             self._deadline_task = _background.spawn(enforce, f"exec-deadline-{process_id}")
 
     def __repr__(self) -> str:
@@ -182,8 +191,9 @@ class ContainerProcess(Generic[T]):
 
     async def _pump(self) -> None:
         try:
-            # The exit code is asked for after EOF: only then is the engine's answer trustworthy.
-            await pump(self._stream, self._stdout, self._stderr, at_eof=self._learn_exit_code)
+            self._exit_code = await self._exec.pump(self._stdout, self._stderr)
+            if self._exit_code == 137:  # SIGKILL: was it the kernel's OOM killer? (asked only then: one request)
+                self._oom_killed = await self._oom_killed_meanwhile()
         except asyncio.CancelledError:
             if not (self._timed_out or self._gone):
                 raise
@@ -194,30 +204,31 @@ class ContainerProcess(Generic[T]):
             if self._watch_task is not None:
                 self._watch_task.cancel()
 
-    async def _learn_exit_code(self) -> None:
-        failure = self._stream.failure
-        if failure is not None:  # the program never started: the code is the contract's, not the engine's 126
-            self._exit_code = failure.returncode
-            return
-        self._exit_code = await self._eng.execs.exit_code(self._exec_id)
-        if self._exit_code == 137:  # SIGKILL: was it the kernel's OOM killer? (asked only then: one request)
-            with contextlib.suppress(Error):
-                self._oom_killed = await self._eng.containers.oom_killed_since(self._ref, self._started)
+    async def _oom_killed_meanwhile(self) -> bool:
+        """True when the engine reports an OOM kill in the sandbox since this exec started that no other exec of
+        this process was given (False if it cannot tell)."""
+        since = max(self._started, _oom_given.get(self._ref, 0.0) + 1e-6)
+        try:
+            eng = await get_engine()
+            at = await eng.containers.first_oom_kill(self._ref, since, within=OOM_RECORD_WAIT)
+        except Error:
+            return False
+        if at is None:
+            return False
+        if len(_oom_given) >= 1024:  # bounded: forget the oldest container
+            del _oom_given[next(iter(_oom_given))]
+        _oom_given[self._ref] = max(at, _oom_given.get(self._ref, 0.0))
+        return True
 
     async def _send_stdin(self, data: bytes, eof: bool) -> None:
         try:
             if data:
-                await self._stream.write(data)
-                self._stdin_tail = data[-1:]
+                await self._exec.write(data)
             if eof:
-                if self._pty:
-                    # A TTY ignores a half-close; VEOF ends input (twice when a partial line is pending).
-                    await self._stream.write(b"\x04" if self._stdin_tail == b"\n" else b"\x04\x04")
-                else:
-                    self._stream.close_write()
+                await self._exec.close_stdin()
         except BrokenPipeError:
-            # The engine closed the stream because the process ended: input to an exited process is discarded
-            # (as asyncio's communicate() does).
+            # The process ended (or closed its stdin): input to an exited process is discarded (as asyncio's
+            # communicate() does).
             return
 
     # ------------------------------------------------------------------------------------------- exit status
@@ -248,17 +259,10 @@ class ContainerProcess(Generic[T]):
         if self._past_deadline():
             self._returncode = -1
             return -1
-        info = await self._eng.execs.inspect(self._exec_id)
-        if not info.running and info.exit_code is not None and info.pid == 0:
-            # It never started: the pump is about to turn that into the start-failure contract (at once: the
-            # engine has closed the stream), whose code is what to report.
-            await self._finished.wait()
-            return self._settle()
-        if not info.running and info.exit_code is not None:
-            # The stream is still open (we never abandon it), so this is the real code, not the 126 of a drop.
-            self._returncode = info.exit_code
-            return self._returncode
-        return None
+        code = await self._exec.poll()
+        if code is not None:
+            self._returncode = code
+        return code
 
     async def wait(self) -> int:
         """Wait for the process to end; returns its return code (``-1`` past the exec ``timeout``; never raises
@@ -278,7 +282,7 @@ class ContainerProcess(Generic[T]):
         if not self._pty:
             raise InvalidError("resize() needs a process started with pty=True")
         check_window_size(rows, cols)
-        await self._eng.execs.resize(self._exec_id, rows=rows, cols=cols)
+        await self._exec.resize(rows, cols)
 
     async def attach(self) -> None:
         """Interactive terminal bridge (``modal shell``): not supported by the local backend."""
@@ -287,10 +291,8 @@ class ContainerProcess(Generic[T]):
 
 async def _enforce_deadline(
     process: weakref.ref[ContainerProcess[Any]],
-    eng: EngineAPI,
-    ref: str,
+    kill: Killer,
     process_id: str,
-    exec_id: str,
     pump_task: asyncio.Task[None],
     deadline: float,
 ) -> None:
@@ -301,12 +303,7 @@ async def _enforce_deadline(
     del proc
     # Also when the command already ended: what it left running in the background dies at the deadline.
     try:
-        root_pid: int | None = None
-        with contextlib.suppress(Error):
-            info = await eng.execs.inspect(exec_id)
-            if info.running and info.pid:
-                root_pid = info.pid
-        await eng.execs.kill_marked(ref, MARKER_ENV, process_id, root_pid=root_pid)
+        await kill()
     except Exception:
         # Nobody awaits this task: report here. The sandbox's own deadline still bounds the processes.
         logger.warning("could not kill exec %s at its timeout", process_id, exc_info=True)
@@ -316,10 +313,11 @@ async def _enforce_deadline(
 
 
 async def _end_with_container(
-    process: weakref.ref[ContainerProcess[Any]], eng: EngineAPI, ref: str, pump_task: asyncio.Task[None]
+    process: weakref.ref[ContainerProcess[Any]], ref: str, pump_task: asyncio.Task[None]
 ) -> None:
     """Once container ``ref`` has stopped, give the exec's stream ``GONE_GRACE`` seconds to end, then end it."""
     with contextlib.suppress(Error):
+        eng = await get_engine()
         await eng.containers.wait(ref)
     await asyncio.sleep(GONE_GRACE)
     proc = process()
@@ -342,15 +340,18 @@ async def start_exec(
     bufsize: int = -1,
     pty: bool = False,
     pty_info: Any = None,
+    backend: BackendChoice = _engine_backend,
     watch_container: bool = False,
 ) -> ContainerProcess[Any]:
     """Validate (Modal's order and messages) and start ``args`` in container ``ref``; returns its process.
     ``watch_container``: the streams may outlive the container (a gVisor sandbox): end them once it stopped.
 
-    Raises, in this order: ``InvalidError`` for a relative ``workdir``, non-str arguments or more than 65536 bytes of
-    them, bad ``env``/``secrets``, a negative or non-numeric ``timeout``; ``ValueError`` for ``bufsize=1`` without
-    ``text`` and for an unsupported ``StreamType``; ``ConflictError("Sandbox already finished")`` when the sandbox is
-    not running (learned from the engine's answer, no extra round trip).
+    ``backend`` picks the exec backend once the arguments passed (default: the engine's exec API). Raises, in this
+    order: ``InvalidError`` for a relative ``workdir``, non-str arguments or more than 65536 bytes of them, bad
+    ``env``/``secrets``, a negative or non-numeric ``timeout``; ``ValueError`` for ``bufsize=1`` without ``text``
+    and for an unsupported ``StreamType``; ``ConflictError("Sandbox already finished")`` when the sandbox is not
+    running (learned from the backend's answer, no extra round trip). A program that cannot be started (missing,
+    not executable, a missing ``workdir``) is not an exception: its process ends with code 126.
     """
     pty = pty_from_info(pty, pty_info, stacklevel=5)  # the caller of Sandbox.exec
     check_workdir(workdir)
@@ -367,34 +368,31 @@ async def start_exec(
 
     process_id = str(uuid.uuid4())
     deadline = time.monotonic() + int(timeout) if timeout else None
+    marker = None
     if deadline is not None:
         merged_env[MARKER_ENV] = process_id
+        marker = f"{MARKER_ENV}={process_id}"
     out: StreamReader[Any] = StreamReader(file_descriptor=STDOUT, text=text, by_line=bufsize == 1, stream_type=stdout)
     err: StreamReader[Any] = StreamReader(file_descriptor=STDERR, text=text, by_line=bufsize == 1, stream_type=stderr)
 
-    eng = await get_engine()
+    request = ExecRequest(args=args, env=merged_env, workdir=workdir, pty=pty, marker=marker)
+    chosen = await backend()
     started = time.time()
-    try:
-        exec_id = await eng.execs.create(ref, ExecSpec(cmd=args, env=merged_env, workdir=workdir, tty=pty))
-        stream = StartScreen(await eng.execs.start(exec_id, tty=pty), args, workdir)
-    except (ContainerNotRunning, NoSuchContainer, NoSuchExec):
-        raise ConflictError("Sandbox already finished") from None
+    running = await chosen.start(ref, request)
     try:
         proc: ContainerProcess[Any] = ContainerProcess(
-            eng=eng,
-            ref=ref,
+            running=running,
             process_id=process_id,
-            exec_id=exec_id,
-            stream=stream,
             stdout=out,
             stderr=err,
             pty=pty,
             deadline=deadline,
+            ref=ref,
             started=started,
             watch_container=watch_container,
         )
     except BaseException:
-        await stream.close()
+        await running.close()
         raise
     rows, cols = getattr(pty_info, "winsz_rows", 0), getattr(pty_info, "winsz_cols", 0)
     if pty and rows and cols:

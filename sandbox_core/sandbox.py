@@ -7,20 +7,25 @@ process can therefore pick up any sandbox with ``from_id``/``from_name``/``list`
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import datetime
+import functools
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, Literal, overload
 
 from . import _create, _lifecycle, _sidecar_policy, file_io
+from ._agent import sessions as agent_sessions
 from ._engine import get_engine
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
+from ._exec.select import exec_backend
 from ._fs.ops import FileOps
 from ._ids import SANDBOX_ID_RE
 from ._link import SandboxLink
 from ._logs_manager import SandboxLogsManager, logs_manager
+from ._pool import records as pool_records
 from ._sandbox_images import SandboxImages
 from ._sandbox_network import SandboxNetworking
 from ._stdio import EntrypointStdio
@@ -69,10 +74,14 @@ class Sandbox(SandboxNetworking, SandboxImages):
         raise InvalidError(f"Class {type(self).__name__} has no constructor. Use class constructor methods instead.")
 
     @classmethod
-    def _from_container(cls, container_id: str, lbl: Mapping[str, str]) -> Sandbox:
-        """A handle on container ``container_id`` from its labels."""
+    def _from_container(
+        cls, container_id: str, lbl: Mapping[str, str], *, claim: pool_records.Claim | None = None
+    ) -> Sandbox:
+        """A handle on container ``container_id`` from its labels (and, for a claimed pool member, its claim)."""
         obj = object.__new__(cls)
-        obj._link = SandboxLink.from_labels(container_id, lbl)
+        obj._link = SandboxLink.from_labels(
+            container_id, lbl, idle_timeout=None if claim is None else claim.idle_timeout
+        )
         obj._stdio = EntrypointStdio(obj._link)
         obj._files = FileOps(obj._link)
         obj._filesystem = None
@@ -205,9 +214,12 @@ class Sandbox(SandboxNetworking, SandboxImages):
         found = (
             await eng.containers.list({L.SANDBOX_ID: sandbox_id}, all=True) if SANDBOX_ID_RE.match(sandbox_id) else []
         )
-        if not found:
+        claim = None
+        if found and L.POOL in found[0].labels:
+            claim = await pool_records.claim_of(eng, sandbox_id)  # an unclaimed pool member is no sandbox yet
+        if not found or (L.POOL in found[0].labels and claim is None):
             raise NotFoundError(f"Sandbox with id {sandbox_id} not found")
-        sb = Sandbox._from_container(found[0].id, found[0].labels)
+        sb = Sandbox._from_container(found[0].id, found[0].labels, claim=claim)
         await sb._link.refresh()
         return sb
 
@@ -221,10 +233,16 @@ class Sandbox(SandboxNetworking, SandboxImages):
         check_environment_name(environment_name)
         reject_client(client)
         eng = await get_engine()
-        found = await eng.containers.list({L.APP_NAME: app_name, L.NAME: name, L.KIND: L.KIND_SANDBOX}, all=False)
-        if not found:
-            raise NotFoundError(f"Sandbox with name '{name}' not found in App '{app_name}'")
-        return Sandbox._from_container(found[0].id, found[0].labels)
+        found, claims = await asyncio.gather(
+            eng.containers.list({L.APP_NAME: app_name, L.NAME: name, L.KIND: L.KIND_SANDBOX}, all=False),
+            pool_records.named(eng, app_name, name),  # pool members get their name when claimed
+        )
+        if found:
+            return Sandbox._from_container(found[0].id, found[0].labels)
+        for claim in claims:
+            for item in await eng.containers.list({L.SANDBOX_ID: claim.sandbox_id}, all=False):
+                return Sandbox._from_container(item.id, item.labels, claim=claim)
+        raise NotFoundError(f"Sandbox with name '{name}' not found in App '{app_name}'")
 
     @staticmethod
     async def list(
@@ -240,14 +258,19 @@ class Sandbox(SandboxNetworking, SandboxImages):
             query[L.APP_ID] = app_id
         running = await eng.containers.list(query, all=False)
         overrides = await _lifecycle.latest_tag_records(eng) if tags else {}
+        members = any(L.POOL in item.labels for item in running)
+        claims = await pool_records.claims(eng) if members else {}
         for item in sorted(running, key=lambda c: c.created_at, reverse=True):
+            claim = claims.get(item.labels.get(L.SANDBOX_ID, ""))
+            if L.POOL in item.labels and claim is None:
+                continue  # an unclaimed pool member is no sandbox yet
             if tags:
                 current = overrides.get(item.labels[L.SANDBOX_ID])
                 if current is None:
                     current = _lifecycle.tags_from_labels(item.labels)
                 if any(current.get(k) != v for k, v in tags.items()):
                     continue
-            yield Sandbox._from_container(item.id, item.labels)
+            yield Sandbox._from_container(item.id, item.labels, claim=claim)
 
     # ------------------------------------------------------------------------------------------ object model
 
@@ -285,8 +308,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
         """Why the sandbox ended, once ``returncode`` is known (None before): e.g. ``EndReason.OOM`` for a
         137 that the memory limit caused, ``EndReason.DISK_LIMIT`` or ``EndReason.ENGINE_RESTART`` for a sandbox
         stopped from outside. Works after detach."""
-        status = self._link.status
-        return None if status is None else EndReason(status)
+        return None if self._link.status is None else EndReason(self._link.status)
 
     async def poll(self) -> int | None:
         """Return the returncode without blocking (None while running). Never raises for timeout/termination."""
@@ -327,12 +349,20 @@ class Sandbox(SandboxNetworking, SandboxImages):
         """
         link = self._link
         link.check_attached()
-        if await link.refresh() is None:
+        ended_here = await link.refresh() is None
+        if ended_here:
             eng = await get_engine()
             await _lifecycle.end_sandbox(eng, link.sandbox_id, link.ref, link.app_id, _lifecycle.TERMINATED)
             await _sidecar_policy.end_all(eng, sandbox_id=link.sandbox_id)
+        await agent_sessions.end(link.container_id)
         if wait:
-            await self.wait(raise_on_termination=False)
+            try:
+                await self.wait(raise_on_termination=False)
+            except NotFoundError:
+                if not ended_here:
+                    raise
+                # Removed before we looked (retention 0): its end is the one this call recorded.
+                link.outcome = _lifecycle.Outcome(_lifecycle.TERMINATED, 137)
             assert link.result is not None
             return link.result
         return None
@@ -344,6 +374,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
             return
         self._link.detached = True
         await self._stdio.close()
+        await agent_sessions.release(self._link)
 
     # --------------------------------------------------------------------------------------------------- tags
 
@@ -426,8 +457,9 @@ class Sandbox(SandboxNetworking, SandboxImages):
 
         See ``process.start_exec`` for the checks (Modal's order) and the exec ``timeout`` contract.
         """
+        link = self._link
         return await start_exec(
-            self._link.ref,  # ClientClosed first, on a detached handle
+            link.ref,  # ClientClosed first, on a detached handle
             args,
             stdout=stdout,
             stderr=stderr,
@@ -439,7 +471,8 @@ class Sandbox(SandboxNetworking, SandboxImages):
             bufsize=bufsize,
             pty=pty,
             pty_info=pty_info if pty_info is not None else _pty_info,
-            watch_container=self._link.userspace_kernel,
+            backend=functools.partial(exec_backend, link),
+            watch_container=link.userspace_kernel,
         )
 
     @property

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from sandbox_core_sync import image as image
     from sandbox_core_sync import io_streams as io_streams
     from sandbox_core_sync import output as output
+    from sandbox_core_sync import pool as pool
     from sandbox_core_sync import sandbox as sandbox
     from sandbox_core_sync import secret as secret
     from sandbox_core_sync import stream_type as stream_type
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from sandbox_core_sync._generated import Sandbox as Sandbox
     from sandbox_core_sync._generated import SandboxFilesystem as SandboxFilesystem
     from sandbox_core_sync._generated import SandboxLogsManager as SandboxLogsManager
+    from sandbox_core_sync._generated import SandboxPool as SandboxPool
     from sandbox_core_sync._generated import Secret as Secret
     from sandbox_core_sync._generated import SecretManager as SecretManager
     from sandbox_core_sync._generated import SidecarContainer as SidecarContainer
@@ -88,6 +90,7 @@ __all__ = [
     "SandboxConnectCredentials",
     "SandboxFilesystem",
     "SandboxLogsManager",
+    "SandboxPool",
     "Secret",
     "SecretManager",
     "SidecarContainer",
@@ -141,6 +144,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "SidecarManager": ("sandbox_core_sync._generated", "SidecarManager"),
     "SidecarContainer": ("sandbox_core_sync._generated", "SidecarContainer"),
     "FileIO": ("sandbox_core_sync._generated", "FileIO"),
+    "SandboxPool": ("sandbox_core_sync._generated", "SandboxPool"),
     "Image": ("sandbox_core_sync._generated", "Image"),
     "sweep": ("sandbox_core_sync._generated", "sweep"),
     "app": ("sandbox_core_sync.app", None),
@@ -150,6 +154,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "image": ("sandbox_core_sync.image", None),
     "io_streams": ("sandbox_core_sync.io_streams", None),
     "output": ("sandbox_core_sync.output", None),
+    "pool": ("sandbox_core_sync.pool", None),
     "sandbox": ("sandbox_core_sync.sandbox", None),
     "secret": ("sandbox_core_sync.secret", None),
     "stream_type": ("sandbox_core_sync.stream_type", None),

@@ -29,6 +29,7 @@ import sandbox_core.client as _i_client
 import sandbox_core.file_io as _i_file_io
 import sandbox_core.filesystem as _i_filesystem
 import sandbox_core.image as _i_image
+import sandbox_core.pool as _i_pool
 import sandbox_core.process as _i_process
 import sandbox_core.sandbox as _i_sandbox
 import sandbox_core.secret as _i_secret
@@ -46,6 +47,7 @@ from sandbox_core.file_pattern_matcher import NON_PYTHON_FILES
 from sandbox_core.filesystem import FileWatchEvent, FileWatchEventType
 from sandbox_core.image import Ignore
 from sandbox_core.limits import Limits
+from sandbox_core.pool import DEFAULT_FILL_CONCURRENCY, DEFAULT_MAX_AGE
 from sandbox_core.probe import Probe
 from sandbox_core.streams import StreamType, T
 from sandbox_core.types import FileEntry, FileInfo, LogEntry, LogSource, SecretInfo, VolumeInfo
@@ -60,6 +62,7 @@ __all__ = [
     "Sandbox",
     "SandboxFilesystem",
     "SandboxLogsManager",
+    "SandboxPool",
     "Secret",
     "SecretManager",
     "SidecarContainer",
@@ -3893,6 +3896,278 @@ class FileIO(_rt.Wrapper, typing.Generic[T]):
         self, exc_type: type[BaseException] | None, exc_value: BaseException | None, tb: TracebackType | None
     ) -> None:
         await _rt.run_async(self._impl.__aexit__(exc_type, exc_value, tb))
+
+
+class _SandboxPool_create(_rt.Function):
+    """A pool keeping ``size`` sandboxes of this spec warm (the parameters mean what they mean for
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *,
+        app: App | None = None,
+        size: int,
+        image: Image | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        workdir: str | None = None,
+        cpu: float | tuple[float, float] | None = None,
+        memory: int | tuple[int, int] | None = None,
+        block_network: bool = False,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+        inbound_cidr_allowlist: Sequence[str] | None = None,
+        volumes: dict[str | PathLike[str], Any] = {},
+        encrypted_ports: Sequence[int] = [],
+        h2_ports: Sequence[int] = [],
+        unencrypted_ports: Sequence[int] = [],
+        pty: bool = False,
+        pids_limit: int | None = None,
+        limits: Limits | None = None,
+        runtime: str | None = None,
+        max_age: int = DEFAULT_MAX_AGE,
+        fill_concurrency: int = DEFAULT_FILL_CONCURRENCY,
+        verbose: bool = False,
+    ) -> SandboxPool:
+        """A pool keeping ``size`` sandboxes of this spec warm (the parameters mean what they mean for
+        ``Sandbox.create`` and are checked as it checks them). Returns once the first member is ready, so that a
+        spec that cannot run (a missing image) raises here; ``wait_ready`` waits for more.
+
+        ``max_age``: seconds an unclaimed member may wait (then it is replaced; also what bounds members whose pool's
+        process died on another host). ``fill_concurrency``: members created at once.
+        """
+        _r = _rt.run_sync(
+            _i_pool.SandboxPool.create(
+                app=_rt.unwrap(app),
+                size=size,
+                image=_rt.unwrap(image),
+                env=env,
+                secrets=_rt.unwrap(secrets),
+                workdir=workdir,
+                cpu=cpu,
+                memory=memory,
+                block_network=block_network,
+                outbound_cidr_allowlist=outbound_cidr_allowlist,
+                outbound_domain_allowlist=outbound_domain_allowlist,
+                inbound_cidr_allowlist=inbound_cidr_allowlist,
+                volumes=volumes,
+                encrypted_ports=encrypted_ports,
+                h2_ports=h2_ports,
+                unencrypted_ports=unencrypted_ports,
+                pty=pty,
+                pids_limit=pids_limit,
+                limits=limits,
+                runtime=runtime,
+                max_age=max_age,
+                fill_concurrency=fill_concurrency,
+                verbose=verbose,
+            )
+        )
+        return SandboxPool._from_impl(_r)
+
+    async def aio(
+        self,
+        *,
+        app: App | None = None,
+        size: int,
+        image: Image | None = None,
+        env: dict[str, str | None] | None = None,
+        secrets: Collection[Secret] | None = None,
+        workdir: str | None = None,
+        cpu: float | tuple[float, float] | None = None,
+        memory: int | tuple[int, int] | None = None,
+        block_network: bool = False,
+        outbound_cidr_allowlist: Sequence[str] | None = None,
+        outbound_domain_allowlist: Sequence[str] | None = None,
+        inbound_cidr_allowlist: Sequence[str] | None = None,
+        volumes: dict[str | PathLike[str], Any] = {},
+        encrypted_ports: Sequence[int] = [],
+        h2_ports: Sequence[int] = [],
+        unencrypted_ports: Sequence[int] = [],
+        pty: bool = False,
+        pids_limit: int | None = None,
+        limits: Limits | None = None,
+        runtime: str | None = None,
+        max_age: int = DEFAULT_MAX_AGE,
+        fill_concurrency: int = DEFAULT_FILL_CONCURRENCY,
+        verbose: bool = False,
+    ) -> SandboxPool:
+        _r = await _rt.run_async(
+            _i_pool.SandboxPool.create(
+                app=_rt.unwrap(app),
+                size=size,
+                image=_rt.unwrap(image),
+                env=env,
+                secrets=_rt.unwrap(secrets),
+                workdir=workdir,
+                cpu=cpu,
+                memory=memory,
+                block_network=block_network,
+                outbound_cidr_allowlist=outbound_cidr_allowlist,
+                outbound_domain_allowlist=outbound_domain_allowlist,
+                inbound_cidr_allowlist=inbound_cidr_allowlist,
+                volumes=volumes,
+                encrypted_ports=encrypted_ports,
+                h2_ports=h2_ports,
+                unencrypted_ports=unencrypted_ports,
+                pty=pty,
+                pids_limit=pids_limit,
+                limits=limits,
+                runtime=runtime,
+                max_age=max_age,
+                fill_concurrency=fill_concurrency,
+                verbose=verbose,
+            )
+        )
+        return SandboxPool._from_impl(_r)
+
+
+class _SandboxPool_wait_ready(_rt.BoundMethod[_i_pool.SandboxPool]):
+    """Wait until ``count`` members (default: ``size``) are ready. Raises the error that keeps members from
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, count: int | None = None, *, timeout: float | None = None) -> None:
+        """Wait until ``count`` members (default: ``size``) are ready. Raises the error that keeps members from
+        starting when the pool has not managed to start one (e.g. ``NotFoundError`` for a missing image),
+        ``TimeoutError`` after ``timeout`` seconds.
+        """
+        _rt.run_sync(self._impl.wait_ready(count, timeout=timeout))
+
+    async def aio(self, count: int | None = None, *, timeout: float | None = None) -> None:
+        await _rt.run_async(self._impl.wait_ready(count, timeout=timeout))
+
+
+class _SandboxPool_claim(_rt.BoundMethod[_i_pool.SandboxPool]):
+    """A sandbox of the pool's spec, now: ``name``, ``tags``, ``timeout`` and ``idle_timeout`` as for
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(
+        self,
+        *,
+        name: str | None = None,
+        tags: dict[str, str] | None = None,
+        timeout: int = 300,
+        idle_timeout: int | None = None,
+    ) -> Sandbox:
+        """A sandbox of the pool's spec, now: ``name``, ``tags``, ``timeout`` and ``idle_timeout`` as for
+        ``Sandbox.create`` (checked as it checks them; ``AlreadyExistsError`` when ``name`` is taken by a running
+        sandbox of the app). A ready member when there is one, else a cold sandbox.
+        """
+        _r = _rt.run_sync(self._impl.claim(name=name, tags=tags, timeout=timeout, idle_timeout=idle_timeout))
+        return Sandbox._from_impl(_r)
+
+    async def aio(
+        self,
+        *,
+        name: str | None = None,
+        tags: dict[str, str] | None = None,
+        timeout: int = 300,
+        idle_timeout: int | None = None,
+    ) -> Sandbox:
+        _r = await _rt.run_async(self._impl.claim(name=name, tags=tags, timeout=timeout, idle_timeout=idle_timeout))
+        return Sandbox._from_impl(_r)
+
+
+class _SandboxPool_close(_rt.BoundMethod[_i_pool.SandboxPool]):
+    """Stop filling and remove every unclaimed member (claimed sandboxes are not touched). Idempotent.
+
+    Call it to block; ``.aio(...)`` is the coroutine.
+    """
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        """Stop filling and remove every unclaimed member (claimed sandboxes are not touched). Idempotent."""
+        _rt.run_sync(self._impl.close())
+
+    async def aio(self) -> None:
+        await _rt.run_async(self._impl.close())
+
+
+class SandboxPool(_rt.Wrapper):
+    """A warm pool of sandboxes with one spec (see the module docstring). Make one with ``SandboxPool.create``."""
+
+    __slots__ = ()
+    _impl: _i_pool.SandboxPool
+
+    @classmethod
+    def _from_impl(cls, impl: _i_pool.SandboxPool) -> SandboxPool:
+        return _rt.wrap_cached(cls, impl)
+
+    create: typing.ClassVar[_SandboxPool_create] = _SandboxPool_create()
+
+    @property
+    def pool_id(self) -> str:
+        """The pool's id (``sp-…``), on its members' ``sandbox-core.pool`` label."""
+        return self._impl.pool_id
+
+    @property
+    def size(self) -> int:
+        """The number of members the pool keeps ready."""
+        return self._impl.size
+
+    @property
+    def ready(self) -> int:
+        """Members ready to be claimed now."""
+        return self._impl.ready
+
+    @property
+    def claimed(self) -> int:
+        """Sandboxes this pool handed out so far (members and cold ones)."""
+        return self._impl.claimed
+
+    @property
+    def wait_ready(self) -> _SandboxPool_wait_ready:
+        """Wait until ``count`` members (default: ``size``) are ready. Raises the error that keeps members from
+        starting when the pool has not managed to start one (e.g. ``NotFoundError`` for a missing image),
+        ``TimeoutError`` after ``timeout`` seconds.
+        """
+        return _SandboxPool_wait_ready(self)
+
+    @property
+    def claim(self) -> _SandboxPool_claim:
+        """A sandbox of the pool's spec, now: ``name``, ``tags``, ``timeout`` and ``idle_timeout`` as for
+        ``Sandbox.create`` (checked as it checks them; ``AlreadyExistsError`` when ``name`` is taken by a running
+        sandbox of the app). A ready member when there is one, else a cold sandbox.
+        """
+        return _SandboxPool_claim(self)
+
+    @property
+    def close(self) -> _SandboxPool_close:
+        """Stop filling and remove every unclaimed member (claimed sandboxes are not touched). Idempotent."""
+        return _SandboxPool_close(self)
+
+    def __enter__(self) -> SandboxPool:
+        self._check()
+        _r = _rt.run_sync(self._impl.__aenter__())
+        return SandboxPool._from_impl(_r)
+
+    async def __aenter__(self) -> SandboxPool:
+        self._check()
+        _r = await _rt.run_async(self._impl.__aenter__())
+        return SandboxPool._from_impl(_r)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _rt.run_sync(self._impl.__aexit__(exc_type, exc, tb))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await _rt.run_async(self._impl.__aexit__(exc_type, exc, tb))
 
 
 class _Image_hydrate(_rt.BoundMethod[_i_image.Image]):

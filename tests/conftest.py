@@ -30,6 +30,7 @@ import pytest
 import pytest_asyncio
 
 import sandbox_core as sc
+from sandbox_core._agent.sessions import agent_enabled
 from sandbox_core._engine import close_engine, get_engine
 from sandbox_core._engine import labels as L
 from sandbox_core._engine.docker.engine import DockerEngine
@@ -87,6 +88,12 @@ async def docker_engine() -> DockerEngine:
     eng = await get_engine()
     assert isinstance(eng, DockerEngine)
     return eng
+
+
+def agent_path(sb: sc.Sandbox) -> bool:
+    """True when ``sb`` is served through its in-sandbox agent in this process (it was created with the agent and
+    the agent is not disabled; every image of the suite can run it), False when through the engine's exec API."""
+    return sb._link.agent and agent_enabled()
 
 
 def container_id(sb: sc.Sandbox) -> str:

@@ -17,6 +17,8 @@ import pytest_asyncio
 
 import sandbox_core as sc
 from sandbox_core import filesystem as fsmod
+from sandbox_core._agent.channel import InboundStream
+from sandbox_core._agent.sessions import existing_slot
 from sandbox_core._engine import get_engine, tar
 from sandbox_core._engine.docker import archive
 from sandbox_core._fs import local
@@ -34,7 +36,7 @@ from sandbox_core.exception import (
     SandboxFilesystemPermissionError,
 )
 
-from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL, engine_ref
+from .conftest import BUSYBOX, BUSYBOX_USER, NOSHELL, agent_path, container_id, engine_ref
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.usefixtures("engine")]
 
@@ -276,23 +278,38 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
     assert dst.read_text() == "original"
     assert _names(tmp_path) == ["keep.txt"]
 
-    # a failure in the middle of the archive stream: the engine connection breaks after the first chunk (outside
-    # /tmp, which is a tmpfs mount that the process transport serves)
+    # a failure in the middle of the stream: the connection breaks after the first chunk (outside /tmp, a tmpfs
+    # mount that the engine path serves through a process, not the archive stream this test breaks)
     await fs.write_bytes(os.urandom(8 << 20), "/var/ctl/big")
-    real_read = tar.TarReader.read
     calls = 0
+    if agent_path(shared_sandbox):
+        real_agent_read = InboundStream.read
 
-    async def broken_read(self: tar.TarReader, n: int) -> bytes:
-        nonlocal calls
-        calls += 1
-        if calls > 1:
-            raise sc.exception.ServiceError("the archive stream from the engine broke off (simulated)")
-        return await real_read(self, n)
+        async def broken_agent_read(self: InboundStream, n: int = -1) -> bytes:
+            nonlocal calls
+            calls += 1
+            if calls == 2:  # the agent's session breaks off
+                slot = existing_slot(container_id(shared_sandbox))
+                assert slot is not None
+                await slot.close()
+            return await real_agent_read(self, n)
 
-    monkeypatch.setattr(tar.TarReader, "read", broken_read)
+        monkeypatch.setattr(InboundStream, "read", broken_agent_read)
+    else:
+        real_read = tar.TarReader.read
+
+        async def broken_read(self: tar.TarReader, n: int) -> bytes:
+            nonlocal calls
+            calls += 1
+            if calls > 1:
+                raise sc.exception.ServiceError("the archive stream from the engine broke off (simulated)")
+            return await real_read(self, n)
+
+        monkeypatch.setattr(tar.TarReader, "read", broken_read)
     with pytest.raises(NotFoundError, match="The Sandbox is unavailable"):
         await fs.copy_to_local("/var/ctl/big", dst)
-    assert calls == 2
+    # the break came after the first chunk (through the agent, the closing session's other reads may count too)
+    assert calls >= 2 if agent_path(shared_sandbox) else calls == 2
     monkeypatch.undo()
     assert dst.read_text() == "original"
     assert _names(tmp_path) == ["keep.txt"]
@@ -670,6 +687,13 @@ async def test_shell_less_image_supports_archive_operations(app: sc.App, tmp_pat
         assert await fs.read_text("/var/ns/copy.txt") == "no shell needed"
         with pytest.raises(SandboxFilesystemNotFoundError):
             await fs.read_bytes("/var/ns/missing")
+        if agent_path(s):  # the agent needs no shell: everything works, in the /tmp tmpfs mount too
+            assert [i.name for i in await fs.list_files("/var/ns")] == ["a", "b", "copy.txt"]
+            await fs.remove("/var/ns/copy.txt")
+            assert [e async for e in fs.watch("/var/ns", timeout=1)] == []
+            await fs.write_text("in tmpfs", "/tmp/x")
+            assert await fs.read_text("/tmp/x") == "in tmpfs"
+            return
         for call in (fs.list_files("/tmp"), fs.remove("/var/ns/copy.txt")):
             with pytest.raises(InvalidError, match="no /bin/sh"):
                 await call

@@ -87,7 +87,8 @@ async def test_create_modify_rename_remove_in_a_directory(shared_sandbox: sc.San
         await w.until(has(Modify, "/tmp/w1/created", "/tmp/w1/moved"))  # a rename is a Modify [src, dst]
         await fs.remove("/tmp/w1/existing")
         await w.until(has(Remove, "/tmp/w1/existing"))
-    assert all(e.type in (Create, Modify, Remove) for e in w.events)
+    # (through the agent, as in Modal, opening and closing files is also reported: Access)
+    assert all(e.type in (Create, Modify, Remove, FileWatchEventType.Access) for e in w.events)
     assert not any(e.paths == ["/tmp/w1"] for e in w.events)  # the directory's own mtime is not reported
 
 
@@ -165,7 +166,8 @@ async def test_break_stops_the_watch_promptly(shared_sandbox: sc.Sandbox) -> Non
     gen = fs.watch("/tmp/w7", recursive=True)
     poker = asyncio.create_task(keep_creating(fs, "/tmp/w7"))
     async for event in gen:
-        assert event.type == Create and event.paths[0].startswith("/tmp/w7/x")
+        # Modify when the watch came up between a file's creation and its write (there is no "ready" signal)
+        assert event.type in (Create, Modify) and event.paths[0].startswith("/tmp/w7/x")
         break
     poker.cancel()
     t0 = time.monotonic()

@@ -103,6 +103,12 @@ async def test_an_exec_ends_when_gvisors_kernel_dies(app: sc.App) -> None:
         async with asyncio.timeout(20):
             await p.stdout.read()
             assert await p.wait() == 137
+            # and what comes next learns that the sandbox finished (through the agent too, whose session's
+            # exec stream the engine keeps open as well)
+            with pytest.raises(sc.exception.ConflictError, match="Sandbox already finished"):
+                await sb.exec("true")
+            with pytest.raises(sc.exception.NotFoundError, match="The Sandbox is unavailable"):
+                await sb.filesystem.read_text("/etc/hostname")
     finally:
         await sb.terminate()
 

@@ -8,7 +8,7 @@ the protocol.
 
 Use::
 
-    binary = agent_binary((await eng.info()).architecture)
+    binary = agent_binary(await eng.architecture())
     volume = await ensure_agent_volume(eng, binary, helper_image=image)
     # create the container with agent_mount(volume) among its ContainerSpec.mounts, start it, then:
     agent = await Agent.connect(await open_agent_stream(eng, ref))     # AgentProtocolError -> engine fallback

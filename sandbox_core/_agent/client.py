@@ -14,7 +14,7 @@ import os
 import struct
 import time
 from collections.abc import AsyncIterable
-from typing import Any
+from typing import Any, Self
 
 from .. import exception as exc
 from .channel import Channel
@@ -65,9 +65,7 @@ class AgentClient:
         self._writer = asyncio.create_task(self._write_loop(), name="agent-writer")
 
     @classmethod
-    async def connect(
-        cls, transport: AgentTransport, *, local: Hello = DEFAULT_HELLO, timeout: float = 10.0
-    ) -> AgentClient:
+    async def connect(cls, transport: AgentTransport, *, local: Hello = DEFAULT_HELLO, timeout: float = 10.0) -> Self:
         """Exchange HELLOs on ``transport``. Raises ``AgentProtocolError`` if the other end is not a compatible
         agent, ``AgentLostError`` if it ended first; the transport is closed on failure."""
         try:
@@ -100,6 +98,8 @@ class AgentClient:
             while True:
                 await self._out_ready.wait()
                 self._out_ready.clear()
+                if self._error is not None and not self._out:
+                    return  # the session ended and nothing is left to send (a final GOAWAY went out)
                 while self._out:
                     batch = b"".join(self._out) if len(self._out) > 1 else self._out[0]
                     self._out.clear()
@@ -353,10 +353,24 @@ class Agent(AgentClient):
             raise
         return WatchStream(ch)
 
-    async def activity(self) -> Activity:
-        """When the sandbox was last active (execs running, exec or file I/O)."""
-        r = await self.call({"op": "activity"})
-        return Activity(float(r["last_activity"]), float(r["now"]), int(r["running"]))
+    async def activity(self, *, sandbox: bool = False) -> Activity:
+        """When this session was last active (execs running, exec or file I/O); with ``sandbox`` also the census
+        of every session in the sandbox (PROTOCOL.md, ``activity``)."""
+        r = await self.call({"op": "activity", "scope": "sandbox" if sandbox else "session"})
+        try:
+            base = (float(r["last_activity"]), float(r["now"]), int(r["running"]))
+            if not sandbox:
+                return Activity(*base)
+            return Activity(*base, int(r["sandbox_running"]), int(r["peers"]), int(r["peer_io"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise AgentProtocolError(f"malformed activity result {r!r}") from e
+
+    async def kill_marked(self, marker: str, *, signal: int = 9, wait: float = 2.0) -> tuple[int, int]:
+        """Signal every process whose environment holds ``marker`` (``KEY=value``) and all their descendants: the
+        whole tree of an exec started with that marker, from any session. Waits up to ``wait`` seconds until they
+        are gone; returns (signalled, still there)."""
+        r = await self.call({"op": "kill", "env": marker, "signal": signal, "wait": wait})
+        return int(r.get("signalled", 0)), int(r.get("remaining", 0))
 
     async def info(self) -> dict[str, Any]:
         """The agent's version, pid, uid, gid, cwd and features."""

@@ -21,11 +21,16 @@ from .protocol import AgentLostError, AgentOpError, AgentProtocolError, encode_j
 @attrs.frozen
 class Activity:
     """The agent's activity report: ``last_activity`` and ``now`` are Unix seconds on the sandbox's clock;
-    ``running`` counts execs whose program has not exited."""
+    ``running`` counts this session's execs whose program has not exited. With scope ``sandbox`` (else None):
+    ``sandbox_running`` the execs of any session that still have a process, ``peers`` the other sessions and
+    ``peer_io`` their I/O counter (unchanged between two reports: no other session carried anything)."""
 
     last_activity: float
     now: float
     running: int
+    sandbox_running: int | None = None
+    peers: int | None = None
+    peer_io: int | None = None
 
     @property
     def idle_for(self) -> float:

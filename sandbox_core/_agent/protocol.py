@@ -62,6 +62,7 @@ class Feature(enum.IntFlag):
     WATCH = 8
     ACTIVITY = 16
     TREE_KILL = 32
+    PATH_BYTES = 64
 
 
 class AgentProtocolError(exc.InternalError):

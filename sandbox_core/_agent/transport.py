@@ -38,8 +38,9 @@ class ExecStreamTransport:
     """``AgentTransport`` over one engine exec stream (non-TTY: stdout frames carry the protocol; the agent's
     stderr, diagnostics only, is kept in a bounded tail)."""
 
-    def __init__(self, stream: ExecStream) -> None:
+    def __init__(self, stream: ExecStream, exec_id: str = "") -> None:
         self._stream = stream
+        self.exec_id = exec_id
         self.stderr_tail: collections.deque[bytes] = collections.deque(maxlen=64)
 
     async def read(self) -> bytes | None:
@@ -63,12 +64,15 @@ class ExecStreamTransport:
 
 
 async def open_agent_stream(
-    eng: EngineAPI, ref: str, *, agent_path: str = AGENT_PATH, user: str | None = None
+    eng: EngineAPI, ref: str, *, agent_path: str = AGENT_PATH, user: str | None = None, mode: str = "serve"
 ) -> ExecStreamTransport:
-    """Start ``agent_path serve`` in container ``ref`` (one engine exec) and return its stream as a transport.
+    """Start ``agent_path serve`` (or ``monitor``) in container ``ref`` (one engine exec) and return its stream as a
+    transport; its ``exec_id`` names the engine exec.
 
     The agent inherits the exec's environment (the container's defaults, which its execs start from) and user
     (``None``: the image's USER). Raises ``ContainerNotRunning`` (a ``ConflictError``) when the container is not
     running."""
-    exec_id = await eng.execs.create(ref, ExecSpec(cmd=(agent_path, "serve"), user=user))
-    return ExecStreamTransport(await eng.execs.start(exec_id, tty=False))
+    if mode not in ("serve", "monitor"):
+        raise ValueError(f"mode must be 'serve' or 'monitor', got {mode!r}")
+    exec_id = await eng.execs.create(ref, ExecSpec(cmd=(agent_path, mode), user=user))
+    return ExecStreamTransport(await eng.execs.start(exec_id, tty=False), exec_id)

@@ -81,8 +81,17 @@ async def put_file(
         await eng.containers.remove(ref)
 
 
-_ready: dict[str, str] = {}
+#: Volume name -> when this process last saw it ready (monotonic). Looked at again after ``READY_TTL`` seconds: the
+#: supervisor removes volumes of old builds nothing uses, and a name mounted after its volume was removed would be
+#: re-created empty by the engine.
+_ready: dict[str, float] = {}
 _locks: dict[str, asyncio.Lock] = {}
+READY_TTL = 600.0
+
+
+def _known_ready(name: str) -> bool:
+    seen = _ready.get(name)
+    return seen is not None and time.monotonic() - seen < READY_TTL
 
 
 async def ensure_agent_volume(
@@ -100,16 +109,16 @@ async def ensure_agent_volume(
     ``helper_image`` (any local image) is what the fill container is created from; ``extra_labels`` go on the
     volumes and the fill container."""
     name = volume_name(binary, prefix)
-    if name in _ready:
+    if _known_ready(name):
         return name
     lock = _locks.setdefault(name, asyncio.Lock())
     async with lock:
-        if name in _ready:
+        if _known_ready(name):
             return name
         ready = name + ".ready"
-        if await eng.volumes.inspect(ready) is None:
+        if await eng.volumes.inspect(ready) is None or await eng.volumes.inspect(name) is None:
             await _fill_or_wait(eng, binary, name, ready, helper_image, extra_labels or {}, fill_timeout, poll)
-        _ready[name] = name
+        _ready[name] = time.monotonic()
     return name
 
 

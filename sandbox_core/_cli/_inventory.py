@@ -18,6 +18,7 @@ from .. import _lifecycle
 from .._engine import EngineAPI, get_engine
 from .._engine import labels as L
 from .._engine.values import ContainerSummary
+from .._pool import records as pool_records
 
 #: Concurrent lookups of finished sandboxes' return codes.
 _LOOKUPS = 8
@@ -61,18 +62,26 @@ async def list_sandboxes(
     if app is not None:
         query[L.APP_NAME] = app
     items = await eng.containers.list(query, all=include_finished)
+    claims = await pool_records.claims(eng) if any(L.POOL in item.labels for item in items) else {}
+    # An unclaimed warm-pool member is no sandbox yet; a claimed one has its name in its claim.
+    items = [item for item in items if L.POOL not in item.labels or item.labels[L.SANDBOX_ID] in claims]
     overrides = await _lifecycle.latest_tag_records(eng)
     names = await _image_names(eng, {item.image_id for item in items})
     rows: list[SandboxRow] = []
     for item in items:
-        row = _row(item, overrides, names)
+        row = _row(item, overrides, names, claims.get(item.labels[L.SANDBOX_ID]))
         if all(row.tags.get(k) == v for k, v in (tags or {}).items()):
             rows.append(row)
     rows = await _with_returncodes(rows)
     return sorted(rows, key=lambda r: r.created, reverse=True)
 
 
-def _row(item: ContainerSummary, overrides: Mapping[str, dict[str, str]], names: Mapping[str, str]) -> SandboxRow:
+def _row(
+    item: ContainerSummary,
+    overrides: Mapping[str, dict[str, str]],
+    names: Mapping[str, str],
+    claim: pool_records.Claim | None,
+) -> SandboxRow:
     lbl = item.labels
     sid = lbl[L.SANDBOX_ID]
     state = "running" if item.status == "running" else "starting" if item.status == "created" else "finished"
@@ -81,7 +90,7 @@ def _row(item: ContainerSummary, overrides: Mapping[str, dict[str, str]], names:
         sandbox_id=sid,
         app=lbl.get(L.APP_NAME, ""),
         app_id=lbl.get(L.APP_ID, ""),
-        name=lbl.get(L.NAME) or None,
+        name=(claim.name if claim is not None else lbl.get(L.NAME)) or None,
         tags=overrides.get(sid, _lifecycle.tags_from_labels(lbl)),
         state=state,
         returncode=None,

@@ -169,9 +169,11 @@ class ContainersAPI(Protocol):
         ``NoSuchContainer`` when it does not exist."""
         ...
 
-    async def oom_killed_since(self, ref: str, since: float) -> bool:
-        """True when the kernel killed a process of container ``ref`` for lack of memory at or after ``since``
-        (Unix seconds), as far as the engine recorded it."""
+    async def first_oom_kill(self, ref: str, since: float, *, within: float = 0.0) -> float | None:
+        """When (Unix seconds) the engine recorded the kernel's first kill of a process of container ``ref`` for
+        lack of memory at or after ``since``; None when it recorded none. ``within``: seconds to wait for such a
+        record still on its way (the engine learns of an OOM kill asynchronously; it returns as soon as one
+        arrives)."""
         ...
 
 
@@ -408,6 +410,11 @@ class EngineAPI(Protocol):
     async def started_at(self) -> float | None:
         """When the engine's running instance started (Unix seconds, to about a second), or None when it cannot be
         told (a remote engine). Cheap: no request to the engine."""
+        ...
+
+    async def architecture(self) -> str:
+        """The engine host's CPU architecture (``amd64``, ``arm64``, ``x86_64`` …), asked once per engine: cheap
+        enough for the create path, unlike ``info`` (which gathers the whole engine's state and can be slow)."""
         ...
 
     def child_environment(self) -> dict[str, str]:

@@ -42,6 +42,11 @@ DISK_LIMIT = PREFIX + "disk-limit"
 EXPIRES_AT = PREFIX + "expires-at"
 CREATED_BY = PREFIX + "created-by"
 RECORD_TYPE = PREFIX + "record"
+#: On a sandbox created with the in-sandbox agent mounted: the name of the volume that holds it.
+AGENT = PREFIX + "agent"
+#: On a warm-pool member: its pool's id, and the pool's process (``<host>:<pid>:<start time>``).
+POOL = PREFIX + "pool"
+POOL_OWNER = PREFIX + "pool-owner"
 
 
 def owned(kind: str, **extra: str) -> dict[str, str]:

@@ -459,14 +459,16 @@ class EngineInfo:
 
 @attrs.frozen
 class EngineEvent:
-    """One engine event. ``action`` is the verb only (``exec_create``, ``die`` …: the engine may append ``: <detail>``,
-    which is dropped); ``actor_id`` is the object's id (a container id for container events)."""
+    """One engine event. ``action`` is the verb only (``exec_create``, ``die`` …); ``detail`` what the engine
+    appended to it after ``:`` (an exec's command line for ``exec_create``/``exec_start``), else ``""``;
+    ``actor_id`` is the object's id (a container id for container events)."""
 
     type: str
     action: str
     actor_id: str
     attributes: Mapping[str, str] = attrs.field(converter=_frozen_map)
     time: float
+    detail: str = ""
 
 
 @attrs.frozen

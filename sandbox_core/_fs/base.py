@@ -54,7 +54,8 @@ class Failure(Exception):
 @attrs.frozen
 class Entry:
     """One filesystem entry as ``lstat`` sees it: ``mode`` is a full ``st_mode``; ``link`` the raw link text of a
-    symlink (``b""`` otherwise)."""
+    symlink (``b""`` otherwise); ``owner``/``group`` the names when the transport knows them (else looked up from
+    ``uid``/``gid``)."""
 
     mode: int
     size: int
@@ -62,6 +63,8 @@ class Entry:
     gid: int
     mtime: float
     link: bytes = b""
+    owner: str | None = None
+    group: str | None = None
 
 
 #: Receives a file's data chunk by chunk; whatever it raises propagates unchanged.

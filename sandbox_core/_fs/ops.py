@@ -2,6 +2,10 @@
 
 The transport is chosen once per call, by this rule (first match):
 
+0. The sandbox has a running agent (this process's session with it, opened on first use): the agent transport,
+   for every operation (no process per call, no shell needed, the sandbox's user's permissions). (An agent of an
+   older build, which cannot carry names that are not UTF-8, leaves such paths, and listings holding such names,
+   to the rules below.)
 1. ``list_files``, ``remove``, ``watch``: the process transport (the archive API cannot list, remove or watch).
 2. The sandbox's user is not root: the process transport (the archive API acts as root and would bypass the file
    permissions Modal's sandbox user is subject to).
@@ -32,11 +36,13 @@ from typing import Any, Literal, NoReturn
 
 from .. import _caps
 from .. import exception as exc
+from .._agent.sessions import slot_for
 from .._engine import EngineAPI, get_engine
 from .._engine import labels as L
 from .._engine.errors import ArchivePathError, NoSuchContainer
 from .._link import SandboxLink
 from ..types import FileInfo, file_type_of_mode
+from .agent import AgentTransport
 from .archive import ArchiveTransport, IdNames
 from .base import REASONS, Chunks, Entry, Failure, FileTransport, Kind, Sink, Snapshot, TreeTransport, decode, norm
 from .process import ProcessTransport
@@ -102,7 +108,7 @@ def _raise_for(op: Op, kind: Kind, reason: str, remote_path: str) -> NoReturn:
 
 
 @contextlib.asynccontextmanager
-async def _modal_errors(op: Op, remote_path: str) -> AsyncIterator[None]:
+async def modal_errors(op: Op, remote_path: str) -> AsyncIterator[None]:
     """Map transport and engine failures to Modal's classes for ``op`` (see the module docstring). Other exceptions
     (a sink's or a source's ``OSError``) pass unchanged."""
     try:
@@ -137,11 +143,23 @@ def _info(name: str, path: str, entry: Entry, users: dict[int, str], groups: dic
         size=entry.size,
         mode=entry.mode,
         permissions=f"{statmod.S_IMODE(entry.mode):04o}",
-        owner=users.get(entry.uid, str(entry.uid)),
-        group=groups.get(entry.gid, str(entry.gid)),
+        owner=entry.owner if entry.owner is not None else users.get(entry.uid, str(entry.uid)),
+        group=entry.group if entry.group is not None else groups.get(entry.gid, str(entry.gid)),
         modified_time=entry.mtime,
         symlink_target=decode(entry.link) if statmod.S_ISLNK(entry.mode) else None,
     )
+
+
+def _infos(
+    remote_path: str, entries: list[tuple[bytes, Entry]], users: dict[int, str], groups: dict[int, str]
+) -> list[FileInfo]:
+    """A listing's ``FileInfo``s, sorted by name (bytes order), each ``path`` joined onto ``remote_path``."""
+    infos = [
+        _info(decode(n), posixpath.normpath(posixpath.join(remote_path, decode(n))), entry, users, groups)
+        for n, entry in entries
+    ]
+    infos.sort(key=lambda i: i.name.encode("utf-8", "surrogateescape"))
+    return infos
 
 
 class FileOps:
@@ -163,6 +181,22 @@ class FileOps:
         return self._link.sandbox_id
 
     # ------------------------------------------------------------------------------------ choosing a transport
+
+    async def agent(self, path: bytes) -> AgentTransport | None:
+        """Rule 0: the agent transport for ``path``, or None. ``ClientClosed`` after detach,
+        ``NotFoundError(UNAVAILABLE)`` when the sandbox is not running."""
+        self._link.check_attached()
+        slot = slot_for(self._link)
+        if slot is None:
+            return None
+        try:
+            agent = await slot.get()
+        except exc.ConflictError:
+            raise exc.NotFoundError(UNAVAILABLE) from None
+        if agent is None:
+            return None
+        transport = AgentTransport(agent)
+        return transport if transport.usable(path) else None
 
     async def _begin(self) -> tuple[EngineAPI, str, bool]:
         """(engine, container ref, user-is-root) for a live sandbox; ``NotFoundError(UNAVAILABLE)`` otherwise and
@@ -234,58 +268,74 @@ class FileOps:
         self, operation: str, remote_path: str, path: bytes, sink: Sink, *, whole: list[bytes] | None = None
     ) -> None:
         """Stream the file into ``sink`` (or into ``whole``: see ``FileTransport.read``)."""
+        if (agent := await self.agent(path)) is not None:
+            async with modal_errors("read", remote_path):
+                return await agent.read(path, sink, whole=whole)
         eng, ref, root = await self._begin()
-        async with _modal_errors("read", remote_path):
+        async with modal_errors("read", remote_path):
             transport = await self._transport(eng, ref, root, operation, "read", path)
             await transport.read(path, sink, whole=whole)
 
     async def write(self, operation: str, remote_path: str, path: bytes, size: int, chunks: Chunks) -> None:
         """Replace the file with ``size`` bytes from ``chunks()``; what the source raises propagates as is."""
+        if norm(path) == b"/":
+            _raise_for("write", "is_a_directory", REASONS["is_a_directory"], remote_path)
+        if (agent := await self.agent(path)) is not None:
+            async with modal_errors("write", remote_path):
+                return await agent.write(path, size, chunks)
         eng, ref, root = await self._begin()
-        async with _modal_errors("write", remote_path):
-            if norm(path) == b"/":
-                raise Failure("is_a_directory")
+        async with modal_errors("write", remote_path):
             transport = await self._transport(eng, ref, root, operation, "write", path)
             await transport.write(path, size, chunks)
 
     async def make_directory(self, remote_path: str, path: bytes, *, parents: bool) -> None:
+        if (agent := await self.agent(path)) is not None:
+            async with modal_errors("mkdir", remote_path):
+                return await agent.make_directory(path, parents=parents)
         eng, ref, root = await self._begin()
-        async with _modal_errors("mkdir", remote_path):
+        async with modal_errors("mkdir", remote_path):
             transport = await self._transport(eng, ref, root, "make_directory", "mkdir", path)
             await transport.make_directory(path, parents=parents)
 
     async def stat(self, remote_path: str, path: bytes) -> FileInfo:
-        eng, ref, root = await self._begin()
         name = posixpath.basename(remote_path.rstrip("/"))
-        async with _modal_errors("stat", remote_path):
+        if (agent := await self.agent(path)) is not None:
+            async with modal_errors("stat", remote_path):
+                return _info(name, remote_path, await agent.stat(path), {}, {})
+        eng, ref, root = await self._begin()
+        async with modal_errors("stat", remote_path):
             transport = await self._transport(eng, ref, root, "stat", "stat", path)
             entry, (users, groups) = await asyncio.gather(transport.stat(path), self._names.maps(eng, ref))
             return _info(name, remote_path, entry, users, groups)
 
     async def list_files(self, remote_path: str, path: bytes) -> list[FileInfo]:
+        if (agent := await self.agent(path)) is not None:
+            async with modal_errors("list", remote_path):
+                entries = await agent.list(path)
+            if agent.exact_names or not any("\ufffd" in decode(n) for n, _ in entries):
+                return _infos(remote_path, entries, {}, {})
+            # an older agent replaced a name that is not UTF-8: list again below
         eng, ref, _ = await self._begin()
-        async with _modal_errors("list", remote_path):
+        async with modal_errors("list", remote_path):
             transport: TreeTransport = await self._process(eng, ref, "list_files")
             entries, (users, groups) = await asyncio.gather(transport.list(path), self._names.maps(eng, ref))
-            infos = [
-                _info(decode(n), posixpath.normpath(posixpath.join(remote_path, decode(n))), entry, users, groups)
-                for n, entry in entries
-            ]
-            infos.sort(key=lambda i: i.name.encode("utf-8", "surrogateescape"))
-            return infos
+            return _infos(remote_path, entries, users, groups)
 
     async def remove(self, remote_path: str, path: bytes, *, recursive: bool) -> None:
+        if norm(path) == b"/":
+            _raise_for("remove", "permission", "Refusing to remove the root directory", remote_path)
+        if (agent := await self.agent(path)) is not None:
+            async with modal_errors("remove", remote_path):
+                return await agent.remove(path, recursive=recursive)
         eng, ref, _ = await self._begin()
-        async with _modal_errors("remove", remote_path):
-            if norm(path) == b"/":
-                raise Failure("permission", "Refusing to remove the root directory")
+        async with modal_errors("remove", remote_path):
             transport: TreeTransport = await self._process(eng, ref, "remove")
             await transport.remove(path, recursive=recursive)
 
     async def first_snapshot(self, remote_path: str, target: bytes, *, recursive: bool) -> Snapshot:
         """The watched tree when a watch starts (retried while it changes under the snapshot)."""
         eng, ref, _ = await self._begin()
-        async with _modal_errors("watch", remote_path):
+        async with modal_errors("watch", remote_path):
             transport: TreeTransport = await self._process(eng, ref, "watch")
             for _ in range(20):
                 snap = await _unavailable_if_gone(transport.snapshot(target, recursive=recursive))

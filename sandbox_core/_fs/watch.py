@@ -1,8 +1,14 @@
-"""``watch``: changes in a sandbox's tree, found by comparing snapshots.
+"""``watch``: changes in a sandbox's tree.
 
-Polling (busybox has no inotify tool): the tree is snapshotted every ``WATCH_POLL_INTERVAL`` seconds and the
-differences are reported — Create, Modify, Remove; a rename within the watched tree, recognised by inode, is
-``Modify`` with ``[src, dst]``; a move into or out of it looks like Create or Remove. ``Access`` events are never
+Through the sandbox's agent (when it has one): inotify, as Modal's watch (notify-rs) reports it — Create; Modify
+(also attribute changes); Access (a file opened, read or closed); Remove; a rename is one ``Modify`` with
+``[src, dst]`` (only the side inside the watched tree when it crosses its edge); nothing is lost between events,
+so a file created and removed at once is reported twice; a new directory in a recursive watch is watched and its
+entries reported as Create. The watch ends when its path is removed.
+
+Otherwise by polling (busybox has no inotify tool): the tree is snapshotted every ``WATCH_POLL_INTERVAL`` seconds
+and the differences are reported — Create, Modify, Remove; a rename within the watched tree, recognised by inode,
+is ``Modify`` with ``[src, dst]``; a move into or out of it looks like Create or Remove. ``Access`` events are never
 reported, and changes that cancel out within one interval are not seen.
 """
 
@@ -13,9 +19,11 @@ import stat as statmod
 from collections.abc import AsyncIterator, Collection
 
 from .. import exception as exc
+from .._agent.ops import WatchStream
 from ..types import FileWatchEvent, FileWatchEventType
+from .agent import AgentTransport
 from .base import Snapshot, check_path, decode, norm
-from .ops import FileOps
+from .ops import FileOps, modal_errors
 
 #: Seconds between two snapshots of a watched tree.
 WATCH_POLL_INTERVAL = 0.2
@@ -43,6 +51,11 @@ async def watch(
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
     target = norm(path)
+    agent = await ops.agent(path)
+    if agent is not None:
+        async for event in _inotify(agent, remote_path, target, filter, recursive, deadline, ready):
+            yield event
+        return
     previous = await ops.first_snapshot(remote_path, target, recursive=recursive)
     if ready is not None:
         ready.set()
@@ -66,6 +79,34 @@ async def watch(
         previous = current
         if not current:
             return  # the watched path itself is gone
+
+
+async def _inotify(
+    agent: AgentTransport,
+    remote_path: str,
+    target: bytes,
+    filter: list[FileWatchEventType] | None,
+    recursive: bool,
+    deadline: float | None,
+    ready: asyncio.Event | None,
+) -> AsyncIterator[FileWatchEvent]:
+    """The agent's events until ``deadline`` (loop time), the consumer stops, or the watch or the sandbox ends."""
+    names = None if filter is None else [f.value for f in filter]
+    async with modal_errors("watch", remote_path):
+        stream: WatchStream = await agent.watch(target, recursive=recursive, filter=names)
+    try:
+        if ready is not None:
+            ready.set()
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    event = await anext(stream)
+            except (StopAsyncIteration, TimeoutError):
+                return  # the watch ended (its path is gone, or the sandbox), or its timeout passed
+            if event.paths:  # as Modal's client, which drops events without paths
+                yield FileWatchEvent(paths=list(event.paths), type=FileWatchEventType(event.type))
+    finally:
+        stream.close()
 
 
 def diff(old: Snapshot, new: Snapshot) -> list[FileWatchEvent]:

@@ -85,7 +85,7 @@ def built_agent() -> str:
 async def agent_volume(engine: None, built_agent: str) -> str:
     """The shared, read-only-mountable volume holding the agent (kept across runs like an image)."""
     eng = await get_engine()
-    b = agent_bin.agent_binary((await eng.info()).architecture)
+    b = agent_bin.agent_binary(await eng.architecture())
     return await ensure_agent_volume(eng, b, helper_image=BUSYBOX)
 
 

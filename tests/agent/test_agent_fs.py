@@ -54,7 +54,10 @@ async def test_write_replaces_a_final_symlink_and_refuses_symlinked_ancestors(ag
     await agent.write_file("/tmp/link", b"new")
     assert (await agent.stat("/tmp/link"))["type"] == "file"
     assert (await run(agent, "cat", "/tmp/target"))[1] == b"keep\n"
-    assert await kind_of(agent.write_file("/tmp/dirlink/f", b"x")) == "NotDirectory"
+    assert await kind_of(agent.write_file("/tmp/dirlink/f", b"x")) == "Symlink"
+    assert await kind_of(agent.mkdir("/tmp/dirlink/d", parents=True)) == "Symlink"
+    assert await kind_of(agent.mkdir("/tmp/dirlink/d", parents=False)) == "Symlink"
+    await agent.mkdir("/tmp/dirlink", parents=True)  # a final symlink to a directory is fine for mkdir -p
     await agent.write_file("/tmp/target", b"")
     assert await kind_of(agent.write_file("/tmp/target/child", b"x")) == "NotDirectory"
     assert await kind_of(agent.write_file("/tmp", b"x")) == "IsDirectory"

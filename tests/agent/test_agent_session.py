@@ -89,7 +89,7 @@ async def test_the_binary_volume_is_filled_once_under_concurrency(
     engine: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     eng = await get_engine()
-    binary = agent_bin.agent_binary((await eng.info()).architecture)
+    binary = agent_bin.agent_binary(await eng.architecture())
     prefix = f"sandbox-core-agent-test-{uuid.uuid4().hex[:8]}"
     labels = {TEST_RUN_LABEL: RUN_ID}
     fills: list[str] = []

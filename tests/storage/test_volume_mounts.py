@@ -16,6 +16,7 @@ import pytest
 
 import sandbox_core as sc
 from sandbox_core import exception as exc
+from sandbox_core._agent.volume import MOUNT_DIR as AGENT_MOUNT
 from sandbox_core._volumes import store
 
 from ..conftest import app_name, docker_inspect
@@ -44,7 +45,7 @@ async def test_workspace_flow_a_writes_b_reads_the_client_reads(
         assert await _run(b, "cat /workspace/src/main.py") == (0, "print(1)\n", "")
         assert await _run(b, "echo more >> /workspace/src/main.py") == (0, "", "")
         assert await read_all(named_volume, "/src/main.py") == b"print(1)\nmore\n"
-        mounts = docker_inspect(b)["Mounts"]
+        mounts = [m for m in docker_inspect(b)["Mounts"] if m["Destination"] != AGENT_MOUNT]  # the agent's, read-only
         assert [(m["Type"], m["Destination"], m["RW"]) for m in mounts] == [("volume", "/workspace", True)]
         assert docker_inspect(b)["Config"]["Labels"][store.SANDBOX_VOLUMES] == named_volume.object_id
     finally:

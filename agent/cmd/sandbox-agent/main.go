@@ -3,6 +3,7 @@
 // listens on no port or socket and runs with the privileges of the exec that started it.
 //
 //	sandbox-agent serve     serve one session on stdin/stdout; exit when the client closes its side
+//	sandbox-agent monitor   the same, serving only activity and info (a supervisor's light session)
 //	sandbox-agent version   print the version
 //	sandbox-agent shim ...  internal: the per-exec subreaper (started by the agent itself)
 package main
@@ -23,7 +24,8 @@ import (
 // prestartThreads OS threads are made at start: at the pids limit a Go program cannot create threads later.
 const prestartThreads = 24
 
-const features = proto.FeatExec | proto.FeatPty | proto.FeatFS | proto.FeatWatch | proto.FeatActivity | proto.FeatTreeKill
+const features = proto.FeatExec | proto.FeatPty | proto.FeatFS | proto.FeatWatch | proto.FeatActivity |
+	proto.FeatTreeKill | proto.FeatPathBytes
 
 func main() {
 	if len(os.Args) >= 2 && os.Args[1] == "shim" {
@@ -36,7 +38,10 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == "serve" {
 		os.Exit(serve())
 	}
-	fmt.Fprintln(os.Stderr, "usage: sandbox-agent serve | version")
+	if len(os.Args) == 2 && os.Args[1] == "monitor" {
+		os.Exit(monitor())
+	}
+	fmt.Fprintln(os.Stderr, "usage: sandbox-agent serve | monitor | version")
 	os.Exit(2)
 }
 
@@ -54,9 +59,22 @@ func serve() int {
 	}
 	proc.GrowPipe(os.Stdout) // a no-op unless stdout is a pipe or FIFO, as under an engine exec
 	srv := server.New(self, os.Environ(), features)
+	return run(srv, features, 1024)
+}
+
+// monitor serves activity and info only: one OS thread for Go code, no pre-started threads, no subreaper, so a
+// supervisor's session costs the sandbox a handful of pids.
+func monitor() int {
+	runtime.GOMAXPROCS(1)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
+	const monitorFeatures = proto.FeatActivity
+	return run(server.NewMonitor(monitorFeatures), monitorFeatures, 16)
+}
+
+func run(srv *server.Server, feats uint64, maxChannels uint32) int {
 	cfg := mux.Config{
 		Local: proto.Hello{
-			Version: proto.Version, MaxFrame: 256 << 10, Window: 1 << 20, MaxChannels: 1024, Features: features,
+			Version: proto.Version, MaxFrame: 256 << 10, Window: 1 << 20, MaxChannels: maxChannels, Features: feats,
 		},
 		Handler:    srv.Handle,
 		OnActivity: srv.Touch,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"sandboxcore/agent/internal/pathjson"
 	"sandboxcore/agent/internal/proc"
 	"sandboxcore/agent/internal/users"
 )
@@ -53,23 +54,24 @@ func CheckPath(p string) error {
 }
 
 // Entry is one FileEntry (Appendix A of modal-sandbox-api.md).
+// Names, paths and link targets are pathjson strings (bytes that are not UTF-8 survive).
 type Entry struct {
-	Name          string  `json:"name"`
-	Path          string  `json:"path"`
-	Type          string  `json:"type"`
-	Size          int64   `json:"size"`
-	Mode          uint32  `json:"mode"`
-	Permissions   string  `json:"permissions"`
-	Owner         string  `json:"owner"`
-	Group         string  `json:"group"`
-	ModifiedTime  float64 `json:"modified_time"`
-	SymlinkTarget *string `json:"symlink_target,omitempty"`
+	Name          pathjson.Path  `json:"name"`
+	Path          pathjson.Path  `json:"path"`
+	Type          string         `json:"type"`
+	Size          int64          `json:"size"`
+	Mode          uint32         `json:"mode"`
+	Permissions   string         `json:"permissions"`
+	Owner         string         `json:"owner"`
+	Group         string         `json:"group"`
+	ModifiedTime  float64        `json:"modified_time"`
+	SymlinkTarget *pathjson.Path `json:"symlink_target,omitempty"`
 }
 
 func entryOf(name, path string, st *syscall.Stat_t, db *users.DB) Entry {
 	e := Entry{
-		Name:         name,
-		Path:         path,
+		Name:         pathjson.Path(name),
+		Path:         pathjson.Path(path),
 		Size:         st.Size,
 		Mode:         st.Mode,
 		Permissions:  fmt.Sprintf("%04o", st.Mode&0o7777),
@@ -82,12 +84,12 @@ func entryOf(name, path string, st *syscall.Stat_t, db *users.DB) Entry {
 		e.Type = "directory"
 	case syscall.S_IFLNK:
 		e.Type = "symlink"
-		if t, err := os.Readlink(path); err == nil {
-			e.SymlinkTarget = &t
-		} else {
-			empty := ""
-			e.SymlinkTarget = &empty
+		t, err := os.Readlink(path)
+		if err != nil {
+			t = ""
 		}
+		target := pathjson.Path(t)
+		e.SymlinkTarget = &target
 	default:
 		e.Type = "file"
 	}
@@ -138,31 +140,6 @@ func List(path string, emit func(Entry) error) error {
 		}
 	}
 	return nil
-}
-
-// Mkdir creates path; with parents like `mkdir -p` (an existing directory is fine).
-func Mkdir(path string, parents bool) error {
-	if !parents {
-		err := syscall.Mkdir(path, 0o755)
-		if err == syscall.EEXIST {
-			return fail("PathAlreadyExists", "path already exists")
-		}
-		return wrap(err)
-	}
-	if st, err := os.Stat(path); err == nil {
-		if st.IsDir() {
-			return nil
-		}
-		return fail("PathAlreadyExists", "path already exists and is not a directory")
-	}
-	err := os.MkdirAll(path, 0o755)
-	if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTDIR) {
-		if st, serr := os.Lstat(path); serr == nil && !st.IsDir() {
-			return fail("PathAlreadyExists", "path already exists and is not a directory")
-		}
-		return fail("NotDirectory", "a component of the path is not a directory")
-	}
-	return wrap(err)
 }
 
 // Remove removes path itself (a symlink is never followed); a non-empty directory only when recursive.

@@ -16,7 +16,7 @@ func OpenWrite(path string) (*os.File, error) {
 	if clean == "/" || len(comps) == 0 {
 		return nil, fail("IsDirectory", "is a directory")
 	}
-	dirfd, err := walkParents(comps[:len(comps)-1])
+	dirfd, err := walkDirs(comps[:len(comps)-1], true)
 	if err != nil {
 		return nil, err
 	}
@@ -45,15 +45,44 @@ func OpenWrite(path string) (*os.File, error) {
 
 const atSymlinkNoFollow = 0x100
 
-// walkParents opens (creating where missing) each directory of comps below "/" without following symlinks.
-func walkParents(comps []string) (int, error) {
+// Mkdir creates path; with parents like `mkdir -p` (an existing directory, or a symlink to one at the final
+// component, is fine). As a write, it never follows a symlinked ancestor (kind Symlink).
+func Mkdir(path string, parents bool) error {
+	clean := filepath.Clean(path)
+	comps := strings.Split(strings.TrimPrefix(clean, "/"), "/")
+	if clean == "/" {
+		if parents {
+			return nil
+		}
+		return fail("PathAlreadyExists", "path already exists")
+	}
+	dirfd, err := walkDirs(comps[:len(comps)-1], parents)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(dirfd)
+	base := comps[len(comps)-1]
+	err = syscall.Mkdirat(dirfd, base, 0o755)
+	if err == syscall.EEXIST {
+		var st syscall.Stat_t
+		if parents && fstatat(dirfd, base, &st, 0) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+			return nil
+		}
+		return fail("PathAlreadyExists", "path already exists")
+	}
+	return wrap(err)
+}
+
+// walkDirs opens each directory of comps below "/" without following symlinks (a symlinked ancestor is kind
+// Symlink), creating missing ones (0755) when create is set; a missing one is NotFound otherwise.
+func walkDirs(comps []string, create bool) (int, error) {
 	fd, err := syscall.Open("/", oPath|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, wrap(err)
 	}
 	for _, c := range comps {
 		nfd, err := openDirAt(fd, c)
-		if err == syscall.ENOENT {
+		if err == syscall.ENOENT && create {
 			if merr := syscall.Mkdirat(fd, c, 0o755); merr != nil && merr != syscall.EEXIST {
 				syscall.Close(fd)
 				return -1, wrap(merr)
@@ -62,14 +91,12 @@ func walkParents(comps []string) (int, error) {
 		}
 		if err == syscall.ENOTDIR || err == syscall.ELOOP {
 			var st syscall.Stat_t
-			kind := "not a directory"
-			if fstatat(fd, c, &st, atSymlinkNoFollow) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFLNK {
-				kind = "an ancestor is a symbolic link (" + c + "), which a write does not follow"
-			} else {
-				kind = "a component of the path (" + c + ") is not a directory"
-			}
+			isLink := fstatat(fd, c, &st, atSymlinkNoFollow) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFLNK
 			syscall.Close(fd)
-			return -1, fail("NotDirectory", kind)
+			if isLink {
+				return -1, fail("Symlink", "refusing to write through a symbolic link (an ancestor, "+c+")")
+			}
+			return -1, fail("NotDirectory", "a component of the path ("+c+") is not a directory")
 		}
 		syscall.Close(fd)
 		if err != nil {

@@ -7,6 +7,9 @@ import (
 	"syscall"
 )
 
+// OrphansComm is a shim's process name once its exec's program has ended (only orphans are left).
+const OrphansComm = "shim-orphans"
+
 // ShimMain is the per-exec shim: `sandbox-agent shim <path> <argv...>`, started by Spawn in the exec's own
 // session with its identity, directory, environment and stdio already applied. It becomes a child subreaper,
 // starts the program in its own process group (the terminal's foreground group with a PTY), reports on fd 3
@@ -45,6 +48,9 @@ func ShimMain(args []string) int {
 		}
 		if wpid == pid {
 			_, _ = status.WriteString("x " + strconv.FormatUint(uint64(ws), 10) + "\n")
+			// The program ended; what the shim still waits for are its orphans. Tell the census (which does not
+			// count such a shim as a running exec) through the process name.
+			_ = os.WriteFile("/proc/self/comm", []byte(OrphansComm), 0)
 		}
 	}
 }

@@ -41,6 +41,9 @@ const (
 	FeatWatch    = 1 << 3
 	FeatActivity = 1 << 4
 	FeatTreeKill = 1 << 5
+	// FeatPathBytes: paths carry bytes that are not UTF-8 as lone surrogates (package pathjson); the kill op and
+	// the sandbox-wide activity census are served.
+	FeatPathBytes = 1 << 6
 )
 
 // Frame types.

@@ -66,6 +66,26 @@ func validateExec(r *execReq) error {
 	return nil
 }
 
+// validateMarker checks a kill marker: "KEY=value" with a non-empty name and value and no NUL (an empty value
+// would match too much).
+func validateMarker(m string) error {
+	k, v, ok := strings.Cut(m, "=")
+	if !ok || k == "" || v == "" || strings.IndexByte(m, 0) >= 0 {
+		return fmt.Errorf("env must be a marker \"KEY=value\" with a non-empty name and value, without NUL")
+	}
+	return nil
+}
+
+// hasVar is true when env (KEY=value entries) sets name.
+func hasVar(env []string, name string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
 // mergeEnv applies overrides to base, keeping base's order; new names are appended in sorted order.
 func mergeEnv(base []string, over map[string]string, clear bool) []string {
 	out := make([]string, 0, len(base)+len(over))
@@ -158,6 +178,10 @@ func (s *Server) start(r *execReq) (*proc.Process, error) {
 	env := mergeEnv(s.baseEnv, r.Env, r.ClearEnv)
 	if home != "" {
 		env = mergeEnv(env, map[string]string{"HOME": home}, false)
+	}
+	if r.Pty != nil && !hasVar(env, "TERM") {
+		// As the engine's exec does for a TTY: programs need a terminal type to draw on it.
+		env = append(env, "TERM=xterm")
 	}
 	path, err := proc.LookPath(r.Argv[0], env, r.Workdir)
 	if err != nil {

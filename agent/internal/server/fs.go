@@ -8,6 +8,7 @@ import (
 
 	"sandboxcore/agent/internal/fsops"
 	"sandboxcore/agent/internal/mux"
+	"sandboxcore/agent/internal/pathjson"
 	"sandboxcore/agent/internal/proto"
 	"sandboxcore/agent/internal/watch"
 )
@@ -16,12 +17,12 @@ import (
 const defaultMaxRead = 5 << 30
 
 type fsReq struct {
-	Op        string   `json:"op"`
-	Path      string   `json:"path"`
-	Parents   bool     `json:"parents"`
-	Recursive bool     `json:"recursive"`
-	MaxSize   *int64   `json:"max_size"`
-	Filter    []string `json:"filter"`
+	Op        string        `json:"op"`
+	Path      pathjson.Path `json:"path"`
+	Parents   bool          `json:"parents"`
+	Recursive bool          `json:"recursive"`
+	MaxSize   *int64        `json:"max_size"`
+	Filter    []string      `json:"filter"`
 }
 
 func (s *Server) failErr(ch *mux.Channel, err error) {
@@ -43,29 +44,29 @@ func (s *Server) fs(ch *mux.Channel, op string, req []byte) {
 		s.fail(ch, "InvalidArgument", op+" request: "+err.Error())
 		return
 	}
-	if err := fsops.CheckPath(r.Path); err != nil {
+	if err := fsops.CheckPath(string(r.Path)); err != nil {
 		s.failErr(ch, err)
 		return
 	}
 	s.Touch()
 	switch op {
 	case "stat":
-		e, err := fsops.Stat(r.Path)
+		e, err := fsops.Stat(string(r.Path))
 		if err != nil {
 			s.failErr(ch, err)
 			return
 		}
 		s.reply(ch, map[string]any{"t": "result", "entry": e})
 	case "list":
-		s.list(ch, r.Path)
+		s.list(ch, string(r.Path))
 	case "mkdir":
-		s.done(ch, fsops.Mkdir(r.Path, r.Parents))
+		s.done(ch, fsops.Mkdir(string(r.Path), r.Parents))
 	case "remove":
-		s.done(ch, fsops.Remove(r.Path, r.Recursive))
+		s.done(ch, fsops.Remove(string(r.Path), r.Recursive))
 	case "read":
 		s.read(ch, &r)
 	case "write":
-		s.write(ch, r.Path)
+		s.write(ch, string(r.Path))
 	}
 }
 
@@ -118,7 +119,7 @@ func (s *Server) read(ch *mux.Channel, r *fsReq) {
 		}
 		max = *r.MaxSize
 	}
-	f, size, err := fsops.OpenRead(r.Path, max)
+	f, size, err := fsops.OpenRead(string(r.Path), max)
 	if err != nil {
 		s.failErr(ch, err)
 		return
@@ -179,7 +180,7 @@ func (s *Server) watch(ch *mux.Channel, req []byte) {
 		s.fail(ch, "InvalidArgument", "watch request: "+err.Error())
 		return
 	}
-	if err := fsops.CheckPath(r.Path); err != nil {
+	if err := fsops.CheckPath(string(r.Path)); err != nil {
 		s.failErr(ch, err)
 		return
 	}
@@ -192,7 +193,7 @@ func (s *Server) watch(ch *mux.Channel, req []byte) {
 		}
 	}
 	// JSON null or an absent filter decodes to nil (every event), [] to an empty filter (no events).
-	sub, err := s.hub.Watch(watch.Clean(r.Path), r.Recursive, r.Filter)
+	sub, err := s.hub.Watch(watch.Clean(string(r.Path)), r.Recursive, r.Filter)
 	if err != nil {
 		var we *watch.WatchError
 		if errors.As(err, &we) {

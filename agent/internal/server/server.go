@@ -14,7 +14,7 @@ import (
 )
 
 // Version is the agent's build version, reported by the info op.
-const Version = "1.0.0"
+const Version = "1.1.0"
 
 // Server holds what every channel shares.
 type Server struct {
@@ -25,11 +25,20 @@ type Server struct {
 	last     int64 // unix nanoseconds of the last activity
 	running  int64 // execs whose program has not exited
 	features uint64
+	monitor  bool // serves only activity and info (a supervisor's session: no execs, no files)
 }
 
 // New returns a server whose execs start from env.
 func New(self string, env []string, features uint64) *Server {
 	s := &Server{self: self, baseEnv: env, reaper: proc.NewReaper(), hub: watch.NewHub(), features: features}
+	s.Touch()
+	return s
+}
+
+// NewMonitor returns a server that answers only activity and info: what a supervisor needs to tell whether a
+// sandbox is idle, at the cost of a few threads (it starts no processes and watches nothing).
+func NewMonitor(features uint64) *Server {
+	s := &Server{features: features, monitor: true}
 	s.Touch()
 	return s
 }
@@ -41,11 +50,18 @@ type request struct {
 	Op string `json:"op"`
 }
 
+// monitorOps are the ops a monitor serves.
+var monitorOps = map[string]bool{"activity": true, "info": true}
+
 // Handle serves one channel; req is its OPEN payload.
 func (s *Server) Handle(ch *mux.Channel, req []byte) {
 	var r request
 	if err := json.Unmarshal(req, &r); err != nil {
 		s.fail(ch, "InvalidArgument", "request is not a JSON object: "+err.Error())
+		return
+	}
+	if s.monitor && !monitorOps[r.Op] {
+		s.fail(ch, "InvalidArgument", "op "+jsonString(r.Op)+" is not served by a monitor (allowed: activity, info)")
 		return
 	}
 	switch r.Op {
@@ -56,10 +72,9 @@ func (s *Server) Handle(ch *mux.Channel, req []byte) {
 	case "watch":
 		s.watch(ch, req)
 	case "activity":
-		s.reply(ch, map[string]any{
-			"t": "result", "last_activity": float64(atomic.LoadInt64(&s.last)) / 1e9,
-			"running": atomic.LoadInt64(&s.running), "now": float64(time.Now().UnixNano()) / 1e9,
-		})
+		s.activity(ch, req)
+	case "kill":
+		s.kill(ch, req)
 	case "info":
 		cwd, _ := os.Getwd()
 		s.reply(ch, map[string]any{
@@ -68,7 +83,7 @@ func (s *Server) Handle(ch *mux.Channel, req []byte) {
 		})
 	default:
 		s.fail(ch, "InvalidArgument", "unknown op "+jsonString(r.Op)+
-			" (allowed: exec, stat, list, mkdir, remove, read, write, watch, activity, info)")
+			" (allowed: exec, stat, list, mkdir, remove, read, write, watch, activity, kill, info)")
 	}
 }
 

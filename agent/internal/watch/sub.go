@@ -20,6 +20,7 @@ type Sub struct {
 	queue    []Event
 	overflow bool
 	closed   bool
+	ended    bool // the root is gone: Next drains the queue, then reports the end
 }
 
 func newSub(h *Hub, root string, recursive bool, filter []string) *Sub {
@@ -58,7 +59,7 @@ func (s *Sub) push(e Event) {
 func (s *Sub) Next() (Event, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.queue) == 0 && !s.overflow && !s.closed {
+	for len(s.queue) == 0 && !s.overflow && !s.closed && !s.ended {
 		s.cond.Wait()
 	}
 	if s.closed {
@@ -70,8 +71,19 @@ func (s *Sub) Next() (Event, bool) {
 		s.queue = s.queue[1:]
 		return e, true
 	}
-	s.overflow = false
-	return Event{Type: "Unknown", Paths: []string{s.root}}, true
+	if s.overflow {
+		s.overflow = false
+		return Event{Type: "Unknown", Paths: []string{s.root}}, true
+	}
+	return Event{}, false // ended
+}
+
+// end marks the watched root gone: the events already queued are still delivered, then Next reports the end.
+func (s *Sub) end() {
+	s.mu.Lock()
+	s.ended = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
 }
 
 // wants applies the filter: nil lets everything through, an empty filter nothing.

@@ -5,10 +5,12 @@
 // Modify; ACCESS, OPEN, CLOSE_* of files -> Access; DELETE, DELETE_SELF of the root -> Remove; a MOVED_FROM
 // with its MOVED_TO -> one Modify [src, dst] (one side in scope: Modify [that side]); Q_OVERFLOW -> Unknown
 // [root] plus a rescan. A directory created inside a recursive watch is watched and then scanned, each entry
-// found reported as Create, so entries made before its watch existed are not lost.
+// found reported as Create, so entries made before its watch existed are not lost. When the watched path itself
+// goes away, the subscription delivers what it queued and ends.
 package watch
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,12 +18,26 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"sandboxcore/agent/internal/pathjson"
 )
 
-// Event is one watch event, as sent to the client (one JSON line each).
+// Event is one watch event, as sent to the client (one JSON line each; paths with pathjson's escapes).
 type Event struct {
 	Type  string   `json:"event_type"`
 	Paths []string `json:"paths"`
+}
+
+// MarshalJSON writes the event with each path as a pathjson string (bytes that are not UTF-8 survive).
+func (e Event) MarshalJSON() ([]byte, error) {
+	paths := make([]pathjson.Path, len(e.Paths))
+	for i, p := range e.Paths {
+		paths[i] = pathjson.Path(p)
+	}
+	return json.Marshal(struct {
+		Type  string          `json:"event_type"`
+		Paths []pathjson.Path `json:"paths"`
+	}{e.Type, paths})
 }
 
 const (
@@ -231,6 +247,9 @@ func (h *Hub) handle(ev rawEvent) {
 	case ev.mask&syscall.IN_IGNORED != 0:
 		for s := range h.wds[ev.wd] {
 			delete(s.paths, ev.wd)
+			if ev.wd == s.rootWD {
+				s.end() // the watched path itself is gone (removed, or its filesystem unmounted)
+			}
 		}
 		delete(h.wds, ev.wd)
 	case ev.mask&syscall.IN_MOVED_FROM != 0:

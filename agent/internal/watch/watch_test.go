@@ -108,3 +108,32 @@ func TestClosingTheLastSubscriptionRemovesTheWatch(t *testing.T) {
 		t.Fatalf("watching a missing path: %v", err)
 	}
 }
+
+func TestWatchEndsWhenTheRootGoesAfterItsLastEvents(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "root")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHub()
+	s, err := h.Watch(dir, false, []string{"Remove"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(t, s); e.Type != "Remove" || e.Paths[0] != dir {
+		t.Fatalf("got %+v, want Remove [%s]", e, dir)
+	}
+	done := make(chan bool, 1)
+	go func() { _, ok := s.Next(); done <- ok }()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Fatal("an event after the root was removed")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watch did not end when its root was removed")
+	}
+}

@@ -193,23 +193,25 @@ class DockerContainers:
         )
         return parse.size_rw(res)
 
-    async def oom_killed_since(self, ref: str, since: float) -> bool:
+    async def first_oom_kill(self, ref: str, since: float, *, within: float = 0.0) -> float | None:
         # A bounded query of the engine's event log (``until`` makes it end): the kernel's OOM kill of any process
-        # in the container's memory cgroup is reported as an ``oom`` event of the container.
+        # in the container's memory cgroup is reported as an ``oom`` event of the container. An ``until`` in the
+        # future keeps the stream open for live events until then.
         what = f"read the OOM events of {ref[:12]}"
         params = {
             "since": f"{since:.9f}",
-            "until": f"{time.time() + 0.001:.9f}",
+            "until": f"{time.time() + max(within, 0.001):.9f}",
             "filters": filters_param(type=["container"], container=[ref], event=["oom"]),
         }
         resp = await self._client.open_stream("GET", "events", what, params=params)
         try:
             async for line in lines(resp, what):
-                if parse.event(json.loads(line)).action == "oom":
-                    return True
+                ev = parse.event(json.loads(line))
+                if ev.action == "oom":
+                    return ev.time
         finally:
             resp.close()
-        return False
+        return None
 
     async def host_pids(self, ref: str) -> builtins.list[int]:
         """Host pids of every process in the container (``GET /containers/{id}/top``); [] if it is not running."""

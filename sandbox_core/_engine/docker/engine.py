@@ -14,6 +14,9 @@ from .peer import socket_peer_started_at
 from .records import DockerRecords
 from .storage import DockerNetworks, DockerVolumes
 
+#: Engine endpoint -> its architecture (it never changes while the engine runs).
+_architectures: dict[str, str] = {}
+
 
 class DockerEngine:
     """The Docker implementation of ``EngineAPI``. Open it with ``DockerEngine.open()`` inside the loop it serves."""
@@ -104,6 +107,13 @@ class DockerEngine:
     async def started_at(self) -> float | None:
         path = self.client.address.socket_path
         return None if path is None else await socket_peer_started_at(path)
+
+    async def architecture(self) -> str:
+        arch = _architectures.get(self.endpoint)
+        if arch is None:
+            raw = await self.client.request_json("GET", "version", "read the engine's version")
+            arch = _architectures[self.endpoint] = parse.engine_architecture(raw)
+        return arch
 
     def child_environment(self) -> dict[str, str]:
         return {"DOCKER_HOST": self.client.address.url}

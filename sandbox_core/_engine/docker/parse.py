@@ -215,6 +215,11 @@ def network_info(raw: Json) -> NetworkInfo:
     )
 
 
+def engine_architecture(raw: Json) -> str:
+    """``GET /version``: the engine host's architecture (Go's name: ``amd64``, ``arm64`` …)."""
+    return str(raw.get("Arch") or "")
+
+
 def engine_info(raw: Json) -> EngineInfo:
     """``GET /info``."""
     return EngineInfo(
@@ -260,11 +265,12 @@ def stream_message(raw: Json) -> StreamMessage:
 def event(raw: Json) -> EngineEvent:
     """One line of ``GET /events``."""
     actor: Json = raw.get("Actor") or {}
-    action = str(raw.get("Action") or raw.get("status") or "")
+    action, _, detail = str(raw.get("Action") or raw.get("status") or "").partition(":")
     time_nano = _int(raw.get("timeNano"))
     return EngineEvent(
         type=str(raw.get("Type") or ""),
-        action=action.partition(":")[0].strip(),
+        action=action.strip(),
+        detail=detail.strip(),
         actor_id=str(actor.get("ID") or raw.get("id") or ""),
         attributes=_labels(actor.get("Attributes")),
         time=time_nano / 1e9 if time_nano else float(raw.get("time") or 0),

@@ -182,17 +182,17 @@ class SwarmContainers:
         engine = await self._c.nodes.engine(placement.node_id)
         return await engine.containers.writable_size(placement.container_id)
 
-    async def oom_killed_since(self, ref: str, since: float) -> bool:
-        """Asked of the engine of the node the sandbox's task runs on; False when it cannot tell."""
+    async def first_oom_kill(self, ref: str, since: float, *, within: float = 0.0) -> float | None:
+        """Asked of the engine of the node the sandbox's task runs on; None when it cannot tell."""
         service_id = await self._c.resolve(ref)
         placement = await self._c.tasks.placement(service_id)
         if placement is None:
-            return False
+            return None
         try:
             engine = await self._c.nodes.engine(placement.node_id)
-            return await engine.containers.oom_killed_since(placement.container_id, since)
+            return await engine.containers.first_oom_kill(placement.container_id, since, within=within)
         except (NoSuchContainer, exc.ConnectionError, exc.NotFoundError):
-            return False
+            return None
 
     async def _lost(self, task: TaskView | None) -> str | None:
         """Why the sandbox of ``task`` ended with its node (lost, drained), or None."""

@@ -125,6 +125,12 @@ class SwarmEngine:
         """The manager's engine (nodes of one cluster are expected to share its architecture)."""
         return await self.cluster.manager.info()
 
+    async def architecture(self) -> str:
+        """Refused: the in-sandbox agent's binary reaches a sandbox through a named volume on the engine that runs
+        it, which a service's task on another node cannot mount. Sandboxes of a swarm get no agent and are served
+        through the exec API (``_agent/delivery.py`` falls back on this error)."""
+        raise exc.UnimplementedError("the in-sandbox agent is not delivered to sandboxes of a swarm")
+
     def child_environment(self) -> dict[str, str]:
         return self.cluster.config.child_environment()
 
