@@ -3,6 +3,7 @@ so no session reinstalls anything: ``scripts/dev test`` == ``nox -s ci`` inside 
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import nox
@@ -44,6 +45,62 @@ def tests(session: nox.Session) -> None:
     """The test-suite against the real engine (slow tests excluded unless -m is given)."""
     args = session.posargs or ["-m", "not slow"]
     session.run(PY, "-m", "pytest", *args)
+
+
+#: The lifecycle, exec and filesystem tests run again with gVisor as the process-wide runtime, less these (why):
+GVISOR_DESELECT = {
+    "tests/test_gvisor.py::test_runtime_runc_is_the_engine_default": "asserts runc, the engine's default",
+    "tests/test_lifecycle.py::test_capabilities_and_no_new_privileges_inside": (
+        "reads the capability sets from /proc/self/status, which gVisor's kernel reports in its own way"
+    ),
+    "tests/test_lifecycle.py::test_pids_limit_is_configurable_and_enforced": (
+        "uses a process limit of 20, below gVisor's minimum of 64 (refused with InvalidError by design)"
+    ),
+    "tests/test_lifecycle.py::test_cpu_and_memory_map_to_request_and_limit": (
+        "reads the cgroup files inside the sandbox, which gVisor does not show"
+    ),
+    "tests/test_lifecycle.py::test_pty_sandbox_window_size_comes_from_pty_info": (
+        "the entrypoint's terminal size under gVisor is not the one the engine sets (a gVisor TTY difference)"
+    ),
+    "tests/test_exec.py::test_pty_merges_stderr_and_ends_input_with_ctrl_d": (
+        "an exec's TTY under gVisor: `tty` says 'not a tty' (a gVisor TTY difference)"
+    ),
+    "tests/test_exec.py::test_timeout_kills_children_that_cleared_their_environment": (
+        "under gVisor a timeout kills from inside, by the exec's marker variable: a child that cleared its "
+        "environment (env -i) is found only through the host's /proc, which runc alone offers (the sandbox's own "
+        "timeout still bounds it)"
+    ),
+    "tests/test_exec.py::test_timeout_kills_without_a_shell_in_the_image": (
+        "the kill from inside needs a shell in the image; only runc's host-side kill works without one"
+    ),
+    "tests/test_filesystem.py::test_proc_is_read_inside_the_sandbox": (
+        "reads /proc/sys/kernel/ostype, which gVisor's /proc does not have"
+    ),
+    "tests/test_filesystem.py::test_shell_less_image_supports_archive_operations": (
+        "writes under gVisor go through a process (the engine's overwrites are invisible inside): a shell-less "
+        "image gets InvalidError by design"
+    ),
+}
+
+
+@nox.session
+def gvisor(session: nox.Session) -> None:
+    """The lifecycle, exec and filesystem tests with every sandbox under gVisor (``SANDBOX_CORE_RUNTIME=gvisor``),
+    less ``GVISOR_DESELECT``; skipped, with a message, when the engine offers no ``runsc``."""
+    runtimes = subprocess.run(["docker", "info", "--format", "{{json .Runtimes}}"], capture_output=True, text=True)
+    if '"runsc"' not in runtimes.stdout:
+        session.skip("the engine offers no runsc runtime (scripts/ensure-engine.sh registers one when it starts one)")
+    files = ["tests/test_lifecycle.py", "tests/test_exec.py", "tests/test_filesystem.py", "tests/test_gvisor.py"]
+    deselect = [f"--deselect={test}" for test in GVISOR_DESELECT]
+    env = {"SANDBOX_CORE_RUNTIME": "gvisor"}
+    session.run(PY, "-m", "pytest", "-m", "not slow", *deselect, *files, *session.posargs, env=env)
+
+
+@nox.session
+def faults(session: nox.Session) -> None:
+    """Engine-fault tests: a private dockerd (never the shared engine) restarted under a working client; they skip
+    unless run as root with dockerd, ip, unshare and nsenter installed."""
+    session.run(PY, "-m", "pytest", "-m", "slow", "tests/faults", *session.posargs)
 
 
 #: The modules whose operations take the agent path by default; ``tests_noagent`` runs them on the engine path.
@@ -135,7 +192,8 @@ def ci(session: nox.Session) -> None:
     the docs in strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to
     pytest), the exec/filesystem/watch/stdio/lifecycle tests again with the agent disabled, the cluster-mode
     tests on a real 2-node swarm (``swarm``), the engine, exec, filesystem, stdio and example tests against Podman
-    (``podman``), then the wheel installed into a fresh venv and used."""
+    (``podman``), the lifecycle/exec/filesystem tests under gVisor, the engine-fault tests, then the wheel installed
+    into a fresh venv and used."""
     gencheck(session)
     lint(session)
     typecheck(session)
@@ -146,6 +204,8 @@ def ci(session: nox.Session) -> None:
     tests_noagent(session)
     swarm(session)
     podman(session)
+    gvisor(session)
+    faults(session)
     wheel(session)
 
 

@@ -19,10 +19,12 @@ from ._sweep import sweep
 from ._tunnel import Tunnel, ca_cert_path
 from .app import App, AppRun
 from .client import Client
+from .end_reason import EndReason
 from .file_io import FileIO
 from .file_pattern_matcher import FilePatternMatcher
 from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, SandboxFilesystem
 from .image import Image
+from .limits import Limits
 from .output import enable_output
 from .pool import SandboxPool
 from .probe import Probe
@@ -39,6 +41,7 @@ __all__ = [
     "AppRun",
     "Client",
     "ContainerProcess",
+    "EndReason",
     "FileEntry",
     "FileEntryType",
     "FileIO",
@@ -48,6 +51,7 @@ __all__ = [
     "FileWatchEvent",
     "FileWatchEventType",
     "Image",
+    "Limits",
     "LogEntry",
     "Probe",
     "Sandbox",

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from . import _create_volumes, _lifecycle
+from . import _caps, _create_volumes, _lifecycle
 from ._agent import delivery as agent_delivery
 from ._cpulimit import fit_cpu_limit
 from ._creator import abandoned, this_creator
@@ -58,9 +58,6 @@ from .volume import Volume, validate_volumes
 
 logger = logging.getLogger("sandbox_core")
 
-DEFAULT_PIDS_LIMIT = 4096
-#: The largest ``pids_limit`` accepted (the kernel's own ceiling on pids, ``PID_MAX_LIMIT``).
-MAX_PIDS_LIMIT = 1 << 22
 #: Bounds of ``cpu`` (cores, request or limit): the engine's smallest CFS quota, and 256 cores (its largest CPU
 #: shares). A limit above the engine's CPUs is refused by the engine itself (``InvalidError``, its message).
 CPU_BOUNDS = (0.01, 256)
@@ -115,7 +112,9 @@ class CreateRequest:
     environment_name: str | None
     pty_info: Any
     cidr_allowlist: Sequence[str] | None
-    pids_limit: int
+    pids_limit: int | None
+    limits: Any = None
+    runtime: Any = None
     # derived by the checks
     merged_env: dict[str, str] = attrs.field(factory=dict)
     validated_volumes: list[tuple[str, Volume]] = attrs.field(factory=list)
@@ -123,8 +122,9 @@ class CreateRequest:
     mounts: tuple[Mount, ...] = ()
     cpu_shares: int | None = None
     nano_cpus: int | None = None
-    memory_reservation: int | None = None
-    memory_limit: int | None = None
+    caps: _caps.Caps | None = None
+    #: The engine's name of the runtime asked for (None: the engine's default), learnt at launch.
+    engine_runtime: str | None = None
     network: NetworkPlan = attrs.field(factory=NetworkPlan)
     declared_ports: dict[int, ingress.PortKind] = attrs.field(factory=dict)
     probe: Probe | None = None
@@ -275,16 +275,18 @@ def check_ingress(r: CreateRequest) -> None:
 
 
 def check_limits(r: CreateRequest) -> None:
-    """9. ``client``, the deadlines, the process limit, tags, then CPU and memory (turned into engine settings)."""
+    """9. ``client``, the deadlines, tags, CPU, then the hard caps (``memory``, ``pids_limit``, ``limits``) and the
+    runtime, turned into engine settings (``_caps``)."""
     reject_client(r.client)
     check_flag(r.pty, "pty")
     check_deadlines(r.timeout, r.idle_timeout)
-    if not isinstance(r.pids_limit, int) or isinstance(r.pids_limit, bool) or not 0 < r.pids_limit <= MAX_PIDS_LIMIT:
-        raise InvalidError(f"pids_limit must be an integer in [1, {MAX_PIDS_LIMIT}], got {r.pids_limit!r}")
     if r.tags is not None:
         check_tags(r.tags)
     r.cpu_shares, r.nano_cpus = _cpu_settings(r.cpu)
-    r.memory_reservation, r.memory_limit = _memory_settings(r.memory)
+    request, limit = (
+        (None, None) if r.memory is None else _request_and_limit(r.memory, "memory", "MiB", "memory", MEMORY_BOUNDS_MIB)
+    )
+    r.caps = _caps.resolve(r.limits, r.pids_limit, r.runtime, request, limit)
 
 
 def _request_and_limit(
@@ -326,15 +328,6 @@ def _cpu_settings(cpu: float | tuple[float, float] | None) -> tuple[int | None, 
     return max(2, int(1024 * request)), None if limit is None else int(limit * 1e9)
 
 
-def _memory_settings(memory: int | tuple[int, int] | None) -> tuple[int | None, int | None]:
-    """(reservation_bytes, limit_bytes) from MiB: a request is a soft reservation, a limit is enforced."""
-    if memory is None:
-        return None, None
-    request, limit = _request_and_limit(memory, "memory", "MiB", "memory", MEMORY_BOUNDS_MIB)
-    mib = 1024 * 1024
-    return int(request * mib), None if limit is None else int(limit * mib)
-
-
 #: Modal's order of the argument checks (the tests check it).
 CHECKS: tuple[Callable[[CreateRequest], None], ...] = (
     check_deprecations,
@@ -361,7 +354,9 @@ def validate(r: CreateRequest) -> None:
 
 
 def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str]:
-    """The container's labels: every immutable fact about the sandbox (see ``_engine/labels.py``)."""
+    """The container's labels: every immutable fact about the sandbox (see ``_engine/labels.py`` and
+    ``_caps.cap_labels``)."""
+    assert r.caps is not None  # check_limits
     labels = L.owned(
         L.KIND_SANDBOX,
         **{
@@ -373,6 +368,7 @@ def sandbox_labels(r: CreateRequest, app: App, sandbox_id: str) -> dict[str, str
             L.CREATED_BY: this_creator(),
         },
     )
+    labels.update(_caps.cap_labels(r.caps))
     if r.name:
         labels[L.NAME] = r.name
     if r.idle_timeout is not None:
@@ -390,8 +386,10 @@ def holder_labels(sandbox: dict[str, str]) -> dict[str, str]:
 
 
 def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -> ContainerSpec:
-    """The hardened container: the engine's init as PID 1, no new privileges, ``DROPPED_CAPABILITIES``, the pids
-    limit, CPU and memory settings, no network with ``block_network``, the declared ports published on loopback."""
+    """The hardened container: the engine's init as PID 1, no new privileges, ``DROPPED_CAPABILITIES``, the hard
+    caps (``_caps.spec_settings``), CPU settings, no network with ``block_network``, the declared ports published
+    on loopback, the engine runtime ``r.engine_runtime`` (None: the engine's default)."""
+    assert r.caps is not None  # check_limits
     cmd = r.args or (None if image.cmd or image.entrypoint else IDLE_COMMAND)
     return ContainerSpec(
         image=image.id,
@@ -404,11 +402,10 @@ def container_spec(r: CreateRequest, image: ImageInfo, labels: dict[str, str]) -
         ports=ingress.port_bindings(r.declared_ports),
         nano_cpus=r.nano_cpus,
         cpu_shares=r.cpu_shares,
-        memory_bytes=r.memory_limit,
-        memory_reservation_bytes=r.memory_reservation,
-        pids_limit=r.pids_limit,
         cap_drop=DROPPED_CAPABILITIES,
+        runtime=r.engine_runtime,
         mounts=r.mounts,
+        **_caps.spec_settings(r.caps),
     )
 
 
@@ -548,13 +545,16 @@ async def _outlive_no_run(eng: EngineAPI, app: App, sandbox_id: str) -> None:
 
 
 async def launch(r: CreateRequest, *, extra_labels: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
-    """The steps after the checks: image, labels, spec, the agent, start (with cleanup), supervisor. Returns the
-    container's ref and labels. ``extra_labels`` go on the container too (a warm pool's member labels)."""
+    """The steps after the checks: runtime, image, labels, spec, the agent, start (with cleanup), supervisor.
+    Returns the container's ref and labels. ``extra_labels`` go on the container too (a warm pool's member
+    labels)."""
     assert r.app is not None  # check_app
+    assert r.caps is not None  # check_limits
     if r.verbose:
         logger.setLevel(min(logger.level or logging.DEBUG, logging.DEBUG))
     t0 = time.monotonic()
     eng = await get_engine()
+    r.engine_runtime = await _caps.engine_runtime(eng, r.caps.runtime)
     ingress_create.check_host(eng, r.declared_ports, r.probe)
     r.nano_cpus = await fit_cpu_limit(eng, r.nano_cpus)
     r.merged_env = await resolve_env(r.secrets, r.env)  # stored secrets, .env files: NotFoundError here

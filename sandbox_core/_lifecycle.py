@@ -1,9 +1,12 @@
 """Sandbox lifecycle policy shared by clients, the supervisor and the sweep.
 
 - *Why a sandbox ended* is written as an ``end.<id>`` record **before** the kill, so every process maps the exit
-  the same way: ``terminated`` → 137, ``timeout`` → 124, ``idle-timeout`` → the exit code as is. A record older
-  than the container's exit (the kill raced with a natural exit) is ignored. A sandbox the engine lost with its
-  machine (a cluster node declared down) ended as ``node-lost`` → 137.
+  the same way: ``terminated``, ``disk-limit`` → 137, ``timeout`` → 124, ``idle-timeout`` → the exit code as is.
+  A record older than the container's exit (the kill raced with a natural exit) is ignored. Without a record, the
+  container's state says the rest: a sandbox the engine lost with its machine (a cluster node declared down) ended
+  as ``node-lost`` → 137; an OOM kill of the main process (``oom``, 137 as is), or a death by SIGTERM or SIGKILL
+  that the engine's restart explains (``engine-restart`` → 137: see ``killed_by_engine_restart``), which the first
+  process to see it records, so that every process keeps agreeing after later restarts.
 - Lifetime ``timeout`` and ``idle_timeout`` are enforced by a detached supervisor process (``_supervisor.py``),
   one per user and engine, started by the first ``Sandbox.create`` that finds none running; it outlives the
   client, so a SIGKILLed client does not leave an immortal sandbox. ``sweep()`` applies the same policy once.
@@ -30,21 +33,37 @@ from ._creator import abandoned
 from ._engine import EngineAPI
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
-from ._engine.values import ContainerInfo, ContainerSummary
+from ._engine.values import ContainerInfo, ContainerState, ContainerSummary
 from ._pool import records as pool_records
+from .end_reason import EndReason
 from .exception import InvalidError
 
-TERMINATED = "terminated"
-TIMEOUT = "timeout"
-IDLE_TIMEOUT = "idle-timeout"
-NODE_LOST = "node-lost"
-EXITED = "exited"
+TERMINATED = EndReason.TERMINATED.value
+TIMEOUT = EndReason.TIMEOUT.value
+IDLE_TIMEOUT = EndReason.IDLE_TIMEOUT.value
+EXITED = EndReason.EXITED.value
+OOM = EndReason.OOM.value
+DISK_LIMIT = EndReason.DISK_LIMIT.value
+ENGINE_RESTART = EndReason.ENGINE_RESTART.value
+NODE_LOST = EndReason.NODE_LOST.value
 
 REASON = L.PREFIX + "reason"
 AT = L.PREFIX + "at"
 SEQ = L.PREFIX + "seq"
+#: Label of an end record: what the reason's message adds (e.g. how far a disk cap was passed).
+DETAIL = L.PREFIX + "detail"
 
-_RETURNCODES = {TERMINATED: 137, TIMEOUT: 124, NODE_LOST: 137}
+_RETURNCODES = {TERMINATED: 137, TIMEOUT: 124, DISK_LIMIT: 137, ENGINE_RESTART: 137, NODE_LOST: 137}
+#: Reasons that ``wait()`` reports as a termination (the sandbox was stopped from outside).
+TERMINATIONS = frozenset({TERMINATED, DISK_LIMIT, ENGINE_RESTART, NODE_LOST})
+#: How long before the engine's current instance started a container may have been stopped by the restart: a
+#: stopping engine gives each container its stop timeout (10 s) before it exits; the rest is time to restart.
+RESTART_WINDOW = 120.0
+#: A stopping engine first stops every container (SIGTERM, then SIGKILL) and answers meanwhile: a client that saw
+#: its sandbox end by one of those signals, with no end record of ours, watches the engine this long (seconds,
+#: every ``STOP_PROBE``) before taking the exit as the sandbox's own.
+STOP_GRACE = 3.0
+STOP_PROBE = 0.2
 
 
 def retention_seconds() -> int:
@@ -93,24 +112,37 @@ async def write_tags(eng: EngineAPI, sandbox_id: str, app_id: str, tags: Mapping
             await eng.records.remove(rec.name)
 
 
+async def record_end(
+    eng: EngineAPI, sandbox_id: str, app_id: str, reason: str, *, at: float | None = None, detail: str = ""
+) -> tuple[str, str]:
+    """Record why the sandbox ends (at Unix time ``at``, default now); the first recorded reason wins. Returns the
+    recorded (reason, detail)."""
+    labels = {
+        L.RECORD_TYPE: "end",
+        L.SANDBOX_ID: sandbox_id,
+        L.APP_ID: app_id,
+        REASON: reason,
+        AT: f"{time.time() if at is None else at:.6f}",
+    }
+    if detail:
+        labels[DETAIL] = detail
+    rec = await eng.records.put(f"end.{sandbox_id}", L.owned(L.KIND_RECORD, **labels))
+    return rec.labels.get(REASON, reason), rec.labels.get(DETAIL, "")
+
+
 async def end_sandbox(
-    eng: EngineAPI, sandbox_id: str, cid: str, app_id: str, reason: str, labels: Mapping[str, str] | None = None
+    eng: EngineAPI,
+    sandbox_id: str,
+    cid: str,
+    app_id: str,
+    reason: str,
+    labels: Mapping[str, str] | None = None,
+    *,
+    detail: str = "",
 ) -> None:
     """Record why the sandbox ends, then kill it and stop its network holder. The first recorded reason wins.
     ``labels``: the container's, when the caller has them (else they are read)."""
-    await eng.records.put(
-        f"end.{sandbox_id}",
-        L.owned(
-            L.KIND_RECORD,
-            **{
-                L.RECORD_TYPE: "end",
-                L.SANDBOX_ID: sandbox_id,
-                L.APP_ID: app_id,
-                REASON: reason,
-                AT: f"{time.time():.6f}",
-            },
-        ),
-    )
+    await record_end(eng, sandbox_id, app_id, reason, detail=detail)
     if labels is None:
         try:
             labels = (await eng.containers.inspect(cid)).labels
@@ -120,11 +152,45 @@ async def end_sandbox(
     await asyncio.gather(eng.containers.kill(cid), _network.stop_network_of(eng, labels))
 
 
-async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tuple[str | None, int | None]:
-    """(status, returncode) of a sandbox from its container: (None, None) while it runs."""
+@attrs.frozen
+class Outcome:
+    """How a sandbox ended: ``reason`` (an ``EndReason`` value), ``returncode`` (Modal's), and ``detail`` (what the
+    reason's message adds; may be empty)."""
+
+    reason: str
+    returncode: int
+    detail: str = ""
+
+
+async def killed_by_engine_restart(eng: EngineAPI, state: ContainerState) -> bool:
+    """True when the engine's restart explains a container's death by SIGTERM (143) or SIGKILL (137): it started
+    before the engine's running instance did, and stopped at most ``RESTART_WINDOW`` before that (a stopping
+    engine stops its containers; a restarting one stops those it finds still running). False when the engine
+    cannot say when it started."""
+    if state.exit_code not in (137, 143) or state.started_at is None or state.finished_at is None:
+        return False
+    engine_started = await eng.started_at()
+    if engine_started is None:
+        return False
+    return state.started_at < engine_started <= state.finished_at + RESTART_WINDOW
+
+
+async def _engine_stays(eng: EngineAPI) -> None:
+    """Return once the engine has answered for ``STOP_GRACE`` seconds; ``ConnectionError`` as soon as it does not
+    (it was stopping: asked again once it is back, ``killed_by_engine_restart`` tells)."""
+    deadline = time.monotonic() + STOP_GRACE
+    while time.monotonic() < deadline:
+        await asyncio.sleep(STOP_PROBE)
+        await eng.info()
+
+
+async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo, *, settle: bool = False) -> Outcome | None:
+    """How the sandbox ended, from its container and its end record; None while it runs. ``settle``: a death by
+    SIGTERM or SIGKILL that nothing of ours explains is taken as the sandbox's own only once the engine has stayed
+    up for ``STOP_GRACE`` seconds (else ``ConnectionError``): an engine that is stopping stops its containers so."""
     state = info.state
     if state.is_live:
-        return None, None
+        return None
     code = state.exit_code
     rec = await eng.records.get(f"end.{sandbox_id}")
     if rec is not None:
@@ -134,10 +200,30 @@ async def result_of(eng: EngineAPI, sandbox_id: str, info: ContainerInfo) -> tup
         # nothing: the natural exit code stands. One second of slack absorbs clock granularity.
         if finished is None or finished >= at - 1.0:
             reason = rec.labels.get(REASON, EXITED)
-            return reason, _RETURNCODES.get(reason, code)
+            return Outcome(reason, _RETURNCODES.get(reason, code), rec.labels.get(DETAIL, ""))
     if state.lost_reason is not None:
-        return NODE_LOST, _RETURNCODES[NODE_LOST]
-    return EXITED, code
+        return Outcome(NODE_LOST, _RETURNCODES[NODE_LOST], state.lost_reason)
+    if state.oom_killed and code == 137:
+        return Outcome(OOM, code)
+    if rec is None and code in (137, 143) and settle and not await killed_by_engine_restart(eng, state):
+        await _engine_stays(eng)
+    if rec is None and await killed_by_engine_restart(eng, state):
+        app_id = info.labels.get(L.APP_ID, "")
+        reason, detail = await record_end(eng, sandbox_id, app_id, ENGINE_RESTART, at=state.finished_at)
+        return Outcome(reason, _RETURNCODES.get(reason, code), detail)
+    return Outcome(EXITED, code)
+
+
+def termination_message(outcome: Outcome) -> str:
+    """The message of the ``SandboxTerminatedError`` that ``wait()`` raises for ``outcome`` ("" for a plain
+    ``terminate()``, as Modal's)."""
+    if outcome.reason == DISK_LIMIT:
+        return f"Sandbox was stopped for passing its disk limit: {outcome.detail}"
+    if outcome.reason == ENGINE_RESTART:
+        return "Sandbox was stopped because the container engine restarted (a restart stops every container)"
+    if outcome.reason == NODE_LOST:
+        return f"Sandbox ended: {outcome.detail or 'its node was lost'}"
+    return ""
 
 
 async def remove_sandbox(eng: EngineAPI, sandbox_id: str, cid: str, labels: Mapping[str, str] | None = None) -> None:
@@ -246,6 +332,9 @@ class _Pass:
             except NoSuchContainer:
                 return
             finished = info.state.finished_at or self.now
+            # Seen finished for the first time: an engine restart that explains its end is recorded now, while
+            # the engine's start time still tells (see ``result_of``).
+            await result_of(self.eng, sid, info)
             if self.finished_cache is not None:
                 self.finished_cache[item.id] = finished
         expiry = finished + float(item.labels.get(L.RETENTION, str(retention_seconds())))

@@ -16,7 +16,8 @@ DETACHED_MSG = "Unable to perform operation on a detached sandbox"
 
 
 class SandboxLink:
-    """One handle's tie to its sandbox's container. ``status``/``result`` are None while it runs."""
+    """One handle's tie to its sandbox's container. ``outcome`` (and ``status``/``result``, its reason and return
+    code) are None while it runs."""
 
     __slots__ = (
         "__weakref__",
@@ -25,11 +26,10 @@ class SandboxLink:
         "container_id",
         "detached",
         "idle_timeout",
-        "lost_reason",
+        "outcome",
         "pty",
-        "result",
         "sandbox_id",
-        "status",
+        "userspace_kernel",
     )
 
     def __init__(
@@ -40,6 +40,7 @@ class SandboxLink:
         app_id: str,
         pty: bool,
         idle_timeout: float | None,
+        userspace_kernel: bool = False,
         agent: bool = False,
     ) -> None:
         self.sandbox_id = sandbox_id
@@ -47,12 +48,21 @@ class SandboxLink:
         self.app_id = app_id
         self.pty = pty
         self.idle_timeout = idle_timeout
+        #: It runs under a kernel of its own (gVisor): its exec streams may outlive it (see ``start_exec``).
+        self.userspace_kernel = userspace_kernel
         self.agent = agent  # created with the in-sandbox agent mounted
         self.detached = False
-        self.status: str | None = None
-        self.result: int | None = None
-        #: What the engine said when it lost the sandbox with its machine (status ``node-lost``).
-        self.lost_reason: str | None = None
+        self.outcome: _lifecycle.Outcome | None = None
+
+    @property
+    def status(self) -> str | None:
+        """Why the sandbox ended (an ``EndReason`` value), once known."""
+        return None if self.outcome is None else self.outcome.reason
+
+    @property
+    def result(self) -> int | None:
+        """The sandbox's return code, once known."""
+        return None if self.outcome is None else self.outcome.returncode
 
     @classmethod
     def from_labels(
@@ -68,6 +78,7 @@ class SandboxLink:
             app_id=labels.get(L.APP_ID, ""),
             pty=labels.get(L.PTY) == "1",
             idle_timeout=idle_timeout,
+            userspace_kernel=L.RUNTIME in labels,
             agent=L.AGENT in labels,
         )
 
@@ -95,10 +106,7 @@ class SandboxLink:
                 f"Sandbox {self.sandbox_id} no longer exists (finished sandboxes are removed after their retention "
                 "period)"
             ) from None
-        status, code = await _lifecycle.result_of(eng, self.sandbox_id, info)
-        if status is not None:
-            self.status, self.result = status, code
-            self.lost_reason = info.state.lost_reason
+        self.outcome = await _lifecycle.result_of(eng, self.sandbox_id, info, settle=True)
         return self.result
 
     async def finished(self) -> bool:

@@ -1,4 +1,5 @@
-"""The detached supervisor: enforces ``timeout``/``idle_timeout`` and retention when no client is alive.
+"""The detached supervisor: enforces ``timeout``/``idle_timeout``, retention and the disk caps (``_diskwatch``) when
+no client is alive.
 
 Started by ``_lifecycle.ensure_supervisor`` as ``python -m sandbox_core._supervisor`` in its own session; one per
 user and engine (an exclusive flock). It wakes at the next deadline or expiry, or on an engine event about a
@@ -40,6 +41,7 @@ from . import _ephemeral, _lifecycle, _sidecar_policy
 from ._agent.monitor import Monitors, sample_interval
 from ._agent.sweep import sweep_agent_leftovers
 from ._agent.volume import AGENT_PATH
+from ._diskwatch import DiskWatch
 from ._engine import EngineAPI, close_engine, get_engine
 from ._engine import labels as L
 from ._engine.values import ContainerSummary, EngineEvent
@@ -272,6 +274,7 @@ async def run() -> int:
     events = asyncio.create_task(_follow_events(eng, activity, pool, ingress))
     serving = asyncio.create_task(ingress.run())
     pool.start()
+    disk = asyncio.create_task(DiskWatch(eng).run())
     empty_since: float | None = None
     finished: dict[str, float] = {}
     started: dict[str, float] = {}
@@ -316,7 +319,7 @@ async def run() -> int:
                 await asyncio.wait_for(activity.wake.wait(), timeout=max(0.05, delay))
             await asyncio.sleep(0.2)  # coalesce a burst of events into one pass
     finally:
-        for task in (events, serving):
+        for task in (events, serving, disk):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

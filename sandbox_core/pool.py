@@ -32,7 +32,6 @@ from typing import Any
 import attrs
 
 from . import _create, _lifecycle
-from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
 from ._engine.errors import NameConflict, NoSuchContainer
@@ -44,6 +43,7 @@ from ._validation import check_tags
 from .app import App, running_app_id
 from .exception import AlreadyExistsError, InvalidError
 from .image import Image
+from .limits import Limits
 from .sandbox import Sandbox
 from .secret import Secret
 
@@ -106,7 +106,9 @@ class SandboxPool:
         h2_ports: Sequence[int] = [],
         unencrypted_ports: Sequence[int] = [],
         pty: bool = False,
-        pids_limit: int = DEFAULT_PIDS_LIMIT,
+        pids_limit: int | None = None,
+        limits: Limits | None = None,
+        runtime: str | None = None,
         max_age: int = DEFAULT_MAX_AGE,
         fill_concurrency: int = DEFAULT_FILL_CONCURRENCY,
         verbose: bool = False,
@@ -130,6 +132,7 @@ class SandboxPool:
             unencrypted_ports=unencrypted_ports, custom_domain=None, proxy=None, include_oidc_identity_token=False,
             readiness_probe=None, verbose=verbose, experimental_options=None, experimental_enable_snapshot=False,
             client=None, environment_name=None, pty_info=None, cidr_allowlist=None, pids_limit=pids_limit,
+            limits=limits, runtime=runtime,
         )  # fmt: skip
         _create.validate(req)
         pool: SandboxPool = object.__new__(SandboxPool)
@@ -365,7 +368,7 @@ class _Gone(Exception):
 
 def _fields(req: _create.CreateRequest) -> dict[str, Any]:
     """The arguments ``req`` was made from (its fields without those the checks derive)."""
-    derived = {"merged_env", "cpu_shares", "nano_cpus", "memory_reservation", "memory_limit"}
+    derived = {"merged_env", "cpu_shares", "nano_cpus", "caps", "engine_runtime"}
     return {a.name: getattr(req, a.name) for a in attrs.fields(_create.CreateRequest) if a.name not in derived}
 
 

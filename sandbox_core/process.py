@@ -12,6 +12,14 @@ running. Every exec with a deadline carries a marker variable in its environment
 Through the agent, the exec's processes also stay attributable after they clear their environment or double-fork
 (a per-exec shim adopts them); through the engine, a process that both cleared its environment and left the
 command's tree before the deadline is not found (the sandbox's own timeout still bounds it).
+
+An exec that ends by SIGKILL (137) is asked about once more: the engine's event log tells whether the kernel's OOM
+killer did it (``end_reason``). Whichever backend ran it, the process lives in the sandbox's memory cgroup.
+
+When the sandbox runs under its own kernel (gVisor), an exec's transport can outlive the sandbox (its kernel killed,
+the engine's exec — the command's own or the agent's session — stays attached), so a watcher task waits for the
+container to stop and, ``GONE_GRACE`` seconds later, ends a stream still open: the process's return code is then
+137, as for any process the sandbox's end killed.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Generic
 
+from ._engine import get_engine
 from ._engine.api import STDERR, STDOUT
 from ._exec.base import ExecBackend, ExecRequest, Killer, RunningExec
 from ._exec.engine import ENGINE
@@ -39,7 +48,8 @@ from ._validation import (
     pty_info_window,
     validate_argv,
 )
-from .exception import InvalidError
+from .end_reason import EndReason
+from .exception import Error, InvalidError
 from .secret import Secret, check_env_args, known_keys, resolve_env
 from .streams import StreamReader, StreamType, StreamWriter, T
 
@@ -56,6 +66,17 @@ _RETURNCODE_MSG = (
 
 #: Picks the backend of an exec once its arguments are checked (it may open a session, or find the sandbox gone).
 BackendChoice = Callable[[], Awaitable[ExecBackend]]
+#: Seconds an exec stream may stay open after its sandbox stopped (see the module docstring).
+GONE_GRACE = 2.0
+#: The return code of a process that ended with its sandbox.
+KILLED_WITH_SANDBOX = 137
+#: Seconds an exec's 137 waits for the engine's record of an OOM kill: the engine learns of it asynchronously, and
+#: the agent reports an exit at once (seen 50 ms apart); paid in full only by a SIGKILL that was not the OOM killer.
+OOM_RECORD_WAIT = 0.5
+
+# Per container, the time of the last OOM record an exec of this process was given: a record that arrives late can
+# bear a time after the next exec started, which must not count it again.
+_oom_given: dict[str, float] = {}
 
 # Every exec's pump and deadline task: they run for as long as the process does, whoever holds it.
 _background = TaskSet()
@@ -69,7 +90,7 @@ class ContainerProcess(Generic[T]):
     """A command running in a sandbox: its streams, and its exit status once known.
 
     Return codes: the exit code as is; ``128 + n`` when killed by signal ``n``; ``-1`` once the exec ``timeout``
-    passed.
+    passed. ``end_reason`` tells a 137 of the kernel's OOM killer apart.
     """
 
     __slots__ = (
@@ -80,14 +101,19 @@ class ContainerProcess(Generic[T]):
         "_exec",
         "_exit_code",
         "_finished",
+        "_gone",
+        "_oom_killed",
         "_process_id",
         "_pty",
         "_pump_task",
+        "_ref",
         "_returncode",
+        "_started",
         "_stderr",
         "_stdin",
         "_stdout",
         "_timed_out",
+        "_watch_task",
     )
 
     def __init__(
@@ -99,9 +125,17 @@ class ContainerProcess(Generic[T]):
         stderr: StreamReader[T],
         pty: bool,
         deadline: float | None,
+        ref: str = "",
+        started: float = 0.0,
+        watch_container: bool = False,
     ) -> None:
-        """Internal: built by ``start_exec``, which also starts the pump."""
+        """Internal: built by ``start_exec``, which also starts the pump. ``ref``: the sandbox's container;
+        ``started``: Unix time just before the exec was started; ``watch_container``: end the streams once the
+        container has stopped."""
         self._exec = running
+        self._ref = ref
+        self._started = started
+        self._oom_killed = False
         self._process_id = process_id
         self._stdout: StreamReader[T] = stdout
         self._stderr: StreamReader[T] = stderr
@@ -112,8 +146,14 @@ class ContainerProcess(Generic[T]):
         self._exit_code: int | None = None
         self._error: BaseException | None = None
         self._timed_out = False
+        self._gone = False
         self._finished = asyncio.Event()
         self._pump_task = _background.spawn(self._pump(), f"exec-pump-{process_id}")
+        self._watch_task: asyncio.Task[Any] | None = None
+        if watch_container:
+            self._watch_task = _background.spawn(
+                _end_with_container(weakref.ref(self), ref, self._pump_task), f"exec-watch-{process_id}"
+            )
         self._deadline_task: asyncio.Task[Any] | None = None
         if deadline is not None:
             # The deadline task holds only a weak reference: a dropped process (and its unread output) is freed.
@@ -139,6 +179,17 @@ class ContainerProcess(Generic[T]):
         return self._stdin
 
     @property
+    def end_reason(self) -> EndReason | None:
+        """Why the process ended, once its return code is known (None before): ``EndReason.TIMEOUT`` past the exec
+        ``timeout`` (-1), ``EndReason.OOM`` when the kernel killed it for the sandbox's memory limit (137; an
+        OOM kill of another process of the sandbox during this one's run counts too), else ``EndReason.EXITED``."""
+        if self._returncode is None:
+            return None
+        if self._returncode == -1 and self._past_deadline():
+            return EndReason.TIMEOUT
+        return EndReason.OOM if self._oom_killed and self._returncode == 137 else EndReason.EXITED
+
+    @property
     def returncode(self) -> int:
         """The return code. Raises ``InvalidError`` until ``wait()`` returned or ``poll()`` saw the process end."""
         if self._returncode is None:
@@ -150,13 +201,33 @@ class ContainerProcess(Generic[T]):
     async def _pump(self) -> None:
         try:
             self._exit_code = await self._exec.pump(self._stdout, self._stderr)
+            if self._exit_code == 137:  # SIGKILL: was it the kernel's OOM killer? (asked only then: one request)
+                self._oom_killed = await self._oom_killed_meanwhile()
         except asyncio.CancelledError:
-            if not self._timed_out:
+            if not (self._timed_out or self._gone):
                 raise
         except Exception as e:  # the pump gave it to the readers; wait() raises it too
             self._error = e
         finally:
             self._finished.set()
+            if self._watch_task is not None:
+                self._watch_task.cancel()
+
+    async def _oom_killed_meanwhile(self) -> bool:
+        """True when the engine reports an OOM kill in the sandbox since this exec started that no other exec of
+        this process was given (False if it cannot tell)."""
+        since = max(self._started, _oom_given.get(self._ref, 0.0) + 1e-6)
+        try:
+            eng = await get_engine()
+            at = await eng.containers.first_oom_kill(self._ref, since, within=OOM_RECORD_WAIT)
+        except Error:
+            return False
+        if at is None:
+            return False
+        if len(_oom_given) >= 1024:  # bounded: forget the oldest container
+            del _oom_given[next(iter(_oom_given))]
+        _oom_given[self._ref] = max(at, _oom_given.get(self._ref, 0.0))
+        return True
 
     async def _send_stdin(self, data: bytes, eof: bool) -> None:
         try:
@@ -174,6 +245,8 @@ class ContainerProcess(Generic[T]):
     def _settle(self) -> int:
         if self._timed_out:
             self._returncode = -1
+        elif self._gone:
+            self._returncode = KILLED_WITH_SANDBOX
         elif self._error is not None:
             raise self._error
         elif self._exit_code is None:
@@ -248,6 +321,20 @@ async def _enforce_deadline(
         pump_task.cancel()
 
 
+async def _end_with_container(
+    process: weakref.ref[ContainerProcess[Any]], ref: str, pump_task: asyncio.Task[None]
+) -> None:
+    """Once container ``ref`` has stopped, give the exec's stream ``GONE_GRACE`` seconds to end, then end it."""
+    with contextlib.suppress(Error):
+        eng = await get_engine()
+        await eng.containers.wait(ref)
+    await asyncio.sleep(GONE_GRACE)
+    proc = process()
+    if proc is not None and not pump_task.done():
+        proc._gone = True
+        pump_task.cancel()
+
+
 async def start_exec(
     ref: str,
     args: tuple[str, ...],
@@ -263,8 +350,10 @@ async def start_exec(
     pty: bool = False,
     pty_info: Any = None,
     backend: BackendChoice = _engine_backend,
+    watch_container: bool = False,
 ) -> ContainerProcess[Any]:
     """Validate (Modal's order and messages) and start ``args`` in container ``ref``; returns its process.
+    ``watch_container``: the streams may outlive the container (a gVisor sandbox): end them once it stopped.
 
     ``backend`` picks the exec backend once the arguments passed (default: the engine's exec API). Raises, in this
     order: ``InvalidError`` for a relative ``workdir``, non-str arguments or more than 65536 bytes of them, bad
@@ -300,10 +389,20 @@ async def start_exec(
     err: StreamReader[Any] = StreamReader(file_descriptor=STDERR, text=text, by_line=bufsize == 1, stream_type=stderr)
 
     request = ExecRequest(args=args, env=merged_env, workdir=workdir, pty=pty, marker=marker)
-    running = await (await backend()).start(ref, request)
+    chosen = await backend()
+    started = time.time()
+    running = await chosen.start(ref, request)
     try:
         proc: ContainerProcess[Any] = ContainerProcess(
-            running=running, process_id=process_id, stdout=out, stderr=err, pty=pty, deadline=deadline
+            running=running,
+            process_id=process_id,
+            stdout=out,
+            stderr=err,
+            pty=pty,
+            deadline=deadline,
+            ref=ref,
+            started=started,
+            watch_container=watch_container,
         )
     except BaseException:
         await running.close()

@@ -17,7 +17,6 @@ from typing import Any, Literal, overload
 
 from . import _create, _lifecycle, _sidecar_policy, file_io
 from ._agent import sessions as agent_sessions
-from ._create import DEFAULT_PIDS_LIMIT
 from ._engine import get_engine
 from ._engine import labels as L
 from ._engine.errors import NoSuchContainer
@@ -34,6 +33,7 @@ from ._tunnel import Tunnel
 from ._validation import check_environment_name, check_tags, reject_client
 from .app import App
 from .client import Client
+from .end_reason import EndReason
 from .exception import (
     InvalidError,
     NotFoundError,
@@ -44,6 +44,7 @@ from .exception import (
 from .file_io import FileIO
 from .filesystem import FileWatchEvent, FileWatchEventType, SandboxFilesystem, sandbox_filesystem
 from .image import Image
+from .limits import Limits
 from .probe import Probe
 from .process import ContainerProcess, start_exec
 from .secret import Secret
@@ -127,15 +128,21 @@ class Sandbox(SandboxNetworking, SandboxImages):
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
-        pids_limit: int = DEFAULT_PIDS_LIMIT,
+        pids_limit: int | None = None,
+        limits: Limits | None = None,
+        runtime: str | None = None,
     ) -> Sandbox:
         """Create and start a sandbox running ``args`` (or the image's CMD; ``sleep 172800`` if it has none).
 
         Returns once the container runs. Checks arguments in Modal's order and raises ``InvalidError`` (bad or
         unsupported arguments, each naming the parameter), ``AlreadyExistsError`` (``name`` taken by a running
         sandbox of the app), ``NotFoundError`` (image neither local nor pullable). Hardened by default: no new
-        privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, ``pids_limit`` processes, the engine's init as PID 1
-        (reaps zombies); ``block_network=True`` gives no network at all. ``timeout``/``idle_timeout`` are
+        privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, the engine's init as PID 1 (reaps zombies), and hard caps
+        on memory, processes, disk, ``/tmp``, ``/dev/shm`` and open files (``limits``: a ``Limits``, each field
+        defaulting process-wide; ``pids_limit`` is ``Limits.pids``); ``block_network=True`` gives no network at
+        all. ``runtime="gvisor"`` runs the sandbox under gVisor (``runsc``: a user-space kernel between the
+        sandbox and the host's), ``"runc"`` as an ordinary container; the default is ``SANDBOX_CORE_RUNTIME``,
+        else runc; ``InvalidError`` when the engine does not offer the runtime. ``timeout``/``idle_timeout`` are
         enforced by a supervisor process even if this process dies; a running exec, writes to ``stdin`` and traffic
         through tunnels and connect tokens are activity for ``idle_timeout``.
 
@@ -180,6 +187,8 @@ class Sandbox(SandboxNetworking, SandboxImages):
             pty_info=pty_info,
             cidr_allowlist=cidr_allowlist,
             pids_limit=pids_limit,
+            limits=limits,
+            runtime=runtime,
         )
         _create.validate(req)
         sb = Sandbox._from_container(*await _create.launch(req))
@@ -294,6 +303,13 @@ class Sandbox(SandboxNetworking, SandboxImages):
         None while running. Works after detach."""
         return self._link.result
 
+    @property
+    def end_reason(self) -> EndReason | None:
+        """Why the sandbox ended, once ``returncode`` is known (None before): e.g. ``EndReason.OOM`` for a
+        137 that the memory limit caused, ``EndReason.DISK_LIMIT`` or ``EndReason.ENGINE_RESTART`` for a sandbox
+        stopped from outside. Works after detach."""
+        return None if self._link.status is None else EndReason(self._link.status)
+
     async def poll(self) -> int | None:
         """Return the returncode without blocking (None while running). Never raises for timeout/termination."""
         self._check_attached()
@@ -303,8 +319,8 @@ class Sandbox(SandboxNetworking, SandboxImages):
         """Block until the sandbox finishes. Works after detach.
 
         Raises ``SandboxTimeoutError`` if it passed its lifetime ``timeout`` (always), ``SandboxTerminatedError``
-        if it was terminated, or lost with the cluster node that ran it, and ``raise_on_termination``. A non-zero
-        exit does not raise.
+        if it was stopped from outside (``terminate()``, its disk cap, an engine restart: the message says which)
+        and ``raise_on_termination``. A non-zero exit does not raise (``end_reason`` tells an OOM kill apart).
         """
         link = self._link
         while await link.refresh() is None:
@@ -313,12 +329,14 @@ class Sandbox(SandboxNetworking, SandboxImages):
                 await eng.containers.wait(link.container_id)
             except NoSuchContainer:
                 pass  # removed meanwhile: refresh reports it
-        if link.status == _lifecycle.TIMEOUT:
+        outcome = link.outcome
+        assert outcome is not None
+        if outcome.reason == _lifecycle.TIMEOUT:
             raise SandboxTimeoutError()
-        if link.status == _lifecycle.TERMINATED and raise_on_termination:
-            raise SandboxTerminatedError()
-        if link.status == _lifecycle.NODE_LOST and raise_on_termination:
-            raise SandboxTerminatedError(f"Sandbox {link.sandbox_id} ended: {link.lost_reason or 'its node was lost'}")
+        if outcome.reason == _lifecycle.NODE_LOST and raise_on_termination:
+            raise SandboxTerminatedError(f"Sandbox {link.sandbox_id} ended: {outcome.detail or 'its node was lost'}")
+        if outcome.reason in _lifecycle.TERMINATIONS and raise_on_termination:
+            raise SandboxTerminatedError(_lifecycle.termination_message(outcome))
 
     @overload
     async def terminate(self, *, wait: Literal[True]) -> int: ...
@@ -344,7 +362,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
                 if not ended_here:
                     raise
                 # Removed before we looked (retention 0): its end is the one this call recorded.
-                link.status, link.result = _lifecycle.TERMINATED, 137
+                link.outcome = _lifecycle.Outcome(_lifecycle.TERMINATED, 137)
             assert link.result is not None
             return link.result
         return None
@@ -454,6 +472,7 @@ class Sandbox(SandboxNetworking, SandboxImages):
             pty=pty,
             pty_info=pty_info if pty_info is not None else _pty_info,
             backend=functools.partial(exec_backend, link),
+            watch_container=link.userspace_kernel,
         )
 
     @property

@@ -23,7 +23,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Literal, overload
 
 from . import _lifecycle, _sidecar_policy
-from ._create import DEFAULT_PIDS_LIMIT, DROPPED_CAPABILITIES, IDLE_COMMAND
+from ._create import DROPPED_CAPABILITIES, IDLE_COMMAND
 from ._engine import EngineAPI, get_engine
 from ._engine import labels as L
 from ._engine.errors import ContainerNotRunning, NameConflict, NoSuchContainer
@@ -35,6 +35,7 @@ from ._validation import check_workdir, validate_argv
 from .exception import AlreadyExistsError, ConflictError, InvalidError, NotFoundError, SandboxTerminatedError
 from .filesystem import SandboxFilesystem, sandbox_filesystem
 from .image import Image, resolve_image
+from .limits import DEFAULT_PIDS
 from .process import ContainerProcess, start_exec
 from .secret import Secret, merge_env
 from .streams import StreamType
@@ -256,7 +257,7 @@ class SidecarManager:
             workdir=workdir,
             tty=pty,
             network_mode=f"container:{ref}",
-            pids_limit=DEFAULT_PIDS_LIMIT,
+            pids_limit=DEFAULT_PIDS,
             cap_drop=DROPPED_CAPABILITIES,
         )
         cid = await _start(eng, spec, f"sandbox-core.{link.sandbox_id}.{name}", name)

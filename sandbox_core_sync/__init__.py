@@ -15,6 +15,7 @@ from sandbox_core_sync._runtime import BlockingCallInEventLoopError as BlockingC
 from sandbox_core_sync._runtime import ForkedObjectError as ForkedObjectError
 
 if TYPE_CHECKING:
+    from sandbox_core import EndReason as EndReason
     from sandbox_core import FileEntry as FileEntry
     from sandbox_core import FileEntryType as FileEntryType
     from sandbox_core import FileInfo as FileInfo
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from sandbox_core import FileType as FileType
     from sandbox_core import FileWatchEvent as FileWatchEvent
     from sandbox_core import FileWatchEventType as FileWatchEventType
+    from sandbox_core import Limits as Limits
     from sandbox_core import LogEntry as LogEntry
     from sandbox_core import Probe as Probe
     from sandbox_core import SandboxConnectCredentials as SandboxConnectCredentials
@@ -70,6 +72,7 @@ __all__ = [
     "BlockingCallInEventLoopError",
     "Client",
     "ContainerProcess",
+    "EndReason",
     "FileEntry",
     "FileEntryType",
     "FileIO",
@@ -80,6 +83,7 @@ __all__ = [
     "FileWatchEventType",
     "ForkedObjectError",
     "Image",
+    "Limits",
     "LogEntry",
     "Probe",
     "Sandbox",
@@ -106,6 +110,7 @@ __all__ = [
 
 # name -> (module, attribute or None for the module itself), imported on first access
 _LAZY: dict[str, tuple[str, str | None]] = {
+    "EndReason": ("sandbox_core", "EndReason"),
     "FilePatternMatcher": ("sandbox_core", "FilePatternMatcher"),
     "FileEntry": ("sandbox_core", "FileEntry"),
     "FileEntryType": ("sandbox_core", "FileEntryType"),
@@ -113,6 +118,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "FileType": ("sandbox_core", "FileType"),
     "FileWatchEvent": ("sandbox_core", "FileWatchEvent"),
     "FileWatchEventType": ("sandbox_core", "FileWatchEventType"),
+    "Limits": ("sandbox_core", "Limits"),
     "LogEntry": ("sandbox_core", "LogEntry"),
     "Probe": ("sandbox_core", "Probe"),
     "SandboxConnectCredentials": ("sandbox_core", "SandboxConnectCredentials"),

@@ -143,6 +143,7 @@ MANIFEST = Manifest(
     ),
     reexport=(
         # value types, enums and loop-free classes (only sync methods; built in any thread)
+        "EndReason",
         "FilePatternMatcher",
         "FileEntry",
         "FileEntryType",
@@ -150,6 +151,7 @@ MANIFEST = Manifest(
         "FileType",
         "FileWatchEvent",
         "FileWatchEventType",
+        "Limits",
         "LogEntry",
         "Probe",
         "SandboxConnectCredentials",

@@ -39,13 +39,14 @@ import sandbox_core.volume as _i_volume
 import sandbox_core_sync._runtime as _rt
 from sandbox_core._appref import AppLike
 from sandbox_core._connect import SandboxConnectCredentials
-from sandbox_core._create import DEFAULT_PIDS_LIMIT
 from sandbox_core._imagebuild.context import AUTO_DOCKERIGNORE, AutoDockerignore
 from sandbox_core._lifecycle import SweepResult
 from sandbox_core._tunnel import Tunnel
+from sandbox_core.end_reason import EndReason
 from sandbox_core.file_pattern_matcher import NON_PYTHON_FILES
 from sandbox_core.filesystem import FileWatchEvent, FileWatchEventType
 from sandbox_core.image import Ignore
+from sandbox_core.limits import Limits
 from sandbox_core.pool import DEFAULT_FILL_CONCURRENCY, DEFAULT_MAX_AGE
 from sandbox_core.probe import Probe
 from sandbox_core.streams import StreamType, T
@@ -1397,15 +1398,21 @@ class _Sandbox_create(_rt.Function):
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
-        pids_limit: int = DEFAULT_PIDS_LIMIT,
+        pids_limit: int | None = None,
+        limits: Limits | None = None,
+        runtime: str | None = None,
     ) -> Sandbox:
         """Create and start a sandbox running ``args`` (or the image's CMD; ``sleep 172800`` if it has none).
 
         Returns once the container runs. Checks arguments in Modal's order and raises ``InvalidError`` (bad or
         unsupported arguments, each naming the parameter), ``AlreadyExistsError`` (``name`` taken by a running
         sandbox of the app), ``NotFoundError`` (image neither local nor pullable). Hardened by default: no new
-        privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, ``pids_limit`` processes, the engine's init as PID 1
-        (reaps zombies); ``block_network=True`` gives no network at all. ``timeout``/``idle_timeout`` are
+        privileges, NET_RAW/MKNOD/AUDIT_WRITE dropped, the engine's init as PID 1 (reaps zombies), and hard caps
+        on memory, processes, disk, ``/tmp``, ``/dev/shm`` and open files (``limits``: a ``Limits``, each field
+        defaulting process-wide; ``pids_limit`` is ``Limits.pids``); ``block_network=True`` gives no network at
+        all. ``runtime="gvisor"`` runs the sandbox under gVisor (``runsc``: a user-space kernel between the
+        sandbox and the host's), ``"runc"`` as an ordinary container; the default is ``SANDBOX_CORE_RUNTIME``,
+        else runc; ``InvalidError`` when the engine does not offer the runtime. ``timeout``/``idle_timeout`` are
         enforced by a supervisor process even if this process dies; a running exec, writes to ``stdin`` and traffic
         through tunnels and connect tokens are activity for ``idle_timeout``.
 
@@ -1451,6 +1458,8 @@ class _Sandbox_create(_rt.Function):
                 pty_info=pty_info,
                 cidr_allowlist=cidr_allowlist,
                 pids_limit=pids_limit,
+                limits=limits,
+                runtime=runtime,
             )
         )
         return Sandbox._from_impl(_r)
@@ -1493,7 +1502,9 @@ class _Sandbox_create(_rt.Function):
         environment_name: str | None = None,
         pty_info: Any = None,
         cidr_allowlist: Sequence[str] | None = None,
-        pids_limit: int = DEFAULT_PIDS_LIMIT,
+        pids_limit: int | None = None,
+        limits: Limits | None = None,
+        runtime: str | None = None,
     ) -> Sandbox:
         _r = await _rt.run_async(
             _i_sandbox.Sandbox.create(
@@ -1534,6 +1545,8 @@ class _Sandbox_create(_rt.Function):
                 pty_info=pty_info,
                 cidr_allowlist=cidr_allowlist,
                 pids_limit=pids_limit,
+                limits=limits,
+                runtime=runtime,
             )
         )
         return Sandbox._from_impl(_r)
@@ -1662,8 +1675,8 @@ class _Sandbox_wait(_rt.BoundMethod[_i_sandbox.Sandbox]):
         """Block until the sandbox finishes. Works after detach.
 
         Raises ``SandboxTimeoutError`` if it passed its lifetime ``timeout`` (always), ``SandboxTerminatedError``
-        if it was terminated, or lost with the cluster node that ran it, and ``raise_on_termination``. A non-zero
-        exit does not raise.
+        if it was stopped from outside (``terminate()``, its disk cap, an engine restart: the message says which)
+        and ``raise_on_termination``. A non-zero exit does not raise (``end_reason`` tells an OOM kill apart).
         """
         _rt.run_sync(self._impl.wait(raise_on_termination))
 
@@ -2283,6 +2296,14 @@ class Sandbox(_rt.Wrapper):
         return self._impl.returncode
 
     @property
+    def end_reason(self) -> EndReason | None:
+        """Why the sandbox ended, once ``returncode`` is known (None before): e.g. ``EndReason.OOM`` for a
+        137 that the memory limit caused, ``EndReason.DISK_LIMIT`` or ``EndReason.ENGINE_RESTART`` for a sandbox
+        stopped from outside. Works after detach.
+        """
+        return self._impl.end_reason
+
+    @property
     def poll(self) -> _Sandbox_poll:
         """Return the returncode without blocking (None while running). Never raises for timeout/termination."""
         return _Sandbox_poll(self)
@@ -2292,8 +2313,8 @@ class Sandbox(_rt.Wrapper):
         """Block until the sandbox finishes. Works after detach.
 
         Raises ``SandboxTimeoutError`` if it passed its lifetime ``timeout`` (always), ``SandboxTerminatedError``
-        if it was terminated, or lost with the cluster node that ran it, and ``raise_on_termination``. A non-zero
-        exit does not raise.
+        if it was stopped from outside (``terminate()``, its disk cap, an engine restart: the message says which)
+        and ``raise_on_termination``. A non-zero exit does not raise (``end_reason`` tells an OOM kill apart).
         """
         return _Sandbox_wait(self)
 
@@ -2634,7 +2655,7 @@ class ContainerProcess(_rt.Wrapper, typing.Generic[T]):
     """A command running in a sandbox: its streams, and its exit status once known.
 
     Return codes: the exit code as is; ``128 + n`` when killed by signal ``n``; ``-1`` once the exec ``timeout``
-    passed.
+    passed. ``end_reason`` tells a 137 of the kernel's OOM killer apart.
     """
 
     __slots__ = ()
@@ -2664,6 +2685,14 @@ class ContainerProcess(_rt.Wrapper, typing.Generic[T]):
         self._check()
         _r = self._impl.stdin
         return StreamWriter._from_impl(_r)
+
+    @property
+    def end_reason(self) -> EndReason | None:
+        """Why the process ended, once its return code is known (None before): ``EndReason.TIMEOUT`` past the exec
+        ``timeout`` (-1), ``EndReason.OOM`` when the kernel killed it for the sandbox's memory limit (137; an
+        OOM kill of another process of the sandbox during this one's run counts too), else ``EndReason.EXITED``.
+        """
+        return self._impl.end_reason
 
     @property
     def returncode(self) -> int:
@@ -3897,7 +3926,9 @@ class _SandboxPool_create(_rt.Function):
         h2_ports: Sequence[int] = [],
         unencrypted_ports: Sequence[int] = [],
         pty: bool = False,
-        pids_limit: int = DEFAULT_PIDS_LIMIT,
+        pids_limit: int | None = None,
+        limits: Limits | None = None,
+        runtime: str | None = None,
         max_age: int = DEFAULT_MAX_AGE,
         fill_concurrency: int = DEFAULT_FILL_CONCURRENCY,
         verbose: bool = False,
@@ -3929,6 +3960,8 @@ class _SandboxPool_create(_rt.Function):
                 unencrypted_ports=unencrypted_ports,
                 pty=pty,
                 pids_limit=pids_limit,
+                limits=limits,
+                runtime=runtime,
                 max_age=max_age,
                 fill_concurrency=fill_concurrency,
                 verbose=verbose,
@@ -3956,7 +3989,9 @@ class _SandboxPool_create(_rt.Function):
         h2_ports: Sequence[int] = [],
         unencrypted_ports: Sequence[int] = [],
         pty: bool = False,
-        pids_limit: int = DEFAULT_PIDS_LIMIT,
+        pids_limit: int | None = None,
+        limits: Limits | None = None,
+        runtime: str | None = None,
         max_age: int = DEFAULT_MAX_AGE,
         fill_concurrency: int = DEFAULT_FILL_CONCURRENCY,
         verbose: bool = False,
@@ -3981,6 +4016,8 @@ class _SandboxPool_create(_rt.Function):
                 unencrypted_ports=unencrypted_ports,
                 pty=pty,
                 pids_limit=pids_limit,
+                limits=limits,
+                runtime=runtime,
                 max_age=max_age,
                 fill_concurrency=fill_concurrency,
                 verbose=verbose,

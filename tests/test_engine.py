@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
+import aiohttp
 import pytest
 
 import sandbox_core as sc
@@ -21,6 +22,7 @@ from sandbox_core import exception as exc
 from sandbox_core._engine import errors as E
 from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
+from sandbox_core._engine.docker.errors import translate
 from sandbox_core._engine.docker.http import EngineAddress
 from sandbox_core._engine.values import ContainerSpec, ExecSpec
 
@@ -355,3 +357,12 @@ async def test_a_joined_container_shares_the_namespace_and_both_outputs_are_foll
             await eng.containers.remove(joined)
     finally:
         await eng.containers.remove(first)
+
+
+def test_an_answer_cut_short_is_a_lost_connection() -> None:
+    """The engine stopping (or killed) in the middle of an answer — a pending wait, say — is a ConnectionError."""
+    error = translate(aiohttp.ClientPayloadError("Response payload is not completed"), "wait for container abc")
+    assert type(error) is exc.ConnectionError
+    assert str(error) == (
+        "wait for container abc: lost the connection to the Docker engine in the middle of its answer"
+    )

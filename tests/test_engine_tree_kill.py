@@ -9,8 +9,8 @@ import time
 import pytest
 
 import sandbox_core as sc
-from sandbox_core._create import DEFAULT_PIDS_LIMIT
 from sandbox_core._engine.docker import cgroup
+from sandbox_core.limits import DEFAULT_PIDS as DEFAULT_PIDS_LIMIT
 
 from .conftest import BUSYBOX, agent_path, docker_inspect
 

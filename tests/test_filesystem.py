@@ -278,8 +278,9 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
     assert dst.read_text() == "original"
     assert _names(tmp_path) == ["keep.txt"]
 
-    # a failure in the middle of the stream: the connection breaks after the first chunk
-    await fs.write_bytes(os.urandom(8 << 20), "/tmp/ctl/big")
+    # a failure in the middle of the stream: the connection breaks after the first chunk (outside /tmp, a tmpfs
+    # mount that the engine path serves through a process, not the archive stream this test breaks)
+    await fs.write_bytes(os.urandom(8 << 20), "/var/ctl/big")
     calls = 0
     if agent_path(shared_sandbox):
         real_agent_read = InboundStream.read
@@ -306,7 +307,7 @@ async def test_copy_to_local_failure_leaves_destination_untouched(
 
         monkeypatch.setattr(tar.TarReader, "read", broken_read)
     with pytest.raises(NotFoundError, match="The Sandbox is unavailable"):
-        await fs.copy_to_local("/tmp/ctl/big", dst)
+        await fs.copy_to_local("/var/ctl/big", dst)
     # the break came after the first chunk (through the agent, the closing session's other reads may count too)
     assert calls >= 2 if agent_path(shared_sandbox) else calls == 2
     monkeypatch.undo()
@@ -674,29 +675,34 @@ async def test_shell_less_image_supports_archive_operations(app: sc.App, tmp_pat
     s = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(NOSHELL))
     try:
         fs = s.filesystem
-        await fs.write_text("no shell needed", "/tmp/ns/a/f.txt")
-        assert await fs.read_text("/tmp/ns/a/f.txt") == "no shell needed"
-        await fs.make_directory("/tmp/ns/b/c")
-        assert (await fs.stat("/tmp/ns/b/c")).is_dir()
-        info = await fs.stat("/tmp/ns/a/f.txt")
+        await fs.write_text("no shell needed", "/var/ns/a/f.txt")
+        assert await fs.read_text("/var/ns/a/f.txt") == "no shell needed"
+        await fs.make_directory("/var/ns/b/c")
+        assert (await fs.stat("/var/ns/b/c")).is_dir()
+        info = await fs.stat("/var/ns/a/f.txt")
         assert (info.size, info.owner, info.permissions) == (15, "root", "0644")
-        await fs.copy_to_local("/tmp/ns/a/f.txt", tmp_path / "f.txt")
+        await fs.copy_to_local("/var/ns/a/f.txt", tmp_path / "f.txt")
         assert (tmp_path / "f.txt").read_text() == "no shell needed"
-        await fs.copy_from_local(tmp_path / "f.txt", "/tmp/ns/copy.txt")
-        assert await fs.read_text("/tmp/ns/copy.txt") == "no shell needed"
+        await fs.copy_from_local(tmp_path / "f.txt", "/var/ns/copy.txt")
+        assert await fs.read_text("/var/ns/copy.txt") == "no shell needed"
         with pytest.raises(SandboxFilesystemNotFoundError):
-            await fs.read_bytes("/tmp/ns/missing")
-        if agent_path(s):  # the agent needs no shell: everything works
-            assert [i.name for i in await fs.list_files("/tmp/ns")] == ["a", "b", "copy.txt"]
-            await fs.remove("/tmp/ns/copy.txt")
-            assert [e async for e in fs.watch("/tmp/ns", timeout=1)] == []
+            await fs.read_bytes("/var/ns/missing")
+        if agent_path(s):  # the agent needs no shell: everything works, in the /tmp tmpfs mount too
+            assert [i.name for i in await fs.list_files("/var/ns")] == ["a", "b", "copy.txt"]
+            await fs.remove("/var/ns/copy.txt")
+            assert [e async for e in fs.watch("/var/ns", timeout=1)] == []
+            await fs.write_text("in tmpfs", "/tmp/x")
+            assert await fs.read_text("/tmp/x") == "in tmpfs"
             return
-        for call in (fs.list_files("/tmp"), fs.remove("/tmp/ns/copy.txt")):
+        for call in (fs.list_files("/tmp"), fs.remove("/var/ns/copy.txt")):
             with pytest.raises(InvalidError, match="no /bin/sh"):
                 await call
         with pytest.raises(InvalidError, match="no /bin/sh"):
-            async for _ in fs.watch("/tmp"):
+            async for _ in fs.watch("/var"):
                 pass
+        # /tmp is a tmpfs mount inside the sandbox (Limits.tmp_mib): only a process there can reach it
+        with pytest.raises(InvalidError, match="/tmp is a tmpfs mount inside the sandbox"):
+            await fs.write_text("x", "/tmp/x")
     finally:
         await s.terminate()
 

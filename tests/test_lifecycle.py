@@ -256,14 +256,15 @@ async def test_cpu_and_memory_map_to_request_and_limit(app: sc.App, image: sc.Im
     try:
         host = (await inspect(sb))["HostConfig"]
         assert host["CpuShares"] == 512 and host["NanoCpus"] == 1_500_000_000
-        assert host["MemoryReservation"] == 64 << 20 and host["Memory"] == 128 << 20
+        assert host["MemoryReservation"] == 64 << 20 and host["Memory"] == host["MemorySwap"] == 128 << 20
     finally:
         await sb.terminate()
     sb = await sc.Sandbox.create(app=app, image=image, cpu=2, memory=32)
     try:
         host = (await inspect(sb))["HostConfig"]
         assert host["CpuShares"] == 2048 and not host["NanoCpus"]
-        assert host["MemoryReservation"] == 32 << 20 and not host["Memory"]
+        # A request alone is a reservation under the default hard cap (Limits.memory_mib), without swap.
+        assert host["MemoryReservation"] == 32 << 20 and host["Memory"] == host["MemorySwap"] == 4096 << 20
     finally:
         await sb.terminate()
     rc = await run_to_end(

@@ -73,8 +73,8 @@ async def test_a_write_the_mount_cannot_take_fails_typed(msb: sc.Sandbox, path: 
 
 
 async def test_a_write_elsewhere_still_lands(msb: sc.Sandbox) -> None:
-    await msb.filesystem.write_text("plain", "/tmp/plain-under-mounts")
-    assert await seen_inside(msb, "/tmp/plain-under-mounts") == "plain"
+    await msb.filesystem.write_text("plain", "/var/plain-under-mounts")
+    assert await seen_inside(msb, "/var/plain-under-mounts") == "plain"
 
 
 async def test_without_a_shell_a_write_under_a_mount_is_refused(app: sc.App, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,8 +87,8 @@ async def test_without_a_shell_a_write_under_a_mount_is_refused(app: sc.App, mon
                 await sb.filesystem.write_text("x", path)
         with pytest.raises(exc.InvalidError, match="under a mount of the sandbox"):
             await sb.filesystem.make_directory("/dev/shm/d")
-        await sb.filesystem.write_text("plain", "/tmp/plain")  # elsewhere the archive API still serves
-        assert await sb.filesystem.read_text("/tmp/plain") == "plain"
+        await sb.filesystem.write_text("plain", "/var/plain")  # elsewhere the archive API still serves
+        assert await sb.filesystem.read_text("/var/plain") == "plain"
     finally:
         await sb.terminate()
 

@@ -10,6 +10,10 @@ through the engine).
 A session ends when the last attached handle of this process that used it detaches, when the sandbox is
 terminated, and when its event loop closes (``loop.close`` is wrapped, as the engine's is), so nothing is left
 open or reported unclosed.
+
+A sandbox under its own kernel (gVisor) can stop while the engine keeps the session's exec stream open (its kernel
+killed, the engine's exec stays attached): its session is watched, and closed ``GONE_GRACE`` seconds after the
+container stopped, so that what waits on the agent learns that the sandbox finished.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ AGENT_ENV = "SANDBOX_CORE_AGENT"
 #: Seconds the first HELLO may take (the agent starts in well under a second even on a loaded machine).
 CONNECT_TIMEOUT = 15.0
 _FINISHED = "Sandbox already finished"
+#: Seconds a gVisor sandbox's session may stay open after the container stopped: longer than an exec's own grace
+#: (``process.GONE_GRACE``), so that a running exec ends as killed with its sandbox rather than as a lost session.
+GONE_GRACE = 3.0
 
 
 def agent_enabled() -> bool:
@@ -47,12 +54,24 @@ class AgentSlot:
     """This process's session with one sandbox's agent (see the module docstring). ``uses_engine`` is True once
     the sandbox was found unable to run its agent."""
 
-    __slots__ = ("_agent", "_had_session", "_lock", "_users", "ref", "sandbox_id", "uses_engine")
+    __slots__ = (
+        "_agent",
+        "_had_session",
+        "_lock",
+        "_users",
+        "_watch",
+        "ref",
+        "sandbox_id",
+        "userspace_kernel",
+        "uses_engine",
+    )
 
-    def __init__(self, ref: str, sandbox_id: str) -> None:
+    def __init__(self, ref: str, sandbox_id: str, *, userspace_kernel: bool = False) -> None:
         self.ref = ref
         self.sandbox_id = sandbox_id
+        self.userspace_kernel = userspace_kernel  # gVisor: its session is watched (see the module docstring)
         self.uses_engine = False
+        self._watch: asyncio.Task[None] | None = None
         self._agent: Agent | None = None
         self._had_session = False
         self._lock = asyncio.Lock()
@@ -112,7 +131,22 @@ class AgentSlot:
             return None
         self._agent = agent
         self._had_session = True
+        if self.userspace_kernel:
+            if self._watch is not None:
+                self._watch.cancel()
+            self._watch = asyncio.get_running_loop().create_task(
+                self._end_with_container(agent), name=f"agent-watch-{self.sandbox_id}"
+            )
         return agent
+
+    async def _end_with_container(self, agent: Agent) -> None:
+        """Close ``agent`` (this slot's session) ``GONE_GRACE`` seconds after the container stopped."""
+        with contextlib.suppress(exc.Error):
+            await (await get_engine()).containers.wait(self.ref)
+        await asyncio.sleep(GONE_GRACE)
+        if self._agent is agent:
+            self._agent = None
+            await agent.close()
 
     async def sandbox_gone(self) -> bool:
         """True when the sandbox no longer runs (one inspect)."""
@@ -128,6 +162,9 @@ class AgentSlot:
         """End the session (running execs through it lose their output; their processes keep running).
         A later ``get`` opens a new one. Idempotent."""
         agent, self._agent = self._agent, None
+        watch, self._watch = self._watch, None
+        if watch is not None and watch is not asyncio.current_task():
+            watch.cancel()
         if agent is not None:
             await agent.close()
 
@@ -191,7 +228,9 @@ def slot_for(link: SandboxLink) -> AgentSlot | None:
     reg = _registry()
     slot = reg.slots.get(link.container_id)
     if slot is None:
-        slot = reg.slots[link.container_id] = AgentSlot(link.container_id, link.sandbox_id)
+        slot = reg.slots[link.container_id] = AgentSlot(
+            link.container_id, link.sandbox_id, userspace_kernel=link.userspace_kernel
+        )
     slot.use(link)
     return slot
 

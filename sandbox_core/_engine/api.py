@@ -163,6 +163,19 @@ class ContainersAPI(Protocol):
         stopped one may never answer). Its half-close (or disconnect) closes the process's stdin."""
         ...
 
+    async def writable_size(self, ref: str) -> int:
+        """Bytes the container has written to its writable layer (what it added or changed outside its mounts).
+        Costs the engine a walk of that layer (about 1 ms for few files, 60 ms for 10,000): call it rarely.
+        ``NoSuchContainer`` when it does not exist."""
+        ...
+
+    async def first_oom_kill(self, ref: str, since: float, *, within: float = 0.0) -> float | None:
+        """When (Unix seconds) the engine recorded the kernel's first kill of a process of container ``ref`` for
+        lack of memory at or after ``since``; None when it recorded none. ``within``: seconds to wait for such a
+        record still on its way (the engine learns of an OOM kill asynchronously; it returns as soon as one
+        arrives)."""
+        ...
+
 
 class ExecsAPI(Protocol):
     async def create(self, ref: str, spec: ExecSpec) -> str:
@@ -393,6 +406,11 @@ class EngineAPI(Protocol):
 
     async def info(self) -> EngineInfo:
         """The engine host's architecture and the container runtimes it offers."""
+        ...
+
+    async def started_at(self) -> float | None:
+        """When the engine's running instance started (Unix seconds, to about a second), or None when it cannot be
+        told (a remote engine). Cheap: no request to the engine."""
         ...
 
     async def architecture(self) -> str:

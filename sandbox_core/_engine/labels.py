@@ -34,6 +34,10 @@ IDLE_TIMEOUT = PREFIX + "idle-timeout"
 #: Seconds a finished sandbox stays inspectable before the sweep removes it.
 RETENTION = PREFIX + "retention"
 PTY = PREFIX + "pty"
+#: The sandbox runtime asked for at creation (absent: runc; ``gvisor``).
+RUNTIME = PREFIX + "runtime"
+#: The sandbox's disk cap in bytes (absent: none), which the supervisor's disk watchdog enforces.
+DISK_LIMIT = PREFIX + "disk-limit"
 #: Unix time (seconds) after which a snapshot image may be removed; absent: kept until removed by hand.
 EXPIRES_AT = PREFIX + "expires-at"
 CREATED_BY = PREFIX + "created-by"

@@ -149,6 +149,9 @@ class ContainerSpec:
     ``"container:<ref>"`` to join another container's network namespace (which then owns ports and DNS: such a
     spec may set neither). ``cmd``/``entrypoint``: None keeps the image's. ``tmpfs``: mount point -> mount options.
     ``log_max_size``/``log_max_files`` bound the json-file log the engine keeps of the main process.
+    ``runtime``: the engine's container runtime by name (None: the engine's default). ``shm_size_bytes``: the size
+    of ``/dev/shm`` (None: the engine's default); ``nofile_limit``: the open-files limit (soft and hard) of every
+    process (None: the engine's default).
     """
 
     image: str = attrs.field(
@@ -176,6 +179,8 @@ class ContainerSpec:
     memory_swap_bytes: int | None = None
     memory_reservation_bytes: int | None = None
     pids_limit: int | None = None
+    shm_size_bytes: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(0)))
+    nofile_limit: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(0)))
     cap_drop: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_capabilities)
     cap_add: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_capabilities)
     no_new_privileges: bool = True
@@ -255,7 +260,8 @@ class PublishedPort:
 
 @attrs.frozen
 class MountInfo:
-    """One mount of a container (``type`` bind, volume, tmpfs…; ``name`` for volumes)."""
+    """One mount of a container (``type`` bind, volume, tmpfs…; ``name`` for volumes). A ``tmpfs`` mount exists
+    inside the container only: the engine's archive API reads and writes the directory underneath it."""
 
     type: str
     source: str
@@ -298,10 +304,17 @@ class ContainerInfo:
     mounts: tuple[MountInfo, ...] = ()
     #: The networks the container is attached to (none for ``network_mode`` ``none`` or ``container:<ref>``).
     networks: tuple[NetworkEndpoint, ...] = attrs.field(default=(), converter=_endpoints)
+    #: The container runtime it runs under, by the engine's name for it (``runc``, ``runsc`` …).
+    runtime: str = ""
 
     def endpoint(self, network: str) -> NetworkEndpoint | None:
         """The attachment to ``network``, or None."""
         return next((e for e in self.networks if e.network == network), None)
+
+    @property
+    def tmpfs_paths(self) -> tuple[str, ...]:
+        """Mount points of the container's tmpfs mounts."""
+        return tuple(m.destination for m in self.mounts if m.type == "tmpfs")
 
     @property
     def runs_as_root(self) -> bool:

@@ -12,10 +12,14 @@ The transport is chosen once per call, by this rule (first match):
 3. A path at or below a mount of the sandbox (``/proc``, ``/sys``, ``/dev``, ``/dev/shm``, a tmpfs, a volume: see
    ``mounts``): the process transport (the archive API acts beneath mounts, so writes there would vanish); without
    ``/bin/sh`` a read or stat stays on the archive transport (it sees the image's files, but loses nothing) and a
-   write or ``make_directory`` is refused with ``InvalidError``.
-4. A read or stat of a name (last component) that is not UTF-8: the process transport (the engine's tar writer
+   write or ``make_directory`` is refused with ``InvalidError``. The mounts are read from the sandbox's
+   ``/proc/self/mountinfo``, plus the tmpfs mounts the engine made (``Limits.tmp_mib``, ``shm_mib``) and, under
+   gVisor, its own ``/tmp`` and ``/dev/shm``.
+4. A write in a gVisor sandbox: the process transport (gVisor keeps showing a file's old content to the sandbox
+   after the engine overwrote it from outside).
+5. A read or stat of a name (last component) that is not UTF-8: the process transport (the engine's tar writer
    silently leaves such names out).
-5. Otherwise: the archive transport.
+6. Otherwise: the archive transport.
 
 The process transport needs ``/bin/sh`` in the image; when the rule picks it and there is none, ``InvalidError``
 says why a process was needed. Errors follow Modal (section 1.10 of the reference): a finished or removed sandbox
@@ -32,9 +36,11 @@ import stat as statmod
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, Literal, NoReturn
 
+from .. import _caps
 from .. import exception as exc
 from .._agent.sessions import slot_for
 from .._engine import EngineAPI, get_engine
+from .._engine import labels as L
 from .._engine.errors import ArchivePathError, NoSuchContainer
 from .._link import SandboxLink
 from ..types import FileInfo, file_type_of_mode
@@ -91,6 +97,13 @@ _TABLE: dict[Op, dict[Kind, type[exc.SandboxFilesystemError]]] = {
 
 _UNDER_MOUNT = "for a path under a mount of the sandbox (the engine's archive API would act beneath the mount)"
 _NOT_ROOT = "because the sandbox does not run as root (file permissions are checked by its user)"
+#: Mounts gVisor makes in its own memory, which the engine does not know of: /tmp (over an empty one) and /dev/shm.
+_GVISOR_TMPFS = (b"/tmp", b"/dev/shm")
+_GVISOR_WRITE = "to write a file in a gVisor sandbox (gVisor does not show files the engine overwrites)"
+
+
+def _under(target: bytes, mount: bytes) -> bool:
+    return target == mount or target.startswith(mount.rstrip(b"/") + b"/")
 
 
 def _raise_for(op: Op, kind: Kind, reason: str, remote_path: str) -> NoReturn:
@@ -157,11 +170,13 @@ class FileOps:
     """The file operations of one sandbox handle. Every method takes the caller's ``remote_path`` (for messages)
     and that path already checked (``base.check_path``), and raises Modal's classes."""
 
-    __slots__ = ("_engine_mounts", "_has_shell", "_link", "_mounts", "_names", "_root")
+    __slots__ = ("_engine_mounts", "_gvisor", "_has_shell", "_link", "_mounts", "_names", "_root", "_tmpfs")
 
     def __init__(self, link: SandboxLink) -> None:
         self._link = link
         self._root: bool | None = None  # does the sandbox's user run as root (fixed at creation)
+        self._tmpfs: tuple[bytes, ...] = ()  # its tmpfs mount points (fixed at creation)
+        self._gvisor = False  # does it run under gVisor (fixed at creation)
         self._has_shell: bool | None = None
         self._engine_mounts: frozenset[bytes] = frozenset()  # volume and bind mounts (the archive API sees them)
         self._mounts: frozenset[bytes] | None = None  # every in-sandbox mount point (see ``mounts``)
@@ -205,6 +220,10 @@ class FileOps:
                 info = await eng.containers.inspect(ref)
             except NoSuchContainer:
                 raise exc.NotFoundError(UNAVAILABLE) from None
+            self._tmpfs = tuple(p.encode("utf-8", "surrogateescape") for p in info.tmpfs_paths)
+            self._gvisor = info.labels.get(L.RUNTIME) == _caps.GVISOR
+            if self._gvisor:
+                self._tmpfs += _GVISOR_TMPFS
             self._root = info.runs_as_root
             self._engine_mounts = frozenset(
                 norm(m.destination.encode("utf-8", "surrogateescape"))
@@ -228,8 +247,9 @@ class FileOps:
             why = f" {reason}" if reason else ""
             raise exc.InvalidError(
                 f"Sandbox.filesystem.{operation}() needs a process in the sandbox{why}, and its image has no /bin/sh. "
-                "Without a shell, read/write/copy/make_directory/stat work for sandboxes that run as root; "
-                "list_files/remove/watch need one."
+                "Without a shell, read/write/copy/make_directory/stat work for sandboxes that run as root, outside "
+                "tmpfs mounts (with runc, Limits(tmp_mib=0) keeps /tmp on the sandbox's disk); list_files/remove/watch "
+                "need one."
             )
         return ProcessTransport(ref)
 
@@ -249,14 +269,17 @@ class FileOps:
     async def _transport(
         self, eng: EngineAPI, ref: str, root: bool, operation: str, op: Op, path: bytes
     ) -> FileTransport:
-        """Rules 2-5 of the module docstring (for reads, writes, directories and stats)."""
+        """Rules 2-6 of the module docstring (for reads, writes, directories and stats)."""
         if not root:
             return await self._process(eng, ref, operation, _NOT_ROOT)
         target = norm(path)
-        if mounts.under(target, await self._mount_points(eng, ref)) and (
-            op not in ("read", "stat") or await self._shell_available(eng, ref)
-        ):
+        in_mount = mounts.under(target, await self._mount_points(eng, ref)) or any(
+            _under(target, m) for m in self._tmpfs
+        )
+        if in_mount and (op not in ("read", "stat") or await self._shell_available(eng, ref)):
             return await self._process(eng, ref, operation, _UNDER_MOUNT)
+        if op == "write" and self._gvisor:
+            return await self._process(eng, ref, operation, _GVISOR_WRITE)
         if op in ("read", "stat") and not _utf8(posixpath.basename(target)):
             reason = "to read a file whose name is not UTF-8" if op == "read" else "for a name that is not UTF-8"
             return await self._process(eng, ref, operation, reason)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +13,7 @@ from ..api import ExecStream, FrameSource
 from ..errors import ContainerNotRunning, NoSuchContainer, RemovalInProgress
 from ..values import ContainerInfo, ContainerSpec, ContainerSummary, LabelQuery, LogRecord, Mount, PortBinding
 from . import cgroup, output, parse
-from .http import DockerClient, filters_param, label_filters
+from .http import DockerClient, filters_param, label_filters, lines
 
 
 def _host_config(spec: ContainerSpec) -> dict[str, Any]:
@@ -37,6 +39,7 @@ def _host_config(spec: ContainerSpec) -> dict[str, Any]:
         ("MemorySwap", spec.memory_swap_bytes),
         ("MemoryReservation", spec.memory_reservation_bytes),
         ("PidsLimit", spec.pids_limit),
+        ("ShmSize", spec.shm_size_bytes),
         ("Runtime", spec.runtime),
     ):
         if value is not None:
@@ -44,6 +47,8 @@ def _host_config(spec: ContainerSpec) -> dict[str, Any]:
     for key, items in (("CapAdd", list(spec.cap_add)), ("Dns", list(spec.dns)), ("Tmpfs", dict(spec.tmpfs))):
         if items:
             host[key] = items
+    if spec.nofile_limit is not None:
+        host["Ulimits"] = [{"Name": "nofile", "Soft": spec.nofile_limit, "Hard": spec.nofile_limit}]
     if spec.read_only_rootfs:
         host["ReadonlyRootfs"] = True
     if spec.mounts:
@@ -211,6 +216,32 @@ class DockerContainers:
 
     async def attach_stdin(self, ref: str, *, tty: bool) -> ExecStream:
         return await output.attach_stdin(self._client, ref, tty=tty)
+
+    async def writable_size(self, ref: str) -> int:
+        res = await self._client.request_json(
+            "GET", f"containers/{ref}/json", f"measure the writable layer of {ref[:12]}", params={"size": "1"}
+        )
+        return parse.size_rw(res)
+
+    async def first_oom_kill(self, ref: str, since: float, *, within: float = 0.0) -> float | None:
+        # A bounded query of the engine's event log (``until`` makes it end): the kernel's OOM kill of any process
+        # in the container's memory cgroup is reported as an ``oom`` event of the container. An ``until`` in the
+        # future keeps the stream open for live events until then.
+        what = f"read the OOM events of {ref[:12]}"
+        params = {
+            "since": f"{since:.9f}",
+            "until": f"{time.time() + max(within, 0.001):.9f}",
+            "filters": filters_param(type=["container"], container=[ref], event=["oom"]),
+        }
+        resp = await self._client.open_stream("GET", "events", what, params=params)
+        try:
+            async for line in lines(resp, what):
+                ev = parse.event(json.loads(line))
+                if ev.action == "oom":
+                    return ev.time
+        finally:
+            resp.close()
+        return None
 
     async def host_pids(self, ref: str) -> builtins.list[int]:
         """Host pids of every process in the container; [] if it is not running. From its cgroup where this host

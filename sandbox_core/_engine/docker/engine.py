@@ -10,6 +10,7 @@ from .events import DockerEvents
 from .execs import DockerExecs
 from .http import DockerClient, EngineAddress, negotiate
 from .images import DockerImages
+from .peer import socket_peer_started_at
 from .records import DockerRecords
 from .storage import DockerNetworks, DockerVolumes
 
@@ -119,6 +120,10 @@ class DockerEngine:
 
     async def info(self) -> EngineInfo:
         return parse.engine_info(await self.client.request_json("GET", "info", "read the engine's description"))
+
+    async def started_at(self) -> float | None:
+        path = self.client.address.socket_path
+        return None if path is None else await socket_peer_started_at(path)
 
     async def architecture(self) -> str:
         arch = _architectures.get(self.endpoint)

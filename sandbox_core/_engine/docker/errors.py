@@ -110,6 +110,9 @@ def translate(error: BaseException, what: str) -> exc.Error:
         return exc.TimeoutError(f"{what}: the Docker engine did not answer in time")
     if isinstance(error, aiohttp.ClientConnectionError | ConnectionError):
         return exc.ConnectionError(f"{what}: lost the connection to the Docker engine ({error})")
+    if isinstance(error, aiohttp.ClientPayloadError):
+        # The answer's body ended before its announced end: the engine went away mid-answer (a stop or a crash).
+        return exc.ConnectionError(f"{what}: lost the connection to the Docker engine in the middle of its answer")
     if isinstance(error, aiohttp.ClientError | OSError | json.JSONDecodeError):
         return exc.ServiceError(f"{what}: {type(error).__name__}: {error}")
     return exc.InternalError(f"{what}: {type(error).__name__}: {error}")

@@ -2,7 +2,10 @@
 
 The Engine API cannot signal an exec; ``kill_marked`` SIGKILLs every process of a container whose environment
 carries a marker, from the host when the engine is local (there also the exec's whole process tree, frozen before it
-is killed), else through a helper exec.
+is killed), else through a helper exec. The host path is taken only for a runc container whose processes this host's
+``/proc`` shows in the container's own cgroup: under another runtime (gVisor) the engine's process list names host
+processes that are not the sandbox's, and an engine in another pid namespace reports pids that mean other processes
+here — neither may ever be signalled.
 """
 
 from __future__ import annotations
@@ -25,9 +28,18 @@ from .hijack import DETACH_KEYS, open_hijacked
 from .http import DockerClient
 from .startfail import ScreenedExecStream
 
+#: Runtimes whose container processes are host processes (the engine's pids are host pids on a local engine).
+_HOST_PROCESS_RUNTIMES = frozenset({"", "runc", "io.containerd.runc.v2", "io.containerd.runtime.v1.linux"})
 
-def _any_visible(pids: list[int]) -> bool:
-    return any(os.path.exists(f"/proc/{p}") for p in pids)
+
+def _in_container(pid: int, container_id: str) -> bool:
+    """True when host process ``pid`` is in a cgroup of container ``container_id`` (every driver and hierarchy
+    names the container's cgroup after its full id)."""
+    try:
+        with open(f"/proc/{pid}/cgroup", "rb") as f:
+            return container_id.encode() in f.read()
+    except OSError:
+        return False
 
 
 def _host_environ_has(pid: int, marker: bytes) -> bool:
@@ -168,11 +180,15 @@ class DockerExecs:
         scan finds none, at most ``rounds`` times. Through a remote engine, a process that cleared its environment
         is found only while its parent is still alive (as a descendant of a marked process)."""
         marker = f"{key}={value}".encode()
+        try:
+            host_id = await self._host_visible_id(ref)
+        except (ContainerNotRunning, NoSuchContainer):
+            return
         for _ in range(rounds):
             try:
                 killed: int | None = None
-                if self._client.address.is_local:
-                    killed = await self._kill_from_host(ref, marker, root_pid)
+                if host_id is not None:
+                    killed = await self._kill_from_host(ref, host_id, marker, root_pid)
                     root_pid = None  # dead now; its pid must not match a newcomer in a later round
                 if killed is None:
                     killed = await self._kill_from_inside(ref, marker)
@@ -182,7 +198,15 @@ class DockerExecs:
                 return
             await asyncio.sleep(0.01)
 
-    async def _kill_from_host(self, ref: str, marker: bytes, root_pid: int | None) -> int | None:
+    async def _host_visible_id(self, ref: str) -> str | None:
+        """The container's full id when its processes are host processes of this host (a local engine, a runc
+        container), else None."""
+        if not self._client.address.is_local:
+            return None
+        info = await self._containers.inspect(ref)
+        return info.id if info.runtime in _HOST_PROCESS_RUNTIMES else None
+
+    async def _kill_from_host(self, ref: str, container_id: str, marker: bytes, root_pid: int | None) -> int | None:
         """SIGKILL, through /proc on this host, the processes that carry ``marker`` in their environment and the
         whole process tree under ``root_pid`` (so a child that cleared its environment, e.g. ``env -i``, dies too).
 
@@ -204,14 +228,14 @@ class DockerExecs:
         pids = await self._containers.host_pids(ref)
         if not pids:
             return 0
-        if not _any_visible(pids):
+        if not any(_in_container(p, container_id) for p in pids):
             return None  # the engine's pid namespace is not ours
         found: set[int] = set()
         try:
             while True:
                 grown = False
                 for pid in pids:
-                    if pid in found:
+                    if pid in found or not _in_container(pid, container_id):
                         continue
                     if pid == root_pid or _host_ppid(pid) in found or _host_environ_has(pid, marker):
                         _signal(pid, signal.SIGSTOP)

@@ -79,8 +79,9 @@ def _ports(raw: Json | None) -> tuple[PublishedPort, ...]:
     return tuple(out)
 
 
-def _mounts(raw: Sequence[Json] | None) -> tuple[MountInfo, ...]:
-    return tuple(
+def _mounts(raw: Sequence[Json] | None, tmpfs: Json | None) -> tuple[MountInfo, ...]:
+    """``Mounts``, plus the ``HostConfig.Tmpfs`` mounts (which the engine leaves out of ``Mounts``)."""
+    listed = tuple(
         MountInfo(
             type=str(m.get("Type") or ""),
             source=str(m.get("Source") or ""),
@@ -90,6 +91,11 @@ def _mounts(raw: Sequence[Json] | None) -> tuple[MountInfo, ...]:
         )
         for m in raw or ()
     )
+    extra = tuple(
+        MountInfo(type="tmpfs", source="", destination=str(path), read_only="ro" in str(opts).split(","))
+        for path, opts in (tmpfs or {}).items()
+    )
+    return listed + extra
 
 
 def _endpoints(raw: Json | None) -> tuple[NetworkEndpoint, ...]:
@@ -122,9 +128,15 @@ def container_info(raw: Json) -> ContainerInfo:
         state=_state(raw.get("State") or {}),
         network_mode=network_mode,
         ports=_ports(network.get("Ports")),
-        mounts=_mounts(raw.get("Mounts")),
+        mounts=_mounts(raw.get("Mounts"), host.get("Tmpfs")),
         networks=endpoints,
+        runtime=str(host.get("Runtime") or ""),
     )
+
+
+def size_rw(raw: Json) -> int:
+    """``SizeRw`` of ``GET /containers/{id}/json?size=1``: bytes in the writable layer (0 when not reported)."""
+    return max(0, _int(raw.get("SizeRw")))
 
 
 def container_summary(raw: Json) -> ContainerSummary:

@@ -173,6 +173,27 @@ class SwarmContainers:
         name = info.labels.get(SERVICE_NAME_LABEL, info.name)
         return attrs.evolve(info, id=service_id, name=name, state=state)
 
+    async def writable_size(self, ref: str) -> int:
+        """Measured by the engine of the node the sandbox's task runs on; 0 before it has a container there."""
+        service_id = await self._c.resolve(ref)
+        placement = await self._c.tasks.placement(service_id)
+        if placement is None:
+            return 0
+        engine = await self._c.nodes.engine(placement.node_id)
+        return await engine.containers.writable_size(placement.container_id)
+
+    async def first_oom_kill(self, ref: str, since: float, *, within: float = 0.0) -> float | None:
+        """Asked of the engine of the node the sandbox's task runs on; None when it cannot tell."""
+        service_id = await self._c.resolve(ref)
+        placement = await self._c.tasks.placement(service_id)
+        if placement is None:
+            return None
+        try:
+            engine = await self._c.nodes.engine(placement.node_id)
+            return await engine.containers.first_oom_kill(placement.container_id, since, within=within)
+        except (NoSuchContainer, exc.ConnectionError, exc.NotFoundError):
+            return None
+
     async def _lost(self, task: TaskView | None) -> str | None:
         """Why the sandbox of ``task`` ended with its node (lost, drained), or None."""
         if task is None or not task.node_id:

@@ -116,6 +116,11 @@ class SwarmEngine:
     def closed(self) -> bool:
         return self.cluster.manager.closed
 
+    async def started_at(self) -> float | None:
+        """None: a cluster has no single engine whose restart would stop every sandbox (a node's restart is a
+        lost node)."""
+        return None
+
     async def info(self) -> EngineInfo:
         """The manager's engine (nodes of one cluster are expected to share its architecture)."""
         return await self.cluster.manager.info()
