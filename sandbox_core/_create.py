@@ -58,9 +58,10 @@ from .volume import Volume, validate_volumes
 
 logger = logging.getLogger("sandbox_core")
 
-#: Bounds of ``cpu`` (cores, request or limit): the engine's smallest CFS quota, and 256 cores (its largest CPU
-#: shares). A limit above the engine's CPUs is refused by the engine itself (``InvalidError``, its message).
-CPU_BOUNDS = (0.01, 256)
+#: Bounds of ``cpu`` (cores, request or limit): finite and at most a million cores. Within them a limit outside what
+#: the engine can set (below 0.01, above the host's CPUs) is fitted at launch with a ``LocalBackendWarning``
+#: (``_cpulimit``), as Modal programs ask for limits sized for Modal's machines.
+CPU_BOUNDS = (0.0, 1e6)
 #: Bounds of ``memory`` (MiB, request or limit): the engine's minimum (6 MB), and 16 TiB.
 MEMORY_BOUNDS_MIB = (6, 1 << 24)
 #: Capabilities dropped from the engine's default set: raw sockets (spoofing), device nodes, audit log writes.
