@@ -22,7 +22,7 @@ _HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthChec
 # The default run's share: few examples per property (the suite runs them on every push, on a shared engine).
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=_HEALTH, database=None)
 # Properties whose examples reach the engine (a sandbox's exec or filesystem): fewer still.
-ENGINE = settings(max_examples=12, deadline=None, suppress_health_check=_HEALTH, database=None)
+ENGINE = settings(max_examples=30, deadline=None, suppress_health_check=_HEALTH, database=None)
 # ``-m slow``: the same properties, many more examples.
 SLOW = settings(max_examples=300, deadline=None, suppress_health_check=_HEALTH, database=None)
 SLOW_ENGINE = settings(max_examples=80, deadline=None, suppress_health_check=_HEALTH, database=None)
