@@ -20,7 +20,7 @@ CALL_BOUND = 60.0
 
 _HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
 # The default run's share: few examples per property (the suite runs them on every push, on a shared engine).
-FAST = settings(max_examples=50, deadline=None, suppress_health_check=_HEALTH, database=None)
+FAST = settings(max_examples=80, deadline=None, suppress_health_check=_HEALTH, database=None)
 # Properties whose examples reach the engine (a sandbox's exec or filesystem): fewer still.
 ENGINE = settings(max_examples=30, deadline=None, suppress_health_check=_HEALTH, database=None)
 # ``-m slow``: the same properties, many more examples.

@@ -54,8 +54,9 @@ async def check_named_create(app: sc.App, name: Any) -> None:
     )
     if isinstance(out, sc.Sandbox):
         try:
-            found = await F.bounded(sc.Sandbox.from_name(app.name or "", name), ())
-            assert isinstance(found, sc.Sandbox) and found.object_id == out.object_id
+            if name is not None:  # None: a sandbox without a name
+                found = await F.bounded(sc.Sandbox.from_name(app.name or "", name), ())
+                assert isinstance(found, sc.Sandbox) and found.object_id == out.object_id
         finally:
             await out.terminate()
         return
