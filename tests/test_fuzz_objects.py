@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import sandbox_core as sc
@@ -183,6 +183,7 @@ def test_secret_from_dict_is_a_secret_or_invalid(env: Any) -> None:
 
 @F.FAST
 @given(name=names, env=st.one_of(st.none(), F.anything), keys=st.one_of(st.lists(F.texts, max_size=2), F.anything))
+@example(name="x", env=None, keys=None)  # found: a raw TypeError
 async def test_secret_from_name_finds_nothing_typed(name: Any, env: Any, keys: Any) -> None:
     sec = F.raises_only(sc.Secret.from_name, DEFINE_RAISES, name, environment_name=env, required_keys=keys)
     if isinstance(sec, sc.Secret):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import sandbox_core as sc
@@ -92,6 +92,8 @@ async def check_exec(sb: sc.Sandbox, args: list[Any], kw: dict[str, Any]) -> Non
 
 @F.ENGINE
 @given(call=exec_calls())
+@example(call=([], {}))  # found: the agent's generic Error
+@example(call=(["echo", "a\0b"], {}))  # found: the agent's generic Error
 async def test_exec_arguments_end_typed(fuzz_sandbox: sc.Sandbox, call: tuple[list[Any], dict[str, Any]]) -> None:
     await check_exec(fuzz_sandbox, *call)
 
@@ -132,6 +134,8 @@ async def check_fs(sb: sc.Sandbox, method: str, args: list[Any], kw: dict[str, A
 
 @F.ENGINE
 @given(call=fs_calls())
+@example(call=("make_directory", [f"{ROOT}/x"], {"create_parents": b""}))  # found: a raw TypeError (JSON)
+@example(call=("remove", [f"{ROOT}/x"], {"recursive": b""}))
 async def test_filesystem_arguments_end_typed(
     fuzz_sandbox: sc.Sandbox, call: tuple[str, list[Any], dict[str, Any]]
 ) -> None:
