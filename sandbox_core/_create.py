@@ -262,9 +262,9 @@ def check_cloud_only(r: CreateRequest) -> None:
         if given:
             raise _not_supported(param)
     if r.experimental_options:
-        raise InvalidError(
-            f"Unknown experimental_options {sorted(r.experimental_options)}: the local backend supports none"
-        )
+        options = r.experimental_options
+        known = sorted(options, key=repr) if isinstance(options, dict) else None
+        raise InvalidError(f"Unknown experimental_options {known or repr(options)}: the local backend supports none")
     if r.experimental_enable_snapshot:
         raise _not_supported("_experimental_enable_snapshot", "memory snapshots need gVisor checkpointing")
 

@@ -17,9 +17,12 @@ ARG_MAX_BYTES = 2**16
 
 
 def validate_argv(args: Sequence[Any]) -> None:
-    """Raise ``InvalidError`` unless every argument is a ``str`` and their total length is ≤ ``ARG_MAX_BYTES``."""
+    """Raise ``InvalidError`` unless every argument is a ``str`` without NUL (no program can receive one) and their
+    total length is ≤ ``ARG_MAX_BYTES``."""
     if not all(isinstance(a, str) for a in args):
         raise InvalidError("All entrypoint arguments must be strings")
+    if any("\0" in a for a in args):
+        raise InvalidError("Entrypoint arguments must not contain NUL characters")
     total = sum(len(a) for a in args)
     if total > ARG_MAX_BYTES:
         raise InvalidError(

@@ -55,6 +55,7 @@ from ._fs import local
 from ._fs.base import CHUNK, check_path
 from ._fs.ops import FileOps
 from ._fs.watch import watch as _watch_tree
+from ._validation import check_flag
 from .types import FileInfo, FileType, FileWatchEvent, FileWatchEventType
 
 __all__ = ["FileInfo", "FileType", "FileWatchEvent", "FileWatchEventType", "SandboxFilesystem"]
@@ -173,9 +174,10 @@ class SandboxFilesystem:
         ``SandboxFilesystemPathAlreadyExistsError`` (the path exists as a file, or as a directory without
         ``create_parents``), ``…NotFoundError`` (missing parent without ``create_parents``),
         ``…NotADirectoryError`` (an ancestor is a file), ``…PermissionError``; ``SandboxFilesystemError`` when an
-        ancestor is a symlink.
+        ancestor is a symlink; ``InvalidError`` when ``create_parents`` is not a bool.
         """
         path = check_path("make_directory", remote_path)
+        check_flag(create_parents, "create_parents")
         await self._ops.make_directory(remote_path, path, parents=create_parents)
 
     # --------------------------------------------------------------------------------------- metadata, lists
@@ -201,10 +203,12 @@ class SandboxFilesystem:
         """Remove a file, symlink (never followed) or empty directory; a non-empty directory only with
         ``recursive=True``.
 
-        Raises ``SandboxFilesystemNotFoundError``, ``…DirectoryNotEmptyError``, ``…PermissionError``. Needs
-        ``/bin/sh`` in the image.
+        Raises ``SandboxFilesystemNotFoundError``, ``…DirectoryNotEmptyError``, ``…PermissionError``;
+        ``InvalidError`` when ``recursive`` is not a bool. Needs ``/bin/sh`` in the image.
         """
-        await self._ops.remove(remote_path, check_path("remove", remote_path), recursive=recursive)
+        path = check_path("remove", remote_path)
+        check_flag(recursive, "recursive")
+        await self._ops.remove(remote_path, path, recursive=recursive)
 
     # ------------------------------------------------------------------------------------------------ watch
 

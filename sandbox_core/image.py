@@ -230,7 +230,11 @@ class Image(PackageSteps):
         M.refuse_gpu("from_dockerfile", gpu)
         M.refuse("from_dockerfile", "add_python", add_python is not None, "it copies Modal's standalone Python builds")
         root = FromDockerfile(
-            path, context_dir or os.getcwd(), M.dockerignore_default(ignore), build_args, _step_env(env, secrets)
+            path,
+            context_dir or os.getcwd(),
+            M.dockerignore_default(ignore),
+            M.str_dict("from_dockerfile", "build_args", build_args),
+            _step_env(env, secrets),
         )
         return Image._new(ImageDefinition(root, force_root=force_build), f"Image.from_dockerfile({str(path)!r})")
 
@@ -343,11 +347,11 @@ class Image(PackageSteps):
         force = self._force or force_build
         step = S.DockerfileCommands(
             cmds,
-            context_files,
+            M.str_dict("dockerfile_commands", "context_files", context_files),
             context_dir or os.getcwd(),
             M.dockerignore_default(ignore),
             force,
-            build_args,
+            M.str_dict("dockerfile_commands", "build_args", build_args),
             _step_env(env, secrets),
         )
         return self._then(step, f"dockerfile_commands({', '.join(map(repr, cmds))})", force)
@@ -372,6 +376,8 @@ class Image(PackageSteps):
 
     def env(self, vars: dict[str, str]) -> Image:
         """``ENV K=<value>`` for each variable: kept in the image."""
+        if not isinstance(vars, dict) or not all(isinstance(key, str) for key in vars):
+            raise InvalidError(f"Image ENV variables must be a dict[str, str], got {type(vars).__name__}")
         bad = [key for key, val in vars.items() if not isinstance(val, str)]
         if bad:
             raise InvalidError(f"Image ENV variables must be strings. Invalid keys: {bad}")

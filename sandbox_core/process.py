@@ -356,7 +356,7 @@ async def start_exec(
     ``watch_container``: the streams may outlive the container (a gVisor sandbox): end them once it stopped.
 
     ``backend`` picks the exec backend once the arguments passed (default: the engine's exec API). Raises, in this
-    order: ``InvalidError`` for a relative ``workdir``, non-str arguments or more than 65536 bytes of them, bad
+    order: ``InvalidError`` for a relative ``workdir``, no arguments, non-str ones or more than 65536 bytes of them, bad
     ``env``/``secrets`` (keys must be environment variable names), a ``timeout`` that is not a number of seconds in
     [0, 24 h] (a fractional one is kept as is), a bad ``pty_info`` window size; ``ValueError`` for ``bufsize=1``
     without ``text`` and for an unsupported ``StreamType``; ``ConflictError("Sandbox already finished")`` when the
@@ -367,6 +367,8 @@ async def start_exec(
     check_flag(pty, "pty")
     check_workdir(workdir)
     validate_argv(args)
+    if not args:
+        raise InvalidError("exec needs a command: pass the program and its arguments, e.g. exec('ls', '-l')")
     check_env_args(secrets, env)
     check_env_keys(known_keys(secrets, env))
     check_seconds(timeout, "timeout", allow_zero=True, optional=True)

@@ -229,7 +229,7 @@ class Secret:
         reject_client(client)
         if not isinstance(name, str):
             raise InvalidError(f"Secret name must be a str, got {type(name).__name__}")
-        if isinstance(required_keys, str) or not all(isinstance(k, str) for k in required_keys):
+        if not isinstance(required_keys, list | tuple) or not all(isinstance(k, str) for k in required_keys):
             raise InvalidError("required_keys must be a list of str")
         return Secret._new(_Named(name, tuple(required_keys)))
 

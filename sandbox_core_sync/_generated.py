@@ -3066,7 +3066,7 @@ class _SandboxFilesystem_make_directory(_rt.BoundMethod[_i_filesystem.SandboxFil
         ``SandboxFilesystemPathAlreadyExistsError`` (the path exists as a file, or as a directory without
         ``create_parents``), ``…NotFoundError`` (missing parent without ``create_parents``),
         ``…NotADirectoryError`` (an ancestor is a file), ``…PermissionError``; ``SandboxFilesystemError`` when an
-        ancestor is a symlink.
+        ancestor is a symlink; ``InvalidError`` when ``create_parents`` is not a bool.
         """
         _rt.run_sync(self._impl.make_directory(remote_path, create_parents=create_parents))
 
@@ -3127,8 +3127,8 @@ class _SandboxFilesystem_remove(_rt.BoundMethod[_i_filesystem.SandboxFilesystem]
         """Remove a file, symlink (never followed) or empty directory; a non-empty directory only with
         ``recursive=True``.
 
-        Raises ``SandboxFilesystemNotFoundError``, ``…DirectoryNotEmptyError``, ``…PermissionError``. Needs
-        ``/bin/sh`` in the image.
+        Raises ``SandboxFilesystemNotFoundError``, ``…DirectoryNotEmptyError``, ``…PermissionError``;
+        ``InvalidError`` when ``recursive`` is not a bool. Needs ``/bin/sh`` in the image.
         """
         _rt.run_sync(self._impl.remove(remote_path, recursive=recursive))
 
@@ -3246,7 +3246,7 @@ class SandboxFilesystem(_rt.Wrapper):
         ``SandboxFilesystemPathAlreadyExistsError`` (the path exists as a file, or as a directory without
         ``create_parents``), ``…NotFoundError`` (missing parent without ``create_parents``),
         ``…NotADirectoryError`` (an ancestor is a file), ``…PermissionError``; ``SandboxFilesystemError`` when an
-        ancestor is a symlink.
+        ancestor is a symlink; ``InvalidError`` when ``create_parents`` is not a bool.
         """
         return _SandboxFilesystem_make_directory(self)
 
@@ -3274,8 +3274,8 @@ class SandboxFilesystem(_rt.Wrapper):
         """Remove a file, symlink (never followed) or empty directory; a non-empty directory only with
         ``recursive=True``.
 
-        Raises ``SandboxFilesystemNotFoundError``, ``…DirectoryNotEmptyError``, ``…PermissionError``. Needs
-        ``/bin/sh`` in the image.
+        Raises ``SandboxFilesystemNotFoundError``, ``…DirectoryNotEmptyError``, ``…PermissionError``;
+        ``InvalidError`` when ``recursive`` is not a bool. Needs ``/bin/sh`` in the image.
         """
         return _SandboxFilesystem_remove(self)
 

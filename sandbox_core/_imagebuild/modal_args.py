@@ -33,6 +33,13 @@ def flatten(function_name: str, arg_name: str, args: Sequence[Any]) -> list[str]
     return out
 
 
+def str_dict(method: str, param: str, value: Any) -> dict[str, str]:
+    """``value`` checked to be a ``dict[str, str]`` (``InvalidError`` naming ``Image.<method>(param=)`` if not)."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise InvalidError(f"Image.{method}: {param} must be a dict[str, str], got {type(value).__name__}")
+    return value
+
+
 def build_env(env: Mapping[str, str | None] | None, secrets: Collection[Secret] | None) -> dict[str, str]:
     """The environment of a build step: ``secrets`` in order, then ``env`` (``None`` values dropped)."""
     return merge_env(secrets, env)
