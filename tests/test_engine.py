@@ -56,10 +56,14 @@ def tcp_to_unix_proxy(sock_path: str) -> Iterator[int]:
             pass
 
     async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        ur, uw = await asyncio.open_unix_connection(sock_path)
-        await asyncio.gather(pipe(r, uw), pipe(ur, w))
-        w.close()
-        uw.close()
+        try:
+            ur, uw = await asyncio.open_unix_connection(sock_path)
+            try:
+                await asyncio.gather(pipe(r, uw), pipe(ur, w))
+            finally:
+                uw.close()
+        finally:
+            w.close()  # also when the loop stops with the connection open: no writer outlives its loop
 
     async def serve() -> asyncio.base_events.Server:
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
@@ -72,6 +76,10 @@ def tcp_to_unix_proxy(sock_path: str) -> Iterator[int]:
         server = loop.run_until_complete(serve())
         loop.run_forever()
         server.close()
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(server.wait_closed())
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
