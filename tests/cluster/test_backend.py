@@ -151,7 +151,7 @@ async def test_what_a_service_cannot_do_is_refused_with_the_reason() -> None:
         "publishing ports": attrs.evolve(base, ports=(PortBinding(80),)),
         "a swap limit": attrs.evolve(base, memory_bytes=1 << 26, memory_swap_bytes=1 << 27),
         "the runtime 'kata'": attrs.evolve(base, runtime="kata"),
-        "the tmpfs option 'exec'": attrs.evolve(base, tmpfs={"/t": "exec"}),
+        "the tmpfs option 'noexec'": attrs.evolve(base, tmpfs={"/t": "noexec"}),
     }
     for what, spec in refused.items():
         with pytest.raises(exc.InvalidError, match=f"{what}.*not available on a swarm cluster"):

@@ -96,16 +96,24 @@ def check(spec: ContainerSpec) -> None:
         raise _refused(f"the network {mode!r}", "sandboxes get their node's default network or none")
     if spec.ports:
         raise _refused("publishing ports", "swarm publishes through its routing mesh, which this cluster lacks")
-    if spec.memory_swap_bytes is not None:
+    if spec.memory_swap_bytes is not None and spec.memory_swap_bytes != spec.memory_bytes:
+        # "no swap" (swap == memory, the caps' default) is left to the node: docs/guide/cluster.md
         raise _refused("a swap limit", "a service spec has no memory-swap setting")
     for path, options in spec.tmpfs.items():
         _tmpfs_options(path, options)
+
+
+#: Flags of the caps' /tmp that a service's tmpfs cannot carry: the node's defaults apply (rw, nosuid, nodev;
+#: not exec): docs/guide/cluster.md.
+_TMPFS_FLAGS_AS_NODE_SETS = frozenset({"rw", "exec", "nosuid", "nodev"})
 
 
 def _tmpfs_options(path: str, options: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for option in filter(None, options.split(",")):
         key, _, value = option.partition("=")
+        if key in _TMPFS_FLAGS_AS_NODE_SETS:
+            continue
         try:
             if key == "size":
                 units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
