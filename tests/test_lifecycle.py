@@ -130,6 +130,7 @@ async def test_stdin_writes_keep_an_idle_timeout_sandbox_alive(app: sc.App, imag
         await sb.terminate()
 
 
+@pytest.mark.single_engine  # counts the engine's own exec records of the container (a swarm node's exec ids)
 async def test_stdin_activity_marks_are_rate_limited_and_cover_the_last_write(app: sc.App, image: sc.Image) -> None:
     # Each mark is an unstarted exec that the engine keeps until the container is gone (it shows in ExecIDs).
     sb = await sc.Sandbox.create("cat", app=app, image=image, idle_timeout=10, timeout=120)  # one mark per 1 s
