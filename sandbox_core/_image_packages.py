@@ -16,10 +16,6 @@ from .exception import InvalidError
 from .secret import Secret
 
 
-def _step_env(env: dict[str, str | None] | None, secrets: Collection[Secret] | None) -> dict[str, str]:
-    return M.build_env(env, secrets)
-
-
 class PackageSteps:
     """``pip_install``, ``pip_install_from_requirements``, ``pip_install_from_pyproject``,
     ``pip_install_private_repos``, ``uv_pip_install``, ``uv_sync``, ``poetry_install_from_file``,
@@ -52,7 +48,7 @@ class PackageSteps:
             return self
         opts = S.PipOptions(find_links, index_url, extra_index_url, pre, extra_options)
         force = self._force or force_build
-        step = S.PipInstall(pkgs, opts, _step_env(env, secrets), force)
+        step = S.PipInstall(pkgs, opts, M.build_env(env, secrets), force)
         return self._then(step, f"pip_install({', '.join(map(repr, pkgs))})", force)
 
     def pip_install_from_requirements(
@@ -73,7 +69,7 @@ class PackageSteps:
         M.refuse_gpu("pip_install_from_requirements", gpu)
         opts = S.PipOptions(find_links, index_url, extra_index_url, pre, extra_options)
         force = self._force or force_build
-        step = S.PipInstallFromRequirements(requirements_txt, opts, _step_env(env, secrets), force)
+        step = S.PipInstallFromRequirements(requirements_txt, opts, M.build_env(env, secrets), force)
         return self._then(step, f"pip_install_from_requirements({requirements_txt!r})", force)
 
     def pip_install_from_pyproject(
@@ -97,7 +93,7 @@ class PackageSteps:
         opts = S.PipOptions(find_links, index_url, extra_index_url, pre, extra_options)
         force = self._force or force_build
         step = recipes.pip_install_from_pyproject(
-            pyproject_toml, optional_dependencies, opts, tuple(_step_env(env, secrets).items()), force
+            pyproject_toml, optional_dependencies, opts, tuple(M.build_env(env, secrets).items()), force
         )
         return self._then(step, f"pip_install_from_pyproject({pyproject_toml!r})", force)
 
@@ -125,7 +121,7 @@ class PackageSteps:
         M.refuse_gpu("pip_install_private_repos", gpu)
         opts = S.PipOptions(find_links, index_url, extra_index_url, pre, extra_options)
         force = self._force or force_build
-        env_pairs = tuple(_step_env(env, secrets).items())
+        env_pairs = tuple(M.build_env(env, secrets).items())
         step = recipes.pip_install_private_repos(repositories, git_user, opts, env_pairs, force)
         return self._then(step, f"pip_install_private_repos({', '.join(map(repr, repositories))})", force)
 
@@ -158,7 +154,7 @@ class PackageSteps:
             )
         opts = S.PipOptions(find_links, index_url, extra_index_url, pre, extra_options)
         force = self._force or force_build
-        step = S.UvPipInstall(pkgs, requirements or (), uv_version, opts, _step_env(env, secrets), force)
+        step = S.UvPipInstall(pkgs, requirements or (), uv_version, opts, M.build_env(env, secrets), force)
         return self._then(step, f"uv_pip_install({', '.join(map(repr, pkgs))})", force)
 
     def uv_sync(
@@ -181,7 +177,7 @@ class PackageSteps:
                 raise InvalidError(f"{label} must be None or a list of strings")
         M.refuse_gpu("uv_sync", gpu)
         force = self._force or force_build
-        env_pairs = tuple(_step_env(env, secrets).items())
+        env_pairs = tuple(M.build_env(env, secrets).items())
         step = recipes.uv_sync(
             uv_project_dir,
             groups=groups or [],
@@ -222,7 +218,7 @@ class PackageSteps:
             only=only,
             poetry_version=poetry_version,
             old_installer=old_installer,
-            env=tuple(_step_env(env, secrets).items()),
+            env=tuple(M.build_env(env, secrets).items()),
             force=force,
         )
         return self._then(step, f"poetry_install_from_file({poetry_pyproject_toml!r})", force)
@@ -243,7 +239,7 @@ class PackageSteps:
         if not pkgs and spec_file is None:
             return self
         force = self._force or force_build
-        env_pairs = tuple(_step_env(env, secrets).items())
+        env_pairs = tuple(M.build_env(env, secrets).items())
         step = recipes.micromamba_install(pkgs, spec_file, channels, env_pairs, force)
         return self._then(step, f"micromamba_install({', '.join(map(repr, pkgs))})", force)
 
@@ -261,5 +257,5 @@ class PackageSteps:
         if not pkgs:
             return self
         force = self._force or force_build
-        step = S.AptInstall(pkgs, _step_env(env, secrets), force)
+        step = S.AptInstall(pkgs, M.build_env(env, secrets), force)
         return self._then(step, f"apt_install({', '.join(map(repr, pkgs))})", force)

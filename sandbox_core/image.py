@@ -74,10 +74,6 @@ class ResolvedImage:
     chain: tuple[str, ...] = ()
 
 
-def _step_env(env: dict[str, str | None] | None, secrets: Collection[Secret] | None) -> dict[str, str]:
-    return M.build_env(env, secrets)
-
-
 @contextlib.contextmanager
 def _imports_block() -> Iterator[None]:
     try:
@@ -234,7 +230,7 @@ class Image(PackageSteps):
             context_dir or os.getcwd(),
             M.dockerignore_default(ignore),
             M.str_dict("from_dockerfile", "build_args", build_args),
-            _step_env(env, secrets),
+            M.build_env(env, secrets),
         )
         return Image._new(ImageDefinition(root, force_root=force_build), f"Image.from_dockerfile({str(path)!r})")
 
@@ -323,7 +319,7 @@ class Image(PackageSteps):
         if not cmds:
             return self
         force = self._force or force_build
-        step = S.RunCommands(cmds, _step_env(env, secrets), force)
+        step = S.RunCommands(cmds, M.build_env(env, secrets), force)
         return self._then(step, f"run_commands({', '.join(map(repr, cmds))})", force)
 
     def dockerfile_commands(
@@ -352,7 +348,7 @@ class Image(PackageSteps):
             M.dockerignore_default(ignore),
             force,
             M.str_dict("dockerfile_commands", "build_args", build_args),
-            _step_env(env, secrets),
+            M.build_env(env, secrets),
         )
         return self._then(step, f"dockerfile_commands({', '.join(map(repr, cmds))})", force)
 
