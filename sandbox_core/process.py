@@ -287,7 +287,8 @@ class ContainerProcess(Generic[T]):
         return self._settle()
 
     async def resize(self, rows: int, cols: int) -> None:
-        """Set the window size of a ``pty=True`` process. Raises ``InvalidError`` without a PTY."""
+        """Set the window size of a ``pty=True`` process. Raises ``InvalidError`` without a PTY. Input written to
+        stdin after this call reaches the process after the new size is set."""
         if not self._pty:
             raise InvalidError("resize() needs a process started with pty=True")
         check_window_size(rows, cols)

@@ -2620,7 +2620,7 @@ class _ContainerProcess_wait(_rt.BoundMethod[_i_process.ContainerProcess[T]]):
 
 
 class _ContainerProcess_resize(_rt.BoundMethod[_i_process.ContainerProcess[T]]):
-    """Set the window size of a ``pty=True`` process. Raises ``InvalidError`` without a PTY.
+    """Set the window size of a ``pty=True`` process. Raises ``InvalidError`` without a PTY. Input written to
 
     Call it to block; ``.aio(...)`` is the coroutine.
     """
@@ -2628,7 +2628,9 @@ class _ContainerProcess_resize(_rt.BoundMethod[_i_process.ContainerProcess[T]]):
     __slots__ = ()
 
     def __call__(self, rows: int, cols: int) -> None:
-        """Set the window size of a ``pty=True`` process. Raises ``InvalidError`` without a PTY."""
+        """Set the window size of a ``pty=True`` process. Raises ``InvalidError`` without a PTY. Input written to
+        stdin after this call reaches the process after the new size is set.
+        """
         _rt.run_sync(self._impl.resize(rows, cols))
 
     async def aio(self, rows: int, cols: int) -> None:
@@ -2714,7 +2716,9 @@ class ContainerProcess(_rt.Wrapper, typing.Generic[T]):
 
     @property
     def resize(self) -> _ContainerProcess_resize[T]:
-        """Set the window size of a ``pty=True`` process. Raises ``InvalidError`` without a PTY."""
+        """Set the window size of a ``pty=True`` process. Raises ``InvalidError`` without a PTY. Input written to
+        stdin after this call reaches the process after the new size is set.
+        """
         return _ContainerProcess_resize(self)
 
     @property

@@ -24,11 +24,16 @@ type Channel struct {
 	eofSent [proto.NumStreams]bool
 
 	in        [][]byte // received stdin not yet read
+	inAfter   []uint64 // per chunk of in: how many messages had arrived before it
 	inCredit  int64    // what the peer may still send on stdin
 	inUngrant int64    // bytes read by the handler and not yet granted back
 	inEOF     bool
+	eofAfter  uint64 // how many messages had arrived before the EOF
 
-	msgs []json.RawMessage
+	msgs        []json.RawMessage
+	msgsIn      uint64 // messages received so far
+	msgsHandled uint64 // messages the handler reported handled (MsgHandled)
+	ordered     bool   // Read holds stdin back until the messages sent before it are handled
 
 	peerClosed bool
 	closeSent  bool
@@ -91,14 +96,17 @@ func (c *Channel) receive(h proto.Header, p []byte) error {
 		c.inCredit -= int64(len(p))
 		if len(p) > 0 {
 			c.in = append(c.in, append([]byte(nil), p...))
+			c.inAfter = append(c.inAfter, c.msgsIn)
 			c.s.cfg.OnActivity()
 		}
 	case proto.TypeEOF:
 		c.inEOF = true
+		c.eofAfter = c.msgsIn
 	case proto.TypeWindow:
 		c.credit[h.Stream] += int64(decodeWindow(p))
 	case proto.TypeMsg:
 		c.msgs = append(c.msgs, append(json.RawMessage(nil), p...))
+		c.msgsIn++
 	}
 	c.cond.Broadcast()
 	return nil
@@ -136,10 +144,38 @@ func (c *Channel) validate(h proto.Header, p []byte) error {
 	return nil
 }
 
+// OrderStdinAfterMsgs makes Read keep the peer's order between messages and stdin: a stdin chunk (or the EOF)
+// is returned only once every message the peer sent before it was handled (MsgHandled). For a handler that reads
+// stdin and messages in two goroutines, where a message changes what the stdin's reader sees (a PTY resize).
+func (c *Channel) OrderStdinAfterMsgs() {
+	c.mu.Lock()
+	c.ordered = true
+	c.mu.Unlock()
+}
+
+// MsgHandled reports one message returned by NextMsg as handled (see OrderStdinAfterMsgs).
+func (c *Channel) MsgHandled() {
+	c.mu.Lock()
+	c.msgsHandled++
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+// stdinHeldLocked is true while the next stdin chunk or EOF waits for messages sent before it.
+func (c *Channel) stdinHeldLocked() bool {
+	if !c.ordered || c.closedLocked() {
+		return false
+	}
+	if len(c.in) > 0 {
+		return c.inAfter[0] > c.msgsHandled
+	}
+	return c.inEOF && c.eofAfter > c.msgsHandled
+}
+
 // Read returns the next stdin chunk; io.EOF after the peer's EOF, ErrClosed once closed.
 func (c *Channel) Read() ([]byte, error) {
 	c.mu.Lock()
-	for len(c.in) == 0 && !c.inEOF && !c.closedLocked() {
+	for (len(c.in) == 0 && !c.inEOF && !c.closedLocked()) || c.stdinHeldLocked() {
 		c.cond.Wait()
 	}
 	if len(c.in) == 0 {
@@ -154,6 +190,7 @@ func (c *Channel) Read() ([]byte, error) {
 	b := c.in[0]
 	c.in[0] = nil
 	c.in = c.in[1:]
+	c.inAfter = c.inAfter[1:]
 	c.inUngrant += int64(len(b))
 	var grant int64
 	if c.inUngrant >= int64(c.s.cfg.Local.Window)/2 && !c.inEOF {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,5 +183,53 @@ func TestPingAndCleanEOF(t *testing.T) {
 	p.w.Close()
 	if err := <-p.done; err != nil {
 		t.Fatalf("clean EOF gave %v", err)
+	}
+}
+
+// With OrderStdinAfterMsgs, stdin sent after a message reaches the reader only once that message was handled,
+// however the two reading goroutines are scheduled.
+func TestOrderedStdinWaitsForEarlierMessages(t *testing.T) {
+	var order []string
+	var mu sync.Mutex
+	record := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+	handled := make(chan struct{})
+	p := start(t, func(ch *Channel, req []byte) {
+		ch.OrderStdinAfterMsgs()
+		go func() {
+			m, ok := ch.NextMsg()
+			if !ok {
+				return
+			}
+			time.Sleep(50 * time.Millisecond) // a slow handler: stdin must still wait for it
+			record("msg:" + string(m))
+			ch.MsgHandled()
+			close(handled)
+		}()
+		for {
+			b, err := ch.Read()
+			if err != nil {
+				record("eof")
+				break
+			}
+			record("data:" + string(b))
+		}
+		_ = ch.SendMsg(map[string]any{"t": "result"})
+		ch.Close()
+	})
+	p.send(proto.TypeOpen, 0, 1, []byte(`{}`))
+	p.send(proto.TypeMsg, 0, 1, []byte(`{"t":"resize"}`))
+	p.send(proto.TypeData, 0, 1, []byte("go"))
+	p.send(proto.TypeEOF, 0, 1, nil)
+	for {
+		if h, _ := p.next(); h.Type == proto.TypeClose {
+			break
+		}
+	}
+	<-handled
+	mu.Lock()
+	defer mu.Unlock()
+	want := `msg:{"t":"resize"}|data:go|eof`
+	if got := strings.Join(order, "|"); got != want {
+		t.Fatalf("order %q, want %q", got, want)
 	}
 }

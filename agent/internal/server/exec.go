@@ -206,6 +206,7 @@ func (s *Server) serveExec(ch *mux.Channel, p *proc.Process) {
 		_ = ch.SendEOF(proto.StreamStderr)
 		pumps.Done()
 	}
+	ch.OrderStdinAfterMsgs() // a resize sent before some input is applied before the program reads that input
 	go s.feedStdin(ch, p)
 	go s.control(ch, p)
 	if p.Master != nil {
@@ -282,24 +283,30 @@ func (s *Server) control(ch *mux.Channel, p *proc.Process) {
 		if !ok {
 			return
 		}
-		var m ctlMsg
-		if err := json.Unmarshal(raw, &m); err != nil {
-			continue
+		applyControl(raw, p)
+		ch.MsgHandled()
+	}
+}
+
+// applyControl applies one control message of an exec (unknown or malformed ones are ignored).
+func applyControl(raw []byte, p *proc.Process) {
+	var m ctlMsg
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return
+	}
+	switch m.T {
+	case "signal":
+		if m.Signal <= 0 || m.Signal > 64 {
+			return
 		}
-		switch m.T {
-		case "signal":
-			if m.Signal <= 0 || m.Signal > 64 {
-				continue
-			}
-			if m.Tree {
-				go p.SignalTree(syscall.Signal(m.Signal))
-			} else {
-				_ = p.Signal(syscall.Signal(m.Signal))
-			}
-		case "resize":
-			if p.Master != nil && m.Rows > 0 && m.Cols > 0 {
-				_ = proc.Resize(p.Master, m.Rows, m.Cols)
-			}
+		if m.Tree {
+			go p.SignalTree(syscall.Signal(m.Signal))
+		} else {
+			_ = p.Signal(syscall.Signal(m.Signal))
+		}
+	case "resize":
+		if p.Master != nil && m.Rows > 0 && m.Cols > 0 {
+			_ = proc.Resize(p.Master, m.Rows, m.Cols)
 		}
 	}
 }
