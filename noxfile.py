@@ -83,10 +83,6 @@ GVISOR_DESELECT = {
         "fails under gVisor since the agent path landed (a non-root sandbox's permission errors through the agent); "
         "not analysed yet"
     ),
-    "tests/test_gvisor.py::test_an_exec_ends_when_gvisors_kernel_dies": (
-        "racy with the agent: when the engine closes the agent's stream before the 2 s watcher fires the exec ends "
-        "with AgentLostError instead of 137 (open)"
-    ),
     "tests/test_filesystem.py::test_shell_less_image_supports_archive_operations": (
         "writes under gVisor go through a process (the engine's overwrites are invisible inside): a shell-less "
         "image gets InvalidError by design"

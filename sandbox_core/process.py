@@ -35,7 +35,7 @@ from typing import Any, Generic
 
 from ._engine import get_engine
 from ._engine.api import STDERR, STDOUT
-from ._exec.base import ExecBackend, ExecRequest, Killer, RunningExec
+from ._exec.base import KILLED_WITH_SANDBOX, ExecBackend, ExecRequest, Killer, RunningExec
 from ._exec.engine import ENGINE
 from ._tasks import TaskSet
 from ._validation import (
@@ -68,8 +68,6 @@ _RETURNCODE_MSG = (
 BackendChoice = Callable[[], Awaitable[ExecBackend]]
 #: Seconds an exec stream may stay open after its sandbox stopped (see the module docstring).
 GONE_GRACE = 2.0
-#: The return code of a process that ended with its sandbox.
-KILLED_WITH_SANDBOX = 137
 #: Seconds an exec's 137 waits for the engine's record of an OOM kill: the engine learns of it asynchronously, and
 #: the agent reports an exit at once (seen 50 ms apart); paid in full only by a SIGKILL that was not the OOM killer.
 OOM_RECORD_WAIT = 0.5

@@ -326,6 +326,17 @@ async def test_wait_after_reading_a_little_does_not_deadlock(own_sandbox: sc.San
     assert len(await p.stderr.read()) == 3000000
 
 
+async def test_an_exec_running_when_its_sandbox_is_terminated_ends_with_137(app: sc.App, image: sc.Image) -> None:
+    """Both exec paths: the process was killed with its sandbox (the agent's session ends with it, which is not an
+    error of the exec)."""
+    sb = await sc.Sandbox.create(app=app, image=image)
+    p = await sb.exec("sh", "-c", "echo started; sleep 100")
+    assert await p.stdout.readline() == "started\n"
+    await sb.terminate()
+    assert await p.stdout.read() == ""
+    assert await p.wait() == 137
+
+
 @pytest.mark.single_engine
 async def test_timeout_kills_without_a_shell_in_the_image(app: sc.App) -> None:
     sb = await sc.Sandbox.create(app=app, image=sc.Image.from_registry("sandbox-core/noshell:1"), timeout=60)

@@ -5,7 +5,8 @@ Output flows per stream with the agent's credit, so a slow reader of stdout hold
 code arrives as a message the moment the program ends (``poll`` needs no round trip). The killer asks the agent to
 kill every process carrying the exec's marker and their descendants — the shim that runs each exec carries the
 marker and adopts double-forked orphans, so ``env -i`` and ``setsid`` daemons die too — and waits until they are
-gone; it works from any session, also after the exec's channel closed or the session was replaced.
+gone; it works from any session, also after the exec's channel closed or the session was replaced. A session that
+ends because the sandbox stopped ends its execs as killed with the sandbox (137), as the engine's exec API does.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from .._agent.channel import InboundStream
 from .._agent.ops import ExecProcess
 from .._agent.protocol import AgentLostError, AgentOpError
 from .._agent.sessions import AgentSlot
+from .._engine import get_engine
 from .._execfail import from_agent_error
 from ..streams import StreamReader
-from .base import ExecRequest, FailedExec, Killer, RunningExec
+from .base import KILLED_WITH_SANDBOX, ExecRequest, FailedExec, Killer, RunningExec
 
 logger = logging.getLogger("sandbox_core")
 
 #: Seconds the killer waits for the killed processes to be gone.
 KILL_WAIT = 2.0
+#: Seconds a lost session waits for the engine to report the sandbox stopped (then the exec ended with it).
+STOP_WAIT = 2.0
 
 
 async def _copy(src: InboundStream, dst: StreamReader[Any]) -> None:
@@ -57,10 +61,18 @@ class AgentExec:
         self._marker = marker
 
     async def pump(self, stdout: StreamReader[Any], stderr: StreamReader[Any]) -> int | None:
+        """As the engine backend: a process whose sandbox stopped under it ends with ``KILLED_WITH_SANDBOX`` and
+        its streams end; a session lost while the sandbox runs raises ``AgentLostError`` (also to the readers)."""
         p = self._proc
         try:
             await _copy_both(p, stdout, stderr)
             return await p.wait()
+        except AgentLostError as e:
+            if await _stopped(self._slot.ref):
+                return KILLED_WITH_SANDBOX
+            for reader in (stdout, stderr):
+                reader.set_exception(e)
+            raise
         except Exception as e:
             for reader in (stdout, stderr):
                 reader.set_exception(e)
@@ -87,6 +99,21 @@ class AgentExec:
 
     async def close(self) -> None:
         self._proc.close()
+
+
+async def _stopped(ref: str) -> bool:
+    """True when container ``ref`` stops (or is gone) within ``STOP_WAIT`` seconds: the session ended with it."""
+    try:
+        eng = await get_engine()
+        async with asyncio.timeout(STOP_WAIT):
+            await eng.containers.wait(ref)
+    except TimeoutError:
+        return False
+    except exc.NotFoundError:
+        return True
+    except exc.Error:
+        return False
+    return True
 
 
 def _killer(slot: AgentSlot, marker: str | None) -> Killer:

@@ -21,6 +21,8 @@ from ..streams import StreamReader
 #: Ends every process of one exec (never raises for a sandbox that is gone). Holds no reference to the exec's
 #: output, so that a dropped process can be freed while its deadline still guards what it left running.
 Killer = Callable[[], Awaitable[None]]
+#: The return code of a process that ended with its sandbox (both backends report it so).
+KILLED_WITH_SANDBOX = 137
 
 
 @attrs.frozen
