@@ -37,11 +37,11 @@ from . import common as c
 from . import netpolicy_tti, tunnels
 from .arms import ALL_ARMS, CONCURRENT_ONLY, Arm, make_arm
 
-ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "NP", "T", "S", "PW"]
+ALL_PHASES = ["P1", "P2", "P4", "P5", "P8", "P10", "P11", "F", "NP", "T", "S", "PW", "W"]
 #: Relative shares of the run's time budget (see ``Config.budget_s``).
 #: Arms whose objects the sweep looks for: the client arms plus the curl engine-floor reference of P8.
 SWEPT_ARMS = [*ALL_ARMS, "curl"]
-PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "NP": 8, "T": 5, "S": 8, "PW": 8}
+PHASE_WEIGHTS = {"P1": 4, "P2": 45, "P4": 35, "P5": 4, "P8": 10, "F": 2, "NP": 8, "T": 5, "S": 8, "PW": 8, "W": 1}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -78,6 +78,9 @@ class Config:
     #: PW: members of the warm pool (also the burst's size) and rounds of cold-vs-warm TTI.
     pw_size: int
     pw_rounds: int
+    #: W: rounds of watch events, and events per source (an exec's write, the client's write) per round.
+    w_rounds: int
+    w_per_round: int
     #: Wall-clock budget of the whole run (None: unbounded). Each phase gets a share of what is left, by weight;
     #: a phase stops starting new rounds past its share (recorded in the notes), so a loaded machine shortens the
     #: run instead of stretching it past the limit.
@@ -116,6 +119,8 @@ class Config:
                 s_burst=5,
                 pw_size=3,
                 pw_rounds=2,
+                w_rounds=2,
+                w_per_round=10,
             )
         return cls(
             quick=False,
@@ -146,6 +151,8 @@ class Config:
             s_burst=50,
             pw_size=100,
             pw_rounds=20,
+            w_rounds=10,
+            w_per_round=10,
             budget_s=18.5 * 60,
         )
 
@@ -799,6 +806,12 @@ class Run:
 
         await pool.run(self)
 
+    # ------------------------------------------------------------------------------------------------- W
+    async def phase_w(self) -> None:
+        from . import watch
+
+        await watch.run(self)
+
     # ---------------------------------------------------------------------------------------------- main
     async def execute(self) -> dict[str, Any]:
         t_start = time.time()
@@ -826,6 +839,8 @@ class Run:
             plan.append(("S", self.phase_s))
         if "PW" in selected:
             plan.append(("PW", self.phase_pw))
+        if "W" in selected:
+            plan.append(("W", self.phase_w))
         self.pending_phases = [name for name, _ in plan]
         try:
             for name, fn in plan:

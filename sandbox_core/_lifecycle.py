@@ -100,13 +100,18 @@ async def latest_tag_records(eng: EngineAPI, sandbox_id: str | None = None) -> d
     return {sid: tags for sid, (_, tags) in best.items()}
 
 
-async def write_tags(eng: EngineAPI, sandbox_id: str, app_id: str, tags: Mapping[str, str]) -> None:
-    """Record ``tags`` as the sandbox's tag set, superseding earlier ones (which are then removed)."""
+async def write_tags(
+    eng: EngineAPI, sandbox_id: str, app_id: str, tags: Mapping[str, str], *, first: bool = False
+) -> None:
+    """Record ``tags`` as the sandbox's tag set, superseding earlier ones (which are then removed). ``first``: the
+    caller knows no tag set was recorded before (a warm-pool member being claimed), so none is looked for."""
     seq = f"{time.time_ns():020d}"
     lbl = L.owned(L.KIND_RECORD, **{L.RECORD_TYPE: "tags", L.SANDBOX_ID: sandbox_id, L.APP_ID: app_id, SEQ: seq})
     for k, v in tags.items():
         lbl[L.TAG_PREFIX + k] = v
     await eng.records.put(f"tags.{sandbox_id}.{seq}", lbl)
+    if first:
+        return
     for rec in await eng.records.find({L.RECORD_TYPE: "tags", L.SANDBOX_ID: sandbox_id}):
         if rec.labels.get(SEQ, "") < seq:
             await eng.records.remove(rec.name)

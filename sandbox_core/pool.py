@@ -7,7 +7,7 @@ sandbox gets at creation but a container cannot change later — name, tags, lif
 and returns a ``Sandbox`` that behaves exactly as a cold one, for every process: the same id from start to end,
 ``from_id``, ``from_name``, ``list`` and tags, its deadlines enforced by the supervisor, its end and return code.
 Claiming costs no container create and no session open: one rename (only with a ``name``) and one or two record
-writes, ~3-5 ms.
+writes made at once, ~2-5 ms.
 
 Members run their image's command (or the idle ``sleep`` of a sandbox without one) and nothing else until claimed:
 only sandboxes without a command are pooled. Unclaimed members are not sandboxes to anyone (``list``, ``from_id`` and
@@ -15,6 +15,10 @@ only sandboxes without a command are pooled. Unclaimed members are not sandboxes
 removed by the supervisor (at once on the same host; through their ``max_age`` otherwise).
 
 When no member is ready, ``claim`` creates a cold sandbox with the pool's spec (never slower than ``Sandbox.create``).
+
+The member that replaces a claimed one is started ``REFILL_DELAY`` seconds after the claim, not at once: starting a
+container costs the engine's host ~100 ms of CPU (runc, dockerd), which would otherwise compete with what the claimer
+does first with its sandbox. The delay is counted from the claim, so a steady stream of claims delays no refill by more.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ logger = logging.getLogger("sandbox_core")
 DEFAULT_MAX_AGE = 3600
 #: Members created at once while filling (dockerd serialises much of a create; more only adds contention).
 DEFAULT_FILL_CONCURRENCY = 4
+#: Seconds between a claim and the start of its replacement (see the module docstring).
+REFILL_DELAY = 0.25
 _REPLACE_MARGIN = 60.0
 
 
@@ -78,6 +84,7 @@ class SandboxPool:
         "_pool_id",
         "_ready",
         "_ready_changed",
+        "_refill_at",
         "_req",
         "_size",
         "_tasks",
@@ -154,6 +161,7 @@ class SandboxPool:
         self._claimed = 0
         self._closed = False
         self._failures = 0
+        self._refill_at = 0.0  # monotonic time before which no member is started (see REFILL_DELAY)
         self._last_error: BaseException | None = None
         self._gate = asyncio.Semaphore(fill_concurrency)
         self._changed = asyncio.Event()  # something the filler should look at
@@ -224,6 +232,7 @@ class SandboxPool:
         _create.check_deadlines(timeout, idle_timeout)
         while self._ready:
             member = self._ready.popleft()
+            self._refill_at = time.monotonic() + REFILL_DELAY
             self._changed.set()  # refill
             if not member.alive():
                 self._tasks.spawn(remove_member(member.container_id, member.sandbox_id), "pool-remove")
@@ -264,7 +273,8 @@ class SandboxPool:
             claimed_at=now,
         )
         try:
-            tagging = [_lifecycle.write_tags(eng, m.sandbox_id, app_id, tags)] if tags else []
+            # an unclaimed member is no sandbox to anyone, so nobody recorded tags for it: none to supersede
+            tagging = [_lifecycle.write_tags(eng, m.sandbox_id, app_id, tags, first=True)] if tags else []
             first, *_ = await asyncio.gather(records.write_claim(eng, claim), *tagging)
             if not first:
                 raise _Gone()  # claimed by someone else: impossible for members only this process knows
@@ -301,6 +311,8 @@ class SandboxPool:
 
     async def _make_one(self) -> None:
         try:
+            if (wait := self._refill_at - time.monotonic()) > 0:
+                await asyncio.sleep(wait)  # a claimer's first operations go first
             async with self._gate:
                 if self._failures:  # back off while members keep failing (e.g. the image is gone)
                     await asyncio.sleep(min(30.0, 0.25 * 2 ** min(self._failures, 7)))

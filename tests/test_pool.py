@@ -23,6 +23,7 @@ from sandbox_core._agent.sessions import existing_slot
 from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
 from sandbox_core._ids import SANDBOX_ID_RE
+from sandbox_core.pool import REFILL_DELAY
 
 from .conftest import BUSYBOX, REPO, agent_path, app_name
 
@@ -96,6 +97,21 @@ async def test_claims_are_refilled_in_the_background(pool: sc.SandboxPool) -> No
     finally:
         for sb in claimed:
             await sb.terminate()
+
+
+async def test_a_claims_replacement_starts_after_the_refill_delay(pool: sc.SandboxPool) -> None:
+    before = set(await members(pool.pool_id))
+    claimed_at = time.time()
+    sb = await pool.claim()
+    try:
+        await pool.wait_ready(timeout=120)
+        (new,) = set(await members(pool.pool_id)) - before
+        eng = await get_engine()
+        (item,) = await eng.containers.list({L.SANDBOX_ID: new}, all=True)
+        # the engine's clock is this host's; its creation time is exact to the nanosecond
+        assert (await eng.containers.inspect(item.id)).created_at >= claimed_at + REFILL_DELAY
+    finally:
+        await sb.terminate()
 
 
 async def test_claim_deadlines_and_idle_timeout_are_the_claims(app: sc.App, pool: sc.SandboxPool) -> None:
