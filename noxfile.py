@@ -65,13 +65,9 @@ GVISOR_DESELECT = {
     "tests/test_exec.py::test_pty_merges_stderr_and_ends_input_with_ctrl_d": (
         "an exec's TTY under gVisor: `tty` says 'not a tty' (a gVisor TTY difference)"
     ),
-    "tests/test_exec.py::test_timeout_kills_children_that_cleared_their_environment": (
-        "under gVisor a timeout kills from inside, by the exec's marker variable: a child that cleared its "
-        "environment (env -i) is found only through the host's /proc, which runc alone offers (the sandbox's own "
-        "timeout still bounds it)"
-    ),
     "tests/test_exec.py::test_timeout_kills_without_a_shell_in_the_image": (
-        "the kill from inside needs a shell in the image; only runc's host-side kill works without one"
+        "counts the sandbox's processes through the host's view of its cgroup, where gVisor shows only its own "
+        "kernel's processes"
     ),
     "tests/test_filesystem.py::test_proc_is_read_inside_the_sandbox": (
         "reads /proc/sys/kernel/ostype, which gVisor's /proc does not have"
