@@ -106,25 +106,13 @@ def faults(session: nox.Session) -> None:
     session.run(PY, "-m", "pytest", "-m", "slow", "tests/faults", *session.posargs)
 
 
-#: The modules whose operations take the agent path by default; ``tests_noagent`` runs them on the engine path.
-ENGINE_PATH_MODULES = [
-    "tests/test_exec.py",
-    "tests/test_filesystem.py",
-    "tests/test_filesystem_sync.py",
-    "tests/test_filesystem_watch.py",
-    "tests/test_stdio.py",
-    "tests/test_lifecycle.py",
-]
-
-
 @nox.session
 def tests_noagent(session: nox.Session) -> None:
-    """The exec, filesystem, watch, stdio and lifecycle tests with the agent disabled (``SANDBOX_CORE_AGENT=0``),
-    so the engine's exec API, the fallback of every sandbox without an agent, keeps Modal's semantics. Only these
-    modules: the rest of the suite does not depend on which path serves an exec, and a second full run would
-    double CI time."""
+    """The whole test-suite again with the agent disabled (``SANDBOX_CORE_AGENT=0``): every sandbox served through
+    the engine's exec API, the fallback of a sandbox without an agent, keeps Modal's semantics. Tests of the
+    agent itself skip, each saying so."""
     args = session.posargs or ["-m", "not slow"]
-    session.run(PY, "-m", "pytest", *args, *ENGINE_PATH_MODULES, env={"SANDBOX_CORE_AGENT": "0"})
+    session.run(PY, "-m", "pytest", *args, env={"SANDBOX_CORE_AGENT": "0"})
 
 
 @nox.session
@@ -194,7 +182,7 @@ def podman(session: nox.Session) -> None:
 def ci(session: nox.Session) -> None:
     """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the Go tests,
     the docs in strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to
-    pytest), the exec/filesystem/watch/stdio/lifecycle tests again with the agent disabled, the cluster-mode
+    pytest), the whole suite again with the agent disabled, the cluster-mode
     tests on a real 2-node swarm (``swarm``), the lifecycle/exec/filesystem tests under gVisor, the engine-fault
     tests, then the wheel installed into a fresh venv and used. (``podman`` is not in it: see its docstring.)"""
     gencheck(session)

@@ -15,6 +15,7 @@ import pytest_asyncio
 
 import sandbox_core as sc
 from sandbox_core import exception as exc
+from sandbox_core._agent.sessions import agent_enabled
 from sandbox_core._fs.base import Failure, Sink
 from sandbox_core._fs.limits import DEFAULT_MAX_READ_BYTES, bounded_read
 
@@ -27,6 +28,8 @@ TRANSPORTS = ["agent", "archive", "process"]
 async def hsb(request: pytest.FixtureRequest, app: sc.App) -> AsyncIterator[tuple[str, sc.Sandbox]]:
     """A sandbox served by the transport named by the parameter, with hostile files in /tmp/h."""
     kind: str = request.param
+    if kind == "agent" and not agent_enabled():
+        pytest.skip("the agent is disabled for this run (SANDBOX_CORE_AGENT=0)")
     mp = pytest.MonkeyPatch()
     if kind != "agent":
         mp.setenv("SANDBOX_CORE_AGENT", "0")
