@@ -71,6 +71,10 @@ GONE_GRACE = 2.0
 #: Seconds an exec's 137 waits for the engine's record of an OOM kill: the engine learns of it asynchronously, and
 #: the agent reports an exit at once (seen 50 ms apart); paid in full only by a SIGKILL that was not the OOM killer.
 OOM_RECORD_WAIT = 0.5
+#: Seconds after an OOM record given to one exec during which further records belong to the same episode: the
+#: kernel reports an OOM once per failed allocation while its victim is still exiting, so one kill can leave
+#: several records, the later ones stamped after the next exec started.
+OOM_EPISODE = 1.0
 
 # Per container, the time of the last OOM record an exec of this process was given: a record that arrives late can
 # bear a time after the next exec started, which must not count it again.
@@ -180,7 +184,8 @@ class ContainerProcess(Generic[T]):
     def end_reason(self) -> EndReason | None:
         """Why the process ended, once its return code is known (None before): ``EndReason.TIMEOUT`` past the exec
         ``timeout`` (-1), ``EndReason.OOM`` when the kernel killed it for the sandbox's memory limit (137; an
-        OOM kill of another process of the sandbox during this one's run counts too), else ``EndReason.EXITED``."""
+        OOM kill of another process of the sandbox during this one's run counts too, except within ``OOM_EPISODE``
+        seconds of a kill already reported to an earlier exec of this process), else ``EndReason.EXITED``."""
         if self._returncode is None:
             return None
         if self._returncode == -1 and self._past_deadline():
@@ -214,7 +219,7 @@ class ContainerProcess(Generic[T]):
     async def _oom_killed_meanwhile(self) -> bool:
         """True when the engine reports an OOM kill in the sandbox since this exec started that no other exec of
         this process was given (False if it cannot tell)."""
-        since = max(self._started, _oom_given.get(self._ref, 0.0) + 1e-6)
+        since = max(self._started, _oom_given.get(self._ref, -OOM_EPISODE) + OOM_EPISODE)
         try:
             eng = await get_engine()
             at = await eng.containers.first_oom_kill(self._ref, since, within=OOM_RECORD_WAIT)
