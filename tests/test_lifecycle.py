@@ -37,6 +37,14 @@ async def lifetime(sb: sc.Sandbox) -> float:
     return parse_engine_time(info["State"]["FinishedAt"]) - parse_engine_time(info["Created"])  # type: ignore[operator]
 
 
+async def lifetime_from_request(sb: sc.Sandbox, timeout: float) -> float:
+    """Seconds from the create request (its deadline label minus ``timeout``: the clock starts when the client
+    asks, a little before the engine's ``Created``) to the container's end."""
+    info = await inspect(sb)
+    requested = float(info["Config"]["Labels"][L.DEADLINE]) - timeout
+    return parse_engine_time(info["State"]["FinishedAt"]) - requested  # type: ignore[operator]
+
+
 async def run_to_end(app: sc.App, script: str, **kw: object) -> int:
     """Run ``sh -c script`` as a sandbox entrypoint; returns its returncode."""
     sb = await sc.Sandbox.create("sh", "-c", script, app=app, image=sc.Image.from_registry(BUSYBOX), **kw)
@@ -90,7 +98,7 @@ async def test_lifetime_timeout_gives_124_and_wait_always_raises(app: sc.App, im
         await sb.wait(raise_on_termination=False)
     assert sb.returncode == 124
     assert await sb.poll() == 124
-    lived = await lifetime(sb)
+    lived = await lifetime_from_request(sb, 2)
     assert 2 <= lived < 2 + 5, lived
 
 
