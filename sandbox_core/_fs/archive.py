@@ -128,6 +128,20 @@ class ArchiveTransport:
             raise _omitted()
         return Entry(st.mode, st.size, member.uid, member.gid, st.mtime, member.linkname if st.is_symlink else b"")
 
+    async def without_links(self, path: bytes) -> bool:
+        """True when ``path`` (normalised) is a regular file and none of its ancestors is a symbolic link, from one
+        round of concurrent stats: the engine then reaches the file the sandbox sees at that path (outside its
+        mounts)."""
+        dirs = ancestors(path)
+        results = await asyncio.gather(
+            *(self._eng.archive.stat(self._ref, a) for a in [*dirs, path]), return_exceptions=True
+        )
+        for r in results[:-1]:
+            if isinstance(r, BaseException) or r.is_symlink or not r.is_dir:
+                return False
+        last = results[-1]
+        return not isinstance(last, BaseException) and statmod.S_ISREG(last.mode)
+
     async def _probe_ancestors(self, dirs: list[bytes], target: bytes) -> tuple[bytes, list[bytes], PathStat | None]:
         """(deepest existing ancestor directory, the paths still to create, the target's stat or None when it is
         missing), from one round of concurrent stats. ``Failure`` for an ancestor that is a symlink (``symlink``)
