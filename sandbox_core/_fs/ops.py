@@ -218,7 +218,9 @@ class FileOps:
         """Rule 0's exception for a large transfer: the archive transport when it is equivalent, else None (also
         when checking fails: the agent then goes on and reports what is wrong)."""
         try:
-            eng, ref, root = await self._begin()
+            # the agent's session runs, so the sandbox does: no refresh needed
+            eng, ref = await get_engine(), self._link.ref
+            root = await self._facts(eng, ref)
             target = norm(path)
             if not root or self._gvisor or not _utf8(target):
                 return None
@@ -243,6 +245,10 @@ class FileOps:
         if code is not None:
             raise exc.NotFoundError(UNAVAILABLE)
         eng = await get_engine()
+        return eng, ref, await self._facts(eng, ref)
+
+    async def _facts(self, eng: EngineAPI, ref: str) -> bool:
+        """Learn what is fixed at creation (user, runtime, tmpfs and engine mounts) once; returns user-is-root."""
         if self._root is None:
             try:
                 info = await eng.containers.inspect(ref)
@@ -258,7 +264,7 @@ class FileOps:
                 for m in info.mounts
                 if m.type in ("volume", "bind")
             )
-        return eng, ref, self._root
+        return self._root
 
     async def _shell_available(self, eng: EngineAPI, ref: str) -> bool:
         if self._has_shell is None:
