@@ -144,3 +144,23 @@ async def test_large_write_of_a_non_root_sandbox_stays_on_the_agent(
     with pytest.raises(sc.exception.SandboxFilesystemPermissionError):
         await fs.write_bytes(data, "/etc/bulk.bin")
     assert archive_calls == []
+
+
+async def test_large_overwrite_outside_mounts_keeps_owner_and_mode(
+    shared_sandbox: sc.Sandbox, archive_calls: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner and mode come from the agent's lstat, not from a tar read of the old file through the engine."""
+    _skip_without_agent(shared_sandbox)
+
+    async def no_tar_read(self: archive.ArchiveTransport, path: bytes) -> None:
+        raise AssertionError(f"the engine was asked for the tar header of {path!r}")
+
+    monkeypatch.setattr(archive.ArchiveTransport, "_lstat_member", no_tar_read)
+    await _sh(
+        shared_sandbox,
+        "mkdir -p /srv/own && echo old > /srv/own/f && chown 1234:4321 /srv/own/f && chmod 640 /srv/own/f",
+    )
+    data = os.urandom(BIG)
+    await shared_sandbox.filesystem.write_bytes(data, "/srv/own/f")
+    assert await _sh(shared_sandbox, "stat -c '%u %g %a %s' /srv/own/f") == f"1234 4321 640 {BIG}"
+    assert archive_calls == [("write", b"/srv/own/f")]

@@ -78,8 +78,8 @@ def entry_of(obj: dict[str, Any]) -> Entry:
         return Entry(
             mode=mode,
             size=int(obj["size"]),
-            uid=-1,
-            gid=-1,
+            uid=int(obj.get("uid", -1)),  # agents before 1.2.0 send names only
+            gid=int(obj.get("gid", -1)),
             mtime=float(obj["modified_time"]),
             link=str(link).encode("utf-8", "surrogateescape") if statmod.S_ISLNK(mode) and link is not None else b"",
             owner=str(obj.get("owner", "")),

@@ -227,10 +227,10 @@ class FileOps:
             points = await self._mount_points(eng, ref, agent)
             if mounts.under(target, points) or any(_under(target, m) for m in self._tmpfs):
                 return None
-            archive = ArchiveTransport(eng, ref)
-            if op == "read" and not await archive.without_links(target):
-                return None
-            return archive
+            if op == "read":
+                archive = ArchiveTransport(eng, ref)
+                return archive if await archive.without_links(target) else None
+            return ArchiveTransport(eng, ref, await _owner_of(agent, target))
         except (exc.Error, Failure, ArchivePathError):
             return None
 
@@ -425,6 +425,18 @@ class FileOps:
         except NoSuchContainer:
             raise exc.NotFoundError(UNAVAILABLE) from None
         return info.workdir or "/"
+
+
+async def _owner_of(agent: AgentTransport, target: bytes) -> dict[bytes, tuple[int, int, int]]:
+    """What an overwrite of ``target`` keeps (``ArchiveTransport``'s ``owners``), from the agent's lstat: empty when
+    it is missing, not a regular file, or the agent does not report ids."""
+    try:
+        entry = await agent.stat(target)
+    except Failure:
+        return {}
+    if not statmod.S_ISREG(entry.mode) or entry.uid < 0 or entry.gid < 0:
+        return {}
+    return {target: (statmod.S_IMODE(entry.mode), entry.uid, entry.gid)}
 
 
 async def _unavailable_if_gone(snapshot: Coroutine[Any, Any, Snapshot | None]) -> Snapshot | None:
