@@ -9,21 +9,30 @@ Paths cross the protocol as JSON strings; bytes that are not UTF-8 travel as lon
 ``surrogateescape``), which agents of this version understand (feature ``PATH_BYTES``). An older agent mangles them:
 then ``FileOps`` sends such paths to the other transports (``usable`` says which paths this one takes), and a
 listing with such a name is redone there.
+
+A transfer of at least ``BULK_BYTES`` asks ``FileOps`` (the ``bulk`` hook) whether another transport moves it as
+this one would, and faster: the engine's exec stream that carries the agent's data is relayed twice (by the engine
+and its runtime shim, in small pieces), which costs more CPU per byte than the engine's archive API. The hook
+decides; this transport only asks it, once the size is known (a write's size up front, a read's from the agent's
+``started``), so small transfers pay nothing for it.
 """
 
 from __future__ import annotations
 
 import builtins
 import stat as statmod
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Literal
 
 from .. import exception as exc
 from .._agent.client import Agent
 from .._agent.ops import WatchStream
 from .._agent.protocol import AgentOpError, Feature
-from .base import Chunks, Entry, Failure, Kind, Sink, decode, norm
+from .base import Chunks, Entry, Failure, FileTransport, Kind, Sink, decode, norm
 from .limits import max_read_bytes
+
+#: Transfers of at least this many bytes may be moved by another transport (see the module docstring).
+BULK_BYTES = 16 << 20
 
 #: Agent error kinds (PROTOCOL.md §6) -> transport failure kinds.
 _KINDS: dict[str, Kind] = {
@@ -69,8 +78,8 @@ def entry_of(obj: dict[str, Any]) -> Entry:
         return Entry(
             mode=mode,
             size=int(obj["size"]),
-            uid=-1,
-            gid=-1,
+            uid=int(obj.get("uid", -1)),  # agents before 1.2.0 send names only
+            gid=int(obj.get("gid", -1)),
             mtime=float(obj["modified_time"]),
             link=str(link).encode("utf-8", "surrogateescape") if statmod.S_ISLNK(mode) and link is not None else b"",
             owner=str(obj.get("owner", "")),
@@ -83,12 +92,14 @@ def entry_of(obj: dict[str, Any]) -> Entry:
 class AgentTransport:
     """A ``TreeTransport`` (except ``snapshot``: watches are the agent's own) over one agent session."""
 
-    __slots__ = ("_agent", "exact_names")
+    __slots__ = ("_agent", "bulk", "exact_names")
 
     def __init__(self, agent: Agent) -> None:
         self._agent = agent
         #: Names that are not UTF-8 arrive intact (else as U+FFFD).
         self.exact_names = bool(agent.peer.features & Feature.PATH_BYTES)
+        #: Asked before a transfer of ``BULK_BYTES`` or more (see the module docstring); None: never.
+        self.bulk: BulkRoute | None = None
 
     def usable(self, path: bytes) -> bool:
         """True when ``path`` can travel to this agent intact."""
@@ -99,6 +110,11 @@ class AgentTransport:
             stream = await self._agent.read_file(decode(path), max_size=max_read_bytes())
         except AgentOpError as e:
             raise failure(e) from None
+        if self.bulk is not None and stream.size >= BULK_BYTES:
+            other = await self.bulk(self, path, "read")
+            if other is not None:
+                stream.close()  # what the agent sent ahead within its window is dropped
+                return await other.read(path, sink, whole=whole)
         try:
             async for chunk in stream:
                 await sink(chunk)
@@ -108,6 +124,11 @@ class AgentTransport:
             stream.close()
 
     async def write(self, path: bytes, size: int, chunks: Chunks) -> None:
+        if self.bulk is not None and size >= BULK_BYTES:
+            other = await self.bulk(self, path, "write")
+            if other is not None:
+                return await other.write(path, size, chunks)
+
         async def checked() -> AsyncIterator[bytes]:
             sent = 0
             async for chunk in chunks():
@@ -152,3 +173,8 @@ class AgentTransport:
             return await self._agent.watch(decode(norm(path)), recursive=recursive, filter=filter)
         except AgentOpError as e:
             raise failure(e) from None
+
+
+#: ``FileOps``'s answer for a large transfer of ``path`` by the agent transport (passed as the first argument):
+#: the transport to use instead, or None to stay on the agent.
+BulkRoute = Callable[[AgentTransport, bytes, Literal["read", "write"]], Awaitable[FileTransport | None]]

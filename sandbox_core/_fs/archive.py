@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import stat as statmod
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from .._engine import EngineAPI
 from .._engine.errors import ArchivePathError
@@ -35,13 +35,16 @@ def _omitted() -> Failure:
 
 
 class ArchiveTransport:
-    """A ``FileTransport`` over ``EngineAPI.archive`` for container ``ref``."""
+    """A ``FileTransport`` over ``EngineAPI.archive`` for container ``ref``. ``owners``: the (permission bits, uid,
+    gid) of existing regular files the caller already knows, which an overwrite then keeps without asking the
+    engine (a tar read of the file, which costs the engine a process)."""
 
-    __slots__ = ("_eng", "_ref")
+    __slots__ = ("_eng", "_owners", "_ref")
 
-    def __init__(self, eng: EngineAPI, ref: str) -> None:
+    def __init__(self, eng: EngineAPI, ref: str, owners: Mapping[bytes, tuple[int, int, int]] | None = None) -> None:
         self._eng = eng
         self._ref = ref
+        self._owners = owners or {}
 
     async def read(self, path: bytes, sink: Sink, *, whole: list[bytes] | None = None) -> None:
         target = path
@@ -77,8 +80,11 @@ class ArchiveTransport:
             raise Failure("is_a_directory")
         if st is not None and statmod.S_ISREG(st.mode):
             # Overwriting keeps the file's owner and mode (as open(O_TRUNC) would); only its header has them.
-            current = await self._lstat_member(target)
-            if current is not None and current.is_file:
+            known = self._owners.get(target)
+            current = None if known is not None else await self._lstat_member(target)
+            if known is not None:
+                mode, uid, gid = known
+            elif current is not None and current.is_file:
                 mode, uid, gid = current.mode, current.uid, current.gid
         rel = target[len(existing_dir) :].lstrip(b"/")
         header = tar_header(rel, size=size, mode=mode, uid=uid, gid=gid, mtime=time.time())
@@ -127,6 +133,20 @@ class ArchiveTransport:
         if member is None:
             raise _omitted()
         return Entry(st.mode, st.size, member.uid, member.gid, st.mtime, member.linkname if st.is_symlink else b"")
+
+    async def without_links(self, path: bytes) -> bool:
+        """True when ``path`` (normalised) is a regular file and none of its ancestors is a symbolic link, from one
+        round of concurrent stats: the engine then reaches the file the sandbox sees at that path (outside its
+        mounts)."""
+        dirs = ancestors(path)
+        results = await asyncio.gather(
+            *(self._eng.archive.stat(self._ref, a) for a in [*dirs, path]), return_exceptions=True
+        )
+        for r in results[:-1]:
+            if isinstance(r, BaseException) or r.is_symlink or not r.is_dir:
+                return False
+        last = results[-1]
+        return not isinstance(last, BaseException) and statmod.S_ISREG(last.mode)
 
     async def _probe_ancestors(self, dirs: list[bytes], target: bytes) -> tuple[bytes, list[bytes], PathStat | None]:
         """(deepest existing ancestor directory, the paths still to create, the target's stat or None when it is

@@ -5,7 +5,14 @@ The transport is chosen once per call, by this rule (first match):
 0. The sandbox has a running agent (this process's session with it, opened on first use): the agent transport,
    for every operation (no process per call, no shell needed, the sandbox's user's permissions). (An agent of an
    older build, which cannot carry names that are not UTF-8, leaves such paths, and listings holding such names,
-   to the rules below.)
+   to the rules below.) Except a read or write of at least ``agent.BULK_BYTES`` (16 MiB), which goes to the archive
+   transport when that does exactly what the agent would: the sandbox runs under runc (not gVisor) as root, the
+   path is UTF-8 and not at or under any of the sandbox's mounts (rule 3; the mount table read through the agent),
+   and, for a read, no component of the path is a symbolic link (the engine then resolves it as the sandbox does;
+   a write refuses symlinked ancestors on both transports). The archive API moves bulk data with less CPU per byte
+   than the agent's exec stream, which the engine and its runtime shim each relay. One difference remains: an
+   overwrite through the archive transport replaces the file (a new inode with the old owner and mode) where the
+   agent truncates it in place.
 1. ``list_files``, ``remove``, ``watch``: the process transport (the archive API cannot list, remove or watch).
 2. The sandbox's user is not root: the process transport (the archive API acts as root and would bypass the file
    permissions Modal's sandbox user is subject to).
@@ -202,7 +209,30 @@ class FileOps:
         if agent is None:
             return None
         transport = AgentTransport(agent)
+        transport.bulk = self._bulk_route
         return transport if transport.usable(path) else None
+
+    async def _bulk_route(
+        self, agent: AgentTransport, path: bytes, op: Literal["read", "write"]
+    ) -> FileTransport | None:
+        """Rule 0's exception for a large transfer: the archive transport when it is equivalent, else None (also
+        when checking fails: the agent then goes on and reports what is wrong)."""
+        try:
+            # the agent's session runs, so the sandbox does: no refresh needed
+            eng, ref = await get_engine(), self._link.ref
+            root = await self._facts(eng, ref)
+            target = norm(path)
+            if not root or self._gvisor or not _utf8(target):
+                return None
+            points = await self._mount_points(eng, ref, agent)
+            if mounts.under(target, points) or any(_under(target, m) for m in self._tmpfs):
+                return None
+            if op == "read":
+                archive = ArchiveTransport(eng, ref)
+                return archive if await archive.without_links(target) else None
+            return ArchiveTransport(eng, ref, await _owner_of(agent, target))
+        except (exc.Error, Failure, ArchivePathError):
+            return None
 
     async def _begin(self) -> tuple[EngineAPI, str, bool]:
         """(engine, container ref, user-is-root) for a live sandbox; ``NotFoundError(UNAVAILABLE)`` otherwise and
@@ -215,6 +245,10 @@ class FileOps:
         if code is not None:
             raise exc.NotFoundError(UNAVAILABLE)
         eng = await get_engine()
+        return eng, ref, await self._facts(eng, ref)
+
+    async def _facts(self, eng: EngineAPI, ref: str) -> bool:
+        """Learn what is fixed at creation (user, runtime, tmpfs and engine mounts) once; returns user-is-root."""
         if self._root is None:
             try:
                 info = await eng.containers.inspect(ref)
@@ -230,7 +264,7 @@ class FileOps:
                 for m in info.mounts
                 if m.type in ("volume", "bind")
             )
-        return eng, ref, self._root
+        return self._root
 
     async def _shell_available(self, eng: EngineAPI, ref: str) -> bool:
         if self._has_shell is None:
@@ -253,11 +287,20 @@ class FileOps:
             )
         return ProcessTransport(ref)
 
-    async def _mount_points(self, eng: EngineAPI, ref: str) -> frozenset[bytes]:
-        """The sandbox's mount points (``mounts``): read once, by a process when the image has a shell."""
+    async def _mount_points(self, eng: EngineAPI, ref: str, agent: AgentTransport | None = None) -> frozenset[bytes]:
+        """The sandbox's mount points (``mounts``): read once, through ``agent`` when given, else by a process when
+        the image has a shell."""
         if self._mounts is None:
             points = set(mounts.ALWAYS)
-            if await self._shell_available(eng, ref):
+            if agent is not None:
+                table: list[bytes] = []
+
+                async def keep(chunk: bytes) -> None:
+                    table.append(chunk)
+
+                await agent.read(b"/proc/self/mountinfo", keep)
+                points |= mounts.parse_mountinfo(b"".join(table))
+            elif await self._shell_available(eng, ref):
                 code, out, _ = await ProcessTransport(ref).run(mounts.SH_MOUNTINFO, [])
                 if code == 0:
                     points |= mounts.parse_mountinfo(out)
@@ -382,6 +425,18 @@ class FileOps:
         except NoSuchContainer:
             raise exc.NotFoundError(UNAVAILABLE) from None
         return info.workdir or "/"
+
+
+async def _owner_of(agent: AgentTransport, target: bytes) -> dict[bytes, tuple[int, int, int]]:
+    """What an overwrite of ``target`` keeps (``ArchiveTransport``'s ``owners``), from the agent's lstat: empty when
+    it is missing, not a regular file, or the agent does not report ids."""
+    try:
+        entry = await agent.stat(target)
+    except Failure:
+        return {}
+    if not statmod.S_ISREG(entry.mode) or entry.uid < 0 or entry.gid < 0:
+        return {}
+    return {target: (statmod.S_IMODE(entry.mode), entry.uid, entry.gid)}
 
 
 async def _unavailable_if_gone(snapshot: Coroutine[Any, Any, Snapshot | None]) -> Snapshot | None:

@@ -53,7 +53,7 @@ func CheckPath(p string) error {
 	return nil
 }
 
-// Entry is one FileEntry (Appendix A of modal-sandbox-api.md).
+// Entry is one FileEntry (Appendix A of modal-sandbox-api.md) plus the numeric owner and group (uid, gid).
 // Names, paths and link targets are pathjson strings (bytes that are not UTF-8 survive).
 type Entry struct {
 	Name          pathjson.Path  `json:"name"`
@@ -64,6 +64,8 @@ type Entry struct {
 	Permissions   string         `json:"permissions"`
 	Owner         string         `json:"owner"`
 	Group         string         `json:"group"`
+	UID           uint32         `json:"uid"`
+	GID           uint32         `json:"gid"`
 	ModifiedTime  float64        `json:"modified_time"`
 	SymlinkTarget *pathjson.Path `json:"symlink_target,omitempty"`
 }
@@ -77,6 +79,8 @@ func entryOf(name, path string, st *syscall.Stat_t, db *users.DB) Entry {
 		Permissions:  fmt.Sprintf("%04o", st.Mode&0o7777),
 		Owner:        db.UserName(int(st.Uid)),
 		Group:        db.GroupName(int(st.Gid)),
+		UID:          st.Uid,
+		GID:          st.Gid,
 		ModifiedTime: float64(st.Mtim.Sec) + float64(st.Mtim.Nsec)/1e9,
 	}
 	switch st.Mode & syscall.S_IFMT {
