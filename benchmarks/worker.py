@@ -26,6 +26,10 @@ import psutil  # type: ignore[import-untyped]
 from . import common as c
 from .arms import Arm, make_arm
 
+#: Where P8 puts its files: the container's writable layer in every arm. (A sandbox's /tmp is a tmpfs, which the
+#: engine's archive API cannot reach: through /tmp the arms would not write to the same storage.)
+XFER_DIR = "/root"
+
 
 def emit(event: str, **data: Any) -> None:
     sys.stdout.write(json.dumps({"event": event, **data}) + "\n")
@@ -116,7 +120,9 @@ async def _single(arm: Arm, spec: dict[str, Any]) -> None:
         if task == "download":
             rc, out = (
                 await arm.call(
-                    "run", h, ["dd", "if=/dev/urandom", "of=/tmp/down.bin", "bs=1048576", f"count={size // c.MIB}"]
+                    "run",
+                    h,
+                    ["dd", "if=/dev/urandom", f"of={XFER_DIR}/down.bin", "bs=1048576", f"count={size // c.MIB}"],
                 )
             )[1] or (1, b"")
             if rc != 0:
@@ -131,14 +137,14 @@ async def _single(arm: Arm, spec: dict[str, Any]) -> None:
             if err is None and got != size:
                 err = f"ShortRead: got {got} bytes, expected {size}"
         elif task == "upload":
-            ms, _, err = await arm.call("upload", h, spec["local"], "/tmp", "up.bin")
+            ms, _, err = await arm.call("upload", h, spec["local"], XFER_DIR, "up.bin")
         elif task == "download":
-            ms, _, err = await arm.call("download", h, "/tmp/down.bin", spec["local"])
+            ms, _, err = await arm.call("download", h, f"{XFER_DIR}/down.bin", spec["local"])
         else:
             raise ValueError(f"unknown task {task!r}")
         resources = _resources(ru0, rss0, hwm)
         if err is None and task == "upload":
-            _, res2, err2 = await arm.call("run", h, ["stat", "-c", "%s", "/tmp/up.bin"])
+            _, res2, err2 = await arm.call("run", h, ["stat", "-c", "%s", f"{XFER_DIR}/up.bin"])
             if err2 is not None or res2 is None or res2[1].strip() != str(size).encode():
                 err = f"VerifyError: remote size {res2 and res2[1][:40]!r} != {size} ({err2})"
         if err is None and task == "download":
