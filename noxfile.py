@@ -35,9 +35,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on sandbox_core, the generated sandbox_core_sync and the examples."""
+    """mypy --strict on sandbox_core, the generated sandbox_core_sync, the examples and the benchmarks."""
     session.run(PY, "-m", "mypy", "sandbox_core", "sandbox_core_sync")
     session.run(PY, "-m", "mypy", "--strict", "examples")
+    session.run(PY, "-m", "mypy", "--strict", "benchmarks")
 
 
 @nox.session

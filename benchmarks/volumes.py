@@ -204,7 +204,7 @@ async def _setup(run_id: str) -> tuple[str, str]:
     raw_volume = f"bench-{run_id}-raw"
     docker = aiodocker.Docker()
     try:
-        await docker.volumes.create({"Name": raw_volume, "Labels": c.raw_labels(run_id, "aiodocker")})
+        await docker.volumes.create({"Name": raw_volume, "Labels": c.raw_labels(run_id, "aiodocker")})  # type: ignore[no-untyped-call]
     finally:
         await docker.close()
     return sc_volume, raw_volume
@@ -221,7 +221,7 @@ async def _teardown(run_id: str, sc_volume: str, raw_volume: str) -> dict[str, i
         left = await docker.containers.list(all=True, filters={"label": [f"{c.RUN_LABEL}={run_id}"]})
         for ctr in left:
             await ctr.delete(force=True)
-        await (await docker.volumes.get(raw_volume)).delete()
+        await (await docker.volumes.get(raw_volume)).delete()  # type: ignore[no-untyped-call]
         helpers = await docker.containers.list(all=True, filters={"label": ["sandbox-core.kind=volume-helper"]})
     finally:
         await docker.close()
