@@ -4,6 +4,8 @@ parts run everywhere; the rest only against Podman (``DOCKER_HOST`` at its servi
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -88,3 +90,28 @@ async def test_a_runtime_podman_cannot_pick_is_refused_not_ignored(app: sc.App) 
     with pytest.raises(InvalidError, match="offers"):
         await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), runtime="gvisor")
     assert await eng.containers.list({L.APP_ID: app.app_id}, all=True) == before  # nothing was created
+
+
+@pytest.mark.usefixtures("podman")
+async def test_exec_events_name_the_exec_and_its_command(own_sandbox: sc.Sandbox) -> None:
+    eng = await docker_engine()
+    ref = container_id(own_sandbox)
+    seen: list[tuple[str, str, str]] = []
+
+    async def watch() -> None:
+        async for ev in eng.events.follow(types=("container",), labels={}, since=start):
+            if ev.actor_id == ref and ev.action in ("exec_start", "exec_die"):
+                seen.append((ev.action, ev.attributes.get("execID", ""), ev.detail))
+                if ev.action == "exec_die" and any(d.startswith("sleep 0.3") for _, _, d in seen):
+                    return
+
+    start = time.time()
+    watcher = asyncio.create_task(watch())
+    # An engine exec (the sandbox's own execs may go through its agent session instead)
+    docker = await asyncio.create_subprocess_exec("docker", "exec", ref, "sleep", "0.3")
+    assert await docker.wait() == 0
+    await asyncio.wait_for(watcher, 30)
+    starts = {i: d for a, i, d in seen if a == "exec_start"}
+    ours = [i for i, d in starts.items() if d == "sleep 0.3"]
+    assert len(ours) == 1 and ours[0]  # one start, with an id
+    assert ("exec_die", ours[0], "") in seen  # and its end, under the same id
