@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any, cast
 
 import attrs
 
+from .... import exception as exc
 from ... import errors as E
 from ...values import EngineEvent, LabelQuery
 from ..events import DockerEvents
+
+log = logging.getLogger("sandbox_core.engine")
 
 _EXEC_ACTIONS = ("exec_start", "exec_die")
 #: How often, and how far apart, an ``exec_died`` whose exec still looks running is looked at again.
@@ -40,6 +44,7 @@ class _Execs:
     def __init__(self) -> None:
         self.running: dict[str, bool] = {}
         self.baseline = True  # the first look: execs that ended before it are history, not events
+        self.ends_owed = 0  # ends reported before Podman's own exec_died events for them arrived
 
 
 class PodmanEvents(DockerEvents):
@@ -60,16 +65,31 @@ class PodmanEvents(DockerEvents):
                         tracked.pop(ev.actor_id, None)
                     yield ev
                     continue
-                changes = await self._exec_changes(ev, tracked)
-                for _ in range(_SETTLE_TRIES):
-                    if ev.action != "exec_die" or any(c.action == "exec_die" for c in changes):
-                        break
-                    # Podman says an exec died before its inspect does: look again until one has ended.
-                    await asyncio.sleep(_SETTLE_INTERVAL)
-                    changes = [c for c in changes if c.action != "exec_create"]
-                    changes += await self._exec_changes(ev, tracked)
-                for out in changes or [attrs.evolve(ev, action="exec_create")]:
+                for out in await self._changes_for(ev, tracked):
                     yield out
+
+    async def _changes_for(self, ev: EngineEvent, tracked: dict[str, _Execs]) -> list[EngineEvent]:
+        """What ``ev`` (an exec event without an id) stands for: the changes since the last look, at least an
+        activity mark. Ends found before their own ``exec_died`` arrived are owed to it; an ``exec_died`` that
+        finds no end and is owed none is looked at again (Podman says an exec died before its inspect does)."""
+        changes = await self._exec_changes(ev, tracked)
+        execs = tracked[ev.actor_id]
+        ends = sum(c.action == "exec_die" for c in changes)
+        if ev.action == "exec_die":
+            if ends == 0 and execs.ends_owed > 0:
+                execs.ends_owed -= 1
+            else:
+                for _ in range(_SETTLE_TRIES):
+                    if ends:
+                        break
+                    await asyncio.sleep(_SETTLE_INTERVAL)
+                    more = await self._exec_changes(ev, tracked)
+                    ends = sum(c.action == "exec_die" for c in more)
+                    changes += more
+                execs.ends_owed += max(0, ends - 1)
+        else:
+            execs.ends_owed += ends
+        return changes or [attrs.evolve(ev, action="exec_create")]
 
     async def _exec_changes(self, ev: EngineEvent, tracked: dict[str, _Execs]) -> list[EngineEvent]:
         """The exec starts and ends of ``ev``'s container since its last look, as Docker's events (none when
@@ -97,7 +117,9 @@ class PodmanEvents(DockerEvents):
                 if not running and (was is True or (was is None and not execs.baseline)):
                     out.append(_exec_event(ev, "exec_die", exec_id, ""))
         except (E.NoSuchContainer, E.NoSuchExec):
-            pass  # gone meanwhile: the event stands as it came
+            pass  # gone meanwhile: what was found stands
+        except exc.Error as e:  # the stream must go on: what was found stands, the event still marks activity
+            log.warning("could not read the execs of %s (%s)", ev.actor_id[:12], e)
         execs.baseline = False
         return out
 
