@@ -178,6 +178,7 @@ PODMAN_SUBSET = [
     "tests/test_filesystem.py",
     "tests/test_stdio.py",
     "tests/test_stream_engine.py",
+    "tests/test_lifecycle.py",
     "tests/test_caps.py",
     "tests/test_podman.py",
     "tests/examples",
