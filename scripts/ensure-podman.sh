@@ -125,7 +125,8 @@ start_service() {
   # running systemd). Flags, so they change how this service runs, not Podman's configuration for other users.
   [ -d /run/systemd/system ] || flags+=(--cgroup-manager=cgroupfs --events-backend=file)
   echo "ensure-podman: starting podman system service on $sock (log: $log_file) ..."
-  nohup setsid podman "${flags[@]}" system service --time=0 "$host" >>"$log_file" 2>&1 </dev/null &
+  # From /: conmon writes files (an exec's "oom" marker) into its working directory, which is the service's.
+  (cd / && exec nohup setsid podman "${flags[@]}" system service --time=0 "$host" >>"$log_file" 2>&1 </dev/null) &
   echo $! >"$pid_file"
   for _ in $(seq 1 $((wait_seconds * 5))); do
     answers && return 0

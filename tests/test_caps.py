@@ -5,6 +5,7 @@ so (``end_reason``), including the supervisor's disk watchdog."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,8 @@ from .conftest import BUSYBOX, container_id, docker_inspect
 pytestmark = pytest.mark.usefixtures("engine")
 
 MIB = 1 << 20
+#: Why the end reason cannot say OOM on Podman 4.3 (the memory cap itself holds there: the process is killed, 137).
+PODMAN_NO_OOM_EVENT = "Podman 4.3 emits no oom event (and inspect's OOMKilled stays false): the end reason says EXITED"
 #: A shell that grows its memory until the kernel stops it (200 MB in one variable).
 HOG = 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived'
 
@@ -31,6 +34,15 @@ async def run_to_end(app: sc.App, script: str, **kw: object) -> sc.Sandbox:
     finally:
         await sb.terminate()
     return sb
+
+
+def nofile(host: dict[str, Any]) -> tuple[int, int] | None:
+    """(soft, hard) of the ``nofile`` entry of an inspected ``HostConfig.Ulimits`` (Docker names it ``nofile``,
+    Podman ``RLIMIT_NOFILE`` and lists its default limits beside it), None without one."""
+    for u in host.get("Ulimits") or ():
+        if u["Name"].lower().removeprefix("rlimit_") == "nofile":
+            return u["Soft"], u["Hard"]
+    return None
 
 
 async def output(sb: sc.Sandbox, *cmd: str) -> tuple[int, str]:
@@ -48,8 +60,9 @@ async def test_every_sandbox_is_capped_by_default(own_sandbox: sc.Sandbox) -> No
     assert host["Memory"] == host["MemorySwap"] == 4096 * MIB  # a hard limit, and no swap beyond it
     assert host["PidsLimit"] == 4096
     assert host["ShmSize"] == 64 * MIB
-    assert host["Ulimits"] == [{"Name": "nofile", "Soft": 4096, "Hard": 4096}]
-    assert host["Tmpfs"] == {"/tmp": f"rw,exec,nosuid,nodev,mode=1777,size={1024 * MIB}"}
+    assert nofile(host) == (4096, 4096)
+    assert list(host["Tmpfs"]) == ["/tmp"]  # (Podman appends its own options: rprivate,tmpcopyup)
+    assert host["Tmpfs"]["/tmp"].split(",")[:6] == ["rw", "exec", "nosuid", "nodev", "mode=1777", f"size={1024 * MIB}"]
     assert info["Config"]["Labels"][L.DISK_LIMIT] == str(10240 * MIB)
     # ... as the sandbox's processes see them
     code, out = await output(
@@ -85,8 +98,8 @@ async def test_limits_per_sandbox(app: sc.App) -> None:
         host = info["HostConfig"]
         assert host["Memory"] == host["MemorySwap"] == 256 * MIB
         assert (host["PidsLimit"], host["ShmSize"]) == (64, 8 * MIB)
-        assert host["Ulimits"] == [{"Name": "nofile", "Soft": 128, "Hard": 128}]
-        assert host["Tmpfs"]["/tmp"].endswith(f"size={16 * MIB}")
+        assert nofile(host) == (128, 128)
+        assert f"size={16 * MIB}" in host["Tmpfs"]["/tmp"].split(",")
         assert L.DISK_LIMIT not in info["Config"]["Labels"]  # disk_mib=0: no watchdog
         # /tmp is full at 16 MiB: the writer gets ENOSPC, the sandbox runs on
         _, out = await output(sb, "sh", "-c", "dd if=/dev/zero of=/tmp/f bs=1M count=32 2>&1; echo rc=$?")
@@ -105,7 +118,8 @@ async def test_caps_off_and_process_wide_defaults(app: sc.App, monkeypatch: pyte
     try:
         host = docker_inspect(sb)["HostConfig"]
         assert host["PidsLimit"] == 100  # the environment's default
-        assert not host["Memory"] and not host.get("Ulimits") and not host.get("Tmpfs")  # off: the engine's own
+        assert not host["Memory"] and not host.get("Tmpfs")  # off: the engine's own
+        assert nofile(host) != (4096, 4096)  # the engine's own (Docker lists none, Podman its default)
         # /tmp on the writable layer: the archive API serves it again
         await sb.filesystem.write_text("on disk", "/tmp/d.txt")
         assert await output(sb, "cat", "/tmp/d.txt") == (0, "on disk")
@@ -158,6 +172,7 @@ async def test_bad_process_wide_defaults_are_refused(
 # ------------------------------------------------------------------------------- the user learns which cap
 
 
+@pytest.mark.podman_differs(PODMAN_NO_OOM_EVENT)
 async def test_an_oom_killed_entrypoint_says_so(app: sc.App) -> None:
     sb = await run_to_end(app, HOG, memory=(32, 64))
     assert (sb.returncode, sb.end_reason) == (137, sc.EndReason.OOM)
@@ -169,6 +184,7 @@ async def test_an_oom_killed_entrypoint_says_so(app: sc.App) -> None:
     assert again.end_reason == sc.EndReason.OOM
 
 
+@pytest.mark.podman_differs(PODMAN_NO_OOM_EVENT)
 async def test_an_oom_killed_exec_says_so(app: sc.App) -> None:
     sb = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), memory=(32, 64))
     try:

@@ -43,7 +43,7 @@ class DockerEngine:
         self._archive = self._make_archive(client)
         self._images = self._make_images(client)
         self._records = DockerRecords(client)
-        self._events = DockerEvents(client)
+        self._events = self._make_events(client)
         self._volumes = DockerVolumes(client)
         self._networks = DockerNetworks(client)
 
@@ -59,6 +59,9 @@ class DockerEngine:
 
     def _make_images(self, client: DockerClient) -> DockerImages:
         return DockerImages(client)
+
+    def _make_events(self, client: DockerClient) -> DockerEvents:
+        return DockerEvents(client)
 
     @classmethod
     async def open(cls) -> DockerEngine:

@@ -1,0 +1,117 @@
+"""The Podman dialect's own translations (docs/podman.md, section 9): a sandbox's limits beside Podman's defaults,
+the runtime a container really runs under, and a runtime Podman's compatible API cannot honour refused. The pure
+parts run everywhere; the rest only against Podman (``DOCKER_HOST`` at its service)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+import sandbox_core as sc
+from sandbox_core._engine import labels as L
+from sandbox_core._engine.docker.podman import rlimits
+from sandbox_core.exception import InvalidError
+
+from .conftest import BUSYBOX, container_id, docker_engine, docker_inspect
+
+# -------------------------------------------------------------------------------------------------- pure logic
+
+
+def test_inspected_limits_become_create_entries() -> None:
+    raw: list[dict[str, Any]] = [
+        {"Name": "RLIMIT_NOFILE", "Soft": 20, "Hard": 30},
+        {"Name": "nproc", "Hard": 7},
+        {"Name": ""},
+    ]
+    assert rlimits.ulimit_entries(raw) == (
+        {"Name": "nofile", "Soft": 20, "Hard": 30},
+        {"Name": "nproc", "Soft": 0, "Hard": 7},
+    )
+    assert rlimits.ulimit_entries(None) == ()
+
+
+def test_defaults_fill_in_only_the_limits_a_create_does_not_name() -> None:
+    body = {"HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 64, "Hard": 64}]}}
+    defaults = ({"Name": "nofile", "Soft": 9, "Hard": 9}, {"Name": "nproc", "Soft": 5, "Hard": 6})
+    out = rlimits.with_defaults(body, defaults)
+    assert out["HostConfig"]["Ulimits"] == [
+        {"Name": "nofile", "Soft": 64, "Hard": 64},  # the sandbox's own cap wins
+        {"Name": "nproc", "Soft": 5, "Hard": 6},
+    ]
+
+
+# -------------------------------------------------------------------------------------------------- on Podman
+
+
+@pytest.fixture
+async def podman(engine: None) -> None:
+    if (await docker_engine()).dialect != "podman":
+        pytest.skip("the Podman dialect's behaviour: DOCKER_HOST names no Podman service")
+
+
+@pytest.mark.usefixtures("podman")
+async def test_a_capped_sandbox_keeps_podmans_other_limits(app: sc.App) -> None:
+    client = (await docker_engine()).client
+    defaults = {u["Name"]: u for u in await rlimits.default_ulimits(client, BUSYBOX)}
+    assert "nproc" in defaults  # what a container that names no limit gets (containers.conf or Podman's own)
+    sb = await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), limits=sc.Limits(nofile=321))
+    try:
+        p = await sb.exec("sh", "-c", "ulimit -n; ulimit -Hn; ulimit -u")
+        out = await p.stdout.read()
+        assert await p.wait() == 0
+        assert out.split() == ["321", "321", str(defaults["nproc"]["Soft"])]
+        ulimits = {u["Name"]: u for u in docker_inspect(sb)["HostConfig"]["Ulimits"]}
+        assert ulimits["RLIMIT_NOFILE"]["Hard"] == 321
+    finally:
+        await sb.terminate()
+    eng = await docker_engine()
+    assert await eng.containers.list({L.KIND: rlimits.KIND_PROBE}, all=True) == []  # the reading container went
+
+
+@pytest.mark.usefixtures("podman")
+async def test_the_runtime_is_the_one_the_container_runs_under(own_sandbox: sc.Sandbox) -> None:
+    eng = await docker_engine()
+    info = await eng.containers.inspect(container_id(own_sandbox))
+    assert docker_inspect(own_sandbox)["HostConfig"]["Runtime"] == "oci"  # what Podman's compatible API says
+    assert info.runtime == (await eng.info()).runtimes[0] != "oci"
+
+
+@pytest.mark.usefixtures("podman")
+async def test_a_runtime_podman_cannot_pick_is_refused_not_ignored(app: sc.App) -> None:
+    eng = await docker_engine()
+    offered = (await eng.info()).runtimes
+    assert len(offered) == 1  # only the service's default: its compatible create ignores the runtime asked for
+    if offered[0] == "runsc":
+        pytest.skip("this Podman service runs gVisor by default")
+    before = await eng.containers.list({L.APP_ID: app.app_id}, all=True)
+    with pytest.raises(InvalidError, match="offers"):
+        await sc.Sandbox.create(app=app, image=sc.Image.from_registry(BUSYBOX), runtime="gvisor")
+    assert await eng.containers.list({L.APP_ID: app.app_id}, all=True) == before  # nothing was created
+
+
+@pytest.mark.usefixtures("podman")
+async def test_exec_events_name_the_exec_and_its_command(own_sandbox: sc.Sandbox) -> None:
+    eng = await docker_engine()
+    ref = container_id(own_sandbox)
+    seen: list[tuple[str, str, str]] = []
+
+    async def watch() -> None:
+        async for ev in eng.events.follow(types=("container",), labels={}, since=start):
+            if ev.actor_id == ref and ev.action in ("exec_start", "exec_die"):
+                seen.append((ev.action, ev.attributes.get("execID", ""), ev.detail))
+                if ev.action == "exec_die" and any(d.startswith("sleep 0.3") for _, _, d in seen):
+                    return
+
+    start = time.time()
+    watcher = asyncio.create_task(watch())
+    # An engine exec (the sandbox's own execs may go through its agent session instead)
+    docker = await asyncio.create_subprocess_exec("docker", "exec", ref, "sleep", "0.3")
+    assert await docker.wait() == 0
+    await asyncio.wait_for(watcher, 30)
+    starts = {i: d for a, i, d in seen if a == "exec_start"}
+    ours = [i for i, d in starts.items() if d == "sleep 0.3"]
+    assert len(ours) == 1 and ours[0]  # one start, with an id
+    assert ("exec_die", ours[0], "") in seen  # and its end, under the same id
