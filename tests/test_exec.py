@@ -263,9 +263,6 @@ async def test_pty_merges_stderr_and_ends_input_with_ctrl_d(own_sandbox: sc.Sand
     assert "abc" in await p.stdout.read()
 
 
-@pytest.mark.podman_differs(
-    "a resize answered by Podman can take effect after the input that follows it (3.3: 4 of 120 runs, 0 on Docker)"
-)
 async def test_pty_window_size_is_settable(own_sandbox: sc.Sandbox) -> None:
     p = await own_sandbox.exec("sh", "-c", "read x; stty size", pty=True)
     await p.resize(33, 101)
