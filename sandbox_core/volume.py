@@ -364,6 +364,8 @@ class Volume:
         self._check_writable()
         if isinstance(src_paths, str):
             raise InvalidError("src_paths must be a list of paths (a single file: a list of one)")
+        if not src_paths:
+            raise InvalidError("copy_files needs at least one path in src_paths")
         ref = await self._ref()
         if recursive and ref.version == 1:
             raise ValueError("`recursive` is not supported for V1 volumes")

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Collection
 
 from .. import exception as exc
 from .._agent.ops import WatchStream
+from .._validation import check_flag, is_real
 from ..types import FileWatchEvent, FileWatchEventType
 from .agent import AgentTransport
 from .base import Snapshot, check_path, decode, norm
@@ -27,6 +28,18 @@ from .ops import FileOps, modal_errors
 
 #: Seconds between two snapshots of a watched tree.
 WATCH_POLL_INTERVAL = 0.2
+
+
+def _check_filter(filter: object) -> list[FileWatchEventType] | None:
+    """``filter`` as a list, or ``InvalidError`` unless it is None or a collection of ``FileWatchEventType``."""
+    if filter is None:
+        return None
+    if isinstance(filter, str | bytes) or not isinstance(filter, Collection):
+        raise exc.InvalidError(f"filter must be a list of FileWatchEventType values or None, got {filter!r}")
+    for f in filter:
+        if not isinstance(f, FileWatchEventType):
+            raise exc.InvalidError(f"filter must contain FileWatchEventType values, got {f!r}")
+    return list(filter)
 
 
 async def watch(
@@ -41,15 +54,15 @@ async def watch(
     """The events under ``remote_path`` until ``timeout`` passes, the iterator is closed or the sandbox ends; see
     ``SandboxFilesystem.watch``. ``ready`` is set once the first snapshot is taken."""
     path = check_path("watch", remote_path)
-    if filter is not None:
-        filter = list(filter)
-        for f in filter:
-            if not isinstance(f, FileWatchEventType):
-                raise exc.InvalidError(f"filter must contain FileWatchEventType values, got {f!r}")
+    filter = _check_filter(filter)
+    check_flag(recursive, "recursive")
+    if timeout is not None and not (is_real(timeout) or timeout == float("inf")):
+        raise exc.InvalidError(f"timeout must be a number of seconds or None, got {timeout!r}")
     if timeout is not None and timeout <= 0:
         return
     loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
+    # min(): a huge integer would overflow the float arithmetic; 10**9 s is as good as never
+    deadline = None if timeout is None else loop.time() + min(timeout, 1e9)
     target = norm(path)
     agent = await ops.agent(path)
     if agent is not None:
