@@ -210,6 +210,7 @@ async def call_volume(vol: sc.Volume, local: Path, method: str, args: list[Any],
 @F.ENGINE
 @given(call=volume_calls())
 @example(call=("copy_files", [[], "/f"], {"recursive": None}))  # found: cp's usage text as a ServiceError
+@example(call=("listdir", [None], {"recursive": None}))  # found: a raw AttributeError
 async def test_volume_methods_end_typed(
     fuzz_volume: sc.Volume, local_dir: Path, call: tuple[str, list[Any], dict[str, Any]]
 ) -> None:

@@ -139,8 +139,8 @@ def check_no_glob(path: str) -> None:
 async def iterdir(eng: EngineAPI, ref: VolumeRef, path: str, *, recursive: bool) -> AsyncGenerator[FileEntry, None]:
     """The entries under directory ``path`` (all levels when ``recursive``), or the entry of ``path`` itself when it
     is not a directory. ``NotFoundError`` when it does not exist."""
-    check_no_glob(path)
-    rel = relative(path)
+    rel = relative(path)  # first: it refuses anything but a path
+    check_no_glob(os.fspath(path))
     parser = _Listing()
     frames = helper.stream_script(eng, ref, _LIST, [script_path(rel), "1" if recursive else "0"], read_only=True)
     async with contextlib.aclosing(frames) as it:
