@@ -321,12 +321,19 @@ def _request_and_limit(
     return value, None
 
 
+#: The kernel's largest CPU weight (cgroup v1 ``cpu.shares``).
+MAX_CPU_SHARES = 262144
+
+
 def _cpu_settings(cpu: float | tuple[float, float] | None) -> tuple[int | None, int | None]:
     """(cpu_shares, nano_cpus): a request maps to CPU shares (1024 per core), a limit to a hard CFS quota."""
     if cpu is None:
         return None, None
     request, limit = _request_and_limit(cpu, "cpu", "core", "CPU", CPU_BOUNDS)
-    return max(2, int(1024 * request)), None if limit is None else int(limit * 1e9)
+    # Shares are a relative weight; the kernel's range is [2, 262144] (a request of 256 cores or more is the most
+    # weight any container can have).
+    shares = min(MAX_CPU_SHARES, max(2, int(1024 * request)))
+    return shares, None if limit is None else int(limit * 1e9)
 
 
 #: Modal's order of the argument checks (the tests check it).

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import sandbox_core as sc
@@ -111,6 +111,7 @@ def create_calls(draw: st.DrawFn) -> tuple[list[Any], dict[str, Any]]:
 
 @F.FAST
 @given(call=create_calls())
+@example(call=([], {"cpu": 257}))  # found: 257 cores of shares are past the kernel's largest weight
 async def test_create_arguments_end_typed_and_leave_nothing(
     fuzz_app: sc.App, call: tuple[list[Any], dict[str, Any]]
 ) -> None:
