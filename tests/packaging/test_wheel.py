@@ -4,6 +4,8 @@ it and terminates it, and its ``sandbox-core`` command works."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -14,6 +16,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+import sandbox_core as sc
+from sandbox_core import exception as exc
 
 from ..conftest import BUSYBOX, REPO, app_name
 
@@ -75,8 +80,24 @@ def test_wheel_installs_in_a_fresh_venv_and_runs(dist: Path, tmp_path: Path) -> 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     # The sandbox is terminated by the script; no supervisor outlives this venv.
     env["SANDBOX_CORE_SUPERVISOR"] = "0"
-    script = textwrap.dedent(SCRIPT.format(app=app_name("wheel"), image=BUSYBOX))
-    out = _run(venv / "bin" / "python", "-c", script, cwd=tmp_path, env=env, timeout=120)
+    name = app_name("wheel")
+    script = textwrap.dedent(SCRIPT.format(app=name, image=BUSYBOX))
+    try:
+        out = _run(venv / "bin" / "python", "-c", script, cwd=tmp_path, env=env, timeout=120)
+    finally:
+        _remove_app(name)
     assert out == "hello from the wheel\nterminated 137\n"
     assert "Usage: sandbox-core" in _run(venv / "bin" / "sandbox-core", "--help", cwd=tmp_path, env=env)
     assert _run(venv / "bin" / "sandbox-core", "--version", cwd=tmp_path, env=env).strip() == f"sandbox-core {VERSION}"
+
+
+def _remove_app(name: str) -> None:
+    """The script's app with its finished sandbox, holder and records: nothing of the test stays on the engine
+    (the script's process carries no test-run label, so the session's own sweep would not see them)."""
+
+    async def remove() -> None:
+        app = await sc.App.lookup(name)
+        await sc.sweep(app_id=app.app_id, everything=True)
+
+    with contextlib.suppress(exc.NotFoundError):
+        asyncio.run(remove())
