@@ -162,6 +162,10 @@ PODMAN_SUBSET = [
     "tests/test_lifecycle.py",
     "tests/test_caps.py",
     "tests/test_podman.py",
+    "tests/test_file_io.py",
+    "tests/sync",
+    "tests/agent",
+    "tests/cli",
     "tests/examples",
 ]
 
