@@ -224,8 +224,7 @@ class FileOps:
             target = norm(path)
             if not root or self._gvisor or not _utf8(target):
                 return None
-            points = await self._mount_points(eng, ref, agent)
-            if mounts.under(target, points) or any(_under(target, m) for m in self._tmpfs):
+            if await self._in_mount(eng, ref, target, agent):
                 return None
             if op == "read":
                 archive = ArchiveTransport(eng, ref)
@@ -309,6 +308,11 @@ class FileOps:
             self._mounts = frozenset(points)
         return self._mounts
 
+    async def _in_mount(self, eng: EngineAPI, ref: str, target: bytes, agent: AgentTransport | None = None) -> bool:
+        """True when ``target`` is at or under one of the sandbox's mounts or tmpfs (rule 3)."""
+        points = await self._mount_points(eng, ref, agent)
+        return mounts.under(target, points) or any(_under(target, m) for m in self._tmpfs)
+
     async def _transport(
         self, eng: EngineAPI, ref: str, root: bool, operation: str, op: Op, path: bytes
     ) -> FileTransport:
@@ -316,9 +320,7 @@ class FileOps:
         if not root:
             return await self._process(eng, ref, operation, _NOT_ROOT)
         target = norm(path)
-        in_mount = mounts.under(target, await self._mount_points(eng, ref)) or any(
-            _under(target, m) for m in self._tmpfs
-        )
+        in_mount = await self._in_mount(eng, ref, target)
         if in_mount and (op not in ("read", "stat") or await self._shell_available(eng, ref)):
             return await self._process(eng, ref, operation, _UNDER_MOUNT)
         if op == "write" and self._gvisor:
