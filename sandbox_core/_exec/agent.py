@@ -67,13 +67,9 @@ class AgentExec:
         try:
             await _copy_both(p, stdout, stderr)
             return await p.wait()
-        except AgentLostError as e:
-            if await _stopped(self._slot.ref):
-                return KILLED_WITH_SANDBOX
-            for reader in (stdout, stderr):
-                reader.set_exception(e)
-            raise
         except Exception as e:
+            if isinstance(e, AgentLostError) and await _stopped(self._slot.ref):
+                return KILLED_WITH_SANDBOX
             for reader in (stdout, stderr):
                 reader.set_exception(e)
             raise
