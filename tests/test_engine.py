@@ -22,6 +22,7 @@ from sandbox_core import exception as exc
 from sandbox_core._engine import errors as E
 from sandbox_core._engine import get_engine
 from sandbox_core._engine import labels as L
+from sandbox_core._engine.docker import output
 from sandbox_core._engine.docker.errors import translate
 from sandbox_core._engine.docker.http import EngineAddress
 from sandbox_core._engine.values import ContainerSpec, ExecSpec
@@ -40,10 +41,16 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def tcp_to_unix_proxy(sock_path: str) -> Iterator[int]:
     """A loopback TCP listener that pipes every connection to the engine's unix socket (both directions,
-    half-closes included), so a client can be pointed at the engine with DOCKER_HOST=tcp://…"""
+    half-closes included), so a client can be pointed at the engine with DOCKER_HOST=tcp://…
+
+    On exit every connection still open is closed from the proxy's side, so each handler ends on its own (EOF) rather
+    than being cancelled: a cancelled connection handler is reported by asyncio's server as an error, and its writers
+    would be collected unclosed."""
     loop = asyncio.new_event_loop()
     port_holder: list[int] = []
     ready = threading.Event()
+    writers: set[asyncio.StreamWriter] = set()
+    handlers: set[asyncio.Task[None]] = set()
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -56,14 +63,22 @@ def tcp_to_unix_proxy(sock_path: str) -> Iterator[int]:
             pass
 
     async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        writers.add(w)
         try:
             ur, uw = await asyncio.open_unix_connection(sock_path)
+            writers.add(uw)
             try:
                 await asyncio.gather(pipe(r, uw), pipe(ur, w))
             finally:
                 uw.close()
+                writers.discard(uw)
         finally:
-            w.close()  # also when the loop stops with the connection open: no writer outlives its loop
+            w.close()
+            writers.discard(w)
+            handlers.discard(task)
 
     async def serve() -> asyncio.base_events.Server:
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
@@ -71,16 +86,19 @@ def tcp_to_unix_proxy(sock_path: str) -> Iterator[int]:
         ready.set()
         return server
 
+    async def shutdown(server: asyncio.base_events.Server) -> None:
+        server.close()
+        for w in list(writers):
+            w.close()  # both pipes of its connection see EOF or a reset and return
+        if handlers:
+            await asyncio.wait(list(handlers), timeout=10)
+        await server.wait_closed()
+
     def run() -> None:
         asyncio.set_event_loop(loop)
         server = loop.run_until_complete(serve())
         loop.run_forever()
-        server.close()
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(server.wait_closed())
+        loop.run_until_complete(shutdown(server))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
@@ -92,6 +110,8 @@ def tcp_to_unix_proxy(sock_path: str) -> Iterator[int]:
     finally:
         loop.call_soon_threadsafe(loop.stop)
         t.join(10)
+    assert not t.is_alive(), "the proxy did not shut down"
+    assert not handlers, f"{len(handlers)} proxy connection(s) did not end after their sockets were closed"
 
 
 def test_docker_host_tcp_is_honoured(run_py) -> None:  # type: ignore[no-untyped-def]
@@ -365,6 +385,34 @@ async def test_a_joined_container_shares_the_namespace_and_both_outputs_are_foll
             await eng.containers.remove(joined)
     finally:
         await eng.containers.remove(first)
+
+
+async def test_a_follow_ended_mid_stream_delivers_the_rest_once_and_in_order(app: sc.App) -> None:
+    """``LogStream.end_follow`` after the container stopped (what the Podman dialect does to a follow Podman keeps
+    open): frames the follow did not deliver come from the catch-up, none twice, the final partial line included."""
+    eng = await get_engine()
+    labels = {L.OWNER: L.OWNER_VALUE, TEST_RUN_LABEL: RUN_ID}
+    script = "i=0; while [ $i -lt 3000 ]; do echo line$i; echo err$i >&2; i=$((i+1)); done; printf tail"
+    cid = await eng.containers.create(ContainerSpec(image=BUSYBOX, labels=labels, cmd=("sh", "-c", script)))
+    try:
+        await eng.containers.start(cid)
+        assert await eng.containers.wait(cid) == 0
+        for fd, expected in ((1, "".join(f"line{i}\n" for i in range(3000)) + "tail"), (2, None)):
+            stream = await output.follow_logs(eng.client, cid, fd=fd, tty=False)  # type: ignore[attr-defined]
+            try:
+                first = await stream.read_frame()
+                assert first is not None
+                stream.end_follow()
+                got = [first]
+                while (frame := await asyncio.wait_for(stream.read_frame(), 30)) is not None:
+                    got.append(frame)
+            finally:
+                await stream.close()
+            assert {f for f, _ in got} == {fd}
+            text = b"".join(data for _, data in got).decode()
+            assert text == (expected if expected is not None else "".join(f"err{i}\n" for i in range(3000)))
+    finally:
+        await eng.containers.remove(cid)
 
 
 def test_an_answer_cut_short_is_a_lost_connection() -> None:
