@@ -12,7 +12,7 @@ import pytest
 
 import sandbox_core as sc
 from sandbox_core._engine import labels as L
-from sandbox_core._engine.docker.podman import rlimits
+from sandbox_core._engine.docker.podman import logs, rlimits
 from sandbox_core.exception import InvalidError
 
 from .conftest import BUSYBOX, container_id, docker_engine, docker_inspect
@@ -41,6 +41,73 @@ def test_defaults_fill_in_only_the_limits_a_create_does_not_name() -> None:
         {"Name": "nofile", "Soft": 64, "Hard": 64},  # the sandbox's own cap wins
         {"Name": "nproc", "Soft": 5, "Hard": 6},
     ]
+
+
+class _Follow:
+    """Stands in for a ``LogStream``: records ``end_follow`` and ``close``."""
+
+    def __init__(self) -> None:
+        self.ended: float | None = None
+        self.closed = False
+
+    def end_follow(self) -> None:
+        self.ended = asyncio.get_running_loop().time()
+
+    async def read_frame(self) -> tuple[int, bytes] | None:
+        return None
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def test_a_follow_is_ended_a_grace_after_its_container_stopped() -> None:
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+    stopped_at: list[float] = []
+
+    async def wait() -> int:
+        await stopped.wait()
+        stopped_at.append(loop.time())
+        return 0
+
+    follow = _Follow()
+    source = logs.StopBoundLogs(follow, wait, "c" * 64)  # type: ignore[arg-type]
+    await asyncio.sleep(logs.STOP_GRACE * 2)
+    assert follow.ended is None  # still running: the follow is left alone
+    stopped.set()
+    await asyncio.wait_for(source._watcher, 5)
+    assert follow.ended is not None and follow.ended - stopped_at[0] >= logs.STOP_GRACE * 0.9
+    await source.close()
+    assert follow.closed
+
+
+@pytest.mark.parametrize("answer", [-1, ConnectionError("gone")])
+async def test_a_follow_is_left_alone_when_the_container_never_ran_or_the_wait_fails(
+    answer: int | Exception,
+) -> None:
+    async def wait() -> int:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    follow = _Follow()
+    source = logs.StopBoundLogs(follow, wait, "c" * 64)  # type: ignore[arg-type]
+    await asyncio.wait_for(source._watcher, 5)
+    await asyncio.sleep(logs.STOP_GRACE * 2)
+    assert follow.ended is None
+    await source.close()
+    assert follow.closed
+
+
+async def test_closing_a_follow_stops_its_watcher() -> None:
+    async def wait() -> int:
+        await asyncio.Event().wait()
+        return 0
+
+    follow = _Follow()
+    source = logs.StopBoundLogs(follow, wait, "c" * 64)  # type: ignore[arg-type]
+    await source.close()
+    assert source._watcher.cancelled() and follow.closed and follow.ended is None
 
 
 # -------------------------------------------------------------------------------------------------- on Podman

@@ -47,7 +47,19 @@ class LogStream:
     are one raw byte stream, so the catch-up re-reads them and skips the bytes already delivered.
     """
 
-    __slots__ = ("_caught_up", "_cid", "_client", "_closed", "_fd", "_last_count", "_last_ts", "_resp", "_skip", "_tty")
+    __slots__ = (
+        "_caught_up",
+        "_cid",
+        "_client",
+        "_closed",
+        "_cut",
+        "_fd",
+        "_last_count",
+        "_last_ts",
+        "_resp",
+        "_skip",
+        "_tty",
+    )
 
     def __init__(self, client: DockerClient, cid: str, fd: int | None, tty: bool, resp: aiohttp.ClientResponse) -> None:
         self._client = client
@@ -57,6 +69,7 @@ class LogStream:
         self._resp = resp
         self._closed = False
         self._caught_up = False
+        self._cut = False  # end_follow() was called
         self._last_ts = b""  # timestamp of the last entry delivered (non-TTY)
         self._last_count = 0  # entries delivered with that timestamp
         self._skip = 0  # catch-up: entries (non-TTY) or bytes (TTY) still to skip
@@ -69,7 +82,9 @@ class LogStream:
             except (aiohttp.ClientError, OSError, EOFError) as e:
                 if self._closed:
                     return None
-                raise exc.ConnectionError(f"log stream broke: {e}") from e
+                if not (self._cut and not self._caught_up):
+                    raise exc.ConnectionError(f"log stream broke: {e}") from e
+                frame = None  # the follow was cut: what it did not deliver comes from the catch-up
             if frame is not None:
                 return frame
             if self._caught_up:
@@ -81,6 +96,14 @@ class LogStream:
                 self._client, self._cid, self._fd, tty=self._tty, follow=False, since=since
             )
         return None
+
+    def end_follow(self) -> None:
+        """Stop following now; what the follow has not delivered yet comes from the catch-up read. For an engine
+        known to keep a follow open after the container stopped; harmless at any time after the stop."""
+        if self._caught_up or self._closed:
+            return
+        self._cut = True
+        self._resp.close()
 
     def _catch_up_since(self) -> str | None:
         if self._tty or not self._last_ts:

@@ -1,5 +1,6 @@
 """Containers on Podman: the default limits kept beside a container's own, the runtime a container really runs
-under, host pids from ``top``, the stdin attach of a TTY container, ``wait`` on a container that never ran."""
+under, host pids from ``top``, the stdin attach of a TTY container, ``wait`` on a container that never ran, a
+follow of the output bounded by the container's end."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import attrs
 
 from ....exception import ConflictError, InvalidError, ServiceError
 from ... import errors as E
-from ...api import ExecStream
+from ...api import ExecStream, FrameSource
 from ...values import ContainerInfo, ContainerSpec
 from .. import output, parse
 from ..containers import DockerContainers, create_body
 from ..http import DockerClient
 from . import rlimits
+from .logs import StopBoundLogs
 
 #: Containers whose runtime is kept (it never changes).
 _RUNTIMES_KEPT = 256
@@ -124,6 +126,11 @@ class PodmanContainers(DockerContainers):
         except E.NoSuchContainer:
             return False
         return True
+
+    async def follow_output(self, ref: str, *, fd: int | None, tty: bool) -> FrameSource:
+        """As on Docker, bounded by the container's end (``logs``: Podman can keep a follow open past it)."""
+        stream = await output.follow_logs(self._client, ref, fd=fd, tty=tty)
+        return StopBoundLogs(stream, lambda: super(PodmanContainers, self).wait(ref), ref)
 
     async def wait(self, ref: str) -> int:
         """Podman answers -1 for a container that never ran, where Docker answers 0."""
