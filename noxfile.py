@@ -76,10 +76,6 @@ GVISOR_DESELECT = {
     "tests/test_exec.py::test_pty_eof_after_a_partial_line": (
         "an exec's TTY under gVisor: EOF after a partial line is not delivered (a gVisor TTY difference; times out)"
     ),
-    "tests/test_filesystem.py::test_non_root_sandbox_gets_permission_errors": (
-        "fails under gVisor since the agent path landed (a non-root sandbox's permission errors through the agent); "
-        "not analysed yet"
-    ),
     "tests/test_filesystem.py::test_shell_less_image_supports_archive_operations": (
         "writes under gVisor go through a process (the engine's overwrites are invisible inside): a shell-less "
         "image gets InvalidError by design"

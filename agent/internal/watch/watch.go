@@ -132,7 +132,13 @@ func kindOf(err error) string {
 }
 
 // add watches path for s; flags adds IN_ONLYDIR|IN_DONT_FOLLOW for subdirectories.
+// Linux refuses a watch on a file the caller may not read; gVisor grants it (and then reports nothing), so the
+// read permission is checked first, the same way on both.
 func (h *Hub) add(s *Sub, path string, flags uint32) (int32, error) {
+	const rOK = 4
+	if err := syscall.Access(path, rOK); err == syscall.EACCES {
+		return -1, &os.PathError{Op: "watch", Path: path, Err: err}
+	}
 	wd, err := syscall.InotifyAddWatch(h.fd, path, eventMask|flags)
 	if err != nil {
 		return -1, &os.PathError{Op: "watch", Path: path, Err: err}
