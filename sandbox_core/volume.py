@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, ClassVar
 
 import attrs
 
+from ._agent.volume import MOUNT_DIR as AGENT_DIR
 from ._engine import get_engine
 from ._objects import check_max_objects, check_object_name, newest_first, reject_environment
 from ._objects import created_before as parse_created_before
@@ -458,7 +459,23 @@ def validate_volumes(volumes: Any) -> list[tuple[str, Volume]]:
             raise InvalidError(
                 f"The same Volume cannot be mounted in multiple locations for the same function: {', '.join(paths)}"
             )
+    _check_paths_free([path for path, _ in validated])
     return validated
+
+
+def _check_paths_free(paths: Sequence[str]) -> None:
+    """Checks beyond Modal's (whose server refuses these): one volume per path (``"/data"`` and
+    ``PurePosixPath("/data")`` are the same path), and none where the library mounts its in-sandbox agent."""
+    seen: set[str] = set()
+    for path in paths:
+        if path in seen:
+            raise InvalidError(f"Two volumes are mounted at {path}: a mount path takes one volume.")
+        seen.add(path)
+        if path == AGENT_DIR or path.startswith(AGENT_DIR + "/"):
+            raise InvalidError(
+                f"Volume mount path {path} is reserved: sandbox-core mounts its in-sandbox agent at {AGENT_DIR}; "
+                "choose another path."
+            )
 
 
 async def mount_requests(validated: Sequence[tuple[str, Volume]]) -> builtins.list[MountRequest]:

@@ -9,7 +9,7 @@ import io
 import os
 import re
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -198,6 +198,14 @@ _CASES: list[tuple[Callable[[], dict[str, Any]], str]] = [
     (lambda: {"volumes": {"/a": _VOL, "/b": _VOL}}, "The same Volume cannot be mounted in multiple locations"),
     (lambda: {"volumes": {"/a": "not a volume"}}, "Object of type <class 'str'> mounted at '/a' is not usable"),
     (lambda: {"volumes": [("/a", _VOL)]}, "`volume_likes` should be a dict[str | PurePosixPath, Volume]"),
+    (
+        lambda: {"volumes": {"/data": _VOL, PurePosixPath("/data"): sc.Volume.from_name("other")}},
+        "Two volumes are mounted at /data: a mount path takes one volume.",
+    ),
+    (
+        lambda: {"volumes": {"/.sandbox-core-agent/x": _VOL}},
+        "Volume mount path /.sandbox-core-agent/x is reserved: sandbox-core mounts its in-sandbox agent at",
+    ),
     (lambda: {"network_file_systems": {"/": object()}}, "NetworkFileSystem / cannot be mounted into root directory."),
     (lambda: {"network_file_systems": {"/n": _VOL}}, "mounted at '/n' is not useable as a network file system."),
 ]
