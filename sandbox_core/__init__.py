@@ -17,9 +17,10 @@ from ._connect import SandboxConnectCredentials
 from ._logs_manager import SandboxLogsManager
 from ._sweep import sweep
 from ._tunnel import Tunnel, ca_cert_path
-from .app import App, AppRun
+from .app import App, AppRun, is_local
 from .client import Client
 from .end_reason import EndReason
+from .exception import Error
 from .file_io import FileIO
 from .file_pattern_matcher import FilePatternMatcher
 from .filesystem import FileInfo, FileType, FileWatchEvent, FileWatchEventType, SandboxFilesystem
@@ -42,6 +43,7 @@ __all__ = [
     "Client",
     "ContainerProcess",
     "EndReason",
+    "Error",
     "FileEntry",
     "FileEntryType",
     "FileIO",
@@ -73,5 +75,6 @@ __all__ = [
     "ca_cert_path",
     "enable_output",
     "exception",
+    "is_local",
     "sweep",
 ]

@@ -231,6 +231,12 @@ class App:
         return f"App(name={self._name!r}, app_id={self._app_id!r})"
 
 
+def is_local() -> bool:
+    """Modal's ``is_local``: True on the machine that launches the app, False inside Modal's containers. Programs
+    using this library always run on the launching side (nothing imports it inside a sandbox), so: True."""
+    return True
+
+
 def running_app_id(app: App) -> str:
     """The id sandboxes of ``app`` get now. Raises Modal's ``ValueError`` for an app that never ran, and
     ``InvalidError`` for an ephemeral app whose ``run()`` block has exited."""

@@ -16,6 +16,7 @@ from sandbox_core_sync._runtime import ForkedObjectError as ForkedObjectError
 
 if TYPE_CHECKING:
     from sandbox_core import EndReason as EndReason
+    from sandbox_core import Error as Error
     from sandbox_core import FileEntry as FileEntry
     from sandbox_core import FileEntryType as FileEntryType
     from sandbox_core import FileInfo as FileInfo
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from sandbox_core import Tunnel as Tunnel
     from sandbox_core import ca_cert_path as ca_cert_path
     from sandbox_core import enable_output as enable_output
+    from sandbox_core import is_local as is_local
     from sandbox_core_sync import app as app
     from sandbox_core_sync import client as client
     from sandbox_core_sync import container_process as container_process
@@ -73,6 +75,7 @@ __all__ = [
     "Client",
     "ContainerProcess",
     "EndReason",
+    "Error",
     "FileEntry",
     "FileEntryType",
     "FileIO",
@@ -105,6 +108,7 @@ __all__ = [
     "ca_cert_path",
     "enable_output",
     "exception",
+    "is_local",
     "sweep",
 ]
 
@@ -127,6 +131,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "ca_cert_path": ("sandbox_core", "ca_cert_path"),
     "enable_output": ("sandbox_core", "enable_output"),
     "exception": ("sandbox_core_sync.exception", None),
+    "Error": ("sandbox_core", "Error"),
+    "is_local": ("sandbox_core", "is_local"),
     "App": ("sandbox_core_sync._generated", "App"),
     "SecretManager": ("sandbox_core_sync._generated", "SecretManager"),
     "Secret": ("sandbox_core_sync._generated", "Secret"),

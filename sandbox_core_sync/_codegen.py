@@ -160,6 +160,8 @@ MANIFEST = Manifest(
         "ca_cert_path",
         "enable_output",
         "exception",
+        "Error",
+        "is_local",
     ),
     submodules=(
         "app",

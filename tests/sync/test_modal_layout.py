@@ -42,6 +42,12 @@ def test_modal_module_paths_hold_the_packages_own_objects(package: object, modul
         assert name in getattr(mod, "__all__", [name])  # sandbox_core.app etc. have no __all__ (yet)
 
 
+@pytest.mark.parametrize("package", [sandbox_core, sandbox_core_sync], ids=["async", "blocking"])
+def test_modals_top_level_error_and_is_local(package: object) -> None:
+    assert package.Error is package.exception.Error  # type: ignore[attr-defined]  # `except modal.Error:`
+    assert package.is_local() is True  # type: ignore[attr-defined]
+
+
 def test_blocking_modules_hold_blocking_classes_and_the_same_value_types() -> None:
     import sandbox_core_sync.container_process as cp
     import sandbox_core_sync.io_streams as io
