@@ -68,8 +68,6 @@ MEMORY_BOUNDS_MIB = (6, 1 << 24)
 DROPPED_CAPABILITIES = ("NET_RAW", "MKNOD", "AUDIT_WRITE")
 #: The command of a sandbox given none whose image has none either: stay alive, as Modal's default does.
 IDLE_COMMAND = ("sleep", "172800")
-#: deprecation_warning's stacklevel that names the caller of Sandbox.create (warn < check < validate < create).
-_CALLER = 5
 
 
 @attrs.define(kw_only=True)
@@ -149,10 +147,9 @@ def check_deprecations(r: CreateRequest) -> None:
             datetime.date(2025, 7, 16),
             "Passing `environment_name` to `Sandbox.create` is deprecated and will be removed in a future release. "
             "A sandbox's environment is determined by the app it is associated with.",
-            stacklevel=_CALLER,
         )
     # pty_info's window size (winsz_rows/winsz_cols) is applied once the sandbox runs, but checked now
-    r.pty = pty_from_info(r.pty, r.pty_info, stacklevel=_CALLER + 1)
+    r.pty = pty_from_info(r.pty, r.pty_info)
     pty_info_window(r.pty_info)
     if r.cidr_allowlist is not None:
         if r.outbound_cidr_allowlist is not None:
@@ -161,7 +158,6 @@ def check_deprecations(r: CreateRequest) -> None:
             datetime.date(2026, 5, 11),
             "The `cidr_allowlist` parameter has been renamed to `outbound_cidr_allowlist`. "
             "`cidr_allowlist` will be removed in a future release.",
-            stacklevel=_CALLER,
         )
         r.outbound_cidr_allowlist = r.cidr_allowlist
 

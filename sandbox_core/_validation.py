@@ -56,16 +56,15 @@ def check_workdir(workdir: Any) -> None:
         raise InvalidError(f"workdir must be an absolute path, got: {workdir}")
 
 
-def pty_from_info(pty: bool, pty_info: Any, *, stacklevel: int) -> bool:
-    """``pty``, or True when the deprecated ``pty_info`` is given (with Modal's deprecation warning, attributed
-    ``stacklevel`` frames up as in ``warnings.warn``, counted from the warning's own call)."""
+def pty_from_info(pty: bool, pty_info: Any) -> bool:
+    """``pty``, or True when the deprecated ``pty_info`` is given (with Modal's deprecation warning, at the user's
+    line)."""
     if pty_info is None:
         return pty
     deprecation_warning(
         datetime.date(2025, 9, 12),
         "The `pty_info` parameter is deprecated and will be removed in a future release. "
         "Set the `pty` parameter to `True` instead.",
-        stacklevel=stacklevel,
     )
     return True
 

@@ -248,12 +248,9 @@ class LocalBackendWarning(UserWarning):
     a ``cpu`` limit above the host's cores, lowered to them); the message says what changed. Not a Modal class."""
 
 
-def deprecation_warning(deprecated_on: datetime.date, msg: str, *, stacklevel: int | None = None) -> None:
-    """Warn with ``DeprecationError`` and the message ``"YYYY-MM-DD: msg"`` (Modal's format), at the user's line.
-
-    The user's line is found by walking the stack (``sandbox_core._warnings``); ``stacklevel`` is not needed and
-    is ignored (it remains for existing callers).
-    """
+def deprecation_warning(deprecated_on: datetime.date, msg: str) -> None:
+    """Warn with ``DeprecationError`` and the message ``"YYYY-MM-DD: msg"`` (Modal's format), at the user's line
+    (found by walking the stack: ``sandbox_core._warnings``)."""
     _warnings.warn(f"{deprecated_on.isoformat()}: {msg}", DeprecationError)
 
 

@@ -332,7 +332,6 @@ async def open_file(ops: FileOps, path: str, mode: str) -> FileIO[Any]:
     exc.deprecation_warning(
         _OPEN_DEPRECATED,
         "`Sandbox.open` is deprecated; use the `Sandbox.filesystem` methods instead.",
-        stacklevel=4,
     )
     _validate_mode(mode)
     return await FileIO._create(ops, await _absolute(ops, path), mode)
@@ -340,9 +339,7 @@ async def open_file(ops: FileOps, path: str, mode: str) -> FileIO[Any]:
 
 async def legacy_ls(ops: FileOps, path: str) -> list[str]:
     """``Sandbox.ls``: the names of the entries of directory ``path``, sorted."""
-    exc.deprecation_warning(
-        _LS_DEPRECATED, "`Sandbox.ls` is deprecated; use `Sandbox.filesystem.list_files` instead.", stacklevel=4
-    )
+    exc.deprecation_warning(_LS_DEPRECATED, "`Sandbox.ls` is deprecated; use `Sandbox.filesystem.list_files` instead.")
     try:
         target = await _absolute(ops, path)
         return [info.name for info in await ops.list_files(target, check_path("list_files", target))]
@@ -355,7 +352,6 @@ async def legacy_mkdir(ops: FileOps, path: str, parents: bool) -> None:
     exc.deprecation_warning(
         _LS_DEPRECATED,
         "`Sandbox.mkdir` is deprecated; use `Sandbox.filesystem.make_directory` instead.",
-        stacklevel=4,
     )
     try:
         target = await _absolute(ops, path)
@@ -366,9 +362,7 @@ async def legacy_mkdir(ops: FileOps, path: str, parents: bool) -> None:
 
 async def legacy_rm(ops: FileOps, path: str, recursive: bool) -> None:
     """``Sandbox.rm``: remove ``path`` (a non-empty directory only with ``recursive``)."""
-    exc.deprecation_warning(
-        _LS_DEPRECATED, "`Sandbox.rm` is deprecated; use `Sandbox.filesystem.remove` instead.", stacklevel=4
-    )
+    exc.deprecation_warning(_LS_DEPRECATED, "`Sandbox.rm` is deprecated; use `Sandbox.filesystem.remove` instead.")
     try:
         target = await _absolute(ops, path)
         await ops.remove(target, check_path("remove", target), recursive=recursive)
@@ -384,9 +378,7 @@ async def legacy_watch(
     timeout: int | None,
 ) -> AsyncIterator[FileWatchEvent]:
     """``Sandbox.watch``: as ``filesystem.watch``, except that an empty ``filter`` passes every event."""
-    exc.deprecation_warning(
-        _WATCH_DEPRECATED, "`Sandbox.watch` is deprecated; use `Sandbox.filesystem.watch` instead.", stacklevel=4
-    )
+    exc.deprecation_warning(_WATCH_DEPRECATED, "`Sandbox.watch` is deprecated; use `Sandbox.filesystem.watch` instead.")
     wanted = set(filter) if filter else None
     try:
         target = await _absolute(ops, path)

@@ -367,7 +367,7 @@ async def start_exec(
     sandbox is not running (learned from the backend's answer, no extra round trip). A program that cannot be
     started (missing, not executable, a missing ``workdir``) is not an exception: its process ends with code 126.
     """
-    pty = pty_from_info(pty, pty_info, stacklevel=5)  # the caller of Sandbox.exec
+    pty = pty_from_info(pty, pty_info)
     check_flag(pty, "pty")
     check_workdir(workdir)
     validate_argv(args)
