@@ -33,6 +33,17 @@ def lint(session: nox.Session) -> None:
     session.run(PY, "-m", "ruff", "format", "--check", ".")
 
 
+#: The tests that need no engine (README): they must pass on a machine without Docker.
+NOENGINE_TESTS = ["tests/test_streams_unit.py", "tests/test_architecture.py", "tests/sync", "-k", "not engine"]
+
+
+@nox.session
+def noengine(session: nox.Session) -> None:
+    """The README's engine-free tests with ``DOCKER_HOST`` at a socket that does not exist, so a fixture that starts
+    needing an engine fails here instead of silently narrowing what runs without Docker."""
+    session.run(PY, "-m", "pytest", *NOENGINE_TESTS, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+
+
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on sandbox_core, the generated sandbox_core_sync, the examples and the benchmarks."""
@@ -184,16 +195,16 @@ def podman(session: nox.Session) -> None:
 @nox.session
 def ci(session: nox.Session) -> None:
     """Everything CI checks, in order, stopping at the first failure: facade drift, lint, types, the Go tests,
-    the docs in strict mode, the benchmark smoke run (so the harness never rots), the tests (posargs go to
-    pytest), the whole suite again with the agent disabled, the cluster-mode
-    tests on a real 2-node swarm (``swarm``), the lifecycle/exec/filesystem tests under gVisor, the engine-fault
-    tests, the Podman subset against a Podman service (``podman``), then the wheel installed into a fresh venv and
-    used."""
+    the docs in strict mode, the engine-free tests, the benchmark smoke run (so the harness never rots), the tests
+    (posargs go to pytest), the whole suite again with the agent disabled, the cluster-mode tests on a real 2-node
+    swarm (``swarm``), the lifecycle/exec/filesystem tests under gVisor, the engine-fault tests, the Podman subset
+    against a Podman service (``podman``), then the wheel installed into a fresh venv and used."""
     gencheck(session)
     lint(session)
     typecheck(session)
     gotest(session)
     docs(session)
+    noengine(session)
     session.run(PY, "-m", "benchmarks", "--quick")
     tests(session)
     tests_noagent(session)
