@@ -5,18 +5,18 @@ The engine's classic build API has no way to give a ``RUN`` a value without reco
 
 - the instructions other than ``RUN`` (``COPY``, ``ENV``, ``WORKDIR``, ...) are built with the build API as usual;
 - each shell-form ``RUN <command>`` runs in a container created from the image so far, as the build API would run
-  it (the image's user, working directory, environment and network), with the command
-  ``/bin/sh -c '. /dev/stdin || exit 1; <command>'``: the values reach the shell as ``export`` lines written to
-  the container's stdin, which no configuration, log or history records. The container is then committed with
-  the parent image's configuration (command, entrypoint, environment, working directory, user, labels), and
-  removed.
+  it (the image's user, working directory, environment, network and ``SHELL``), with the command
+  ``/bin/sh -c '. /dev/stdin || exit 1; <command>'`` (with the default shell): the values reach the shell as
+  ``export`` lines written to the container's stdin, which no configuration, log or history records. The
+  container is then committed with the parent image's configuration (command, entrypoint, environment, working
+  directory, user, shell, labels), and removed.
 
 The step's last image gets the step's tag; commits get a temporary tag removed once the step is done (the images
 stay as untagged parents, removed with the step's image), and on failure every image the step made is removed. The
 engine's commit takes the container's command where the parent has neither command nor entrypoint: a ``CMD []``
-then resets it. Output and error text are masked (``masking``). Exec-form ``RUN [...]`` cannot receive the values and a
-Dockerfile ``ARG`` after ``FROM`` would not reach the containers: both are refused with ``InvalidError``, as is a
-multi-stage Dockerfile.
+then resets it. Output and error text are masked (``masking``). Exec-form ``RUN [...]`` cannot receive the values
+and a Dockerfile ``ARG`` after ``FROM`` would not reach the containers: both are refused with ``InvalidError``, as
+is a multi-stage Dockerfile.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ class EnvStep:
         spec = ContainerSpec(
             image=parent,
             labels=self.labels,
-            cmd=(*SHELL, PRELUDE + wrap_shell(command, self.ca)),
+            cmd=(*(info.shell or SHELL), PRELUDE + wrap_shell(command, self.ca)),
             # the image's entrypoint would run the command; without one, leave it unset (the commit keeps it)
             entrypoint=() if info.entrypoint else None,
             open_stdin=True,
@@ -185,9 +185,8 @@ class EnvStep:
             code, tail = await self._execute(eng, ref)
             if code != 0:
                 raise self._failure(command, f"returned a non-zero code: {code}", tail)
-            config = ImageConfig(
-                {**info.labels, **self.labels}, info.cmd, info.entrypoint, info.env, info.workdir, info.user
-            )
+            labels = {**info.labels, **self.labels}
+            config = ImageConfig(labels, info.cmd, info.entrypoint, info.env, info.workdir, info.user, info.shell)
             repo, _, name = tag.rpartition(":")
             image = await eng.images.commit(ref, config, repo=repo, tag=name, pause=False)
             return image, not info.cmd and not info.entrypoint

@@ -17,15 +17,19 @@ from sandbox_core._imagebuild.definition import FromDockerfile, FromImage, Image
 from sandbox_core._imagebuild.masking import Mask
 from sandbox_core._imagebuild.modal_args import build_env
 from sandbox_core._imagebuild.report import BuildOutput
-from sandbox_core._imagebuild.steps import Commands, DockerfileCommands, Env, RunCommands
+from sandbox_core._imagebuild.steps import Commands, DockerfileCommands, Entrypoint, Env, RunCommands, Step
 from sandbox_core.exception import ImageBuildError, InvalidError
 
 from ..conftest import BUSYBOX
-from .conftest import RUN_LABELS, docker, run_in
+from .conftest import RUN_FILTER, RUN_LABELS, docker, run_in
 
 #: A fresh value per run: found nowhere unless this run's build put it there.
 SECRET = f"s3cr3t-{uuid.uuid4().hex}"
 DIGEST = hashlib.sha256(SECRET.encode()).hexdigest()
+
+
+#: ``docker run`` options that label a throw-away container for this run.
+RUN_ARGS = ("--label", "sandbox-core.owner=sandbox-core", "--label", RUN_FILTER)
 
 
 def busybox() -> ImageDefinition:
@@ -46,10 +50,7 @@ def assert_nowhere(image: str, *texts: str) -> None:
     found = docker(
         "run",
         "--rm",
-        "--label",
-        "sandbox-core.owner=sandbox-core",
-        "--label",
-        f"{next(iter(RUN_LABELS))}={next(iter(RUN_LABELS.values()))}",
+        *RUN_ARGS,
         "--entrypoint",
         "sh",
         image,
@@ -171,3 +172,28 @@ def test_the_address_covers_a_value_without_revealing_it(tmp_path: Path, monkeyp
     assert material != RunCommands(["true"], env={"API_TOKEN": SECRET + "x"}).prepare(None).material
     (key,) = tmp_path.glob("build-values-*.key")
     assert key.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        [Entrypoint(["sh", "-c"])],  # the step's container must not run its command through this entrypoint
+        [DockerfileCommands(["CMD []"])],  # neither command nor entrypoint: the commit must not keep the step's
+        [DockerfileCommands(['SHELL ["/bin/sh", "-ec"]'])],  # the step runs under it, and the image keeps it
+    ],
+    ids=["entrypoint", "no-command", "shell"],
+)
+async def test_the_parent_configuration_survives_a_secret_step(eng: EngineAPI, before: list[Step]) -> None:
+    defn = busybox()
+    for step in before:
+        defn = defn.add(step)
+    parent = await builder.build(eng, defn)
+    built = await builder.build(
+        eng, defn.add(RunCommands(['echo "$API_TOKEN" > /dev/null; touch /ran'], env=secret_env()))
+    )
+    old, new = await eng.images.inspect(parent.image_id), await eng.images.inspect(built.image_id)
+    assert old is not None and new is not None
+    assert (new.cmd or None, new.entrypoint or None) == (old.cmd or None, old.entrypoint or None)
+    assert new.shell == old.shell
+    assert "/ran" in docker("run", "--rm", *RUN_ARGS, "--entrypoint", "ls", built.image_id, "/ran")
+    assert_nowhere(built.image_id)
