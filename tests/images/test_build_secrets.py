@@ -20,7 +20,7 @@ from sandbox_core._imagebuild.report import BuildOutput
 from sandbox_core._imagebuild.steps import Commands, DockerfileCommands, Entrypoint, Env, RunCommands, Step
 from sandbox_core.exception import ImageBuildError, InvalidError
 
-from ..conftest import BUSYBOX
+from ..conftest import BUSYBOX, NOSHELL
 from .conftest import RUN_FILTER, RUN_LABELS, docker, run_in
 
 #: A fresh value per run: found nowhere unless this run's build put it there.
@@ -197,3 +197,37 @@ async def test_the_parent_configuration_survives_a_secret_step(eng: EngineAPI, b
     assert new.shell == old.shell
     assert "/ran" in docker("run", "--rm", *RUN_ARGS, "--entrypoint", "ls", built.image_id, "/ran")
     assert_nowhere(built.image_id)
+
+
+@pytest.mark.usefixtures("eng")
+async def test_public_api_secret_step_under_enable_output(app: sc.App, capsys: pytest.CaptureFixture[str]) -> None:
+    secret = sc.Secret.from_dict({"API_TOKEN": SECRET})
+    image = sc.Image.from_registry(BUSYBOX).run_commands(
+        f"echo {uuid.uuid4().hex}; echo seen=$API_TOKEN; printf %s $API_TOKEN | sha256sum > /digest",
+        secrets=[secret],
+    )
+    capsys.readouterr()
+    with sc.enable_output():
+        await image.build(app)
+    err = capsys.readouterr().err
+    assert "seen=***" in err and SECRET not in err
+    sb = await sc.Sandbox.create(app=app, image=image, timeout=60)
+    try:
+        p = await sb.exec("cat", "/digest")
+        assert (await p.stdout.read()).split()[0] == DIGEST
+        p = await sb.exec("env")
+        assert SECRET not in await p.stdout.read()
+    finally:
+        await sb.terminate()
+    assert image.object_id is not None
+    assert_nowhere("sha256:" + image.object_id.removeprefix("im-"))
+
+
+async def test_an_image_without_a_shell_fails_the_step_cleanly(eng: EngineAPI) -> None:
+    defn = ImageDefinition(FromImage(NOSHELL), labels={**RUN_LABELS, "sandbox-core.test-salt": uuid.uuid4().hex})
+    salt = dict(defn.labels)["sandbox-core.test-salt"]
+    with pytest.raises(ImageBuildError, match=r"step 1 of 1, run_commands\('true'\): could not start") as info:
+        await builder.build(eng, defn.add(RunCommands(["true"], env=secret_env())))
+    assert SECRET not in str(info.value)
+    assert docker("ps", "-a", "-q", "--filter", f"label=sandbox-core.test-salt={salt}").strip() == ""
+    assert docker("images", "-a", "-q", "--filter", f"label=sandbox-core.test-salt={salt}").strip() == ""
