@@ -129,9 +129,9 @@ async def _build_one(
         except BuildFailed as e:
             raise _failure(what, e, shown, mask) from None
 
-    async def segment(base: str | None, lines: tuple[str, ...], tagged: str | None) -> str:
+    async def segment(base: str | None, lines: tuple[str, ...]) -> str:
         full = lines if base is None else (f"FROM {base}", *lines)
-        return await build_lines(full, tagged, None if base is None else 1, full)
+        return await build_lines(full, None, None if base is None else 1, full)
 
     async def work() -> str:
         async with once.file_lock(tag, report.later(on_line, f"waiting for another process building {what}")):

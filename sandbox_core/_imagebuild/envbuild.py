@@ -60,9 +60,9 @@ class Shell:
 
 
 Segment = Lines | Shell
-#: Builds ``Lines`` on top of an image (None for a root's first segment, which has its own FROM), tagged when
-#: a tag is given; returns the image id.
-BuildLines = Callable[[str | None, tuple[str, ...], str | None], Awaitable[str]]
+#: Builds ``Lines`` on top of an image (None for a root's first segment, which has its own FROM), untagged;
+#: returns the image id.
+BuildLines = Callable[[str | None, tuple[str, ...]], Awaitable[str]]
 
 
 def _check_names(instance: object, attribute: object, env: EnvPairs) -> None:
@@ -143,14 +143,14 @@ class EnvStep:
         try:
             for index, seg in enumerate(segs):
                 if isinstance(seg, Lines):
-                    current = await build_lines(current, seg.lines, None)
+                    current = await build_lines(current, seg.lines)
                 else:
                     assert current is not None, "a Dockerfile starts with FROM"
                     temp.append(f"{tag}-part{index}")
                     current, reset = await self._run(eng, current, seg.command, temp[-1])
                     if reset:
                         made.append(current)
-                        current = await build_lines(current, ("CMD []",), None)
+                        current = await build_lines(current, ("CMD []",))
                 made.append(current)
             assert current is not None
             repo, _, name = tag.rpartition(":")
