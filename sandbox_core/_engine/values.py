@@ -360,6 +360,8 @@ class ImageInfo:
     env: Mapping[str, str] = attrs.field(converter=_frozen_map)
     created_at: float | None
     size: int
+    #: The shell of shell-form ``RUN`` lines built on it (Dockerfile ``SHELL``); None: the default.
+    shell: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_str_tuple)
 
 
 @attrs.frozen
@@ -374,6 +376,8 @@ class ImageConfig:
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
     workdir: str = ""
     user: str = ""
+    #: Dockerfile ``SHELL``; None: the default (or, on a commit, the container's).
+    shell: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_str_tuple)
 
 
 @attrs.frozen

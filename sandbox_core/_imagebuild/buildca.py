@@ -7,7 +7,8 @@ build arguments ``SANDBOX_CORE_BUILD_CA_0``, ``_1``, ... (split at certificate b
 wrapper writes it (appended to ``/etc/ssl/certs/ca-certificates.crt``
 when the image has one) to a temporary file, points ``SSL_CERT_FILE``, ``PIP_CERT``, ``REQUESTS_CA_BUNDLE``,
 ``CURL_CA_BUNDLE``, ``GIT_SSL_CAINFO``, ``NODE_EXTRA_CA_CERTS`` and apt (``Acquire::https::CAInfo`` via
-``APT_CONFIG``) at it, runs the command, and removes the file in the same instruction.
+``APT_CONFIG``) at it, runs the command, and removes the file in the same instruction. A step with build-time
+values (``envbuild``) gets the same variables on its container's stdin instead of as build arguments.
 
 Consequences, by design:
 - The image's filesystem does not change: no certificate is left in any layer, and the content address of a step
@@ -21,7 +22,6 @@ Consequences, by design:
 from __future__ import annotations
 
 import os
-import shlex
 
 import attrs
 
@@ -97,13 +97,10 @@ class BuildCA:
         return tuple(f"ARG {name}" for name in self.build_args())
 
 
-def wrap_shell(command: str, env: tuple[tuple[str, str], ...], ca: BuildCA | None) -> str:
-    """``command`` (shell syntax) preceded by build-time ``env`` exports and, with ``ca``, the trust setup; the
-    exit status is the command's."""
-    parts = []
-    if env:
-        parts.append("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env))
+def wrap_shell(command: str, ca: BuildCA | None) -> str:
+    """``command`` (shell syntax), with ``ca`` preceded by the trust setup and followed by its cleanup; the exit
+    status is the command's. Build-time values are not given here (see ``envbuild``)."""
     if ca is None:
-        return " && ".join([*parts, f"({command})"]) if parts else command
-    parts.insert(0, _SETUP.format(pieces=" ".join(f'"${name}"' for name in ca.build_args())))
-    return " && ".join(parts) + f" && ({command}); _rc=$?; {_CLEANUP}; exit $_rc"
+        return command
+    setup = _SETUP.format(pieces=" ".join(f'"${name}"' for name in ca.build_args()))
+    return f"{setup} && ({command}); _rc=$?; {_CLEANUP}; exit $_rc"

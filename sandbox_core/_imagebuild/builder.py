@@ -22,10 +22,11 @@ from .._engine.errors import BuildFailed, ImagePullError
 from .._engine.labels import KIND, KIND_IMAGE, OWNER, OWNER_VALUE
 from .._engine.values import LabelQuery
 from ..exception import ImageBuildError, InvalidError, NotFoundError
-from . import base, definition, gc, names, once, report
+from . import base, definition, envbuild, gc, names, once, report
 from .buildca import BuildCA
 from .definition import DebianSlim, FromDockerfile, FromImage, FromScratch, ImageDefinition, Published
-from .steps import LocalSource, Prepared, label_line
+from .masking import Mask
+from .steps import EnvPairs, LocalSource, Prepared, label_line
 from .tarstream import Entry, stream_tar
 
 ADDRESS_LABEL = definition.ADDRESS_LABEL
@@ -66,7 +67,7 @@ def _labels(defn: ImageDefinition, address: str) -> dict[str, str]:
 _NONZERO_RE = re.compile(r"^The command .* returned a non-zero code: (\d+)$", re.DOTALL)
 
 
-def _failure(what: str, error: BuildFailed, readable: tuple[str, ...]) -> ImageBuildError:
+def _failure(what: str, error: BuildFailed, readable: tuple[str, ...], mask: Mask) -> ImageBuildError:
     """The error for a failed step: the instruction as the user wrote it (engine steps count our Dockerfile's
     lines when each holds one instruction), the engine's reason, and the tail of the log."""
     shown = error.instruction
@@ -79,7 +80,7 @@ def _failure(what: str, error: BuildFailed, readable: tuple[str, ...]) -> ImageB
         reason = f"`{shown}`: {reason}"
     tail = "\n".join(error.log_tail[-LOG_TAIL:]).strip()
     log = f"\n--- last lines of the build log ---\n{tail}" if tail else ""
-    return ImageBuildError(f"Image build failed at {what}: {reason}{log}")
+    return ImageBuildError(mask(f"Image build failed at {what}: {reason}{log}"))
 
 
 async def _build_one(
@@ -95,35 +96,53 @@ async def _build_one(
     force: bool,
     on_line: LineSink | None,
     label_at: int | None = 1,
+    parent: str | None = None,
+    env: EnvPairs = (),
+    ca: BuildCA | None = None,
 ) -> str:
     """Build one image tagged for ``address`` under the cross-process lock (re-checking the tag first).
 
     The ``LABEL`` instruction goes at ``label_at`` in ``dockerfile``: right after ``FROM`` for steps, so that the
-    labels are in the engine's cache key of every later instruction and on the containers that run them.
+    labels are in the engine's cache key of every later instruction and on the containers that run them. With
+    build-time values ``env``, ``envbuild`` builds it (``parent``: the image of ``dockerfile``'s first line, None
+    for a root Dockerfile) and every line of output and error text is masked.
     """
     tag = definition.step_tag(address)
-    at = len(dockerfile) if label_at is None else label_at
-    dockerfile = (*dockerfile[:at], label_line(labels), *dockerfile[at:])
-    readable = (*readable[:at], label_line(labels), *readable[at:])
+    mask = Mask(value for _, value in env)
+    on_line = mask.sink(on_line)
+
+    async def build_lines(lines: tuple[str, ...], tagged: str | None, at: int | None, shown: tuple[str, ...]) -> str:
+        at = len(lines) if at is None else at
+        lines = (*lines[:at], label_line(labels), *lines[at:])
+        shown = (*shown[:at], label_line(labels), *shown[at:])
+        text = "\n".join(lines) + "\n"
+        files = (Entry.from_bytes(DOCKERFILE, text.encode()), *context)
+        try:
+            return await eng.images.build(
+                stream_tar(files),
+                dockerfile=DOCKERFILE,
+                tag=tagged,
+                build_args=buildargs,
+                no_cache=force,
+                on_line=on_line,
+            )
+        except BuildFailed as e:
+            raise _failure(what, e, shown, mask) from None
+
+    async def segment(base: str | None, lines: tuple[str, ...]) -> str:
+        full = lines if base is None else (f"FROM {base}", *lines)
+        return await build_lines(full, None, None if base is None else 1, full)
 
     async def work() -> str:
         async with once.file_lock(tag, report.later(on_line, f"waiting for another process building {what}")):
             if not force and (info := await eng.images.inspect(tag)) is not None:
                 return info.id
             report.status(on_line, f"building {what}")
-            text = "\n".join(dockerfile) + "\n"
-            files = (Entry.from_bytes(DOCKERFILE, text.encode()), *context)
-            try:
-                return await eng.images.build(
-                    stream_tar(files),
-                    dockerfile=DOCKERFILE,
-                    tag=tag,
-                    build_args=buildargs,
-                    no_cache=force,
-                    on_line=on_line,
-                )
-            except BuildFailed as e:
-                raise _failure(what, e, readable) from None
+            if not env:
+                return await build_lines(dockerfile, tag, label_at, readable)
+            step = envbuild.EnvStep(what, labels, env, ca, on_line, mask)
+            segs = envbuild.segments(dockerfile if parent is None else dockerfile[1:])
+            return await step.build(eng, parent, segs, tag, segment)
 
     return await once.run_once(
         tag, work, report.later(on_line, f"waiting for the build of {what} started by another caller")
@@ -131,7 +150,12 @@ async def _build_one(
 
 
 async def _resolve_root(
-    eng: EngineAPI, defn: ImageDefinition, prepared: Prepared | None, force: bool, on_line: LineSink | None
+    eng: EngineAPI,
+    defn: ImageDefinition,
+    prepared: Prepared | None,
+    force: bool,
+    on_line: LineSink | None,
+    ca: BuildCA | None,
 ) -> _Root:
     root = defn.root
     if isinstance(root, FromScratch):
@@ -176,6 +200,8 @@ async def _resolve_root(
         force=force,
         on_line=on_line,
         label_at=None,
+        env=prepared.env,
+        ca=ca,
     )
     return _Root(image_id, address, definition.step_tag(address))
 
@@ -207,7 +233,7 @@ async def build(
     else:
         root_prepared, prepared = None, ()  # nothing to read from disk: no thread hop
     # ``force`` rebuilds every step (and a Dockerfile root); ``force_root`` also makes a base or pulled root again
-    root = await _resolve_root(eng, defn, root_prepared, force or defn.force_root, on_line)
+    root = await _resolve_root(eng, defn, root_prepared, force or defn.force_root, on_line, ca)
     force = force or defn.force_root
     addresses = definition.chain(root.address, prepared)
     forced = [i for i, p in enumerate(prepared) if p.force_build]
@@ -228,6 +254,9 @@ async def build(
             buildargs=buildargs or None,
             force=force or index >= limit,
             on_line=on_line,
+            parent=parent,
+            env=step.env,
+            ca=ca,
         )
         tag = definition.step_tag(addresses[index])
     used = (*([root.address] if root.tag else []), *addresses)

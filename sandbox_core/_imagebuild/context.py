@@ -37,8 +37,8 @@ AUTO_DOCKERIGNORE = AutoDockerignore()
 IgnoreSpec = IgnoreFn | AutoDockerignore | None
 
 
-def _commands(lines: Sequence[str]) -> list[str]:
-    """Dockerfile lines joined over ``\\`` continuations, without blank lines and comments."""
+def dockerfile_instructions(lines: Sequence[str]) -> list[str]:
+    """Dockerfile lines joined over ``\\`` continuations, without blank lines and comments: one instruction each."""
     out, current = [], ""
     for raw in lines:
         line = raw.strip()
@@ -55,7 +55,7 @@ def copy_patterns(lines: Sequence[str]) -> list[str]:
     """The sources of the ``COPY`` instructions in ``lines`` (``.`` becomes ``./**``). Raises ``InvalidError``
     (Modal's text) for a source that uses a flag or a variable."""
     patterns: list[str] = []
-    for command in _commands(lines):
+    for command in dockerfile_instructions(lines):
         m = _COPY_RE.match(command)
         if m is None:
             continue

@@ -22,8 +22,10 @@ import attrs
 
 from ..exception import InvalidError
 from .context import IgnoreSpec, context_filter
-from .steps import EnvPairs, LocalSource, Prepared, Step, _env_pairs, _host_path, env_into_runs
+from .envbuild import dockerfile_lines
+from .steps import EnvPairs, LocalSource, Prepared, Step, _env_pairs, _host_path
 from .tarstream import Entry, entries_digest, scan_tree
+from .valuekey import identity
 
 HASH_VERSION = "sandbox-core-image/1"
 #: Repository of the images built for definition steps; the tag is the step's content address.
@@ -102,14 +104,15 @@ class FromDockerfile:
             if keep is not None:
                 context = [e for e in scan_tree(self.context_dir, "", keep) if not e.name.startswith(".sandbox-core")]
         material: dict[str, object] = {"op": "from_dockerfile", "dockerfile": text, "context": entries_digest(context)}
-        material |= {"args": self.build_args} | ({"env": self.env} if self.env else {})
-        lines = env_into_runs(tuple(text.splitlines()), self.env, "Image.from_dockerfile")
+        material |= {"args": self.build_args} | ({"env": identity(self.env)} if self.env else {})
+        lines = tuple(text.splitlines())
         return Prepared(
             f"from_dockerfile({os.path.relpath(self.path)!r})",
             json.dumps(material, sort_keys=True),
-            lines,
+            dockerfile_lines(lines, "Image.from_dockerfile", root=True) if self.env else lines,
             tuple(context),
-            shown=tuple(text.splitlines()),
+            shown=lines,
+            env=self.env,
         )
 
 

@@ -5,8 +5,11 @@ packages> <options>``, ``RUN apt-get update`` + ``RUN apt-get install -y ...``, 
 built as its own image ``FROM`` the previous step's image, so every step has its own content address.
 
 ``prepare`` reads local files (digests), so it runs off the event loop; the result is a ``Prepared`` step whose
-``material`` is what the step's content address covers: the method, its arguments, build-time ``env``, and the
+``material`` is what the step's content address covers: the method, its arguments, build-time ``env`` (keyed
+digests, see ``valuekey``), and the
 identities of copied files — never the Dockerfile text, which also carries the build-trust wrapper (buildca).
+A step with build-time values (``env=``/``secrets=``) is built by ``envbuild``, which keeps them out of the image,
+its history and the output.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import attrs
 from ..exception import InvalidError
 from .buildca import BuildCA, wrap_shell
 from .context import IgnoreSpec, context_filter
+from .envbuild import dockerfile_lines
 from .tarstream import Entry, IgnoreFn, entries_digest, scan_file, scan_tree
+from .valuekey import identity
 
 EnvPairs = tuple[tuple[str, str], ...]
 
@@ -81,6 +86,9 @@ class Prepared:
     shown: tuple[str, ...] = ()
     #: ``ARG`` values of the build (``dockerfile_commands(build_args=...)``).
     build_args: EnvPairs = ()
+    #: Build-time values (``env=``/``secrets=``): the step is then built by ``envbuild``, its ``instructions``
+    #: one a line with each shell-form ``RUN`` as written.
+    env: EnvPairs = attrs.field(default=(), repr=False)
 
     def readable(self) -> tuple[str, ...]:
         return self.shown or self.instructions
@@ -102,23 +110,14 @@ def _env_pairs(values: Any) -> EnvPairs:
     return tuple((str(k), str(v)) for k, v in (dict(values).items() if not isinstance(values, tuple) else values))
 
 
-def env_into_runs(lines: tuple[str, ...], env: EnvPairs, method: str) -> tuple[str, ...]:
-    """Raw Dockerfile ``lines`` with build-time ``env`` given to every shell-form ``RUN`` (``RUN export K=V; …``,
-    so the rest of the line, continuations included, runs as written). Raises ``InvalidError`` for an exec-form
-    ``RUN [...]``, which no environment can reach."""
-    if not env:
-        return lines
-    exports = "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env) + "; "
-    out = []
-    for line in lines:
-        head = line.lstrip()
-        if head[:4].upper() == "RUN " and head[4:].lstrip().startswith("["):
-            raise InvalidError(
-                f"{method}(env=..., secrets=...) cannot give an environment to the exec-form {head.strip()!r}; "
-                "use the shell form (RUN <command>)"
-            )
-        out.append(f"RUN {exports}{head[4:].lstrip()}" if head[:4].upper() == "RUN " else line)
-    return tuple(out)
+def _run(command: str, env: EnvPairs, ca: BuildCA | None) -> str:
+    """A ``RUN`` of ``command``: as written for a step with build-time values (``envbuild`` runs it and sets up
+    the trust itself), else wrapped with the build-trust setup."""
+    return f"RUN {command}" if env else f"RUN {wrap_shell(command, ca)}"
+
+
+def _uses_ca(ca: BuildCA | None, env: EnvPairs) -> bool:
+    return ca is not None and not env
 
 
 @attrs.frozen
@@ -133,9 +132,10 @@ class RunCommands:
     def prepare(self, ca: BuildCA | None) -> Prepared:
         return Prepared(
             _describe(self.op, *self.commands),
-            _material(self.op, commands=self.commands, env=self.env),
-            tuple(f"RUN {wrap_shell(c, self.env, ca)}" for c in self.commands),
-            uses_build_arg=ca is not None,
+            _material(self.op, commands=self.commands, env=identity(self.env)),
+            tuple(_run(c, self.env, ca) for c in self.commands),
+            uses_build_arg=_uses_ca(ca, self.env),
+            env=self.env,
             force_build=self.force_build,
             shown=tuple(f"RUN {c}" for c in self.commands),
         )
@@ -154,9 +154,10 @@ class AptInstall:
         commands = ("apt-get update", f"apt-get install -y {shlex.join(self.packages)}")
         return Prepared(
             _describe(self.op, *self.packages),
-            _material(self.op, packages=self.packages, env=self.env),
-            tuple(f"RUN {wrap_shell(c, self.env, ca)}" for c in commands),
-            uses_build_arg=ca is not None,
+            _material(self.op, packages=self.packages, env=identity(self.env)),
+            tuple(_run(c, self.env, ca) for c in commands),
+            uses_build_arg=_uses_ca(ca, self.env),
+            env=self.env,
             force_build=self.force_build,
             shown=tuple(f"RUN {c}" for c in commands),
         )
@@ -211,9 +212,10 @@ class PipInstall:
         command = f"python -m pip install {shlex.join(sorted(self.packages))} {self.options.args()}".strip()
         return Prepared(
             _describe(self.op, *self.packages),
-            _material(self.op, packages=sorted(self.packages), options=self.options.material(), env=self.env),
-            (f"RUN {wrap_shell(command, self.env, ca)}",),
-            uses_build_arg=ca is not None,
+            _material(self.op, packages=sorted(self.packages), options=self.options.material(), env=identity(self.env)),
+            (_run(command, self.env, ca),),
+            uses_build_arg=_uses_ca(ca, self.env),
+            env=self.env,
             force_build=self.force_build,
             shown=(f"RUN {command}",),
         )
@@ -235,10 +237,13 @@ class PipInstallFromRequirements:
         command = f"python -m pip install -r /.requirements.txt{find_links} {self.options.args()}".strip()
         return Prepared(
             _describe(self.op, self.requirements),
-            _material(self.op, requirements=entries_digest(context), options=self.options.material(), env=self.env),
-            ("COPY /.requirements.txt /.requirements.txt", f"RUN {wrap_shell(command, self.env, ca)}"),
+            _material(
+                self.op, requirements=entries_digest(context), options=self.options.material(), env=identity(self.env)
+            ),
+            ("COPY /.requirements.txt /.requirements.txt", _run(command, self.env, ca)),
             tuple(context),
-            uses_build_arg=ca is not None,
+            uses_build_arg=_uses_ca(ca, self.env),
+            env=self.env,
             force_build=self.force_build,
             shown=("COPY /.requirements.txt /.requirements.txt", f"RUN {command}"),
         )
@@ -286,11 +291,12 @@ class UvPipInstall:
                 requirements=entries_digest(context),
                 uv=uv,
                 options=o.material(),
-                env=self.env,
+                env=identity(self.env),
             ),
-            (f"RUN {wrap_shell(install_uv, self.env, ca)}", *copies, f"RUN {wrap_shell(command, self.env, ca)}"),
+            (_run(install_uv, self.env, ca), *copies, _run(command, self.env, ca)),
             tuple(context),
-            uses_build_arg=ca is not None,
+            uses_build_arg=_uses_ca(ca, self.env),
+            env=self.env,
             force_build=self.force_build,
             shown=(f"RUN {install_uv}", *copies, f"RUN {command}"),
         )
@@ -372,12 +378,17 @@ class DockerfileCommands:
         return Prepared(
             _describe(self.op, *self.commands),
             _material(
-                self.op, commands=self.commands, context=entries_digest(context), args=self.build_args, env=self.env
+                self.op,
+                commands=self.commands,
+                context=entries_digest(context),
+                args=self.build_args,
+                env=identity(self.env),
             ),
-            env_into_runs(self.commands, self.env, "Image.dockerfile_commands"),
+            dockerfile_lines(self.commands, "Image.dockerfile_commands", root=False) if self.env else self.commands,
             tuple(context),
             force_build=self.force_build,
             build_args=self.build_args,
+            env=self.env,
         )
 
 
@@ -425,10 +436,11 @@ class Commands:
         runs = any(line.startswith("RUN ") for line in self.lines)
         return Prepared(
             _describe(self.op, *self.args),
-            _material(self.op, lines=self.lines, context=entries_digest(context), env=self.env),
-            tuple(f"RUN {wrap_shell(ln[4:], self.env, ca)}" if ln.startswith("RUN ") else ln for ln in self.lines),
+            _material(self.op, lines=self.lines, context=entries_digest(context), env=identity(self.env)),
+            tuple(_run(ln[4:], self.env, ca) if ln.startswith("RUN ") else ln for ln in self.lines),
             tuple(context),
-            uses_build_arg=ca is not None and runs,
+            uses_build_arg=_uses_ca(ca, self.env) and runs,
+            env=self.env,
             force_build=self.force_build,
             shown=self.lines,
         )

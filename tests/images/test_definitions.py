@@ -125,8 +125,9 @@ def test_steps_render_as_modal_renders_them() -> None:
     assert apt.instructions == ("RUN apt-get update", "RUN apt-get install -y git curl")
     env = Env({"GREETING": "hello world"}).prepare(None)
     assert env.instructions == ("ENV GREETING='hello world'",)
-    run = RunCommands(["echo $X"], env={"X": "1"}).prepare(None)
-    assert run.instructions == ("RUN export X=1 && (echo $X)",)
+    run = RunCommands(["echo $X"], env={"X": "secret-value"}).prepare(None)
+    assert run.instructions == ("RUN echo $X",)  # the value goes to the step's container, never the Dockerfile
+    assert run.env == (("X", "secret-value"),) and "secret-value" not in repr(run)
 
 
 def test_pip_install_refuses_options_among_packages() -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import sandbox_core as sc
 from sandbox_core import exception as exc
 from sandbox_core._engine.tar import TarReader
-from sandbox_core._imagebuild import context, names, retar, steps
+from sandbox_core._imagebuild import context, envbuild, names, retar
 from sandbox_core._imagebuild.definition import DebianSlim, FromImage, Published
 from sandbox_core._snapshots import absolute, check_encryption_key, check_ttl
 from sandbox_core.image import mount_source
@@ -206,10 +206,11 @@ def test_file_pattern_matcher_and_its_inversion() -> None:
 
 
 def test_env_reaches_shell_form_runs_only() -> None:
-    lines = steps.env_into_runs(("FROM x", "RUN echo $A \\", "  && true", "ENV B=1"), (("A", "v w"),), "m")
-    assert lines == ("FROM x", "RUN export A='v w'; echo $A \\", "  && true", "ENV B=1")
+    lines = envbuild.dockerfile_lines(("FROM x", "RUN echo $A \\", "  && true", "ENV B=1"), "m", root=True)
+    assert lines == ("FROM x", "RUN echo $A && true", "ENV B=1")
+    assert envbuild.segments(lines[1:]) == (envbuild.Shell("echo $A && true"), envbuild.Lines(("ENV B=1",)))
     with pytest.raises(exc.InvalidError, match="exec-form"):
-        steps.env_into_runs(('RUN ["echo"]',), (("A", "1"),), "m")
+        envbuild.dockerfile_lines(('RUN ["echo"]',), "m", root=False)
 
 
 def test_snapshot_and_mount_argument_rules() -> None:

@@ -247,6 +247,8 @@ class DockerImages:
             "WorkingDir": config.workdir,
             "User": config.user,
         }
+        if config.shell is not None:
+            body["Shell"] = list(config.shell)
         params = {"container": container, "repo": repo, "tag": tag, "pause": "1" if pause else "0"}
         res = await self._client.request_json(
             "POST", "commit", f"commit container {container[:12]}", params=params, body=body, timeout=float("inf")

@@ -180,6 +180,7 @@ def image_info(raw: Json) -> ImageInfo:
         env=_env(config.get("Env")),
         created_at=parse_engine_time(raw.get("Created")),
         size=_int(raw.get("Size")),
+        shell=config.get("Shell") or None,
     )
 
 
