@@ -2,8 +2,10 @@
 
 - ``snapshot_filesystem``: the engine commits the container (paused meanwhile) into an image whose configuration is
   the sandbox's image's (command, entrypoint, environment, working directory, user). Nothing the sandbox was given
-  at creation is kept in the image: not its labels, and not the values of its environment and secrets (the engine's
-  commit keeps their names, so they are present in the image with empty values).
+  at creation is kept in the image's configuration: not its labels, and not the values of its environment and
+  secrets (the engine's commit keeps their names, so they are present in the image with empty values). The engine
+  also records the committed container's own configuration, values included, as the image's ``ContainerConfig``
+  metadata: visible to the engine's owner (as the running container's was), never to a sandbox (SECURITY.md).
 - ``snapshot_directory``: the directory is read through the archive API and imported as a one-layer image holding
   its content at ``/`` (``FROM scratch``); meant for ``mount_image``.
 
