@@ -5,8 +5,8 @@ from the store like any other image when a sandbox needs it there)."""
 
 from __future__ import annotations
 
+from ... import exception as exc
 from ..docker.images import DockerImages
-from ..errors import ContainerNotRunning
 from ..values import ImageConfig
 from .cluster import Cluster
 
@@ -34,5 +34,5 @@ class SwarmImages(DockerImages):
         finally:
             await engine.images.remove(reference)
         if await self.inspect(image_id) is None:
-            raise ContainerNotRunning(f"the snapshot {image_id} did not reach the swarm's image store")
+            raise exc.ServiceError(f"the committed image {image_id} did not reach the swarm's image store")
         return image_id
