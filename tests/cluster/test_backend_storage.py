@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -218,7 +219,9 @@ async def test_snapshot_filesystem_works_on_every_node_and_runs_on_the_others(ap
         try:
             assert (await container_of(sb))[0] == node
             assert (await run(sb, f"mkdir /d && echo made on {node.name} > /d/f"))[0] == 0
+            t0 = time.monotonic()
             image = await sb.snapshot_filesystem()
+            print(f"snapshot_filesystem on {node.name}: {time.monotonic() - t0:.2f} s")
             with only_on(other):
                 restored = await sc.Sandbox.create("cat", "/d/f", app=app, image=image)
             assert (await container_of(restored))[0] == other
