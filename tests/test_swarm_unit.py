@@ -85,6 +85,8 @@ def test_nofile_and_shm_caps_are_ulimits_and_a_sized_tmpfs_at_dev_shm() -> None:
 def test_volume_mounts_and_the_helper_kind_are_recognised() -> None:
     mounts = (Mount("volume", "b", "/b"), Mount("bind", "/h", "/h"), Mount("volume", "a", "/a"))
     assert homes.volumes_of(attrs.evolve(BASE, mounts=mounts)) == ["a", "b"]
+    sub = Mount("bind", "/var/lib/docker/volumes/c/_data/users/x", "/x")  # a sub_path mount of volume c
+    assert homes.volumes_of(attrs.evolve(BASE, mounts=(*mounts, sub))) == ["a", "b", "c"]
     assert not homes.is_helper(BASE)
     assert homes.is_helper(attrs.evolve(BASE, labels=L.owned("volume-helper")))
 

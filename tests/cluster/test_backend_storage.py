@@ -168,6 +168,11 @@ async def test_a_volume_has_one_copy_that_the_api_and_every_sandbox_see() -> Non
             listed = sorted(e.path for e in await vol.listdir("/"))
             assert listed == ["a.txt", "s0.txt", "s1.txt", "s2.txt"], listed
             assert b"".join([c async for c in vol.read_file("/s2.txt")]) == b"from sandbox 2\n"
+            sub = await sc.Sandbox.create(app=app, volumes={"/home/x": vol.with_mount_options(sub_path="/users/x")})
+            made.append(sub)  # a sub_path mount: a directory of the volume, by its path on the volume's node
+            assert (await container_of(sub))[0].index in homes
+            assert await run(sub, "echo mine > /home/x/f; ls -A /home/x") == (0, "f\n")
+            assert b"".join([c async for c in vol.read_file("/users/x/f")]) == b"mine\n"
             with pytest.raises(exc.InvalidError, match=r"lives on the swarm node .* not in .*network=none"):
                 await sc.Sandbox.create("true", app=app, volumes={"/v": vol}, block_network=True)
             recorded = homes_recorded()

@@ -7,12 +7,16 @@ wins, so concurrent first uses agree); from then on every sandbox mounting it, a
 API, is placed on that node. A sandbox that cannot run there (another node pool, volumes with different homes) is
 refused with ``InvalidError`` saying why; while the home is not ready, ``ResourceExhaustedError``.
 
+A ``sub_path`` mount binds a directory of the volume by its path on the home node, which ``SwarmVolumes.inspect``
+gives, and is placed there like a whole volume.
+
 The volume file API's helpers go wherever the volume lives, whatever that node's network: they run only the
 library's own busybox script, with paths as arguments.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 
@@ -33,9 +37,19 @@ NODE_LABEL = PREFIX + "home-node"
 HELPER_KIND = "volume-helper"
 
 
+#: A bind mount of a directory inside a local volume (a ``sub_path`` mount): ``<data root>/volumes/<name>/_data/…``,
+#: a path on the volume's home node (``SwarmVolumes.inspect`` answers from there).
+_IN_VOLUME = re.compile(r"/volumes/([^/]+)/_data(?:/|$)")
+
+
 def volumes_of(spec: ContainerSpec) -> list[str]:
-    """The engine names of the named volumes ``spec`` mounts."""
-    return sorted({m.source for m in spec.mounts if m.type == "volume" and m.source})
+    """The engine names of the named volumes ``spec`` mounts, whole or a directory of them."""
+    names = {m.source for m in spec.mounts if m.type == "volume" and m.source}
+    for m in spec.mounts:
+        found = _IN_VOLUME.search(m.source) if m.type == "bind" else None
+        if found is not None:
+            names.add(found.group(1))
+    return sorted(names)
 
 
 def is_helper(spec: ContainerSpec) -> bool:

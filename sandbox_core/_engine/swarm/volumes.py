@@ -46,6 +46,14 @@ class SwarmVolumes:
         return first
 
     async def inspect(self, name: str) -> VolumeInfo | None:
+        """The volume as its home node's engine has it (its ``mountpoint`` is a path there), else as the manager's
+        engine has it."""
+        home = await self._homes.home(name)
+        if home is not None:
+            engine = await self._nodes.engine(home)
+            found = await engine.volumes.inspect(name)
+            if found is not None:
+                return found
         return await self._manager.volumes.inspect(name)
 
     async def list(self, labels: LabelQuery) -> list[VolumeInfo]:
