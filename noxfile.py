@@ -229,6 +229,7 @@ SWARM_MODULES = (
     "tests/test_filesystem_watch.py",
     "tests/test_file_io.py",
     "tests/cluster/test_backend.py",
+    "tests/cluster/test_backend_storage.py",
 )
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from sandbox_core import exception as exc
 from sandbox_core._engine import labels as L
-from sandbox_core._engine.swarm import configs, parse, spec
+from sandbox_core._engine.swarm import configs, homes, parse, spec
 from sandbox_core._engine.swarm.config import SwarmConfig, cluster_mode
 from sandbox_core._engine.swarm.model import NodeView, TaskView
 from sandbox_core._engine.swarm.nodes import lost_reason, shutdown_reason
@@ -69,6 +69,28 @@ def test_a_sandbox_is_one_replica_never_restarted_killed_at_once_labelled_twice(
     assert task["LogDriver"] == {"Name": "json-file", "Options": {"max-size": "64m", "max-file": "2"}}
 
 
+def test_nofile_and_shm_caps_are_ulimits_and_a_sized_tmpfs_at_dev_shm() -> None:
+    c = _body(attrs.evolve(BASE, nofile_limit=1234, shm_size_bytes=8 << 20))["TaskTemplate"]["ContainerSpec"]
+    assert c["Ulimits"] == [{"Name": "nofile", "Soft": 1234, "Hard": 1234}]
+    assert c["Mounts"] == [
+        {"Type": "tmpfs", "Target": "/dev/shm", "TmpfsOptions": {"SizeBytes": 8 << 20, "Mode": 0o1777}}
+    ]
+    plain = _body(BASE)["TaskTemplate"]["ContainerSpec"]
+    assert "Ulimits" not in plain and plain["Mounts"] == []  # the node's defaults
+    # A /dev/shm the caller mounts wins over the size cap (the engine would refuse two mounts at one target).
+    own = _body(attrs.evolve(BASE, shm_size_bytes=1 << 20, tmpfs={"/dev/shm": "size=2m"}))
+    assert [m["Target"] for m in own["TaskTemplate"]["ContainerSpec"]["Mounts"]] == ["/dev/shm"]
+
+
+def test_volume_mounts_and_the_helper_kind_are_recognised() -> None:
+    mounts = (Mount("volume", "b", "/b"), Mount("bind", "/h", "/h"), Mount("volume", "a", "/a"))
+    assert homes.volumes_of(attrs.evolve(BASE, mounts=mounts)) == ["a", "b"]
+    sub = Mount("bind", "/var/lib/docker/volumes/c/_data/users/x", "/x")  # a sub_path mount of volume c
+    assert homes.volumes_of(attrs.evolve(BASE, mounts=(*mounts, sub))) == ["a", "b", "c"]
+    assert not homes.is_helper(BASE)
+    assert homes.is_helper(attrs.evolve(BASE, labels=L.owned("volume-helper")))
+
+
 def test_an_entrypoint_is_the_services_command() -> None:
     c = _body(attrs.evolve(BASE, entrypoint=("/bin/x",), cmd=("a",)))["TaskTemplate"]["ContainerSpec"]
     assert (c["Command"], c["Args"]) == (["/bin/x"], ["a"])
@@ -93,12 +115,17 @@ def test_node_pools_are_placement_constraints(changes: dict, constraints: list[s
 
 
 def test_a_pool_admits_the_nodes_its_constraints_select() -> None:
-    plain, blocked, gvisor = {}, {spec.NETWORK_POOL_LABEL: "none"}, {spec.RUNTIME_POOL_LABEL: "runsc"}
+    plain: dict[str, str] = {}
+    blocked, gvisor = {spec.NETWORK_POOL_LABEL: "none"}, {spec.RUNTIME_POOL_LABEL: "runsc"}
     default = spec.pool_of(BASE)
     assert default.admits(plain) and not default.admits(blocked) and not default.admits(gvisor)
     assert spec.pool_of(attrs.evolve(BASE, network_disabled=True)).admits(blocked)
     assert not spec.pool_of(attrs.evolve(BASE, network_disabled=True)).admits(plain)
     assert spec.pool_of(attrs.evolve(BASE, runtime="runsc")).admits(gvisor)
+    for labels in (plain, blocked, gvisor):
+        assert spec.pool_of_node(labels, True).admits(labels)
+    pinned = attrs.evolve(default, node_id="n1")
+    assert pinned.constraints == [*default.constraints, "node.id==n1"]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from . import parse
 from .config import SwarmConfig
 from .configs import Configs
 from .distribute import ImageDistribution
+from .homes import VolumeHomes
 from .model import Placement, ServiceView
 from .names import Names
 from .nodes import NodeDirectory, lost_reason
@@ -40,6 +41,7 @@ class Cluster:
     configs: Configs
     names: Names
     images: ImageDistribution
+    homes: VolumeHomes
     background: TaskSet = attrs.field(factory=TaskSet)
     fenced: set[str] = attrs.field(factory=set)
 
@@ -48,7 +50,14 @@ class Cluster:
         nodes = NodeDirectory(manager, config)
         configs = Configs(manager.client)
         return cls(
-            config, manager, nodes, Tasks(manager.client), configs, Names(configs), ImageDistribution(manager, nodes)
+            config,
+            manager,
+            nodes,
+            Tasks(manager.client),
+            configs,
+            Names(configs),
+            ImageDistribution(manager, nodes),
+            VolumeHomes(configs, nodes, manager),
         )
 
     async def service(self, ref: str) -> ServiceView:

@@ -26,10 +26,10 @@ from ..api import ExecStream, FrameSource
 from ..docker.http import filters_param, label_filters
 from ..errors import NoSuchContainer, NoSuchImage
 from ..values import ContainerInfo, ContainerSpec, ContainerState, ContainerSummary, LabelQuery, LogRecord
-from . import parse
+from . import homes, parse
 from . import spec as specs
 from .cluster import Cluster, NodeUnreachable
-from .model import Placement, ServiceView, TaskView
+from .model import NodeView, Placement, ServiceView, TaskView
 from .nodes import lost_reason, shutdown_reason
 from .stdin import SwarmStdin
 from .tasks import newest
@@ -74,12 +74,11 @@ class SwarmContainers:
     # ------------------------------------------------------------------------------------------------ creation
 
     async def create(self, spec: ContainerSpec, name: str | None = None) -> str:
-        pool = specs.pool_of(spec)
         specs.check(spec)
         image = await self._c.manager.images.inspect(spec.image)
         if image is None:
             raise NoSuchImage(f"the image {spec.image} is not on the swarm manager's engine (the cluster's images)")
-        nodes = await self._c.nodes.check_pool(pool)
+        pool, nodes = await self._placement(spec)
         await self._c.images.ensure(image.id, nodes)
         service_name = "sbx-" + secrets.token_hex(10)
         body = specs.service_spec(attrs.evolve(spec, image=image.id), service_name, pool)
@@ -92,7 +91,30 @@ class SwarmContainers:
             if claim is not None:
                 await asyncio.shield(self._c.names.release_claim(claim))
             raise
-        return parse.created_id(res)
+        service_id = parse.created_id(res)
+        if homes.is_helper(spec):
+            # The volume file API uses a created helper at once, for archive operations that a service's task serves
+            # only once it has a container: swarm starts it anyway (its command is ``true`` or the helper's script).
+            await self._started(service_id, None)
+        return service_id
+
+    async def _placement(self, spec: ContainerSpec) -> tuple[specs.Pool, list[NodeView]]:
+        """The pool ``spec`` runs in and its nodes: one node when it mounts volumes (their home: ``homes.py``).
+        A helper of the volume file API goes to its volume's home, whichever pool that node is in (a volume's
+        first use by a helper puts it in the default pool, where sandboxes that have a network run)."""
+        volumes = homes.volumes_of(spec)
+        pool = specs.pool_of(spec)
+        if homes.is_helper(spec):
+            pool = specs.Pool(no_network=False, runtime=None, no_new_privileges=spec.no_new_privileges)
+            home = await self._c.homes.home(volumes[0]) if volumes else None
+            node = await self._c.nodes.get(home, max_age=0.0) if home is not None else None
+            if node is not None:
+                pool = specs.pool_of_node(node.labels, spec.no_new_privileges)
+        nodes = await self._c.nodes.check_pool(pool)
+        node_id = await self._c.homes.place(volumes, nodes, pool.describe())
+        if node_id is None:
+            return pool, nodes
+        return attrs.evolve(pool, node_id=node_id), [n for n in nodes if n.id == node_id]
 
     async def start(self, ref: str) -> None:
         task = await self._started(ref, None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from ... import exception as exc
 from ..docker.engine import DockerEngine
-from ..docker.images import DockerImages
 from ..docker.storage import DockerNetworks
 from ..values import EngineInfo
 from . import parse
@@ -18,6 +17,7 @@ from .config import MANAGER_ENV, SwarmConfig
 from .containers import SwarmContainers
 from .events import SwarmEvents
 from .execs import SwarmArchive, SwarmExecs
+from .images import SwarmImages
 from .records import SwarmRecords
 from .volumes import SwarmVolumes
 
@@ -30,6 +30,7 @@ class SwarmEngine:
         "_containers",
         "_events",
         "_execs",
+        "_images",
         "_records",
         "_volumes",
         "cluster",
@@ -42,9 +43,10 @@ class SwarmEngine:
         self._containers = SwarmContainers(cluster)
         self._execs = SwarmExecs(cluster)
         self._archive = SwarmArchive(cluster)
+        self._images = SwarmImages(cluster)
         self._records = SwarmRecords(cluster.configs)
         self._events = SwarmEvents(cluster.nodes)
-        self._volumes = SwarmVolumes(cluster.manager, cluster.nodes)
+        self._volumes = SwarmVolumes(cluster.manager, cluster.nodes, cluster.homes)
 
     @classmethod
     async def open(cls, config: SwarmConfig | None = None) -> SwarmEngine:
@@ -85,8 +87,8 @@ class SwarmEngine:
         return self._archive
 
     @property
-    def images(self) -> DockerImages:
-        return self.cluster.manager.images
+    def images(self) -> SwarmImages:
+        return self._images
 
     @property
     def records(self) -> SwarmRecords:

@@ -44,6 +44,8 @@ class Pool:
     no_network: bool
     runtime: str | None
     no_new_privileges: bool = True
+    #: The one node of the pool a sandbox must run on (the home of the volumes it mounts: ``homes.py``).
+    node_id: str | None = None
 
     @property
     def constraints(self) -> list[str]:
@@ -56,6 +58,8 @@ class Pool:
         ]
         if self.no_new_privileges:
             out.append(f"engine.labels.{NO_NEW_PRIVILEGES_LABEL}==true")
+        if self.node_id is not None:
+            out.append(f"node.id=={self.node_id}")
         return out
 
     def admits(self, labels: dict[str, str] | Any) -> bool:
@@ -70,6 +74,16 @@ class Pool:
             f"{RUNTIME_POOL_LABEL}={self.runtime}" if self.runtime else "",
         ]
         return " and ".join(p for p in parts if p) or "the default pool (no pool labels)"
+
+
+def pool_of_node(labels: dict[str, str] | Any, no_new_privileges: bool) -> Pool:
+    """The pool a node with ``labels`` is in."""
+    runtime = labels.get(RUNTIME_POOL_LABEL)
+    return Pool(
+        no_network=labels.get(NETWORK_POOL_LABEL) == NO_NETWORK,
+        runtime=GVISOR if runtime == GVISOR else None,
+        no_new_privileges=no_new_privileges,
+    )
 
 
 def pool_of(spec: ContainerSpec) -> Pool:
@@ -89,7 +103,7 @@ def check(spec: ContainerSpec) -> None:
     mode = spec.network_mode
     if mode is not None and mode.startswith("container:"):
         raise _refused(
-            "sharing another container's network namespace (network policies use it)",
+            "sharing another container's network namespace (sidecars and network policies use it)",
             "a swarm service cannot join another container's namespace, and its node's firewall is not ours to set",
         )
     if mode is not None and mode != "none":
@@ -147,8 +161,7 @@ def _container_spec(spec: ContainerSpec) -> dict[str, Any]:
         "CapabilityDrop": list(spec.cap_drop),
         "CapabilityAdd": list(spec.cap_add),
         "ReadOnly": spec.read_only_rootfs,
-        "Mounts": [_mount(m) for m in spec.mounts]
-        + [{"Type": "tmpfs", "Target": p, "TmpfsOptions": _tmpfs_options(p, o)} for p, o in spec.tmpfs.items()],
+        "Mounts": _mounts(spec),
         # Removal kills at once (the default would be SIGTERM and a 10 s grace period).
         "StopSignal": "SIGKILL",
         "StopGracePeriod": 0,
@@ -161,7 +174,31 @@ def _container_spec(spec: ContainerSpec) -> dict[str, Any]:
         container["Dir"] = spec.workdir
     if spec.dns:
         container["DNSConfig"] = {"Nameservers": list(spec.dns)}
+    if spec.nofile_limit is not None:
+        # ContainerSpec.Ulimits (Engine API 1.41) reaches the task's container as HostConfig.Ulimits.
+        container["Ulimits"] = [{"Name": "nofile", "Soft": spec.nofile_limit, "Hard": spec.nofile_limit}]
     return container
+
+
+#: Mode of the engine's own /dev/shm (sticky, writable by all), kept by the sized tmpfs that replaces it.
+_SHM_MODE = 0o1777
+
+
+def _mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
+    """The spec's mounts and tmpfs, plus a sized tmpfs at /dev/shm for ``shm_size_bytes``: a service spec has no
+    ShmSize, and the engine leaves /dev/shm alone when a mount is there (its options are the engine's for its own
+    /dev/shm: nosuid, nodev, noexec)."""
+    out = [_mount(m) for m in spec.mounts]
+    out += [{"Type": "tmpfs", "Target": p, "TmpfsOptions": _tmpfs_options(p, o)} for p, o in spec.tmpfs.items()]
+    if spec.shm_size_bytes is not None and not any(m["Target"] == "/dev/shm" for m in out):
+        out.append(
+            {
+                "Type": "tmpfs",
+                "Target": "/dev/shm",
+                "TmpfsOptions": {"SizeBytes": spec.shm_size_bytes, "Mode": _SHM_MODE},
+            }
+        )
+    return out
 
 
 def _resources(spec: ContainerSpec) -> dict[str, Any]:
