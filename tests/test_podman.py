@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 import sandbox_core as sc
 from sandbox_core._engine import labels as L
+from sandbox_core._engine.docker.http import DockerClient
 from sandbox_core._engine.docker.podman import logs, rlimits
-from sandbox_core.exception import InvalidError
+from sandbox_core._engine.docker.podman.images import PodmanImages
+from sandbox_core.exception import InvalidError, ServiceError
 
 from .conftest import BUSYBOX, container_id, docker_engine, docker_inspect
 
@@ -108,6 +110,37 @@ async def test_closing_a_follow_stops_its_watcher() -> None:
     source = logs.StopBoundLogs(follow, wait, "c" * 64)  # type: ignore[arg-type]
     await source.close()
     assert source._watcher.cancelled() and follow.closed and follow.ended is None
+
+
+class _VanishingImages:
+    """Stands in for a ``DockerClient``: its image lists fail as Podman's do while an image is removed, ``fails``
+    times, then list one image."""
+
+    def __init__(self, fails: int) -> None:
+        self.fails = fails
+        self.requests = 0
+
+    async def request_json(self, method: str, path: str, what: str, **_: Any) -> Any:
+        assert (method, path) == ("GET", "images/json")
+        self.requests += 1
+        if self.requests <= self.fails:
+            raise ServiceError(f'{what}: reading image "9b8e": locating image with ID "9b8e": image not known')
+        return [{"Id": "sha256:1", "RepoTags": ["localhost/x:1"], "Labels": {L.OWNER: L.OWNER_VALUE}}]
+
+
+@pytest.mark.parametrize("fails", [1, 4])
+async def test_an_image_list_is_made_again_when_an_image_vanished_meanwhile(fails: int) -> None:
+    client = _VanishingImages(fails)
+    listed = await PodmanImages(cast(DockerClient, client)).list({})
+    assert [(i.id, i.repo_tags) for i in listed] == [("sha256:1", ("x:1",))]
+    assert client.requests == fails + 1
+
+
+async def test_an_image_list_that_keeps_failing_raises() -> None:
+    client = _VanishingImages(99)
+    with pytest.raises(ServiceError, match="image not known"):
+        await PodmanImages(cast(DockerClient, client)).list({})
+    assert client.requests == 5  # bounded
 
 
 # -------------------------------------------------------------------------------------------------- on Podman

@@ -1,5 +1,5 @@
-"""Images on Podman: tags without the registry Podman writes into them, and a pull's progress that ends like
-Docker's."""
+"""Images on Podman: tags without the registry Podman writes into them, a pull's progress that ends like
+Docker's, and a list that survives images removed while it is made."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import builtins
 
 import attrs
 
+from ....exception import ServiceError
 from ...values import ImageInfo, ImageSummary, LabelQuery
 from ..build import Lines
 from ..images import DockerImages
@@ -15,6 +16,9 @@ from ..parse import repo_digests
 #: What Podman puts before a tag that Docker leaves implicit: the default registry, and ``localhost/`` for a name
 #: without a registry that it did not pull (tagged, imported, built).
 _IMPLICIT = ("docker.io/library/", "docker.io/", "localhost/")
+
+#: Lists of images made again when an image vanished while Podman made one (each attempt is one request).
+_LIST_ATTEMPTS = 5
 
 
 def docker_tag(tag: str) -> str:
@@ -35,7 +39,18 @@ class PodmanImages(DockerImages):
         return None if info is None else attrs.evolve(info, repo_tags=tuple(map(docker_tag, info.repo_tags)))
 
     async def list(self, labels: LabelQuery) -> builtins.list[ImageSummary]:
-        return [attrs.evolve(i, repo_tags=tuple(map(docker_tag, i.repo_tags))) for i in await super().list(labels)]
+        """As on Docker. Podman reads each image while it lists them and fails the whole list (500 ``image not
+        known``) when one is removed meanwhile, where Docker lists the others: such a list is made again."""
+        attempts = 1
+        while True:
+            try:
+                found = await super().list(labels)
+                break
+            except ServiceError as e:
+                if "image not known" not in str(e) or attempts >= _LIST_ATTEMPTS:
+                    raise
+                attempts += 1
+        return [attrs.evolve(i, repo_tags=tuple(map(docker_tag, i.repo_tags))) for i in found]
 
     async def _after_pull(self, ref: str, log: Lines) -> None:
         """Podman's progress ends with the layers; Docker's with ``Digest:`` and ``Status:`` lines, which the
