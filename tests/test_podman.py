@@ -5,6 +5,8 @@ parts run everywhere; the rest only against Podman (``DOCKER_HOST`` at its servi
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import time
 from typing import Any, cast
 
@@ -12,9 +14,12 @@ import pytest
 
 import sandbox_core as sc
 from sandbox_core._engine import labels as L
+from sandbox_core._engine.docker.archive import stat_fields
+from sandbox_core._engine.docker.errors import engine_error
 from sandbox_core._engine.docker.http import DockerClient
 from sandbox_core._engine.docker.podman import logs, rlimits
 from sandbox_core._engine.docker.podman.images import PodmanImages
+from sandbox_core._engine.errors import VolumeInUse
 from sandbox_core.exception import InvalidError, ServiceError
 
 from .conftest import BUSYBOX, container_id, docker_engine, docker_inspect
@@ -141,6 +146,20 @@ async def test_an_image_list_that_keeps_failing_raises() -> None:
     with pytest.raises(ServiceError, match="image not known"):
         await PodmanImages(cast(DockerClient, client)).list({})
     assert client.requests == 5  # bounded
+
+
+def test_a_volume_podman_says_is_being_used_is_in_use() -> None:
+    message = "volume v is being used by the following container(s): 2fa27675, 3fe3ff86: volume is being used"
+    error = engine_error(409, message, "remove volume v")
+    assert isinstance(error, VolumeInUse) and error.engine_status == 409
+
+
+def test_a_path_stat_in_podmans_url_safe_base64_is_read() -> None:
+    fields = {"name": "ünï?>~", "mode": 420, "linkTarget": "/volume/ünï?>~"}
+    raw = json.dumps(fields, ensure_ascii=False).encode()
+    podman, docker = base64.urlsafe_b64encode(raw).decode(), base64.b64encode(raw).decode()
+    assert podman != docker  # the name's bytes need the characters in which the alphabets differ
+    assert stat_fields(podman) == stat_fields(docker) == fields
 
 
 # -------------------------------------------------------------------------------------------------- on Podman

@@ -47,6 +47,7 @@ STATUS_ERRORS: dict[int, tuple[tuple[tuple[str, type[exc.Error]], ...], type[exc
             ("already in use", E.NameConflict),
             ("volume already exists", E.NameConflict),
             ("volume is in use", E.VolumeInUse),
+            ("volume is being used", E.VolumeInUse),  # Podman's wording
         ),
         exc.ConflictError,
     ),
