@@ -18,8 +18,9 @@ from sandbox_core._engine.docker.archive import stat_fields
 from sandbox_core._engine.docker.errors import engine_error
 from sandbox_core._engine.docker.http import DockerClient
 from sandbox_core._engine.docker.podman import logs, rlimits
-from sandbox_core._engine.docker.podman.images import PodmanImages
+from sandbox_core._engine.docker.podman.images import PodmanImages, commit_changes
 from sandbox_core._engine.errors import VolumeInUse
+from sandbox_core._engine.values import ImageConfig
 from sandbox_core.exception import InvalidError, ServiceError
 
 from .conftest import BUSYBOX, container_id, docker_engine, docker_inspect
@@ -160,6 +161,21 @@ def test_a_path_stat_in_podmans_url_safe_base64_is_read() -> None:
     podman, docker = base64.urlsafe_b64encode(raw).decode(), base64.b64encode(raw).decode()
     assert podman != docker  # the name's bytes need the characters in which the alphabets differ
     assert stat_fields(podman) == stat_fields(docker) == fields
+
+
+def test_a_commit_config_becomes_dockerfile_instructions() -> None:
+    config = ImageConfig({"k": "v w"}, ("sh", "-c", 'echo "hi"'), None, {"SECRET": "", "P": "/bin"}, "/w", "1000")
+    assert commit_changes(config) == [
+        'LABEL "k"="v w"',
+        'ENV "SECRET"=""',
+        'ENV "P"="/bin"',
+        'CMD ["sh", "-c", "echo \\"hi\\""]',
+        "WORKDIR /w",
+        "USER 1000",
+    ]
+    assert 'ENV "PATH"=' in commit_changes(ImageConfig({}))[0]  # Docker's default when there is no environment
+    with pytest.raises(InvalidError, match="cannot carry"):
+        commit_changes(ImageConfig({"k": 'a "quoted" value'}))
 
 
 # -------------------------------------------------------------------------------------------------- on Podman
