@@ -14,6 +14,7 @@ import pytest
 
 import sandbox_core as sc
 from sandbox_core._engine import labels as L
+from sandbox_core._engine.docker import parse
 from sandbox_core._engine.docker.archive import stat_fields
 from sandbox_core._engine.docker.errors import engine_error
 from sandbox_core._engine.docker.http import DockerClient
@@ -176,6 +177,17 @@ def test_a_commit_config_becomes_dockerfile_instructions() -> None:
     assert 'ENV "PATH"=' in commit_changes(ImageConfig({}))[0]  # Docker's default when there is no environment
     with pytest.raises(InvalidError, match="cannot carry"):
         commit_changes(ImageConfig({"k": 'a "quoted" value'}))
+
+
+def test_a_volume_event_names_its_volume_as_on_docker() -> None:
+    raw = {  # Podman 4.3's line for `volume create v1`
+        "Type": "volume",
+        "Action": "create",
+        "Actor": {"ID": "", "Attributes": {"containerExitCode": "0", "image": "", "name": "v1", "podId": ""}},
+        "time": 1796172961,
+        "timeNano": 1796172961975603961,
+    }
+    assert parse.event(raw).actor_id == "v1"
 
 
 # -------------------------------------------------------------------------------------------------- on Podman
