@@ -14,14 +14,17 @@ import pytest
 
 import sandbox_core as sc
 from sandbox_core._engine import labels as L
-from sandbox_core._engine.docker import parse
+from sandbox_core._engine.api import STDERR, STDOUT
+from sandbox_core._engine.docker import parse, startfail
 from sandbox_core._engine.docker.archive import stat_fields
 from sandbox_core._engine.docker.errors import engine_error
+from sandbox_core._engine.docker.hijack import HijackedStream
 from sandbox_core._engine.docker.http import DockerClient
 from sandbox_core._engine.docker.podman import logs, rlimits
 from sandbox_core._engine.docker.podman.images import PodmanImages, commit_changes
-from sandbox_core._engine.errors import VolumeInUse
-from sandbox_core._engine.values import ImageConfig
+from sandbox_core._engine.docker.startfail import ScreenedExecStream
+from sandbox_core._engine.errors import ExecStartFailed, VolumeInUse
+from sandbox_core._engine.values import ExecInfo, ImageConfig
 from sandbox_core.exception import InvalidError, ServiceError
 
 from .conftest import BUSYBOX, container_id, docker_engine, docker_inspect
@@ -188,6 +191,57 @@ def test_a_volume_event_names_its_volume_as_on_docker() -> None:
         "timeNano": 1796172961975603961,
     }
     assert parse.event(raw).actor_id == "v1"
+
+
+PODMAN_NOT_FOUND = (
+    b'Error: runc: exec failed: unable to start container process: exec: "node": executable file not found in '
+    b"$PATH: OCI runtime attempted to invoke a command that was not found\n"
+)
+PODMAN_RESET = b"Error: read unixpacket @->/proc/self/fd/16/attach: read: connection reset by peer\n"
+
+
+class _Frames:
+    """Stands in for a ``HijackedStream``: hands out ``frames``."""
+
+    def __init__(self, frames: list[tuple[int, bytes]]) -> None:
+        self.frames = frames
+        self.tty = False
+
+    async def read_frame(self) -> tuple[int, bytes] | None:
+        return self.frames.pop(0) if self.frames else None
+
+
+def _podman_screen(frames: list[tuple[int, bytes]], info: ExecInfo) -> ScreenedExecStream:
+    async def inspect() -> ExecInfo:
+        return info
+
+    return ScreenedExecStream(cast(HijackedStream, _Frames(frames)), inspect, startfail.PODMAN)
+
+
+async def test_podmans_start_failure_is_recognised() -> None:
+    frames = [(STDERR, PODMAN_NOT_FOUND), (STDERR, PODMAN_RESET)]
+    stream = _podman_screen(frames, ExecInfo(running=False, exit_code=127, pid=0))  # Podman keeps no pid
+    with pytest.raises(ExecStartFailed) as e:
+        await stream.read_frame()
+    assert (e.value.reason, e.value.detail) == ("not_found", 'exec: "node": executable file not found in $PATH')
+    denied = b'Error: runc: exec failed: unable to start container process: exec: "/etc/passwd": permission denied'
+    assert startfail.classify(denied + b": OCI permission denied\n") == (
+        "not_executable",
+        'exec: "/etc/passwd": permission denied',
+    )
+
+
+@pytest.mark.parametrize(
+    ("frames", "code"),
+    [
+        ([(STDERR, PODMAN_NOT_FOUND), (STDERR, PODMAN_RESET), (STDOUT, b"more\n")], 127),  # the program went on
+        ([(STDERR, PODMAN_NOT_FOUND)], 1),  # a program that printed the text and failed otherwise
+        ([(STDOUT, PODMAN_NOT_FOUND)], 127),  # Podman's text comes on stderr
+    ],
+)
+async def test_podmans_text_from_a_program_is_its_output(frames: list[tuple[int, bytes]], code: int) -> None:
+    stream = _podman_screen(list(frames), ExecInfo(running=False, exit_code=code, pid=0))
+    assert [await stream.read_frame() for _ in range(len(frames) + 1)] == [*frames, None]
 
 
 # -------------------------------------------------------------------------------------------------- on Podman
