@@ -23,7 +23,7 @@ from sandbox_core._engine.docker.http import DockerClient
 from sandbox_core._engine.docker.podman import logs, rlimits
 from sandbox_core._engine.docker.podman.images import PodmanImages, commit_changes
 from sandbox_core._engine.docker.startfail import ScreenedExecStream
-from sandbox_core._engine.errors import ExecStartFailed, VolumeInUse
+from sandbox_core._engine.errors import ExecStartFailed, NoSuchContainer, VolumeInUse
 from sandbox_core._engine.values import ExecInfo, ImageConfig
 from sandbox_core.exception import InvalidError, ServiceError
 
@@ -151,6 +151,12 @@ async def test_an_image_list_that_keeps_failing_raises() -> None:
     with pytest.raises(ServiceError, match="image not known"):
         await PodmanImages(cast(DockerClient, client)).list({})
     assert client.requests == 5  # bounded
+
+
+def test_a_container_removed_meanwhile_is_no_such_container() -> None:
+    message = "container 0e89472cb9fd does not exist in database: no such container"
+    error = engine_error(500, message, "inspect container 0e89472cb9fd")
+    assert isinstance(error, NoSuchContainer) and error.engine_status == 404
 
 
 def test_a_volume_podman_says_is_being_used_is_in_use() -> None:
