@@ -172,9 +172,7 @@ PODMAN_SUBSET = [
     "tests/test_filesystem_watch.py",
     "tests/test_filesystem_sync.py",
     "tests/test_filesystem_bulk.py",
-    "tests/test_pool.py",
     "tests/net",
-    "tests/storage",
 ]
 
 
