@@ -174,6 +174,12 @@ PODMAN_SUBSET = [
     "tests/agent",
     "tests/cli",
     "tests/examples",
+    "tests/test_hostile_reads.py",
+    "tests/test_writes_under_mounts.py",
+    "tests/test_filesystem_watch.py",
+    "tests/test_filesystem_sync.py",
+    "tests/test_filesystem_bulk.py",
+    "tests/net",
 ]
 
 

@@ -73,7 +73,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _docker_json(*args: str) -> list[dict[str, Any]]:
-    out = subprocess.run(["docker", *args, "--format", "{{json .}}"], capture_output=True, text=True, check=True)
+    """``docker <args>`` as JSON items. Podman fails a whole image list when one of its images is removed meanwhile
+    (``image not known``; docs/podman.md 5): such a list is made again."""
+    for _ in range(4):
+        out = subprocess.run(["docker", *args, "--format", "{{json .}}"], capture_output=True, text=True)
+        if out.returncode == 0 or "image not known" not in out.stderr:
+            break
+    out.check_returncode()
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 

@@ -5,15 +5,27 @@ parts run everywhere; the rest only against Podman (``DOCKER_HOST`` at its servi
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 import sandbox_core as sc
 from sandbox_core._engine import labels as L
+from sandbox_core._engine.api import STDERR, STDOUT
+from sandbox_core._engine.docker import parse, startfail
+from sandbox_core._engine.docker.archive import stat_fields
+from sandbox_core._engine.docker.errors import engine_error
+from sandbox_core._engine.docker.hijack import HijackedStream
+from sandbox_core._engine.docker.http import DockerClient
 from sandbox_core._engine.docker.podman import logs, rlimits
-from sandbox_core.exception import InvalidError
+from sandbox_core._engine.docker.podman.images import PodmanImages, commit_changes
+from sandbox_core._engine.docker.startfail import ScreenedExecStream
+from sandbox_core._engine.errors import ExecStartFailed, NoSuchContainer, VolumeInUse
+from sandbox_core._engine.values import ExecInfo, ImageConfig
+from sandbox_core.exception import InvalidError, ServiceError
 
 from .conftest import BUSYBOX, container_id, docker_engine, docker_inspect
 
@@ -108,6 +120,134 @@ async def test_closing_a_follow_stops_its_watcher() -> None:
     source = logs.StopBoundLogs(follow, wait, "c" * 64)  # type: ignore[arg-type]
     await source.close()
     assert source._watcher.cancelled() and follow.closed and follow.ended is None
+
+
+class _VanishingImages:
+    """Stands in for a ``DockerClient``: its image lists fail as Podman's do while an image is removed, ``fails``
+    times, then list one image."""
+
+    def __init__(self, fails: int) -> None:
+        self.fails = fails
+        self.requests = 0
+
+    async def request_json(self, method: str, path: str, what: str, **_: Any) -> Any:
+        assert (method, path) == ("GET", "images/json")
+        self.requests += 1
+        if self.requests <= self.fails:
+            raise ServiceError(f'{what}: reading image "9b8e": locating image with ID "9b8e": image not known')
+        return [{"Id": "sha256:1", "RepoTags": ["localhost/x:1"], "Labels": {L.OWNER: L.OWNER_VALUE}}]
+
+
+@pytest.mark.parametrize("fails", [1, 4])
+async def test_an_image_list_is_made_again_when_an_image_vanished_meanwhile(fails: int) -> None:
+    client = _VanishingImages(fails)
+    listed = await PodmanImages(cast(DockerClient, client)).list({})
+    assert [(i.id, i.repo_tags) for i in listed] == [("sha256:1", ("x:1",))]
+    assert client.requests == fails + 1
+
+
+async def test_an_image_list_that_keeps_failing_raises() -> None:
+    client = _VanishingImages(99)
+    with pytest.raises(ServiceError, match="image not known"):
+        await PodmanImages(cast(DockerClient, client)).list({})
+    assert client.requests == 5  # bounded
+
+
+def test_a_container_removed_meanwhile_is_no_such_container() -> None:
+    message = "container 0e89472cb9fd does not exist in database: no such container"
+    error = engine_error(500, message, "inspect container 0e89472cb9fd")
+    assert isinstance(error, NoSuchContainer) and error.engine_status == 404
+
+
+def test_a_volume_podman_says_is_being_used_is_in_use() -> None:
+    message = "volume v is being used by the following container(s): 2fa27675, 3fe3ff86: volume is being used"
+    error = engine_error(409, message, "remove volume v")
+    assert isinstance(error, VolumeInUse) and error.engine_status == 409
+
+
+def test_a_path_stat_in_podmans_url_safe_base64_is_read() -> None:
+    fields = {"name": "ünï?>~", "mode": 420, "linkTarget": "/volume/ünï?>~"}
+    raw = json.dumps(fields, ensure_ascii=False).encode()
+    podman, docker = base64.urlsafe_b64encode(raw).decode(), base64.b64encode(raw).decode()
+    assert podman != docker  # the name's bytes need the characters in which the alphabets differ
+    assert stat_fields(podman) == stat_fields(docker) == fields
+
+
+def test_a_commit_config_becomes_dockerfile_instructions() -> None:
+    config = ImageConfig({"k": "v w"}, ("sh", "-c", 'echo "hi"'), None, {"SECRET": "", "P": "/bin"}, "/w", "1000")
+    assert commit_changes(config) == [
+        'LABEL "k"="v w"',
+        'ENV "SECRET"=""',
+        'ENV "P"="/bin"',
+        'CMD ["sh", "-c", "echo \\"hi\\""]',
+        "WORKDIR /w",
+        "USER 1000",
+    ]
+    assert 'ENV "PATH"=' in commit_changes(ImageConfig({}))[0]  # Docker's default when there is no environment
+    with pytest.raises(InvalidError, match="cannot carry"):
+        commit_changes(ImageConfig({"k": 'a "quoted" value'}))
+
+
+def test_a_volume_event_names_its_volume_as_on_docker() -> None:
+    raw = {  # Podman 4.3's line for `volume create v1`
+        "Type": "volume",
+        "Action": "create",
+        "Actor": {"ID": "", "Attributes": {"containerExitCode": "0", "image": "", "name": "v1", "podId": ""}},
+        "time": 1796172961,
+        "timeNano": 1796172961975603961,
+    }
+    assert parse.event(raw).actor_id == "v1"
+
+
+PODMAN_NOT_FOUND = (
+    b'Error: runc: exec failed: unable to start container process: exec: "node": executable file not found in '
+    b"$PATH: OCI runtime attempted to invoke a command that was not found\n"
+)
+PODMAN_RESET = b"Error: read unixpacket @->/proc/self/fd/16/attach: read: connection reset by peer\n"
+
+
+class _Frames:
+    """Stands in for a ``HijackedStream``: hands out ``frames``."""
+
+    def __init__(self, frames: list[tuple[int, bytes]]) -> None:
+        self.frames = frames
+        self.tty = False
+
+    async def read_frame(self) -> tuple[int, bytes] | None:
+        return self.frames.pop(0) if self.frames else None
+
+
+def _podman_screen(frames: list[tuple[int, bytes]], info: ExecInfo) -> ScreenedExecStream:
+    async def inspect() -> ExecInfo:
+        return info
+
+    return ScreenedExecStream(cast(HijackedStream, _Frames(frames)), inspect, startfail.PODMAN)
+
+
+async def test_podmans_start_failure_is_recognised() -> None:
+    frames = [(STDERR, PODMAN_NOT_FOUND), (STDERR, PODMAN_RESET)]
+    stream = _podman_screen(frames, ExecInfo(running=False, exit_code=127, pid=0))  # Podman keeps no pid
+    with pytest.raises(ExecStartFailed) as e:
+        await stream.read_frame()
+    assert (e.value.reason, e.value.detail) == ("not_found", 'exec: "node": executable file not found in $PATH')
+    denied = b'Error: runc: exec failed: unable to start container process: exec: "/etc/passwd": permission denied'
+    assert startfail.classify(denied + b": OCI permission denied\n") == (
+        "not_executable",
+        'exec: "/etc/passwd": permission denied',
+    )
+
+
+@pytest.mark.parametrize(
+    ("frames", "code"),
+    [
+        ([(STDERR, PODMAN_NOT_FOUND), (STDERR, PODMAN_RESET), (STDOUT, b"more\n")], 127),  # the program went on
+        ([(STDERR, PODMAN_NOT_FOUND)], 1),  # a program that printed the text and failed otherwise
+        ([(STDOUT, PODMAN_NOT_FOUND)], 127),  # Podman's text comes on stderr
+    ],
+)
+async def test_podmans_text_from_a_program_is_its_output(frames: list[tuple[int, bytes]], code: int) -> None:
+    stream = _podman_screen(list(frames), ExecInfo(running=False, exit_code=code, pid=0))
+    assert [await stream.read_frame() for _ in range(len(frames) + 1)] == [*frames, None]
 
 
 # -------------------------------------------------------------------------------------------------- on Podman

@@ -44,15 +44,17 @@ async def test_create_if_missing_gives_one_volume_to_concurrent_callers() -> Non
         ids = {v.object_id for v in vols}
         assert len(ids) == 1 and next(iter(ids)).startswith("vo-") and len(next(iter(ids))) == 25
         assert (await sc.Volume.from_id(vols[0].object_id).hydrate()).name == name
-        found = subprocess.run(
+        # One label filter: Podman ORs several (docs/podman.md 1.3); the kind is checked here.
+        listed = subprocess.run(
             [
-                *("docker", "volume", "ls", "-q", "--filter", "label=sandbox-core.kind=volume"),
-                *("--filter", f"label={store.VOLUME_ID}={vols[0].object_id}"),
+                *("docker", "volume", "ls", "--filter", f"label={store.VOLUME_ID}={vols[0].object_id}"),
+                *("--format", '{{.Name}} {{.Label "sandbox-core.kind"}}'),
             ],
             capture_output=True,
             text=True,
             check=True,
-        ).stdout.split()
+        ).stdout.splitlines()
+        found = [line.split()[0] for line in listed if line.split()[1:] == ["volume"]]
         assert found == [f"sandbox-core-volume.{vols[0].object_id}"]
     finally:
         await sc.Volume.objects.delete(name)

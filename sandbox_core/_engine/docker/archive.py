@@ -84,8 +84,9 @@ def is_go_symlink(mode: int) -> bool:
 
 
 def stat_fields(header: str) -> dict[str, Any]:
-    """The fields of the ``X-Docker-Container-Path-Stat`` header (base64 JSON)."""
-    raw: dict[str, Any] = json.loads(base64.b64decode(header))
+    """The fields of the ``X-Docker-Container-Path-Stat`` header (base64 JSON: Docker's standard alphabet, Podman's
+    URL-safe one, which differ only in ``-_`` for ``+/``; both are accepted)."""
+    raw: dict[str, Any] = json.loads(base64.b64decode(header, altchars=b"-_"))
     return raw
 
 

@@ -47,6 +47,7 @@ STATUS_ERRORS: dict[int, tuple[tuple[tuple[str, type[exc.Error]], ...], type[exc
             ("already in use", E.NameConflict),
             ("volume already exists", E.NameConflict),
             ("volume is in use", E.VolumeInUse),
+            ("volume is being used", E.VolumeInUse),  # Podman's wording
         ),
         exc.ConflictError,
     ),
@@ -65,6 +66,7 @@ _PODMAN_500 = (
     ("already in use", 409),  # create or rename with a name that is taken
     ("volume already exists", 409),  # two creates of one volume name at once (Docker returns the first)
     ("has dependent containers", 409),  # removing a container whose namespace another one joined
+    ("does not exist in database: no such container", 404),  # a container removed while it is asked about
     ("normalizing image", 400),  # an invalid image reference
     ("invalid reference format", 400),
 )

@@ -15,7 +15,7 @@ import functools
 import json
 import os
 import signal
-from typing import Any
+from typing import Any, ClassVar
 
 from yarl import URL
 
@@ -26,7 +26,7 @@ from . import cgroup, parse
 from .containers import DockerContainers
 from .hijack import DETACH_KEYS, open_hijacked
 from .http import DockerClient
-from .startfail import ScreenedExecStream
+from .startfail import DOCKER, ScreenedExecStream, Shape
 
 #: Runtimes whose container processes are host processes (the engine's pids are host pids on a local engine).
 _HOST_PROCESS_RUNTIMES = frozenset({"", "runc", "io.containerd.runc.v2", "io.containerd.runtime.v1.linux"})
@@ -119,6 +119,9 @@ class DockerExecs:
 
     __slots__ = ("_client", "_containers")
 
+    #: How this engine reports an exec whose program never ran.
+    start_failure: ClassVar[Shape] = DOCKER
+
     def __init__(self, client: DockerClient, containers: DockerContainers) -> None:
         self._client = client
         self._containers = containers
@@ -146,7 +149,7 @@ class DockerExecs:
         stream = await open_hijacked(
             self._client, URL(f"exec/{exec_id}/start"), body, tty, f"start exec {exec_id[:12]}"
         )
-        return ScreenedExecStream(stream, functools.partial(self.inspect, exec_id))
+        return ScreenedExecStream(stream, functools.partial(self.inspect, exec_id), self.start_failure)
 
     async def inspect(self, exec_id: str) -> ExecInfo:
         res = await self._client.request_json("GET", f"exec/{exec_id}/json", f"inspect exec {exec_id[:12]}")

@@ -288,12 +288,17 @@ def event(raw: Json) -> EngineEvent:
     action, _, detail = str(raw.get("Action") or raw.get("status") or "").partition(":")
     action = action.strip()
     time_nano = _int(raw.get("timeNano"))
+    attributes = _labels(actor.get("Attributes"))
+    kind = str(raw.get("Type") or "")
+    actor_id = str(actor.get("ID") or raw.get("id") or "")
+    if not actor_id and kind == "volume":  # Podman names the volume only in the attributes; Docker's ID is its name
+        actor_id = attributes.get("name", "")
     return EngineEvent(
-        type=str(raw.get("Type") or ""),
+        type=kind,
         action=_ACTION_AS_DOCKER.get(action, action),
         detail=detail.strip(),
-        actor_id=str(actor.get("ID") or raw.get("id") or ""),
-        attributes=_labels(actor.get("Attributes")),
+        actor_id=actor_id,
+        attributes=attributes,
         time=time_nano / 1e9 if time_nano else float(raw.get("time") or 0),
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import posixpath
+import re
 import stat as statmod
 import tarfile
 from collections.abc import AsyncIterable, AsyncIterator
@@ -30,6 +31,8 @@ from ..archive import DockerArchive, go_mode_to_posix, is_go_symlink, stat_field
 from ..http import DockerClient
 
 _GLOB = (b"*", b"?", b"[", b"\\")
+#: How Podman's copier ends a PUT that would replace a directory with a file (Docker: "cannot overwrite directory").
+_FILE_OVER_DIRECTORY = re.compile(r'error creating file at "[^"]*": open .*: file exists$', re.DOTALL)
 #: Containers whose owner maps are kept.
 _OWNER_CACHE = 64
 
@@ -161,8 +164,16 @@ class PodmanArchive(DockerArchive):
     async def put(
         self, ref: str, dest: bytes, body: AsyncIterable[bytes], *, no_overwrite_dir_non_dir: bool = True
     ) -> None:
-        await self.stat(ref, dest)  # Podman would create a missing destination
-        await super().put(ref, dest, body, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir)
+        """As on Docker (``dest`` must exist: Podman would create it). Podman words a file that would replace a
+        directory as ``file exists``, which Docker says of a directory that would replace a file: told apart here
+        by the step that failed (creating a file)."""
+        await self.stat(ref, dest)
+        try:
+            await super().put(ref, dest, body, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir)
+        except ArchivePathError as e:
+            if e.kind == "exists" and _FILE_OVER_DIRECTORY.search(str(e)):
+                raise ArchivePathError("is_a_directory", str(e)) from None
+            raise
 
     async def _member(self, ref: str, path: bytes) -> TarMember | None:
         """The tar header of ``path`` itself (a link not followed), from its parent directory's tar."""

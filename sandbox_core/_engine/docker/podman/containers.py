@@ -4,6 +4,7 @@ follow of the output bounded by the container's end."""
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import collections
 import json
@@ -27,11 +28,12 @@ _RUNTIMES_KEPT = 256
 class PodmanContainers(DockerContainers):
     """``ContainersAPI`` on Podman."""
 
-    __slots__ = ("_runtimes",)
+    __slots__ = ("_renames", "_runtimes")
 
     def __init__(self, client: DockerClient) -> None:
         super().__init__(client)
         self._runtimes: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self._renames = asyncio.Lock()
 
     async def create(self, spec: ContainerSpec, name: str | None = None) -> str:
         """As on Docker; a container that sets limits of its own keeps Podman's defaults for the others
@@ -106,6 +108,15 @@ class PodmanContainers(DockerContainers):
         """Podman ends a stdin-only attach to a TTY container at once; with the output attached it stays open (the
         caller drains that output: the same bytes are in the logs)."""
         return await output.attach_stdin(self._client, ref, tty=tty, with_output=tty)
+
+    async def rename(self, ref: str, name: str) -> None:
+        """Podman renames a container to the name it already has without complaint (Docker: 400, ``NameConflict``
+        here), so of concurrent claims by rename all would win: the current name is checked first, and this
+        process's renames go one at a time. Renames from other processes can still interleave (docs/podman.md 7)."""
+        async with self._renames:
+            if (await self.inspect(ref)).name.lstrip("/") == name:
+                raise E.NameConflict(f"rename container {ref[:12]}: it is already named {name!r}")
+            await super().rename(ref, name)
 
     async def remove(self, ref: str) -> bool:
         """Podman refuses to remove a container whose namespace other containers joined (a sandbox's network
