@@ -186,6 +186,8 @@ def test_a_commit_config_becomes_dockerfile_instructions() -> None:
     assert 'ENV "PATH"=' in commit_changes(ImageConfig({}))[0]  # Docker's default when there is no environment
     with pytest.raises(InvalidError, match="cannot carry"):
         commit_changes(ImageConfig({"k": 'a "quoted" value'}))
+    with pytest.raises(InvalidError, match="cannot keep an image's SHELL"):  # Podman 4.3 refuses a SHELL change
+        commit_changes(ImageConfig({}, shell=("/bin/bash", "-c")))
 
 
 def test_a_volume_event_names_its_volume_as_on_docker() -> None:

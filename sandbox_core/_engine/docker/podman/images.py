@@ -79,7 +79,13 @@ class PodmanImages(DockerImages):
 
 def commit_changes(config: ImageConfig) -> builtins.list[str]:
     """``config`` as the Dockerfile instructions of a commit's ``changes``, which override what the container has
-    (as Docker's commit config does). ``InvalidError`` for a label or variable these cannot carry."""
+    (as Docker's commit config does). ``InvalidError`` for a label or variable these cannot carry, and for a
+    ``shell`` (Podman 4.3's commit refuses a ``SHELL`` change)."""
+    if config.shell is not None:
+        raise InvalidError(
+            f"Podman's commit cannot keep an image's SHELL ({list(config.shell)!r}): build steps that need a commit "
+            "(steps given env= or secrets=) cannot follow Image.shell() on Podman"
+        )
     changes = [f"LABEL {_word(k)}={_word(v)}" for k, v in config.labels.items()]
     env = dict(config.env) or dict([DEFAULT_PATH.split("=", 1)])
     changes += [f"ENV {_word(k)}={_word(v)}" for k, v in env.items()]
