@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sys
 import time
 from typing import Any, cast
 
@@ -24,7 +25,7 @@ from sandbox_core._engine.docker.podman import logs, rlimits
 from sandbox_core._engine.docker.podman.images import PodmanImages, commit_changes
 from sandbox_core._engine.docker.startfail import ScreenedExecStream
 from sandbox_core._engine.errors import ExecStartFailed, NoSuchContainer, VolumeInUse
-from sandbox_core._engine.values import ExecInfo, ImageConfig
+from sandbox_core._engine.values import ContainerSpec, ExecInfo, ImageConfig
 from sandbox_core.exception import InvalidError, ServiceError
 
 from .conftest import BUSYBOX, container_id, docker_engine, docker_inspect
@@ -324,3 +325,46 @@ async def test_exec_events_name_the_exec_and_its_command(own_sandbox: sc.Sandbox
     ours = [i for i, d in starts.items() if d == "sleep 0.3"]
     assert len(ours) == 1 and ours[0]  # one start, with an id
     assert ("exec_die", ours[0], "") in seen  # and its end, under the same id
+
+
+_RENAMER = """
+import asyncio, sys, time
+from sandbox_core._engine import get_engine
+from sandbox_core._engine.errors import NameConflict
+async def main(t0, refs, name):
+    eng = await get_engine()
+    for i, ref in enumerate(refs):
+        await asyncio.sleep(max(0.0, t0 + 0.4 * i - time.time()))  # every process starts round i together
+        try:
+            await eng.containers.rename(ref, f"{name}-{i}")
+            print(i, "won", flush=True)
+        except NameConflict:
+            print(i, "lost", flush=True)
+asyncio.run(main(float(sys.argv[1]), sys.argv[3:], sys.argv[2]))
+"""
+
+
+@pytest.mark.usefixtures("podman")
+async def test_concurrent_renames_to_one_name_from_several_processes_have_one_winner(app: sc.App) -> None:
+    """The holder pool's claim: every claimant renames a holder to the same name and exactly one may win, also
+    across processes (Podman renames to the current name without complaint; ``hostlock`` makes check + rename one
+    step on this host)."""
+    eng = await docker_engine()
+    labels = {L.OWNER: L.OWNER_VALUE, L.APP_ID: app.app_id}
+    refs = [await eng.containers.create(ContainerSpec(image=BUSYBOX, labels=labels, cmd=("true",))) for _ in range(8)]
+    name = f"sandbox-core-test-claim-{time.time_ns()}"
+    try:
+        t0 = time.time() + 4  # time for the processes to import and connect
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-c", _RENAMER, str(t0), name, *refs, stdout=asyncio.subprocess.PIPE
+            )
+            for _ in range(3)
+        ]
+        outputs = [(await asyncio.wait_for(p.communicate(), 60))[0].decode().split("\n") for p in procs]
+        assert all(p.returncode == 0 for p in procs)
+        wins = [sum(f"{i} won" in lines for lines in outputs) for i in range(len(refs))]
+        assert wins == [1] * len(refs), f"winners per round: {wins}"
+    finally:
+        for ref in refs:
+            await eng.containers.remove(ref)

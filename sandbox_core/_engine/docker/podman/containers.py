@@ -18,7 +18,7 @@ from ...values import ContainerInfo, ContainerSpec
 from .. import output, parse
 from ..containers import DockerContainers, create_body
 from ..http import DockerClient
-from . import rlimits
+from . import hostlock, rlimits
 from .logs import StopBoundLogs
 
 #: Containers whose runtime is kept (it never changes).
@@ -111,9 +111,9 @@ class PodmanContainers(DockerContainers):
 
     async def rename(self, ref: str, name: str) -> None:
         """Podman renames a container to the name it already has without complaint (Docker: 400, ``NameConflict``
-        here), so of concurrent claims by rename all would win: the current name is checked first, and this
-        process's renames go one at a time. Renames from other processes can still interleave (docs/podman.md 7)."""
-        async with self._renames:
+        here), so of concurrent claims by rename all would win: the current name is checked first, with the check
+        and the rename as one step for every process on this host (``hostlock``; docs/podman.md 7)."""
+        async with self._renames, hostlock.held(self._client.address.url, "renames"):
             if (await self.inspect(ref)).name.lstrip("/") == name:
                 raise E.NameConflict(f"rename container {ref[:12]}: it is already named {name!r}")
             await super().rename(ref, name)
