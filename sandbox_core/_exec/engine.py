@@ -3,6 +3,10 @@ inspect for the exit code). Works on every image and engine; the agent backend i
 
 Its killer SIGKILLs every process carrying the exec's marker variable and, where the engine can see host pids, the
 command's whole process tree (``ExecsAPI.kill_marked``).
+
+An exec whose sandbox stops under it ends with ``KILLED_WITH_SANDBOX``, as through the agent: under gVisor, when the
+sandbox's kernel dies, the runtime's exec ends with ``RUNTIME_LOST`` (the program's own code is lost with the kernel),
+so that code is taken for the sandbox's end when the container stops within ``STOP_WAIT``.
 """
 
 from __future__ import annotations
@@ -19,9 +23,14 @@ from .._execfail import StartScreen
 from .._pump import pump
 from ..exception import ConflictError, Error
 from ..streams import StreamReader
-from .base import ExecRequest, Killer
+from .base import KILLED_WITH_SANDBOX, ExecRequest, Killer
 
 logger = logging.getLogger("sandbox_core")
+
+#: What runsc's exec answers when the sandbox's kernel died under the program.
+RUNTIME_LOST = 128
+#: Seconds an exec that ended with ``RUNTIME_LOST`` waits for its container to be reported stopped.
+STOP_WAIT = 2.0
 
 
 class EngineExec:
@@ -52,7 +61,21 @@ class EngineExec:
         if failure is not None:  # the program never started: the code is the contract's, not the engine's 126
             self._exit_code = failure.returncode
             return
-        self._exit_code = await self._eng.execs.exit_code(self._exec_id)
+        code = await self._eng.execs.exit_code(self._exec_id)
+        if code == RUNTIME_LOST and await self._container_stops():
+            code = KILLED_WITH_SANDBOX
+        self._exit_code = code
+
+    async def _container_stops(self) -> bool:
+        """True when the container is (or within ``STOP_WAIT`` is reported) stopped."""
+        try:
+            async with asyncio.timeout(STOP_WAIT):
+                await self._eng.containers.wait(self._ref)
+        except NoSuchContainer:
+            return True
+        except (TimeoutError, Error):
+            return False
+        return True
 
     async def write(self, data: bytes) -> None:
         await self._stream.write(data)
