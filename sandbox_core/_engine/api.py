@@ -68,8 +68,27 @@ class FrameSource(Protocol):
         ...
 
 
+class ChunkReceiver(Protocol):
+    """Takes a stream's output as it arrives (``ExecStream.push``). Called from the event loop's I/O callbacks:
+    neither method may block or raise."""
+
+    def chunk(self, fd: int, data: bytes) -> None:
+        """Output bytes of ``fd`` (``STDOUT`` or ``STDERR``), in stream order, any split."""
+        ...
+
+    def end(self, error: BaseException | None) -> None:
+        """The stream ended: cleanly (None) or broken (a ``ConnectionError``). Called once, last."""
+        ...
+
+
 class ExecStream(FrameSource, Protocol):
     """A bidirectional process stream: output frames, and the process's stdin."""
+
+    def push(self, receiver: ChunkReceiver) -> bool:
+        """From now on hand the output to ``receiver`` as it arrives instead of through ``read_frame`` (no task
+        switch per chunk). Returns False, changing nothing, where the stream cannot (then keep calling
+        ``read_frame``). The receiver applies its own flow control: nothing holds the producer back any more."""
+        ...
 
     @property
     def tty(self) -> bool:

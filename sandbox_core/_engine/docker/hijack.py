@@ -1,24 +1,29 @@
 """Hijacked (``Upgrade: tcp``) exec/attach connections as ``ExecStream``s.
 
-What aiodocker does not give and this module adds (see docker-engine-notes §2, §8):
-- ``HijackedStream.close_write()``: a stdin **half-close** (the process sees EOF, its output keeps flowing). aiodocker
-  only has ``Stream.close()``, which drops the read side too; the half-close goes through a private aiohttp
-  attribute, isolated in ``transport_of`` (``tests/test_stream_engine.py`` fails if aiohttp changes it).
-- Normalised write errors: after the other side went away aiodocker raises a bare ``AssertionError`` or
-  ``RuntimeError``; here every such case is ``BrokenPipeError``.
+The upgrade is made here rather than through aiodocker's ``Stream``, whose parser hands on one item per engine frame
+(often 4 KiB): the connection is read by a ``demux.ChunkQueue``, one chunk per read of the socket. Also added (see
+docker-engine-notes §2, §8):
+- ``HijackedStream.close_write()``: a stdin **half-close** (the process sees EOF, its output keeps flowing).
+- Normalised write errors: after the other side went away every failed write is ``BrokenPipeError``.
 - Detach keys that are never the daemon default (Ctrl-P Ctrl-Q would end a TTY stream on those two bytes).
+
+PRIVATE API, the same aiodocker's ``Stream`` relies on (aiohttp is pinned below its next minor): the connection's
+protocol is given the queue with ``set_parser`` and waited on for writes with ``_drain_helper``;
+``tests/test_stream_engine.py`` fails if either changes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 
 import aiohttp
-from aiodocker.stream import Stream
 from yarl import URL
 
 from ... import exception as exc
+from ..api import ChunkReceiver
+from .demux import ChunkQueue
 from .errors import engine_errors
 from .http import DockerClient
 
@@ -27,30 +32,19 @@ from .http import DockerClient
 DETACH_KEYS = "ctrl-^,ctrl-_,ctrl-^,ctrl-_,ctrl-^"
 
 
-def transport_of(stream: Stream) -> asyncio.Transport | None:
-    """The socket transport under an initialised aiodocker ``Stream``; None once the connection is gone.
-
-    PRIVATE API: aiodocker keeps the upgraded response in ``Stream._resp`` and aiohttp exposes the socket as
-    ``ClientResponse.connection.transport``. Neither is public; if either moves, ``test_half_close_uses_…`` fails.
-    """
-    resp = stream._resp
-    if resp is None or resp.connection is None:
-        return None
-    transport = resp.connection.transport
-    return transport
-
-
 class HijackedStream:
-    """One upgraded exec/attach connection (an ``ExecStream``).
+    """One upgraded exec/attach connection (an ``ExecStream``). Frames come out coalesced (``demux``): as many
+    bytes of one fd as one read of the socket brought, the first frame whole.
 
-    Flow control is aiodocker's: the socket stops being read while 128 KiB are queued, so a reader that stops
+    Flow control is the queue's: the socket stops being read while 256 KiB are queued, so a reader that stops
     calling ``read_frame`` stalls the process's writes instead of growing memory.
     """
 
-    __slots__ = ("_closed", "_stream", "_tty")
+    __slots__ = ("_closed", "_queue", "_resp", "_tty")
 
-    def __init__(self, stream: Stream, tty: bool) -> None:
-        self._stream = stream
+    def __init__(self, resp: aiohttp.ClientResponse, queue: ChunkQueue, tty: bool) -> None:
+        self._resp = resp
+        self._queue = queue
         self._closed = False
         self._tty = tty
 
@@ -58,19 +52,28 @@ class HijackedStream:
     def tty(self) -> bool:
         return self._tty
 
+    def transport(self) -> asyncio.Transport | None:
+        """The socket's transport; None once the connection is gone."""
+        conn = self._resp.connection
+        return None if conn is None else conn.transport
+
     async def read_frame(self) -> tuple[int, bytes] | None:
-        """The next frame, or None at EOF (also after ``close``). Raises ``ConnectionError`` on a broken link."""
+        """The next chunk, or None at EOF (also after ``close``). Raises ``ConnectionError`` on a broken link."""
         if self._closed:
             return None
         try:
-            msg = await self._stream.read_out()
+            return await self._queue.read()
         except (aiohttp.ClientError, OSError) as e:
             if self._closed:
                 return None
             raise exc.ConnectionError(f"exec stream broke: {e}") from e
-        if msg is None:
-            return None
-        return msg.stream, msg.data
+
+    def push(self, receiver: ChunkReceiver) -> bool:
+        """See ``ExecStream.push``; a broken connection ends the receiver with ``ConnectionError``."""
+        if self._closed:
+            return False
+        self._queue.set_receiver(_Translating(receiver))
+        return True
 
     async def write(self, data: bytes) -> None:
         """Write ``data`` to the process's stdin, waiting while the socket's buffer is full.
@@ -79,13 +82,14 @@ class HijackedStream:
         """
         if self._closed:
             raise BrokenPipeError("the stream is closed")
-        transport = transport_of(self._stream)
-        if transport is None or transport.is_closing():
+        conn = self._resp.connection
+        transport = None if conn is None else conn.transport
+        if conn is None or conn.protocol is None or transport is None or transport.is_closing():
             raise BrokenPipeError("the process no longer accepts input (its stream was closed)")
         try:
-            await self._stream.write_in(data)
-        except (AssertionError, RuntimeError, ConnectionError, aiohttp.ClientError, OSError) as e:
-            # aiodocker reports a vanished peer as a bare AssertionError; normalise.
+            transport.write(data)
+            await conn.protocol._drain_helper()
+        except (RuntimeError, ConnectionError, aiohttp.ClientError, OSError) as e:
             raise BrokenPipeError(f"the process no longer accepts input: {e or type(e).__name__}") from e
 
     def close_write(self) -> bool:
@@ -93,7 +97,7 @@ class HijackedStream:
 
         Returns False when the connection is already gone (nothing to close). Idempotent.
         """
-        transport = transport_of(self._stream)
+        transport = self.transport()
         if transport is None or transport.is_closing() or not transport.can_write_eof():
             return False
         with contextlib.suppress(OSError, RuntimeError):
@@ -106,26 +110,51 @@ class HijackedStream:
             return
         self._closed = True
         with contextlib.suppress(Exception):
-            await self._stream.close()
+            self.close_write()
+            self._resp.close()
 
-    @property
-    def raw(self) -> Stream:
-        """The aiodocker stream underneath (for the engine layer's own tests)."""
-        return self._stream
+
+class _Translating:
+    """A ``demux.Receiver`` that hands chunks on and reports a broken connection as the library's error."""
+
+    __slots__ = ("_receiver", "chunk")
+
+    def __init__(self, receiver: ChunkReceiver) -> None:
+        self._receiver = receiver
+        self.chunk = receiver.chunk
+
+    def end(self, error: BaseException | None) -> None:
+        if error is not None and not isinstance(error, exc.Error):
+            error = exc.ConnectionError(f"exec stream broke: {error}")
+        self._receiver.end(error)
 
 
 async def open_hijacked(client: DockerClient, url: URL, body: bytes | None, tty: bool, what: str) -> HijackedStream:
     """POST ``url`` with ``Upgrade: tcp`` and return the upgraded stream (within the request deadline)."""
-
-    async def setup() -> tuple[URL, bytes | None, bool]:
-        return url, body, tty
-
-    stream = Stream(client.docker, setup)
+    async with engine_errors(what, client.request_timeout):
+        resp = await client.docker._do_query(
+            url,
+            "POST",
+            data=body,
+            headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+            # A stream has no read deadline; only the connect is bounded.
+            timeout=aiohttp.ClientTimeout(sock_connect=10),
+            read_until_eof=False,
+        )
     try:
         async with engine_errors(what, client.request_timeout):
-            await stream._init()
+            await resp.read()  # an upgrade has no body; a refusal's body was read (and raised) by _do_query
+        conn = resp.connection
+        if conn is None or conn.protocol is None or conn.transport is None:
+            raise exc.ConnectionError(f"{what}: the engine closed the connection instead of upgrading it")
+        sock = conn.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        queue = ChunkQueue(conn.protocol, tty=tty)
+        conn.protocol.set_parser(queue, queue)
+        conn.protocol.force_close()
     except BaseException:
-        with contextlib.suppress(Exception):
-            await stream.close()
+        resp.close()
         raise
-    return HijackedStream(stream, tty)
+    return HijackedStream(resp, queue, tty)

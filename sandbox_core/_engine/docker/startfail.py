@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
-from ..api import STDERR, STDOUT
+from ..api import STDERR, STDOUT, ChunkReceiver
 from ..errors import ExecStartFailed, ExecStartReason
 from ..values import ExecInfo
 from .hijack import HijackedStream
@@ -125,6 +125,12 @@ class ScreenedExecStream:
         self._held.clear()
         reason, detail = classify(frame[1])
         raise ExecStartFailed(reason, detail)
+
+    def push(self, receiver: ChunkReceiver) -> bool:
+        """As ``HijackedStream.push``, once the first frame was read and passed the screening (False before)."""
+        if not self._screened or self._held:
+            return False
+        return self._inner.push(receiver)
 
     async def write(self, data: bytes) -> None:
         await self._inner.write(data)

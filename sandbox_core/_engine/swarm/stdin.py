@@ -10,7 +10,7 @@ data, which works.
 from __future__ import annotations
 
 from ... import exception as exc
-from ..api import ExecStream
+from ..api import ChunkReceiver, ExecStream
 
 NO_EOF = (
     "closing the stdin of a sandbox's main process (write_eof) is not possible on a swarm cluster: a swarm "
@@ -33,6 +33,9 @@ class SwarmStdin:
 
     async def read_frame(self) -> tuple[int, bytes] | None:
         return await self._stream.read_frame()
+
+    def push(self, receiver: ChunkReceiver) -> bool:
+        return False
 
     async def write(self, data: bytes) -> None:
         await self._stream.write(data)
