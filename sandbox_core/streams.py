@@ -228,6 +228,14 @@ class StreamReader(Generic[T]):
         self._wake_reader()
         self._wake_feeder(force=True)
 
+    def has_room(self) -> bool:
+        """True while ``feed`` would not wait: a feeder that pushes with ``feed_data`` asks before taking more."""
+        return not self._over_limit()
+
+    async def wait_for_room(self) -> None:
+        """Wait until ``has_room()`` (returns at once when it is already true)."""
+        await self._wait_for_space()
+
     def set_exception(self, exc: BaseException) -> None:
         """Fail the stream: readers get ``exc`` once the output buffered before it is consumed."""
         self._exception = exc

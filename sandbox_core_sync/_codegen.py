@@ -190,6 +190,8 @@ MANIFEST = Manifest(
             "feed_data": "feeding side: called by the pump on the loop, never by users",
             "feed_eof": "feeding side: called by the pump on the loop, never by users",
             "set_exception": "feeding side: called by the pump on the loop, never by users",
+            "has_room": "feeding side: asked by the pump on the loop, never by users",
+            "wait_for_room": "feeding side: awaited by the pump on the loop, never by users",
             "release_unread": "feeding side: called by the reader's owner (ContainerProcess.wait), never by users",
         },
     },

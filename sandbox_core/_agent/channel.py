@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .protocol import AgentLostError, AgentOpError, AgentProtocolError, FrameType, Stream, encode_frame, window_payload
 
@@ -22,6 +22,16 @@ Send = Callable[[bytes], None]
 MAX_WINDOW = 8 << 20
 
 
+class Sink(Protocol):
+    """Where ``InboundStream.deliver`` pushes bytes (a ``streams.StreamReader``)."""
+
+    def feed_data(self, data: bytes) -> None: ...
+
+    def has_room(self) -> bool: ...
+
+    async def wait_for_room(self) -> None: ...
+
+
 class InboundStream:
     """Bytes from the agent on one stream of one channel (stdout or stderr), in order, with EOF.
 
@@ -29,7 +39,9 @@ class InboundStream:
     back to the agent once half a window has been read. The window starts at the client's HELLO window and
     doubles (up to ``MAX_WINDOW``) whenever a grant finds the reader keeping up (less than a quarter of the window
     buffered), so a fast reader is not throttled by the link's round trip, while a stream nobody reads never
-    holds more than the initial window.
+    holds more than the initial window. ``deliver`` pushes the stream into a sink instead (an exec's
+    ``StreamReader``); bytes then count as read when the sink takes them while it has room, so the bound is the same:
+    the sink's limit plus one window.
     """
 
     def __init__(self, channel_id: int, stream: Stream, window: int, send: Send) -> None:
@@ -44,6 +56,7 @@ class InboundStream:
         self._eof = False
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._sink: Sink | None = None
 
     @property
     def at_eof(self) -> bool:
@@ -61,10 +74,15 @@ class InboundStream:
         if len(data) > self._credit:
             raise AgentProtocolError(f"channel {self._id} stream {self._stream} overran its window")
         self._credit -= len(data)
-        if data:
-            self._chunks.append(data)
-            self._buffered += len(data)
-            self._wake()
+        if not data:
+            return
+        if self._sink is not None:
+            self._sink.feed_data(data)
+            self._consumed(len(data))
+            return
+        self._chunks.append(data)
+        self._buffered += len(data)
+        self._wake()
 
     def on_eof(self) -> None:
         if self._eof:
@@ -111,16 +129,54 @@ class InboundStream:
             parts.append(chunk)
         return b"".join(parts)
 
+    async def deliver(self, sink: Sink) -> None:
+        """Push the stream into ``sink`` until EOF: what is buffered now, then each chunk from within the client's
+        reader task as it arrives (no task switch per chunk). Credit goes back only while the sink has room, so a
+        sink whose consumer stops holds the agent's producer, as an unread ``read`` does. Raises the stream's error
+        once what came before it is delivered. Not to be mixed with ``read``."""
+        while self._chunks:
+            chunk = self._chunks.popleft()
+            self._buffered -= len(chunk)
+            sink.feed_data(chunk)
+            self._ungranted += len(chunk)
+        self._sink = sink
+        try:
+            while True:
+                if self._error is not None:
+                    raise self._error
+                if self._eof:
+                    return
+                if self._held_back():
+                    await sink.wait_for_room()
+                    self._grant(grow=False)  # the sink's consumer lagged: no larger window
+                    continue
+                self._waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+        finally:
+            self._sink = None
+
+    def _held_back(self) -> bool:
+        return self._ungranted >= self._window // 2 and not self._eof
+
     def _consumed(self, n: int) -> None:
         self._buffered -= n
         self._ungranted += n
-        if self._ungranted >= self._window // 2 and not self._eof:
-            grant, self._ungranted = self._ungranted, 0
-            if self._buffered < self._window // 4 and self._window < MAX_WINDOW:
-                grant += self._window
-                self._window *= 2
-            self._credit += grant
-            self._send(encode_frame(FrameType.WINDOW, self._id, window_payload(grant), stream=self._stream))
+        if self._held_back():
+            if self._sink is None or self._sink.has_room():
+                self._grant(grow=True)
+            else:
+                self._wake()  # deliver() grants once the sink has room
+
+    def _grant(self, *, grow: bool) -> None:
+        grant, self._ungranted = self._ungranted, 0
+        if grow and self._buffered < self._window // 4 and self._window < MAX_WINDOW:
+            grant += self._window
+            self._window *= 2
+        self._credit += grant
+        self._send(encode_frame(FrameType.WINDOW, self._id, window_payload(grant), stream=self._stream))
 
 
 class Channel:

@@ -112,6 +112,9 @@ class AgentClient:
             if self._leftover:
                 self._dispatch_all(self._decoder.feed(self._leftover))
                 self._leftover = b""
+            if self._transport.push(self._on_bytes, self._on_end):
+                await self.closed.wait()
+                return
             while True:
                 data = await self._transport.read()
                 if data is None:
@@ -123,6 +126,22 @@ class AgentClient:
             self._fail(e)
         except (OSError, ConnectionError) as e:
             self._fail(AgentLostError(f"reading from the agent failed: {e}"))
+
+    def _on_bytes(self, data: bytes) -> None:
+        """The transport's push: decode and dispatch right in its I/O callback."""
+        if self._error is not None:
+            return
+        try:
+            self._dispatch_all(self._decoder.feed(data))
+        except AgentProtocolError as e:
+            self._send_now(encode_frame(FrameType.GOAWAY, 0, goaway_payload(1, str(e))))
+            self._fail(e)
+
+    def _on_end(self, error: BaseException | None) -> None:
+        if error is None:
+            self._fail(AgentLostError("the agent's stream ended"))
+        else:
+            self._fail(AgentLostError(f"reading from the agent failed: {error}"))
 
     def _send_now(self, frame: bytes) -> None:
         self._out.append(frame)

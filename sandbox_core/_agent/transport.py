@@ -7,6 +7,7 @@ subprocess. Nothing else is assumed: no framing, no message boundaries.
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable
 from typing import Protocol
 
 from .._engine.api import STDOUT, EngineAPI, ExecStream
@@ -23,6 +24,12 @@ class AgentTransport(Protocol):
 
     async def write(self, data: bytes) -> None:
         """Write ``data``, waiting while the link's buffer is full. Raises ``BrokenPipeError`` once closed."""
+        ...
+
+    def push(self, on_data: Callable[[bytes], None], on_end: Callable[[BaseException | None], None]) -> bool:
+        """From now on hand the agent's bytes to ``on_data`` as they arrive, then call ``on_end`` once (None: a
+        clean EOF), instead of through ``read``; both run in the event loop's I/O callbacks and must not block or
+        raise. False, changing nothing, where the link cannot (keep calling ``read``)."""
         ...
 
     def close_write(self) -> None:
@@ -53,6 +60,9 @@ class ExecStreamTransport:
                 return data
             self.stderr_tail.append(data)
 
+    def push(self, on_data: Callable[[bytes], None], on_end: Callable[[BaseException | None], None]) -> bool:
+        return self._stream.push(_Receiver(on_data, on_end, self.stderr_tail))
+
     async def write(self, data: bytes) -> None:
         await self._stream.write(data)
 
@@ -61,6 +71,28 @@ class ExecStreamTransport:
 
     async def close(self) -> None:
         await self._stream.close()
+
+
+class _Receiver:
+    """An ``ExecStream``'s ``ChunkReceiver``: stdout to the session, stderr to the diagnostic tail."""
+
+    __slots__ = ("_on_data", "_stderr", "end")
+
+    def __init__(
+        self,
+        on_data: Callable[[bytes], None],
+        on_end: Callable[[BaseException | None], None],
+        stderr: collections.deque[bytes],
+    ) -> None:
+        self._on_data = on_data
+        self._stderr = stderr
+        self.end = on_end
+
+    def chunk(self, fd: int, data: bytes) -> None:
+        if fd == STDOUT:
+            self._on_data(data)
+        else:
+            self._stderr.append(data)
 
 
 async def open_agent_stream(

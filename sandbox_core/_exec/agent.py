@@ -16,7 +16,6 @@ import logging
 from typing import Any
 
 from .. import exception as exc
-from .._agent.channel import InboundStream
 from .._agent.ops import ExecProcess
 from .._agent.protocol import AgentLostError, AgentOpError
 from .._agent.sessions import AgentSlot
@@ -33,14 +32,9 @@ KILL_WAIT = 2.0
 STOP_WAIT = 2.0
 
 
-async def _copy(src: InboundStream, dst: StreamReader[Any]) -> None:
-    while chunk := await src.read():
-        await dst.feed(chunk)
-
-
 async def _copy_both(p: ExecProcess, stdout: StreamReader[Any], stderr: StreamReader[Any]) -> None:
     """Both streams at once, each at its reader's pace; the first failure stops (and awaits) the other."""
-    tasks = [asyncio.ensure_future(_copy(p.stdout, stdout)), asyncio.ensure_future(_copy(p.stderr, stderr))]
+    tasks = [asyncio.ensure_future(p.stdout.deliver(stdout)), asyncio.ensure_future(p.stderr.deliver(stderr))]
     try:
         await asyncio.gather(*tasks)
     except BaseException:

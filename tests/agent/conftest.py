@@ -44,6 +44,9 @@ class DockerExecTransport:
         self.proc.stdin.write(data)
         await self.proc.stdin.drain()
 
+    def push(self, on_data: Callable[[bytes], None], on_end: Callable[[BaseException | None], None]) -> bool:
+        return False  # read() only: the client's pull path
+
     def close_write(self) -> None:
         assert self.proc.stdin is not None
         if not self.proc.stdin.is_closing():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -164,6 +165,72 @@ async def test_a_lagging_reader_gets_back_only_what_it_read() -> None:
         s.on_data(b"y" * 501)
 
 
+class FakeSink:
+    """A ``channel.Sink`` whose room the test decides."""
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+        self.room = asyncio.Event()
+        self.room.set()
+
+    def feed_data(self, data: bytes) -> None:
+        self.data.append(data)
+
+    def has_room(self) -> bool:
+        return self.room.is_set()
+
+    async def wait_for_room(self) -> None:
+        await self.room.wait()
+
+
+async def test_deliver_pushes_from_the_callers_frame_and_grants_while_the_sink_has_room() -> None:
+    sent: list[bytes] = []
+    s = InboundStream(7, Stream.STDOUT, 1000, sent.append)
+    s.on_data(b"early")
+    sink = FakeSink()
+    task = asyncio.ensure_future(s.deliver(sink))
+    await asyncio.sleep(0)
+    assert sink.data == [b"early"]
+    s.on_data(b"x" * 495)  # no await in between: the chunk is in the sink when on_data returns
+    assert sink.data[-1] == b"x" * 495
+    assert sent == [encode_frame(FrameType.WINDOW, 7, window_payload(1500), stream=Stream.STDOUT)]
+    s.on_eof()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_deliver_holds_credit_back_while_the_sink_is_full() -> None:
+    sent: list[bytes] = []
+    s = InboundStream(7, Stream.STDOUT, 1000, sent.append)
+    sink = FakeSink()
+    task = asyncio.ensure_future(s.deliver(sink))
+    await asyncio.sleep(0)
+    sink.room.clear()
+    s.on_data(b"y" * 600)
+    await asyncio.sleep(0)
+    assert sink.data == [b"y" * 600] and sent == [], "no credit while the sink's consumer lags"
+    with pytest.raises(AgentProtocolError, match="overran"):
+        s.on_data(b"y" * 401)  # the agent may not send past what was granted
+    sink.room.set()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert sent == [encode_frame(FrameType.WINDOW, 7, window_payload(600), stream=Stream.STDOUT)]
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_deliver_raises_the_streams_error_after_the_data_before_it() -> None:
+    s = InboundStream(7, Stream.STDOUT, 1000, lambda _f: None)
+    sink = FakeSink()
+    task = asyncio.ensure_future(s.deliver(sink))
+    await asyncio.sleep(0)
+    s.on_data(b"last words")
+    s.on_error(AgentLostError("gone"))
+    with pytest.raises(AgentLostError):
+        await asyncio.wait_for(task, 5)
+    assert sink.data == [b"last words"]
+
+
 async def test_channel_writes_respect_the_agents_credit_and_max_frame() -> None:
     sent: list[bytes] = []
     retired: list[int] = []
@@ -179,15 +246,32 @@ async def test_channel_writes_respect_the_agents_credit_and_max_frame() -> None:
 
 
 class ScriptedTransport:
-    """A transport replaying ``chunks`` from a fake agent, recording what the client writes."""
+    """A transport replaying ``chunks`` from a fake agent, recording what the client writes; with ``push``, the
+    chunks after the first read arrive through ``push``'s callbacks, one per loop iteration, as from a socket."""
 
-    def __init__(self, chunks: list[bytes]) -> None:
+    def __init__(self, chunks: list[bytes], *, push: bool = False) -> None:
         self.chunks = list(chunks)
         self.written: list[bytes] = []
+        self.pushes = push
 
     async def read(self) -> bytes | None:
         await asyncio.sleep(0)
         return self.chunks.pop(0) if self.chunks else None
+
+    def push(self, on_data: Callable[[bytes], None], on_end: Callable[[BaseException | None], None]) -> bool:
+        if not self.pushes:
+            return False
+        loop = asyncio.get_running_loop()
+
+        def step() -> None:
+            if self.chunks:
+                on_data(self.chunks.pop(0))
+                loop.call_soon(step)
+            else:
+                on_end(None)
+
+        loop.call_soon(step)
+        return True
 
     async def write(self, data: bytes) -> None:
         self.written.append(data)
@@ -203,9 +287,11 @@ AGENT_HELLO = Hello(VERSION, 65536, 65536, 8, 63).encode()
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.binary(max_size=64), max_size=8), st.booleans())
-async def test_any_agent_byte_stream_ends_the_session_with_a_typed_error(chunks: list[bytes], opened: bool) -> None:
-    client = await Agent.connect(ScriptedTransport([AGENT_HELLO, *chunks]))
+@given(st.lists(st.binary(max_size=64), max_size=8), st.booleans(), st.booleans())
+async def test_any_agent_byte_stream_ends_the_session_with_a_typed_error(
+    chunks: list[bytes], opened: bool, push: bool
+) -> None:
+    client = await Agent.connect(ScriptedTransport([AGENT_HELLO, *chunks], push=push))
     try:
         if opened:
             with contextlib.suppress(AgentLostError, AgentProtocolError, AgentOpError):
@@ -217,8 +303,9 @@ async def test_any_agent_byte_stream_ends_the_session_with_a_typed_error(chunks:
         await client.close()
 
 
-async def test_the_client_answers_pings_and_times_its_own() -> None:
-    t = ScriptedTransport([AGENT_HELLO, encode_frame(FrameType.PING, 0, b"12345678")])
+@pytest.mark.parametrize("push", [False, True])
+async def test_the_client_answers_pings_and_times_its_own(push: bool) -> None:
+    t = ScriptedTransport([AGENT_HELLO, encode_frame(FrameType.PING, 0, b"12345678")], push=push)
     client = await Agent.connect(t)
     await asyncio.wait_for(client.closed.wait(), 5)
     assert encode_frame(FrameType.PING, 0, b"12345678", flags=1) in b"".join(t.written)
