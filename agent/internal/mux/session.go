@@ -70,7 +70,7 @@ func (s *Session) Peer() proto.Hello { return s.peer }
 
 func (s *Session) writer(out io.Writer) {
 	defer s.writerW.Done()
-	w := bufio.NewWriterSize(out, 256<<10)
+	w := bufio.NewWriterSize(pacedOutput(out), 256<<10)
 	write := func(f []byte) bool {
 		_, err := w.Write(f)
 		putBuf(f)
