@@ -33,6 +33,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Generic
 
+from . import _oom
 from ._engine import get_engine
 from ._engine.api import STDERR, STDOUT
 from ._exec.base import KILLED_WITH_SANDBOX, ExecBackend, ExecRequest, Killer, RunningExec
@@ -71,13 +72,8 @@ GONE_GRACE = 2.0
 #: Seconds an exec's 137 waits for the engine's record of an OOM kill: the engine learns of it asynchronously, and
 #: the agent reports an exit at once (seen 50 ms apart); paid in full only by a SIGKILL that was not the OOM killer.
 OOM_RECORD_WAIT = 0.5
-#: Seconds after an OOM record given to one exec during which further records belong to the same episode: the
-#: kernel reports an OOM once per failed allocation while its victim is still exiting, so one kill can leave
-#: several records, the later ones stamped after the next exec started.
-OOM_EPISODE = 1.0
-
-# Per container, the time of the last OOM record an exec of this process was given: a record that arrives late can
-# bear a time after the next exec started, which must not count it again.
+# Per container, the time of the newest OOM record of the episode last given to an exec of this process (``_oom``):
+# records that continue it, however late they are stamped, are not counted again.
 _oom_given: dict[str, float] = {}
 
 # Every exec's pump and deadline task: they run for as long as the process does, whoever holds it.
@@ -184,8 +180,8 @@ class ContainerProcess(Generic[T]):
     def end_reason(self) -> EndReason | None:
         """Why the process ended, once its return code is known (None before): ``EndReason.TIMEOUT`` past the exec
         ``timeout`` (-1), ``EndReason.OOM`` when the kernel killed it for the sandbox's memory limit (137; an
-        OOM kill of another process of the sandbox during this one's run counts too, except within ``OOM_EPISODE``
-        seconds of a kill already reported to an earlier exec of this process), else ``EndReason.EXITED``."""
+        OOM kill of another process of the sandbox during this one's run counts too, except the records that continue
+        an episode already reported to an earlier exec of this process: see ``_oom``), else ``EndReason.EXITED``."""
         if self._returncode is None:
             return None
         if self._returncode == -1 and self._past_deadline():
@@ -217,20 +213,22 @@ class ContainerProcess(Generic[T]):
                 self._watch_task.cancel()
 
     async def _oom_killed_meanwhile(self) -> bool:
-        """True when the engine reports an OOM kill in the sandbox since this exec started that no other exec of
-        this process was given (False if it cannot tell)."""
-        since = max(self._started, _oom_given.get(self._ref, -OOM_EPISODE) + OOM_EPISODE)
+        """True when the engine reports an OOM kill in the sandbox since this exec started that belongs to no episode
+        already given to an exec of this process (``_oom.claim``; False if it cannot tell)."""
         try:
             eng = await get_engine()
-            at = await eng.containers.first_oom_kill(self._ref, since, within=OOM_RECORD_WAIT)
+
+            async def first_after(since: float) -> float | None:
+                return await eng.containers.first_oom_kill(self._ref, since, within=OOM_RECORD_WAIT)
+
+            killed, last = await _oom.claim(first_after, self._started, _oom_given.get(self._ref))
         except Error:
             return False
-        if at is None:
-            return False
-        if len(_oom_given) >= 1024:  # bounded: forget the oldest container
-            del _oom_given[next(iter(_oom_given))]
-        _oom_given[self._ref] = max(at, _oom_given.get(self._ref, 0.0))
-        return True
+        if last is not None:
+            if len(_oom_given) >= 1024 and self._ref not in _oom_given:  # bounded: forget the oldest container
+                del _oom_given[next(iter(_oom_given))]
+            _oom_given[self._ref] = max(last, _oom_given.get(self._ref, last))
+        return killed
 
     async def _send_stdin(self, data: bytes, eof: bool) -> None:
         try:
