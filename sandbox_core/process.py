@@ -180,8 +180,9 @@ class ContainerProcess(Generic[T]):
     def end_reason(self) -> EndReason | None:
         """Why the process ended, once its return code is known (None before): ``EndReason.TIMEOUT`` past the exec
         ``timeout`` (-1), ``EndReason.OOM`` when the kernel killed it for the sandbox's memory limit (137; an
-        OOM kill of another process of the sandbox during this one's run counts too, except the records that continue
-        an episode already reported to an earlier exec of this process: see ``_oom``), else ``EndReason.EXITED``."""
+        OOM kill of another process of the sandbox during this one's run counts too, except kills that continue an
+        episode already reported to an earlier exec of this process, each less than a second after the one before),
+        else ``EndReason.EXITED``."""
         if self._returncode is None:
             return None
         if self._returncode == -1 and self._past_deadline():

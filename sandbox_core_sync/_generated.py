@@ -2692,8 +2692,9 @@ class ContainerProcess(_rt.Wrapper, typing.Generic[T]):
     def end_reason(self) -> EndReason | None:
         """Why the process ended, once its return code is known (None before): ``EndReason.TIMEOUT`` past the exec
         ``timeout`` (-1), ``EndReason.OOM`` when the kernel killed it for the sandbox's memory limit (137; an
-        OOM kill of another process of the sandbox during this one's run counts too, except within ``OOM_EPISODE``
-        seconds of a kill already reported to an earlier exec of this process), else ``EndReason.EXITED``.
+        OOM kill of another process of the sandbox during this one's run counts too, except kills that continue an
+        episode already reported to an earlier exec of this process, each less than a second after the one before),
+        else ``EndReason.EXITED``.
         """
         return self._impl.end_reason
 
