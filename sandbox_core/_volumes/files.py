@@ -226,6 +226,7 @@ _COPY = r"""
 dst=$1; rec=$2; shift 2
 for s; do
   if [ ! -e "$s" ] && [ ! -L "$s" ]; then printf '%s' "$s" >&2; exit 4; fi
+  if [ "$rec" != 1 ] && [ -d "$s" ] && [ ! -L "$s" ]; then printf '%s' "$s" >&2; exit 5; fi
 done
 case "$dst" in */) mkdir -p -- "$dst" || exit 1 ;; *) mkdir -p -- "$(dirname -- "$dst")" || exit 1 ;; esac
 if [ $# -gt 1 ] && [ ! -d "$dst" ]; then exit 6; fi
@@ -275,6 +276,9 @@ async def copy(eng: EngineAPI, ref: VolumeRef, sources: Sequence[str], dst: str,
     if res.code == 4:
         missing = os.fsdecode(res.stderr).removeprefix("./")
         raise NotFoundError(f"Source file not found: {missing}")
+    if res.code == 5:
+        directory = os.fsdecode(res.stderr).removeprefix("./")
+        raise InvalidError(f"/{directory} is a directory: pass recursive=True to copy it")
     if res.code == 6:
         raise InvalidError(f"{dst} is not a directory.")
     if res.code != 0:

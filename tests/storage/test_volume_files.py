@@ -239,6 +239,8 @@ async def test_copy_files_follows_cp_and_version_rules(named_volume: sc.Volume) 
         await named_volume.copy_files(["bar/example.txt", "bar/other.txt"], "bar/example.txt")
     with pytest.raises(ValueError, match="`recursive` is not supported for V1 volumes"):
         await named_volume.copy_files(["bar"], "bar3", recursive=True)
+    with pytest.raises(exc.InvalidError, match="/bar is a directory: pass recursive=True"):
+        await named_volume.copy_files(["bar"], "bar4")
     name = volume_name("v2")
     v2 = sc.Volume.from_name(name, create_if_missing=True, version=2)
     try:
