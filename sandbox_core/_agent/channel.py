@@ -99,13 +99,17 @@ class InboundStream:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
+    async def _park(self) -> None:
+        """Wait for the next ``_wake``."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
     async def _wait(self) -> None:
         while not self._chunks and not self._eof and self._error is None:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            await self._park()
 
     async def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes (any amount available if ``n < 0``), waiting for at least one; b"" at EOF."""
@@ -150,11 +154,7 @@ class InboundStream:
                     await sink.wait_for_room()
                     self._grant(grow=False)  # the sink's consumer lagged: no larger window
                     continue
-                self._waiter = asyncio.get_running_loop().create_future()
-                try:
-                    await self._waiter
-                finally:
-                    self._waiter = None
+                await self._park()
         finally:
             self._sink = None
 

@@ -8,13 +8,19 @@ import (
 	"testing"
 )
 
-func TestPacedOutputOnlyForPipes(t *testing.T) {
+// pipe returns an OS pipe closed at the end of the test (closing an end twice is harmless).
+func pipe(t *testing.T) (*os.File, *os.File) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	defer w.Close()
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
+func TestPacedOutputOnlyForPipes(t *testing.T) {
+	_, w := pipe(t)
 	if _, ok := pacedOutput(w).(*pacedPipe); !ok {
 		t.Fatal("a pipe's write end is not paced")
 	}
@@ -34,11 +40,7 @@ func TestPacedOutputOnlyForPipes(t *testing.T) {
 
 // The reader takes 4 KiB at a time, as containerd's shim does; every byte arrives, in order.
 func TestPacedPipeDeliversEverythingToAPageAtATimeReader(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r, w := pipe(t)
 	want := make([]byte, 3<<20)
 	if _, err := rand.Read(want); err != nil {
 		t.Fatal(err)
@@ -78,12 +80,7 @@ func TestPacedPipeDeliversEverythingToAPageAtATimeReader(t *testing.T) {
 // A write into a pipe with room goes through at once, and one into a full pipe nobody reads waits in the kernel
 // (after the bounded polling) until the reader takes enough: it neither fails nor is lost.
 func TestPacedPipeWaitsForAStalledReader(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
+	r, w := pipe(t)
 	p := pacedOutput(w).(*pacedPipe)
 	if _, err := p.Write(make([]byte, p.size)); err != nil { // fills the pipe: room for all of it
 		t.Fatal(err)

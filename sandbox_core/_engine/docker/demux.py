@@ -21,7 +21,8 @@ from typing import Protocol
 
 from ..api import STDOUT
 
-_HEADER = struct.Struct(">BxxxL")
+#: The header of each frame of a multiplexed stream (exec/attach output, non-TTY logs): fd, then payload length.
+HEADER = struct.Struct(">BxxxL")
 
 #: The first frame is held until complete up to this size; a longer one is delivered in pieces like the rest.
 FIRST_FRAME_LIMIT = 64 << 10
@@ -71,13 +72,13 @@ class Demuxer:
 
     def _read_header(self, data: bytes, pos: int) -> int:
         """Consume header bytes at ``pos``; returns the new position."""
-        if not self._head and len(data) - pos >= _HEADER.size:
-            self._fd, self._left = _HEADER.unpack_from(data, pos)
-            return pos + _HEADER.size
-        take = min(_HEADER.size - len(self._head), len(data) - pos)
+        if not self._head and len(data) - pos >= HEADER.size:
+            self._fd, self._left = HEADER.unpack_from(data, pos)
+            return pos + HEADER.size
+        take = min(HEADER.size - len(self._head), len(data) - pos)
         self._head += data[pos : pos + take]
-        if len(self._head) == _HEADER.size:
-            self._fd, self._left = _HEADER.unpack(self._head)
+        if len(self._head) == HEADER.size:
+            self._fd, self._left = HEADER.unpack(self._head)
             self._head = b""
         return pos + take
 

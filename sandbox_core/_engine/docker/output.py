@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import struct
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -23,10 +22,9 @@ from yarl import URL
 from ... import exception as exc
 from ..api import STDERR, STDOUT
 from ..values import LogRecord, engine_time_ns
+from .demux import HEADER
 from .hijack import DETACH_KEYS, HijackedStream, open_hijacked
 from .http import DockerClient
-
-_HEADER = struct.Struct(">BxxxL")
 
 
 def _since(ts: bytes) -> str | None:
@@ -129,12 +127,12 @@ class LogStream:
         content = self._resp.content
         while True:
             try:
-                header = await content.readexactly(_HEADER.size)
+                header = await content.readexactly(HEADER.size)
             except asyncio.IncompleteReadError as e:
                 if not e.partial:
                     return None  # a clean end between frames
                 raise
-            fd, size = _HEADER.unpack(header)
+            fd, size = HEADER.unpack(header)
             payload = await content.readexactly(size) if size else b""
             ts, _, data = payload.partition(b" ")
             if self._caught_up:
@@ -239,12 +237,12 @@ async def read_logs(
                     record = _record(STDOUT, line)
                 else:
                     try:
-                        header = await content.readexactly(_HEADER.size)
+                        header = await content.readexactly(HEADER.size)
                     except asyncio.IncompleteReadError as e:
                         if not e.partial:
                             return
                         raise
-                    stream, size = _HEADER.unpack(header)
+                    stream, size = HEADER.unpack(header)
                     record = _record(stream, await content.readexactly(size) if size else b"")
             except (aiohttp.ClientError, OSError, EOFError) as e:
                 raise exc.ConnectionError(f"{what}: the log stream broke: {e}") from e
