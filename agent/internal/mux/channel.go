@@ -290,7 +290,15 @@ func (c *Channel) Send(stream uint8, p []byte) error {
 
 // Pump copies r to stream until r ends (then sends EOF and returns nil) or the channel closes (ErrClosed).
 // It reads only as much as the peer's credit allows, so a slow peer stalls r's writer, not our memory.
+// A pipe is spliced into the session's output when that is a pipe too (splice.go).
 func (c *Channel) Pump(stream uint8, r io.Reader) error {
+	if src := spliceSource(r); src != nil && c.s.spliceTo != nil && !c.s.noSplice.Load() {
+		return c.pumpSpliced(stream, src)
+	}
+	return c.pumpRead(stream, r)
+}
+
+func (c *Channel) pumpRead(stream uint8, r io.Reader) error {
 	bulk := false
 	for {
 		n := c.awaitCredit(stream, c.pumpLimit(bulk))
@@ -318,6 +326,43 @@ func (c *Channel) Pump(stream uint8, r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// pumpSpliced is Pump for a pipe: each frame carries what the pipe holds (up to the credit and frame size),
+// moved by the session's writer; the pipe is looked at again only once the writer is done with it.
+func (c *Channel) pumpSpliced(stream uint8, src *os.File) error {
+	for !c.s.noSplice.Load() {
+		n := c.awaitCredit(stream, c.pumpLimit(true))
+		if n == 0 {
+			return ErrClosed
+		}
+		avail, err := awaitReadable(src)
+		if err != nil {
+			if err == io.EOF || errors.Is(err, os.ErrDeadlineExceeded) {
+				return c.SendEOF(stream)
+			}
+			return err
+		}
+		if avail < n {
+			n = avail
+		}
+		job := &spliceJob{src: src, n: n, done: make(chan error, 1)}
+		proto.PutHeader(job.hdr[:], proto.Header{Type: proto.TypeData, Stream: stream, Channel: c.ID, Length: uint32(n)})
+		c.spend(stream, n)
+		if !c.s.push(outFrame{splice: job}) {
+			return ErrClosed
+		}
+		c.s.cfg.OnActivity()
+		select {
+		case err := <-job.done:
+			if err != nil {
+				return err
+			}
+		case <-c.s.writerGone:
+			return ErrClosed
+		}
+	}
+	return c.pumpRead(stream, src)
 }
 
 // SendEOF ends stream (idempotent).

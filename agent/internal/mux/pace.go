@@ -53,25 +53,32 @@ func pacedOutput(out io.Writer) io.Writer {
 	return p
 }
 
-// queued is the number of bytes in the pipe (FIONREAD works on either end).
-func (p *pacedPipe) queued() (int, error) {
+// fionread is the number of bytes in the pipe fd (FIONREAD works on either end).
+func fionread(fd uintptr) (int, error) {
 	var n int32
-	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, p.fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno != 0 {
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno != 0 {
 		return 0, errno
 	}
 	return int(n), nil
 }
 
-func (p *pacedPipe) Write(b []byte) (int, error) {
-	need := len(b)
-	if need > p.size/2 {
-		need = p.size / 2
+// queued is the number of bytes in the pipe.
+func (p *pacedPipe) queued() (int, error) { return fionread(p.fd) }
+
+// awaitRoom waits, within paceMaxWait, until the pipe has room for n bytes (at most half the pipe).
+func (p *pacedPipe) awaitRoom(n int) {
+	if n > p.size/2 {
+		n = p.size / 2
 	}
 	for waited := time.Duration(0); waited < paceMaxWait; waited += paceStep {
-		if q, err := p.queued(); err != nil || p.size-q >= need {
-			break
+		if q, err := p.queued(); err != nil || p.size-q >= n {
+			return
 		}
 		time.Sleep(paceStep)
 	}
+}
+
+func (p *pacedPipe) Write(b []byte) (int, error) {
+	p.awaitRoom(len(b))
 	return p.f.Write(b)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"sandboxcore/agent/internal/proto"
 )
@@ -31,27 +32,33 @@ var ErrClosed = errors.New("channel closed")
 
 // Session is one multiplexed connection.
 type Session struct {
-	cfg     Config
-	peer    proto.Hello
-	wq      chan []byte
-	mu      sync.Mutex
-	chans   map[uint32]*Channel
-	lastID  uint32
-	nopen   int
-	dead    bool
-	deadCh  chan struct{}
-	writerW sync.WaitGroup
+	cfg        Config
+	peer       proto.Hello
+	wq         chan outFrame
+	out        io.Writer     // the session's output, paced when it is a pipe
+	spliceTo   *pacedPipe    // the output when pumps may splice into it (see splice.go), else nil
+	noSplice   atomic.Bool   // set once the kernel refused a splice: pumps read and copy instead
+	writerGone chan struct{} // closed when the writer stops taking frames
+	mu         sync.Mutex
+	chans      map[uint32]*Channel
+	lastID     uint32
+	nopen      int
+	dead       bool
+	deadCh     chan struct{}
+	writerW    sync.WaitGroup
 }
 
 // Serve runs a session on in/out until the peer closes its side (nil), sends GOAWAY (nil), or violates the
 // protocol (a *proto.ProtocolError, after a GOAWAY was sent). Running handlers see ErrClosed afterwards.
 func Serve(in io.Reader, out io.Writer, cfg Config) error {
-	s := &Session{cfg: cfg, wq: make(chan []byte, 512), chans: map[uint32]*Channel{}, deadCh: make(chan struct{})}
+	s := &Session{cfg: cfg, wq: make(chan outFrame, 512), chans: map[uint32]*Channel{}, deadCh: make(chan struct{}),
+		out: pacedOutput(out), writerGone: make(chan struct{})}
+	s.spliceTo, _ = s.out.(*pacedPipe)
 	if s.cfg.OnActivity == nil {
 		s.cfg.OnActivity = func() {}
 	}
 	s.writerW.Add(1)
-	go s.writer(out)
+	go s.writer()
 	s.enqueue(proto.EncodeHello(cfg.Local))
 	err := s.readLoop(bufio.NewReaderSize(in, 256<<10))
 	if proto.IsProtocolError(err) {
@@ -68,12 +75,25 @@ func Serve(in io.Reader, out io.Writer, cfg Config) error {
 // Peer returns the peer's HELLO (valid once Serve has read it).
 func (s *Session) Peer() proto.Hello { return s.peer }
 
-func (s *Session) writer(out io.Writer) {
+// outFrame is one item of the writer's queue: a frame's bytes, or a frame whose payload is spliced.
+type outFrame struct {
+	b      []byte
+	splice *spliceJob
+}
+
+func (s *Session) writer() {
 	defer s.writerW.Done()
-	w := bufio.NewWriterSize(pacedOutput(out), 256<<10)
-	write := func(f []byte) bool {
-		_, err := w.Write(f)
-		putBuf(f)
+	defer close(s.writerGone)
+	w := bufio.NewWriterSize(s.out, 256<<10)
+	write := func(f outFrame) bool {
+		var err error
+		if f.splice != nil {
+			err = s.writeSpliced(w, f.splice)
+			f.splice.done <- err
+		} else {
+			_, err = w.Write(f.b)
+			putBuf(f.b)
+		}
 		if err == nil && len(s.wq) == 0 {
 			err = w.Flush()
 		}
@@ -103,8 +123,28 @@ func (s *Session) writer(out io.Writer) {
 	}
 }
 
+// writeSpliced writes job's header, then moves its payload from the source pipe (or copies it, see splice.go).
+func (s *Session) writeSpliced(w *bufio.Writer, job *spliceJob) error {
+	p := s.spliceTo
+	p.awaitRoom(w.Buffered() + len(job.hdr) + job.n)
+	if _, err := w.Write(job.hdr[:]); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	err := p.spliceFrom(job.src, job.n)
+	if err == errSpliceRefused {
+		s.noSplice.Store(true)
+		err = p.copyFrom(job.src, job.n)
+	}
+	return err
+}
+
 // enqueue hands a complete frame to the writer; false once the session is dead.
-func (s *Session) enqueue(f []byte) bool {
+func (s *Session) enqueue(f []byte) bool { return s.push(outFrame{b: f}) }
+
+func (s *Session) push(f outFrame) bool {
 	select {
 	case <-s.deadCh:
 		return false
