@@ -561,6 +561,9 @@ def _method_notes(result: dict[str, Any]) -> list[str]:
         "Latency phases (P1, P4, F) run in one process with long-lived clients; resource phases (P2/P10/P11, P5, "
         "P8) run each (arm, round) in a fresh child process whose process tree is sampled from outside with psutil "
         f"every {result['config']['sample_interval'] * 1000:.0f} ms, so RSS/FDs/threads/CPU are that arm's alone.",
+        "P5/P8: every arm creates its sandbox, runs one exec, waits 1 s (`worker.SETTLE_S`), then times the "
+        "transfer: a sandbox_core create sets off background engine work (the supervisor starts a network holder to "
+        "replace the claimed one) that would otherwise fall into the transfer; the raw arms set off none.",
         "Peak RSS in P5/P8 is the worker's exact high-water mark (`VmHWM`, reset through /proc/self/clear_refs "
         "just before the operation), which includes the interpreter and imports (`rss_before` in the JSON); for "
         "the CLI arm it is the sampled RSS of its `docker` processes. P11 RSS is the sum over the worker's process "
