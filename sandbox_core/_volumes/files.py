@@ -230,6 +230,10 @@ for s; do
 done
 case "$dst" in */) mkdir -p -- "$dst" || exit 1 ;; *) mkdir -p -- "$(dirname -- "$dst")" || exit 1 ;; esac
 if [ $# -gt 1 ] && [ ! -d "$dst" ]; then exit 6; fi
+for s; do
+  t=$dst; if [ -d "$dst" ]; then t=${dst%/}/$(basename -- "$s"); fi
+  if [ -e "$t" ] && [ "$s" -ef "$t" ]; then printf '%s' "$s" >&2; exit 9; fi
+done
 if [ "$rec" = 1 ]; then cp -a -- "$@" "$dst"; else cp -p -- "$@" "$dst"; fi
 """
 
@@ -269,6 +273,9 @@ async def copy(eng: EngineAPI, ref: VolumeRef, sources: Sequence[str], dst: str,
     directories are created."""
     rels = [relative(s) for s in sources]
     dst_rel = relative(dst)
+    for rel in rels if recursive else ():
+        if rel == "" or dst_rel == rel or dst_rel.startswith(rel + "/"):
+            raise InvalidError(f"cannot copy /{rel} into itself ({dst})")
     dst_arg = script_path(dst_rel) + ("/" if dst.endswith("/") and dst_rel else "")
     res = await helper.run_script(
         eng, ref, _COPY, [dst_arg, "1" if recursive else "0", *map(script_path, rels)], read_only=False
@@ -281,6 +288,9 @@ async def copy(eng: EngineAPI, ref: VolumeRef, sources: Sequence[str], dst: str,
         raise InvalidError(f"/{directory} is a directory: pass recursive=True to copy it")
     if res.code == 6:
         raise InvalidError(f"{dst} is not a directory.")
+    if res.code == 9:
+        same = os.fsdecode(res.stderr).removeprefix("./")
+        raise InvalidError(f"/{same} and {dst} are the same file")
     if res.code != 0:
         raise _failure("copy_files", res.stderr)
 

@@ -248,8 +248,23 @@ async def test_copy_files_follows_cp_and_version_rules(named_volume: sc.Volume) 
             batch.put_file(io.BytesIO(b"a"), "bar/example.txt")
         await v2.copy_files(["bar"], "bar3", recursive=True)
         assert await read_all(v2, "bar3/example.txt") == b"a"
+        for dst in ("bar", "bar/", "bar/sub"):
+            with pytest.raises(exc.InvalidError, match="cannot copy /bar into itself"):
+                await v2.copy_files(["bar"], dst, recursive=True)
+        assert sorted(e.path for e in await v2.listdir("bar")) == ["bar/example.txt"]
     finally:
         await sc.Volume.objects.delete(name)
+
+
+async def test_copy_files_onto_itself_is_refused(named_volume: sc.Volume) -> None:
+    async with named_volume.batch_upload() as batch:
+        batch.put_file(io.BytesIO(b"a"), "f")
+        batch.put_file(io.BytesIO(b"b"), "d/g")
+    for src, dst in (("/f", "/d/../f"), ("/f", "/"), ("d/g", "d/")):
+        with pytest.raises(exc.InvalidError, match="are the same file"):
+            await named_volume.copy_files([src], dst)
+    assert await read_all(named_volume, "f") == b"a"
+    assert await read_all(named_volume, "d/g") == b"b"
 
 
 async def test_read_only_view_refuses_the_file_apis_writes(named_volume: sc.Volume) -> None:
