@@ -79,25 +79,21 @@ func awaitReadable(src *os.File) (int, error) {
 	var avail int
 	var ierr error
 	err = rc.Read(func(fd uintptr) bool {
-		// Poll first: bytes written before the last writer closed are counted by the FIONREAD after it.
-		revents, perr := ppoll(fd, pollIn, &syscall.Timespec{})
-		if perr != nil {
-			ierr = perr
-			return true
-		}
 		q, qerr := fionread(fd)
-		switch {
-		case qerr != nil:
-			ierr = qerr
-			return true
-		case q > 0:
-			avail = int(q)
-			return true
-		case revents&(pollHup|pollErr) != 0:
-			ierr = io.EOF
+		if qerr != nil || q > 0 {
+			avail, ierr = q, qerr
 			return true
 		}
-		return false
+		revents, perr := ppoll(fd, pollIn, &syscall.Timespec{})
+		if perr != nil || revents&(pollHup|pollErr) == 0 {
+			ierr = perr
+			return perr != nil
+		}
+		// No writer left: what it wrote before closing is counted now, else the pipe has ended.
+		if avail, ierr = fionread(fd); ierr == nil && avail == 0 {
+			ierr = io.EOF
+		}
+		return true
 	})
 	if err != nil {
 		return 0, err
@@ -115,8 +111,12 @@ func (p *pacedPipe) spliceFrom(src *os.File, n int) error {
 	for moved := 0; moved < n; {
 		var k int64
 		var serr error
+		left := 1 // what src holds when the splice could not go on
 		if err := rc.Control(func(fd uintptr) {
 			k, serr = syscall.Splice(int(fd), nil, int(p.fd), nil, n-moved, spliceMove|spliceNonblock)
+			if serr == syscall.EAGAIN {
+				left, _ = fionread(fd)
+			}
 		}); err != nil {
 			return err
 		}
@@ -126,8 +126,10 @@ func (p *pacedPipe) spliceFrom(src *os.File, n int) error {
 		case serr == nil:
 			return io.ErrUnexpectedEOF // src held n bytes and only this agent reads it: cannot happen
 		case serr == syscall.EINTR:
+		case serr == syscall.EAGAIN && left == 0:
+			return io.ErrUnexpectedEOF // as above: nothing to move, so waiting for room would spin
 		case serr == syscall.EAGAIN:
-			if err := p.awaitWritable(src); err != nil {
+			if err := p.awaitWritable(); err != nil {
 				return err
 			}
 		case moved == 0 && (serr == syscall.EINVAL || serr == syscall.ENOSYS || serr == syscall.EOPNOTSUPP):
@@ -141,37 +143,13 @@ func (p *pacedPipe) spliceFrom(src *os.File, n int) error {
 
 var errSpliceRefused = errors.New("splice between these files is not supported")
 
-// awaitWritable waits until the pipe has room again (its reader took some). It also returns io.ErrUnexpectedEOF
-// if src turns out to be empty, so a splice that cannot progress does not spin.
-func (p *pacedPipe) awaitWritable(src *os.File) error {
+// awaitWritable waits until the pipe has room again (its reader took some).
+func (p *pacedPipe) awaitWritable() error {
 	revents, err := ppoll(p.fd, pollOut, nil)
-	if err != nil {
-		return err
+	if err == nil && revents&pollErr != 0 {
+		err = syscall.EPIPE
 	}
-	if revents&pollErr != 0 {
-		return syscall.EPIPE
-	}
-	if q, err := p.queued(); err == nil && p.size-q >= 4096 {
-		// Room for a page and still EAGAIN: the source is what is empty.
-		if avail, err := queuedIn(src); err != nil || avail == 0 {
-			return io.ErrUnexpectedEOF
-		}
-	}
-	return nil
-}
-
-// queuedIn is the number of bytes in the pipe src, without waiting.
-func queuedIn(src *os.File) (int, error) {
-	rc, err := src.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var q int
-	var qerr error
-	if err := rc.Control(func(fd uintptr) { q, qerr = fionread(fd) }); err != nil {
-		return 0, err
-	}
-	return q, qerr
+	return err
 }
 
 // copyFrom is spliceFrom's fallback: read the n bytes src holds and write them.

@@ -195,6 +195,20 @@ func TestSpliceFromWaitsForAStalledReader(t *testing.T) {
 	}
 }
 
+// queuedIn is the number of bytes in the pipe src.
+func queuedIn(src *os.File) (int, error) {
+	rc, err := src.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var q int
+	var qerr error
+	if err := rc.Control(func(fd uintptr) { q, qerr = fionread(fd) }); err != nil {
+		return 0, err
+	}
+	return q, qerr
+}
+
 func TestCopyFromMovesExactlyN(t *testing.T) {
 	src, srcW := pipe(t)
 	outR, outW := pipe(t)
