@@ -344,6 +344,8 @@ async def test_copy_to_local_writes_on_the_loop_until_a_write_is_slow(
     real_write = local.write_all
     threads: list[str] = []
     slow_after: int | None = None
+    # a threshold no real write of a chunk reaches, even on a loaded CI machine: only the simulated slow disk does
+    monkeypatch.setattr(local, "SLOW_WRITE", 0.25)
 
     def recording(fd: int, chunks: list[bytes], offset: int) -> None:
         threads.append(threading.current_thread().name)
