@@ -24,11 +24,12 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 import attrs
 
 from . import _network
+from . import exception as exc
 from ._creator import abandoned
 from ._engine import EngineAPI
 from ._engine import labels as L
@@ -64,6 +65,8 @@ RESTART_WINDOW = 120.0
 #: every ``STOP_PROBE``) before taking the exit as the sandbox's own.
 STOP_GRACE = 3.0
 STOP_PROBE = 0.2
+#: A pass that failed to act on one object (a removal the engine refused) comes back for it this many seconds on.
+RETRY_FAILED = 10.0
 
 
 def retention_seconds() -> int:
@@ -260,12 +263,13 @@ class SweepResult:
 
 @attrs.frozen
 class PassResult:
-    """One pass of the policy: what it did, when the next deadline or expiry falls (Unix time, None: none), and
-    how many sandboxes it saw."""
+    """One pass of the policy: what it did, when the next deadline or expiry falls (Unix time, None: none), how
+    many sandboxes it saw, and what it failed to do to which object (each retried by the next pass)."""
 
     swept: SweepResult
     next_wake: float | None
     sandboxes: int
+    failures: tuple[tuple[str, exc.Error], ...] = ()
 
 
 class _Pass:
@@ -285,9 +289,37 @@ class _Pass:
         self.timed_out = self.removed = self.records_removed = 0
         self.next_wake: float | None = None
         self.live_ids: set[str] = set()
+        self.failures: list[tuple[str, exc.Error]] = []
 
     def wake_at(self, t: float) -> None:
         self.next_wake = t if self.next_wake is None else min(self.next_wake, t)
+
+    @contextlib.asynccontextmanager
+    async def guard(self, what: str) -> AsyncIterator[None]:
+        """Keep one object's failure from stopping the pass: it is noted in ``failures`` and retried
+        ``RETRY_FAILED`` seconds on. An engine that does not answer (``ConnectionError``) ends the pass."""
+        try:
+            yield
+        except exc.ConnectionError:
+            raise
+        except exc.Error as e:
+            self.failures.append((what, e))
+            self.wake_at(self.now + RETRY_FAILED)
+
+    async def visit(self, item: ContainerSummary, everything: bool) -> None:
+        sid = item.labels.get(L.SANDBOX_ID, "")
+        if everything:
+            if item.status == "running":
+                await end_sandbox(self.eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED, item.labels)
+            await self.remove(sid, item)
+            return
+        self.live_ids.add(sid)
+        if item.status == "running":
+            await self.running(item, sid)
+        elif item.status == "created":
+            await self.created(item, sid)
+        elif item.status not in ("restarting", "paused"):
+            await self.finished(item, sid)
 
     async def remove(self, sid: str, item: ContainerSummary) -> None:
         await remove_sandbox(self.eng, sid, item.id, item.labels)
@@ -354,8 +386,9 @@ class _Pass:
         for rec in await self.eng.records.find({} if app_id is None else {L.APP_ID: app_id}):
             sid = rec.labels.get(L.SANDBOX_ID)
             if sid is not None and sid not in self.live_ids and (everything or self.now - (rec.created_at or 0.0) > 60):
-                await self.eng.records.remove(rec.name)
-                self.records_removed += 1
+                async with self.guard(f"record {rec.name}"):
+                    await self.eng.records.remove(rec.name)
+                    self.records_removed += 1
 
 
 async def enforce(
@@ -378,24 +411,14 @@ async def enforce(
     claims = await pool_records.claims(eng) if any(L.POOL in item.labels for item in items) else {}
     p = _Pass(eng, now, finished_cache, claims)
     for item in items:
-        sid = item.labels.get(L.SANDBOX_ID, "")
-        if everything:
-            if item.status == "running":
-                await end_sandbox(eng, sid, item.id, item.labels.get(L.APP_ID, ""), TERMINATED, item.labels)
-            await p.remove(sid, item)
-            continue
-        p.live_ids.add(sid)
-        if item.status == "running":
-            await p.running(item, sid)
-        elif item.status == "created":
-            await p.created(item, sid)
-        elif item.status not in ("restarting", "paused"):
-            await p.finished(item, sid)
+        async with p.guard(f"sandbox {item.labels.get(L.SANDBOX_ID, item.id[:12])}"):
+            await p.visit(item, everything)
     await p.orphaned_records(app_id, everything)
     for ref in await _network.orphan_holders(eng, now, app_id=app_id, everything=everything):
-        await eng.containers.remove(ref)
+        async with p.guard(f"network holder {ref[:12]}"):
+            await eng.containers.remove(ref)
     swept = SweepResult(timed_out=p.timed_out, removed=p.removed, records_removed=p.records_removed)
-    return PassResult(swept=swept, next_wake=p.next_wake, sandboxes=len(items))
+    return PassResult(swept=swept, next_wake=p.next_wake, sandboxes=len(items), failures=tuple(p.failures))
 
 
 # ------------------------------------------------------------------------------------------------ supervisor

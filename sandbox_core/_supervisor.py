@@ -289,6 +289,8 @@ async def run() -> int:
             try:
                 await _ephemeral.enforce_runs(eng)  # first: it ends the sandboxes of runs whose process died
                 result = await _lifecycle.enforce(eng, now, finished_cache=finished)
+                for what, failure in result.failures:
+                    log.warning("could not act on %s (retried in %.0f s): %s", what, _lifecycle.RETRY_FAILED, failure)
                 await _sidecar_policy.enforce(eng)  # after: sidecars follow their sandbox
                 idle_wake = await _enforce_idle(eng, activity, monitors, now, started)
                 await chores.run(eng, now)

@@ -12,6 +12,7 @@ from ._engine import labels as L
 from ._imagebuild import gc
 from ._lifecycle import SweepResult
 from ._volumes import gc as volume_gc
+from .exception import Error
 
 __all__ = ["SweepResult", "sweep"]
 
@@ -27,18 +28,33 @@ async def sweep(*, app_id: str | None = None, everything: bool = False) -> Sweep
     removed now, with its records, holders and snapshot images — and, with ``app_id``, the app's registry
     entry; without ``app_id``, also the pool of ready holders (a supervisor refills it): a clean slate, as
     tests and benchmarks need.
+
+    One object the engine refuses to act on (a removal that fails) does not stop the rest: the first such
+    error is raised once everything else was done (the app's registry entry is then kept), and a later call
+    tries again. ``ConnectionError`` when the engine does not answer.
     """
     eng = await get_engine()
     await _ephemeral.enforce_runs(eng)
-    swept = (await _lifecycle.enforce(eng, time.time(), app_id=app_id, everything=everything)).swept
+    passed = await _lifecycle.enforce(eng, time.time(), app_id=app_id, everything=everything)
+    swept = passed.swept
     images = await gc.collect(eng, time.time(), app_id=app_id, everything=everything)
     swept = attrs.evolve(swept, images_removed=images.snapshots + images.steps)
     if everything and app_id is None:
         await _holderpool.drain(eng)
     await _sidecar_policy.enforce(eng)
-    if everything and app_id is not None:
+    if everything and app_id is not None and not passed.failures:
         registry = await eng.records.find({L.RECORD_TYPE: "app", L.APP_ID: app_id})
         for rec in registry:
             await eng.records.remove(rec.name)
         swept = attrs.evolve(swept, records_removed=swept.records_removed + len(registry))
-    return attrs.evolve(swept, volumes_removed=await volume_gc.collect(eng))
+    swept = attrs.evolve(swept, volumes_removed=await volume_gc.collect(eng))
+    if passed.failures:
+        raise _first_failure(passed.failures)
+    return swept
+
+
+def _first_failure(failures: tuple[tuple[str, Error], ...]) -> Error:
+    what, first = failures[0]
+    others = f" (and {len(failures) - 1} other failure(s))" if len(failures) > 1 else ""
+    first.add_note(f"sweep() could not act on {what}{others}; it did everything else, and can be called again")
+    return first

@@ -4838,6 +4838,10 @@ class _F_sweep(_rt.Function):
         removed now, with its records, holders and snapshot images — and, with ``app_id``, the app's registry
         entry; without ``app_id``, also the pool of ready holders (a supervisor refills it): a clean slate, as
         tests and benchmarks need.
+
+        One object the engine refuses to act on (a removal that fails) does not stop the rest: the first such
+        error is raised once everything else was done (the app's registry entry is then kept), and a later call
+        tries again. ``ConnectionError`` when the engine does not answer.
         """
         return _rt.run_sync(_i__sweep.sweep(app_id=app_id, everything=everything))
 

@@ -592,6 +592,47 @@ async def test_sweep_everything_clears_an_app(image: sc.Image) -> None:
         await sc.App.lookup(app.name)
 
 
+@pytest.mark.single_engine  # the refusal is injected into the Docker engine's containers
+async def test_one_refused_removal_does_not_stop_the_pass(image: sc.Image, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine refuses to remove one sandbox's container (a removal already in progress, a busy mount): the
+    pass still removes the others, names the one it failed on and comes back for it; ``sweep()`` raises the
+    refusal once it has done the rest, keeps the app's registry entry, and succeeds when called again."""
+    from sandbox_core._engine.docker.containers import DockerContainers
+
+    app = await sc.App.lookup(app_name(f"refused-{new_id('x')[3:11]}"), create_if_missing=True)
+    stuck, *others = [await sc.Sandbox.create(app=app, image=image) for _ in range(3)]
+    stuck_cid = docker_inspect(stuck)["Id"]
+    real_remove = DockerContainers.remove
+
+    async def refusing(self: DockerContainers, ref: str) -> bool:
+        if ref == stuck_cid:
+            raise exc.ConflictError(f"removal of container {ref} is already in progress")
+        return await real_remove(self, ref)
+
+    monkeypatch.setattr(DockerContainers, "remove", refusing)
+    eng = await get_engine()
+    now = time.time()
+    result = await _lifecycle.enforce(eng, now, app_id=app.app_id, everything=True)
+    assert [(what, type(e)) for what, e in result.failures] == [(f"sandbox {stuck.object_id}", exc.ConflictError)]
+    assert result.swept.removed == 2 and result.next_wake == pytest.approx(now + _lifecycle.RETRY_FAILED)
+    for sb in others:
+        with pytest.raises(exc.NotFoundError):
+            await sc.Sandbox.from_id(sb.object_id)
+    assert (await sc.Sandbox.from_id(stuck.object_id)).returncode == 137  # ended; its removal was refused
+
+    with pytest.raises(exc.ConflictError, match="already in progress") as raised:
+        await sc.sweep(app_id=app.app_id, everything=True)
+    assert any(stuck.object_id in note and "did everything else" in note for note in raised.value.__notes__)
+    assert (await sc.App.lookup(app.name)).app_id == app.app_id
+
+    monkeypatch.setattr(DockerContainers, "remove", real_remove)
+    assert (await sc.sweep(app_id=app.app_id, everything=True)).removed == 1
+    with pytest.raises(exc.NotFoundError):
+        await sc.Sandbox.from_id(stuck.object_id)
+    with pytest.raises(exc.NotFoundError):
+        await sc.App.lookup(app.name)
+
+
 @pytest.mark.single_engine  # a swarm has no created-but-not-started state: its create starts the task
 async def test_enforce_wakes_at_the_deadline_of_a_sandbox_still_being_started(image: sc.Image) -> None:
     """A sandbox listed between create and start must still bring the supervisor back by its deadline, even when
