@@ -12,7 +12,8 @@ At most every 30 s it also collects volumes nobody holds any more (``_volumes.gc
 ones whose block or process ended, helper containers of dead processes).
 
 It exits once the engine has not answered for ``SANDBOX_CORE_SUPERVISOR_GIVE_UP`` seconds (default 600): the
-engine (a cluster) is gone, and the next ``Sandbox.create`` starts a new supervisor.
+engine (a cluster) is gone, and the next ``Sandbox.create`` starts a new supervisor. An engine that answers with an
+error (a removal it refuses) is no reason to exit: the pass is tried again.
 
 Idle time: a sandbox is active while an exec runs in it; it is idle from the last exec's end (or its start), or
 from the last write to its stdin, whichever is later (clients note writes with an ``exec_create`` event), or from the
@@ -38,6 +39,7 @@ import sys
 import time
 
 from . import _ephemeral, _lifecycle, _sidecar_policy
+from . import exception as exc
 from ._agent.monitor import Monitors, sample_interval
 from ._agent.sweep import sweep_agent_leftovers
 from ._agent.volume import AGENT_PATH
@@ -247,6 +249,27 @@ async def _collect_images(eng: EngineAPI, due: float) -> float:
     return now + gc.PERIOD
 
 
+class _Unanswered:
+    """Tells when to give up: the engine has not answered (``ConnectionError``, ``TimeoutError``) for ``after``
+    seconds in a row. Any answer, an error included, starts the count again."""
+
+    def __init__(self, after: float) -> None:
+        self.after = after
+        self.since: float | None = None
+
+    def answered(self) -> None:
+        self.since = None
+
+    def failed(self, e: Error, now: float) -> bool:
+        """Note a failed pass at ``now``; True when it is time to give up."""
+        if not isinstance(e, (exc.ConnectionError, exc.TimeoutError)):
+            self.since = None
+            return False
+        if self.since is None:
+            self.since = now
+        return now - self.since >= self.after
+
+
 def _try_lock(path: str) -> int | None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -264,8 +287,7 @@ async def run() -> int:
     if fd is None:
         return 0  # another supervisor serves this engine
     linger = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_LINGER", "30"))
-    give_up = float(os.environ.get("SANDBOX_CORE_SUPERVISOR_GIVE_UP", "600"))
-    failing_since: float | None = None
+    unanswered = _Unanswered(float(os.environ.get("SANDBOX_CORE_SUPERVISOR_GIVE_UP", "600")))
     activity = _Activity()
     monitors = Monitors()
     chores = _Chores()
@@ -295,12 +317,11 @@ async def run() -> int:
                 idle_wake = await _enforce_idle(eng, activity, monitors, now, started)
                 await chores.run(eng, now)
                 await volume_gc.collect_now_and_then(eng)
-                failing_since = None
+                unanswered.answered()
             except Error as e:
                 log.warning("enforcement pass failed: %s", e)
-                failing_since = failing_since or now
-                if now - failing_since >= give_up:
-                    log.warning("the engine has not answered for %.0f s: exiting", now - failing_since)
+                if unanswered.failed(e, now):
+                    log.warning("the engine has not answered for %.0f s: exiting", unanswered.after)
                     return 0  # gone for good (a removed cluster); the next Sandbox.create starts a new supervisor
                 result = _lifecycle.PassResult(_lifecycle.SweepResult(0, 0, 0), next_wake=now + 2, sandboxes=1)
                 idle_wake = None
