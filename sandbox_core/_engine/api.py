@@ -428,7 +428,7 @@ class EngineAPI(Protocol):
         ...
 
     async def started_at(self) -> float | None:
-        """When the engine's running instance started (Unix seconds, to about a second), or None when it cannot be
+        """When the engine's running instance started (Unix seconds, to about 10 ms), or None when it cannot be
         told (a remote engine). Cheap: no request to the engine."""
         ...
 

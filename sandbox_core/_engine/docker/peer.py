@@ -7,30 +7,20 @@ import asyncio
 import os
 import socket
 import struct
+import time
 
 _CREDS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
-def _boot_time() -> float | None:
-    try:
-        with open("/proc/stat", "rb") as f:
-            for line in f:
-                if line.startswith(b"btime "):
-                    return float(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
 def process_started_at(pid: int) -> float | None:
-    """Unix time at which process ``pid`` (of this pid namespace) started, to a second; None when it is gone."""
-    boot = _boot_time()
+    """Unix time at which process ``pid`` (of this pid namespace) started, to a clock tick (10 ms); None when it is
+    gone. Measured back from now on the boot-time clock, which ``/proc/<pid>/stat``'s start time counts on:
+    ``/proc/stat``'s ``btime`` is whole seconds, and an estimate off by up to a second would misplace a
+    container that started shortly before the engine's restart."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
-        return None
-    if boot is None:
         return None
     # Field 22, starttime in clock ticks since boot; the command name (field 2) may hold spaces: count after ")".
     fields = stat[stat.rfind(b")") + 2 :].split()
@@ -38,7 +28,8 @@ def process_started_at(pid: int) -> float | None:
         ticks = int(fields[19])
     except (IndexError, ValueError):
         return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
+    age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    return time.time() - age
 
 
 async def socket_peer_started_at(path: str) -> float | None:
