@@ -55,12 +55,18 @@ func (s *snapshot) below(roots map[int]bool) map[int]bool {
 	return out
 }
 
+// settleWait bounds how long stopAll waits for its SIGSTOPs to take effect before its last look.
+const settleWait = 200 * time.Millisecond
+
 // stopAll freezes, pass after pass, every process that pick selects from a fresh snapshot, until a pass finds
 // none it has not stopped yet: a stopped process cannot fork, and its children keep it as their parent, so the
-// set is complete when the passes end. Never selects this process or PID 1.
+// set is complete when the passes end. A SIGSTOP takes effect asynchronously, and a fork already under way when it
+// was sent may still complete (gVisor lets it), so a pass that finds nothing new is believed only once every
+// process of the set was seen stopped first. Never selects this process or PID 1.
 func stopAll(pick func(*snapshot) map[int]bool) map[int]bool {
 	stopped := map[int]bool{}
 	self := os.Getpid()
+	settled := false
 	for pass := 0; pass < 1000; pass++ {
 		fresh := 0
 		for pid := range pick(readSnapshot()) {
@@ -70,11 +76,33 @@ func stopAll(pick func(*snapshot) map[int]bool) map[int]bool {
 				fresh++
 			}
 		}
-		if fresh == 0 {
+		if fresh == 0 && (settled || len(stopped) == 0) {
 			break
+		}
+		settled = fresh == 0
+		if settled {
+			awaitStopped(stopped, settleWait)
 		}
 	}
 	return stopped
+}
+
+// awaitStopped polls until every process of set is stopped, a zombie or gone, at most wait.
+func awaitStopped(set map[int]bool, wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	for {
+		running := false
+		for pid := range set {
+			if s := state(pid); s != 0 && s != 'T' && s != 't' && s != 'Z' && s != 'X' {
+				running = true
+				break
+			}
+		}
+		if !running || !time.Now().Before(deadline) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // deliver sends sig to every process of set (then SIGCONT, unless sig is SIGKILL, so that stopped processes see it).
@@ -141,12 +169,21 @@ func awaitGone(set map[int]bool, wait time.Duration) int {
 
 // alive is true while pid exists and is not a zombie.
 func alive(pid int) bool {
+	s := state(pid)
+	return s != 0 && s != 'Z' && s != 'X'
+}
+
+// state is the state letter of /proc/<pid>/stat ('R', 'S', 'T', 'Z' …), 0 when pid is gone, '?' when unreadable.
+func state(pid int) byte {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return false
+		return 0
 	}
 	i := bytes.LastIndexByte(b, ')')
-	return i < 0 || i+2 >= len(b) || (b[i+2] != 'Z' && b[i+2] != 'X')
+	if i < 0 || i+2 >= len(b) {
+		return '?'
+	}
+	return b[i+2]
 }
 
 // hasEnv is true when /proc/<pid>/environ holds entry exactly (processes we may not inspect are skipped).

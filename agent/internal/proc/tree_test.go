@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"strconv"
@@ -94,4 +95,40 @@ func TestCensusCountsShimsAndPeersOfEverySession(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// A descendant that forks as fast as it can while the kill runs: nothing it made outlives the kill.
+func TestSignalMarkedLeavesNothingOfAForkLoop(t *testing.T) {
+	for round := 0; round < 10; round++ {
+		tag := "1003." + strconv.Itoa(os.Getpid()) + strconv.Itoa(round)
+		marker := "SANDBOX_CORE_EXEC=loop-" + tag
+		cmd := exec.Command("sh", "-c", "env -i sh -c 'while :; do sleep "+tag+" & done' & sleep 1000")
+		cmd.Env = append(os.Environ(), marker)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Millisecond)
+		_, left := SignalMarked([]byte(marker), syscall.SIGKILL, 2*time.Second)
+		_ = cmd.Wait()
+		escaped := withArg(tag)
+		for pid := range escaped {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if left != 0 || len(escaped) != 0 {
+			t.Fatalf("round %d: %d signalled processes left, %d children escaped the kill", round, left, len(escaped))
+		}
+	}
+}
+
+// withArg returns the live processes with arg among their arguments.
+func withArg(arg string) map[int]bool {
+	found := map[int]bool{}
+	s := readSnapshot()
+	for _, pid := range s.pids {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if err == nil && alive(pid) && bytes.Contains(b, []byte("\x00"+arg+"\x00")) {
+			found[pid] = true
+		}
+	}
+	return found
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // Version is the agent's build version, reported by the info op.
-const Version = "1.2.3"
+const Version = "1.2.4"
 
 // Server holds what every channel shares.
 type Server struct {
